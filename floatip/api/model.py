@@ -1,0 +1,448 @@
+"""The VirtualIP API: the one source of truth for the operator, the agent, the CRD and the docs.
+
+Every field's type, range, default and description lives here. ``floatip.api.crd`` derives
+the CRD's openAPIV3Schema from these classes (the CEL rules beside the fields they guard),
+``floatip.api.validation`` turns pydantic's errors into problems a person can act on, and
+the reference docs are generated from the same descriptions.
+
+Field names are camelCase on the wire (Kubernetes API conventions) and snake_case in Python.
+Durations are integers with their unit in the name (``intervalSeconds``), as Kubernetes asks.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import Field
+from pydantic.alias_generators import to_camel
+
+from floatip.api import addresses, labels
+
+#: The longest text form of an address with a prefix: a full IPv6 address plus ``/128``.
+ADDRESS_MAX_LENGTH = 49
+#: Linux's IFNAMSIZ is 16 bytes with the terminating NUL.
+INTERFACE_MAX_LENGTH = 15
+HISTORY_LENGTH = 10
+MAX_PREFERRED_NODES = 64
+
+
+def _cel(rule: str, message: str, **extra: str) -> dict[str, str]:
+    return {"rule": rule, "message": message, **extra}
+
+
+def _validations(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+class Model(pydantic.BaseModel):
+    """Base of every API struct: camelCase on the wire, unknown fields refused, immutable."""
+
+    model_config = pydantic.ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_enum_values=False,
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The object as the API server stores it (camelCase, absent optionals left out)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- spec -------------------------------------------------------------------------------
+
+
+class SelectorOperator(enum.StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+def _check_label_key(key: str) -> str:
+    if problem := labels.label_key_problem(key):
+        raise ValueError(problem)
+    return key
+
+
+def _check_label_value(value: str) -> str:
+    if problem := labels.label_value_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def _check_node_name(value: str) -> str:
+    if problem := labels.dns_subdomain_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+LabelKey = Annotated[str, Field(max_length=317), pydantic.AfterValidator(_check_label_key)]
+LabelValue = Annotated[str, Field(max_length=63), pydantic.AfterValidator(_check_label_value)]
+NodeName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=253,
+        json_schema_extra={"pattern": f"^{labels.DNS_SUBDOMAIN_PATTERN}$"},
+    ),
+    pydantic.AfterValidator(_check_node_name),
+]
+
+
+class LabelSelectorRequirement(
+    Model,
+    json_schema_extra=_validations(
+        _cel(
+            "self.operator in ['Exists', 'DoesNotExist'] "
+            "? (!has(self.values) || size(self.values) == 0) "
+            ": (has(self.values) && size(self.values) > 0)",
+            "In and NotIn need at least one value; Exists and DoesNotExist take none",
+        )
+    ),
+):
+    """One term of a label selector: a key, an operator and the values it compares with."""
+
+    key: LabelKey = Field(description="The label key the term applies to.")
+    operator: SelectorOperator = Field(
+        description="How the key's value is compared: In, NotIn, Exists or DoesNotExist."
+    )
+    values: tuple[LabelValue, ...] = Field(
+        default=(),
+        max_length=64,
+        description="The values for In and NotIn; empty for Exists and DoesNotExist.",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _values_fit_operator(self) -> LabelSelectorRequirement:
+        wants_values = self.operator in (SelectorOperator.IN, SelectorOperator.NOT_IN)
+        if wants_values and not self.values:
+            raise ValueError(f"operator {self.operator.value} needs at least one value in 'values'")
+        if not wants_values and self.values:
+            raise ValueError(f"operator {self.operator.value} takes no values; remove 'values'")
+        return self
+
+
+class LabelSelector(Model):
+    """Which nodes may hold the address (a Kubernetes LabelSelector; all terms must match)."""
+
+    match_labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        json_schema_extra={"maxProperties": 64},
+        description="Labels a node must carry, with these exact values.",
+    )
+    match_expressions: tuple[LabelSelectorRequirement, ...] = Field(
+        default=(), max_length=32, description="Further terms a node's labels must satisfy."
+    )
+
+    def matches(self, node_labels: dict[str, str]) -> bool:
+        """Whether a node with ``node_labels`` is selected."""
+        return labels.matches(
+            node_labels,
+            match_labels=self.match_labels,
+            match_expressions=[
+                (term.key, term.operator.value, term.values) for term in self.match_expressions
+            ],
+        )
+
+
+class Announce(Model):
+    """How the holder tells the LAN where the address lives (gratuitous ARP / unsolicited NA)."""
+
+    burst_count: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Announcements sent right after taking the address.",
+    )
+    burst_interval_milliseconds: int = Field(
+        default=100,
+        ge=10,
+        le=5000,
+        description="Pause between the announcements of one burst.",
+    )
+    second_burst_delay_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description=(
+            "Delay before a second burst, for switches and hosts that missed the first "
+            "(0 turns it off)."
+        ),
+    )
+    refresh_interval_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description=(
+            "Period of the refresh announcement while the address is held, well below the "
+            "300 s MAC ageing of common switches (0 turns it off)."
+        ),
+    )
+
+
+class HealthCheckType(enum.StrEnum):
+    TCP = "tcp"
+    HTTP = "http"
+
+
+class HealthCheck(
+    Model,
+    json_schema_extra=_validations(
+        _cel(
+            "!has(self.path) || self.type == 'http'",
+            "path applies to http health checks only",
+            fieldPath=".path",
+        ),
+        _cel(
+            "!has(self.timeoutSeconds) || !has(self.intervalSeconds) "
+            "|| self.timeoutSeconds <= self.intervalSeconds",
+            "timeoutSeconds must not exceed intervalSeconds",
+            fieldPath=".timeoutSeconds",
+        ),
+    ),
+):
+    """A check of a local service on each candidate node, like keepalived's track_script.
+
+    A node whose check fails ``fall`` times in a row stops being eligible; it becomes eligible
+    again after ``rise`` successes in a row.
+    """
+
+    type: HealthCheckType = Field(description="tcp: a TCP connect; http: a GET expecting 2xx/3xx.")
+    port: int = Field(ge=1, le=65535, description="The port on the node's loopback to check.")
+    path: str | None = Field(
+        default=None,
+        max_length=1024,
+        pattern=r"^/\S*$",
+        description="The HTTP path to GET (http only; defaults to /).",
+    )
+    interval_seconds: int = Field(default=2, ge=1, le=300, description="Time between checks.")
+    timeout_seconds: int = Field(default=1, ge=1, le=60, description="Time one check may take.")
+    rise: int = Field(default=2, ge=1, le=10, description="Successes in a row to become healthy.")
+    fall: int = Field(default=3, ge=1, le=10, description="Failures in a row to become unhealthy.")
+
+
+_ADDRESS_RULES = _validations(
+    _cel(
+        "isIP(self) || isCIDR(self)",
+        f"must be an IPv4 or IPv6 address, optionally with a prefix length, "
+        f"like {addresses.EXAMPLE}",
+    ),
+    _cel(
+        "!(isIP(self) || isCIDR(self)) "
+        "|| (isIP(self) ? ip(self) : cidr(self).ip()).isGlobalUnicast()",
+        "must be a unicast address: not multicast, loopback, link-local, unspecified or broadcast",
+    ),
+    _cel(
+        "!isCIDR(self) || isIP(self) "
+        "|| cidr(self).prefixLength() >= (cidr(self).ip().family() == 4 ? 31 : 127) "
+        "|| cidr(self).ip() != cidr(self).masked().ip()",
+        "must not be the network address of its own prefix",
+    ),
+)
+
+
+class VirtualIPSpec(
+    Model,
+    json_schema_extra=_validations(
+        _cel(
+            "!has(self.preempt) || !self.preempt "
+            "|| (has(self.preferredNodes) && size(self.preferredNodes) > 0)",
+            "preempt needs preferredNodes: it returns the address to the first healthy one",
+            fieldPath=".preempt",
+        ),
+    ),
+):
+    """The desired state of a virtual IP, written by people and GitOps tools (never by floatip)."""
+
+    address: str = Field(
+        max_length=ADDRESS_MAX_LENGTH,
+        json_schema_extra=_ADDRESS_RULES,
+        description=(
+            "The virtual IP: one IPv4 or IPv6 address, optionally with the prefix length of "
+            "its subnet (192.0.2.10/24). The prefix picks the interface; the address itself is "
+            "added without a prefix route."
+        ),
+    )
+    interface: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=INTERFACE_MAX_LENGTH,
+        json_schema_extra={
+            "pattern": r"^[^/:\s]+$",
+            **_validations(
+                _cel("self != '.' && self != '..'", "'.' and '..' are not interface names")
+            ),
+        },
+        description=(
+            "The interface to add the address to; by default the one whose subnet contains it."
+        ),
+    )
+    node_selector: LabelSelector | None = Field(
+        default=None,
+        description="Which nodes may hold the address; by default every node running the agent.",
+    )
+    preferred_nodes: tuple[NodeName, ...] = Field(
+        default=(),
+        max_length=MAX_PREFERRED_NODES,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description=(
+            "Nodes to prefer, best first (keepalived's priority). Placement takes the first "
+            "eligible one when the address must move."
+        ),
+    )
+    preempt: bool = Field(
+        default=False,
+        description=(
+            "Move the address back to a better preferred node as soon as it is eligible again. "
+            "Off by default to avoid flapping (keepalived's nopreempt)."
+        ),
+    )
+    node: NodeName | None = Field(
+        default=None,
+        description=(
+            "Pin the address to this node. Changing it performs a planned, make-before-break "
+            "switchover."
+        ),
+    )
+    announce: Announce = Field(
+        default_factory=Announce,
+        json_schema_extra={"default": {}},
+        description="Announcement tuning.",
+    )
+    health_check: HealthCheck | None = Field(
+        default=None,
+        description=(
+            "An optional check of a local service that a node must pass to hold the address."
+        ),
+    )
+
+    @pydantic.field_validator("address")
+    @classmethod
+    def _usable_address(cls, value: str) -> str:
+        addresses.parse_address(value)
+        return value
+
+    @pydantic.field_validator("interface")
+    @classmethod
+    def _interface_name(cls, value: str | None) -> str | None:
+        if value is not None and (
+            value in (".", "..") or any(char in "/:" or char.isspace() for char in value)
+        ):
+            raise ValueError(
+                f"{value!r} is not a valid Linux interface name: 1-15 characters, "
+                "no '/', ':' or whitespace, not '.' or '..'"
+            )
+        return value
+
+    @pydantic.field_validator("preferred_nodes")
+    @classmethod
+    def _distinct_nodes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        seen: dict[str, int] = {}
+        for index, node in enumerate(value):
+            if node in seen:
+                raise ValueError(
+                    f"node {node!r} is listed twice (items {seen[node]} and {index}); "
+                    "list each node once"
+                )
+            seen[node] = index
+        return value
+
+    @property
+    def interface_address(self) -> addresses.IPInterface:
+        """The parsed address with its prefix (full length when none was given)."""
+        return addresses.parse_address(self.address)
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+class ConditionType(enum.StrEnum):
+    READY = "Ready"
+    ASSIGNED = "Assigned"
+    ANNOUNCED = "Announced"
+    CONFLICT = "Conflict"
+    HEALTH_CHECK = "HealthCheck"
+
+
+class ConditionStatus(enum.StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class Condition(Model):
+    """One observation of the VirtualIP's state, shaped like metav1.Condition."""
+
+    type: str = Field(max_length=316, description="Ready, Assigned, Announced, Conflict, ...")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The spec generation the condition was computed from."
+    )
+    last_transition_time: Timestamp = Field(description="When the status last changed.")
+    reason: str = Field(max_length=1024, description="A CamelCase word for machines.")
+    message: str = Field(default="", max_length=32768, description="A sentence for people.")
+
+
+class Move(Model):
+    """One change of holder, kept in status.history."""
+
+    time: Timestamp = Field(description="When the operator decided the move.")
+    from_: str | None = Field(default=None, alias="from", description="The previous holder.")
+    to: str | None = Field(default=None, description="The new holder (none: released).")
+    reason: str = Field(max_length=1024, description="Why the address moved.")
+    epoch: int = Field(ge=0, description="The epoch the move created.")
+
+
+class VirtualIPStatus(Model):
+    """The observed state, written by floatip only (so GitOps tools never see drift in spec)."""
+
+    holder: str | None = Field(default=None, description="The node that holds the address.")
+    epoch: int = Field(
+        default=0,
+        ge=0,
+        description="Bumped on every move; an agent acts only on the newest epoch it has seen.",
+    )
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The spec generation this status reflects."
+    )
+    conditions: tuple[Condition, ...] = Field(
+        default=(),
+        max_length=16,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Ready, Assigned, Announced, Conflict and HealthCheck.",
+    )
+    history: tuple[Move, ...] = Field(
+        default=(), max_length=HISTORY_LENGTH, description="The last moves, oldest first."
+    )
+
+
+# --- the object -------------------------------------------------------------------------
+
+
+class ObjectMeta(pydantic.BaseModel):
+    """The part of metadata a manifest author writes; the rest is the API server's."""
+
+    model_config = pydantic.ConfigDict(extra="allow", frozen=True)
+
+    name: NodeName
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class VirtualIP(Model):
+    """A whole VirtualIP manifest."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    api_version: Literal["floatip.io/v1alpha1"] = "floatip.io/v1alpha1"
+    kind: Literal["VirtualIP"] = "VirtualIP"
+    metadata: ObjectMeta
+    spec: VirtualIPSpec
+    status: VirtualIPStatus | None = None

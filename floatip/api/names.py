@@ -1,0 +1,30 @@
+"""Names that identify the VirtualIP API on the wire and in the cluster.
+
+Kept apart from the model so that adapters (the operator's kopf handlers, the agent's
+watch, the lab) can name the resource without importing pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+GROUP: Final = "floatip.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "VirtualIP"
+LIST_KIND: Final = "VirtualIPList"
+PLURAL: Final = "virtualips"
+SINGULAR: Final = "virtualip"
+SHORT_NAMES: Final = ("vip",)
+CATEGORIES: Final = ("floatip",)
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+#: Marks an address the agent added, so that it is told apart from the node's own addresses
+#: and from other software's (``IFA_PROTO``; values 0-4 are the kernel's and iproute2's).
+ADDRESS_PROTO: Final = 99
+
+#: A node with this label (any value) holds no VirtualIP: the drain switch, like MetalLB's
+#: ``node.kubernetes.io/exclude-from-external-load-balancers``.
+DRAIN_LABEL: Final = "floatip.io/drain"
+
+FINALIZER: Final = "floatip.io/release"

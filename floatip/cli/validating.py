@@ -1,0 +1,140 @@
+"""``floatip validate``: check VirtualIP manifests before they reach a cluster.
+
+Made for GitOps pipelines (a pre-commit hook, a CI step before Argo CD or Flux syncs): it
+reads multi-document YAML, validates every VirtualIP with the same rules the operator applies,
+and prints each problem with its file, document index and field path. Exit codes are a
+contract: 0 all valid, 1 some VirtualIP invalid, 2 a file unreadable or not YAML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import click
+import yaml
+
+from floatip.api import validation
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_UNREADABLE = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One line of the report, about one document of one file."""
+
+    file: str
+    document: int | None
+    severity: str  # "error", "note" or "ok"
+    text: str
+
+    def __str__(self) -> str:
+        where = self.file if self.document is None else f"{self.file}[{self.document}]"
+        return f"{where}: {self.severity}: {self.text}"
+
+
+@dataclasses.dataclass
+class Report:
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+    valid: int = 0
+    invalid: int = 0
+    unreadable: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        if self.unreadable:
+            return EXIT_UNREADABLE
+        return EXIT_INVALID if self.invalid else EXIT_VALID
+
+
+def validate_files(paths: Iterable[str]) -> Report:
+    """Validate every VirtualIP in ``paths`` ("-" reads standard input)."""
+    report = Report()
+    for path in paths:
+        try:
+            text = sys.stdin.read() if path == "-" else pathlib.Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            report.unreadable += 1
+            report.findings.append(Finding(path, None, "error", f"cannot read the file: {exc}"))
+            continue
+        _validate_text(path, text, report)
+    return report
+
+
+def _validate_text(path: str, text: str, report: Report) -> None:
+    try:
+        documents = list(_documents(text))
+    except yaml.YAMLError as exc:
+        report.unreadable += 1
+        report.findings.append(
+            Finding(path, None, "error", f"not valid YAML: {_yaml_error(exc)}; fix the syntax")
+        )
+        return
+    seen = False
+    for index, document in documents:
+        if document is None:
+            continue
+        if not validation.is_virtualip(document):
+            kind = document.get("kind", "?") if isinstance(document, dict) else type(document)
+            report.findings.append(
+                Finding(path, index, "note", f"skipped: not a VirtualIP (kind {kind})")
+            )
+            continue
+        seen = True
+        name = _name_of(document)
+        problems = validation.validate_manifest(document)
+        if problems:
+            report.invalid += 1
+            for problem in problems:
+                report.findings.append(
+                    Finding(path, index, "error", f"VirtualIP {name}: {problem}")
+                )
+        else:
+            report.valid += 1
+            report.findings.append(Finding(path, index, "ok", f"VirtualIP {name} is valid"))
+    if not seen:
+        report.findings.append(Finding(path, None, "note", "no VirtualIP in this file"))
+
+
+def _documents(text: str) -> Iterator[tuple[int, Any]]:
+    yield from enumerate(yaml.safe_load_all(text))
+
+
+def _name_of(document: dict[str, Any]) -> str:
+    metadata = document.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return repr(name) if isinstance(name, str) else "(unnamed)"
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(problem)
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("-q", "--quiet", is_flag=True, help="Print problems only, not valid objects.")
+def validate_command(files: tuple[str, ...], quiet: bool) -> None:
+    """Validate VirtualIP manifests in FILE... ('-' for standard input).
+
+    Exit status: 0 when every VirtualIP is valid, 1 when any is invalid, 2 when a file
+    cannot be read or is not YAML. Documents of other kinds are skipped with a note.
+    """
+    report = validate_files(files)
+    for finding in report.findings:
+        if quiet and finding.severity != "error":
+            continue
+        click.echo(str(finding))
+    summary = f"{report.valid} valid, {report.invalid} invalid VirtualIP(s)"
+    if report.unreadable:
+        summary += f", {report.unreadable} unreadable file(s)"
+    click.echo(summary)
+    sys.exit(report.exit_code)
