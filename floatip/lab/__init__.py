@@ -1,0 +1,14 @@
+"""Lab tooling: throwaway network namespaces that stand in for a bare-metal LAN.
+
+The kernel tests and `floatip lab` build the same topology here: a switch namespace with a
+Linux bridge per segment (data LAN, optional management network) and one namespace per host.
+
+Modules (import modules, not names):
+- `naming`: namespace names, the address and MAC plan (pure).
+- `ipjson`: parsers for `ip -j` output (pure).
+- `commands`: running iproute2 and friends with errors that say what to do.
+- `hosts`: one host namespace: run commands in it, read its addresses and neighbours, cut links.
+- `netns`: building and tearing down a topology; removing namespaces left by dead runs.
+- `garp`: gratuitous ARP sender, run as a process inside a host (`python -m floatip.lab.garp`).
+- `waiting`: polling a condition with a deadline that only guards against hangs.
+"""
