@@ -56,9 +56,11 @@ class LanSpec:
     ipv6: bool = False
 
     @classmethod
-    def of(cls, tag: str, *hosts: str | HostSpec, ipv6: bool = False) -> LanSpec:
-        """A spec from host names (data LAN only) and/or `HostSpec`s."""
-        specs = tuple(HostSpec(h) if isinstance(h, str) else h for h in hosts)
+    def of(
+        cls, tag: str, *hosts: str | HostSpec, ipv6: bool = False, mgmt: bool = False
+    ) -> LanSpec:
+        """A spec from host names and/or `HostSpec`s; `mgmt` puts the named ones on mgmt too."""
+        specs = tuple(HostSpec(h, mgmt=mgmt) if isinstance(h, str) else h for h in hosts)
         return cls(tag=tag, hosts=specs, ipv6=ipv6)
 
     @property
