@@ -63,6 +63,10 @@ def _structural(node: Any, definitions: Mapping[str, Any]) -> Any:
             continue
         if key == "const":
             out["enum"] = [value]
+        elif key == "patternProperties":
+            # OpenAPI has no patternProperties: map keys are checked by a CEL rule instead.
+            [value_schema] = value.values()
+            out["additionalProperties"] = _structural(value_schema, definitions)
         elif key == "properties":
             out[key] = {name: _structural(sub, definitions) for name, sub in value.items()}
         else:

@@ -14,7 +14,14 @@ from typing import Final
 #: One label-name segment: 63 characters at most, alphanumeric at both ends.
 NAME_SEGMENT_PATTERN: Final = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 #: A DNS-1123 subdomain: node names, label prefixes (253 characters at most).
-DNS_SUBDOMAIN_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+DNS_SUBDOMAIN_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+
+#: A whole qualified label key, ``[prefix/]name`` (the prefix's 253-character bound is separate).
+LABEL_KEY_PATTERN: Final = (
+    rf"^({DNS_SUBDOMAIN_PATTERN}/)?([A-Za-z0-9][-A-Za-z0-9_.]{{0,61}})?[A-Za-z0-9]$"
+)
+#: A label value: empty, or a name segment of 63 characters at most.
+LABEL_VALUE_PATTERN: Final = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
 
 _NAME_SEGMENT_RE = re.compile(f"^{NAME_SEGMENT_PATTERN}$")
 _DNS_SUBDOMAIN_RE = re.compile(f"^{DNS_SUBDOMAIN_PATTERN}$")

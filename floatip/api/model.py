@@ -80,8 +80,29 @@ def _check_node_name(value: str) -> str:
     return value
 
 
-LabelKey = Annotated[str, Field(max_length=317), pydantic.AfterValidator(_check_label_key)]
-LabelValue = Annotated[str, Field(max_length=63), pydantic.AfterValidator(_check_label_value)]
+_PREFIX_BOUND = "size(k) <= 317 && (!k.contains('/') || k.indexOf('/') <= 253)"
+
+LabelKey = Annotated[
+    str,
+    Field(
+        max_length=317,
+        json_schema_extra={
+            "pattern": labels.LABEL_KEY_PATTERN,
+            **_validations(
+                _cel(
+                    _PREFIX_BOUND.replace("k", "self"),
+                    "a label key's prefix is 253 characters at most",
+                )
+            ),
+        },
+    ),
+    pydantic.AfterValidator(_check_label_key),
+]
+LabelValue = Annotated[
+    str,
+    Field(max_length=63, json_schema_extra={"pattern": labels.LABEL_VALUE_PATTERN}),
+    pydantic.AfterValidator(_check_label_value),
+]
 NodeName = Annotated[
     str,
     Field(
@@ -131,7 +152,16 @@ class LabelSelector(Model):
 
     match_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=dict,
-        json_schema_extra={"maxProperties": 64},
+        json_schema_extra={
+            "maxProperties": 64,
+            **_validations(
+                _cel(
+                    f"self.all(k, k.matches('{labels.LABEL_KEY_PATTERN}') && {_PREFIX_BOUND})",
+                    "every key must be a qualified label key: [prefix/]name, the name 1-63 "
+                    "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                )
+            ),
+        },
         description="Labels a node must carry, with these exact values.",
     )
     match_expressions: tuple[LabelSelectorRequirement, ...] = Field(

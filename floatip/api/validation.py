@@ -112,16 +112,15 @@ def _problem(error: pydantic_core.ErrorDetails, path: str) -> Problem:
 
 
 def _join_path(base: str, loc: tuple[int | str, ...]) -> str:
+    # A bad map key comes as (..., key, "[key]"): the path stops at the map, as kubectl's does.
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-2]
     path = base
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part == "[key]":
-            continue
-        elif path:
-            path += f".{part}"
         else:
-            path = str(part)
+            path = f"{path}.{part}" if path else str(part)
     return path
 
 
