@@ -1,0 +1,146 @@
+"""PATCH bodies: JSON merge, JSON patch, and the strategic merge subset built-in kinds need.
+
+The real server picks the algorithm from the Content-Type. A failed JSON-patch ``test``
+operation is a 422 (kopf relies on it for optimistic concurrency; a 500 makes it retry
+forever). Strategic merge is refused with 415 for custom resources, as the real server does,
+and for built-in kinds merges the lists clients patch by key (conditions by ``type``,
+ownerReferences by ``uid``) and honours ``$patch`` and ``$deleteFromPrimitiveList`` directives.
+Server-side apply lives in :mod:`applying`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonpatch
+
+from floatip_apiserver import status
+from floatip_apiserver.status import ApiError
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+APPLY_PATCH_CBOR = "application/apply-patch+cbor"
+
+# Lists of built-in kinds that strategic merge merges by key instead of replacing.
+_MERGE_KEYS = {
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "addresses": "type",
+    "subjects": "name",
+}
+_PRIMITIVE_SETS = {"finalizers"}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: maps merge, ``null`` deletes, everything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def json_patch(target: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """RFC 6902. A failed ``test`` or a bad path is 422 Invalid, not 500."""
+    if not isinstance(operations, list):
+        raise status.bad_request("json patch must be a JSON array of operations")
+    try:
+        result = jsonpatch.JsonPatch(operations).apply(target)
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise ApiError(
+            422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+        ) from None
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+        raise ApiError(
+            422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+        ) from None
+    if not isinstance(result, dict):
+        raise status.bad_request("json patch must leave an object")
+    return result
+
+
+def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
+    """Strategic merge patch for the built-in kinds (the subset clients send)."""
+    if not isinstance(patch, dict):
+        if isinstance(patch, list) and isinstance(target, list):
+            return _merge_list(target, patch, field)
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    if patch.get("$patch") == "delete":
+        return None
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$setElementOrder/") or key == "$patch":
+            continue
+        if key.startswith("$deleteFromPrimitiveList/"):
+            name = key.split("/", 1)[1]
+            result[name] = [v for v in result.get(name) or [] if v not in (value or [])]
+            continue
+        if value is None:
+            result.pop(key, None)
+            continue
+        merged = strategic_merge(result.get(key), value, key)
+        if merged is None:
+            result.pop(key, None)
+        else:
+            result[key] = merged
+    return result
+
+
+def _merge_list(target: list[Any], patch: list[Any], field: str) -> list[Any]:
+    if field in _PRIMITIVE_SETS:
+        return list(target) + [v for v in patch if v not in target]
+    merge_key = _MERGE_KEYS.get(field)
+    if merge_key is None:
+        return copy.deepcopy(patch)
+    result = [copy.deepcopy(item) for item in target]
+    for item in patch:
+        if not isinstance(item, dict) or merge_key not in item:
+            raise status.bad_request(f"strategic merge patch: {field} items need {merge_key!r}")
+        index = next(
+            (i for i, old in enumerate(result) if old.get(merge_key) == item[merge_key]), None
+        )
+        if item.get("$patch") == "delete":
+            if index is not None:
+                del result[index]
+        elif index is None:
+            result.append({k: v for k, v in item.items() if k != "$patch"})
+        else:
+            result[index] = strategic_merge(result[index], item)
+    return result
+
+
+def apply(content_type: str, target: dict[str, Any], body: Any, *, custom: bool) -> dict[str, Any]:
+    """Apply a PATCH body of the given Content-Type to ``target``; returns a new object."""
+    base = content_type.split(";", maxsplit=1)[0].strip()
+    if base == JSON_PATCH:
+        return json_patch(copy.deepcopy(target), body)
+    if base == MERGE_PATCH:
+        if not isinstance(body, dict):
+            raise status.bad_request("merge patch must be a JSON object")
+        return dict(merge_patch(target, body))
+    if base == STRATEGIC_PATCH:
+        if custom:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}, {APPLY_PATCH_CBOR}",
+            )
+        if not isinstance(body, dict):
+            raise status.bad_request("strategic merge patch must be a JSON object")
+        return dict(strategic_merge(target, body))
+    raise ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: "
+        f"{JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_PATCH}, {APPLY_PATCH}",
+    )

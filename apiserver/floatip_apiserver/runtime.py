@@ -1,0 +1,188 @@
+"""Running the server: in-process for tests, or until SIGTERM from the command line.
+
+``async with serve(crds=...) as server:`` starts it on a free 127.0.0.1 port (HTTPS with a fresh
+CA, or plain HTTP), loads the CRDs, creates the namespaces a fresh cluster has, writes an admin
+kubeconfig, and removes its temp directory afterwards. ``server.kubeconfig_for(...)`` mints a
+token and kubeconfig for any identity (a ServiceAccount of the Helm chart, say) so RBAC applies
+to it. ``down()``, ``up()``, ``restart()``, ``hang()``, ``heal()``, ``latency`` and
+``drop_watches()`` are the fault controls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from floatip_apiserver import certs, kubeconfig, rbac
+from floatip_apiserver.objects import WriteOptions
+from floatip_apiserver.server import ApiServer
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+ADMIN = rbac.User("floatip-admin", (rbac.MASTERS,))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def load_crds(directory: pathlib.Path) -> list[dict[str, Any]]:
+    """Every CustomResourceDefinition in ``*.yaml``/``*.yml``/``*.json`` files of a directory."""
+    found = []
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"CRD directory {directory} does not exist: pass --crds DIR (default: crds/ of the "
+            "repository) or an empty directory for no CRDs"
+        )
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in (".yaml", ".yml", ".json"):
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                found.append(doc)
+    return found
+
+
+class RunningServer:
+    """A started server and its controls."""
+
+    def __init__(
+        self, api: ApiServer, workdir: pathlib.Path, host: str, port: int, tls: bool
+    ) -> None:
+        self.api = api
+        self.workdir = workdir
+        self.host = host
+        self.port = port
+        self.credentials = certs.generate((host, "localhost")) if tls else None
+        self.url = f"{'https' if tls else 'http'}://{host}:{port}"
+        self.admin_token = self.add_token(ADMIN)
+        self.kubeconfig = self.kubeconfig_for(
+            ADMIN, path=workdir / "admin.kubeconfig", token=self.admin_token
+        )
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        return self.credentials.ca_pem if self.credentials else None
+
+    def add_token(self, user: rbac.User, token: str | None = None) -> str:
+        token = token or secrets.token_hex(16)
+        self.api.tokens[token] = user
+        return token
+
+    def kubeconfig_for(
+        self, user: rbac.User, *, path: pathlib.Path | None = None, token: str | None = None
+    ) -> pathlib.Path:
+        """A kubeconfig authenticating as ``user`` (its RBAC bindings decide what it may do)."""
+        token = token or self.add_token(user)
+        safe = user.name.replace(":", "_").replace("/", "_")
+        target = path or self.workdir / f"{safe}-{token[:6]}.kubeconfig"
+        return kubeconfig.write(target, kubeconfig.build(self.url, token, user.name, self.ca_pem))
+
+    def kubeconfig_for_service_account(self, namespace: str, name: str) -> pathlib.Path:
+        return self.kubeconfig_for(rbac.User.service_account(namespace, name))
+
+    # ---- lifecycle and faults ----------------------------------------------------------
+    async def start(self) -> None:
+        await self.up()
+
+    async def up(self) -> None:
+        """Listen (again); state is kept."""
+        if self._runner is not None:
+            return
+        self._runner = web.AppRunner(self.api.app(), handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        context = self.credentials.server_context(self.workdir) if self.credentials else None
+        self._site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=context, reuse_address=True
+        )
+        await self._site.start()
+
+    async def down(self) -> None:
+        """Close the socket and every open connection: new connections are refused."""
+        self.api.store.drop_watches()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._site = None
+
+    async def restart(self) -> None:
+        """Down then up, keeping every object and the revision counter."""
+        await self.down()
+        await self.up()
+
+    def hang(self) -> None:
+        self.api.faults.hang()
+
+    def heal(self) -> None:
+        self.api.faults.heal()
+
+    def set_latency(self, seconds: float) -> None:
+        self.api.faults.latency = seconds
+
+    def drop_watches(self) -> int:
+        return self.api.store.drop_watches()
+
+    def compact(self) -> None:
+        """Forget watch history: watches from older resourceVersions now get 410 Gone."""
+        self.api.store.compact()
+
+    async def stop(self) -> None:
+        self.api.faults.heal()
+        await self.down()
+
+
+def seed(api: ApiServer, crds: list[dict[str, Any]]) -> None:
+    """What a fresh cluster has: the initial namespaces and the given CRDs."""
+    opts = WriteOptions(field_validation="Strict", manager="floatip-apiserver")
+    namespaces = api.registry.get("", "v1", "namespaces")
+    crd_res = api.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    assert namespaces is not None and crd_res is not None
+    for name in INITIAL_NAMESPACES:
+        api.objects.create(
+            namespaces, "", {"metadata": {"name": name}, "status": {"phase": "Active"}}, opts
+        )
+    for crd in crds:
+        api.objects.create(crd_res, "", crd, opts)
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    *,
+    crds: pathlib.Path | list[dict[str, Any]] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: bool = True,
+    history: int = 10_000,
+    bookmark_interval: float = 5.0,
+    workdir: pathlib.Path | None = None,
+) -> AsyncIterator[RunningServer]:
+    """Run a server for the duration of the block; everything it created is removed after."""
+    api = ApiServer(history=history, bookmark_interval=bookmark_interval)
+    seed(api, load_crds(crds) if isinstance(crds, pathlib.Path) else list(crds or []))
+    own_dir = workdir is None
+    directory = (
+        pathlib.Path(tempfile.mkdtemp(prefix="floatip-apiserver-"))
+        if own_dir
+        else (pathlib.Path(workdir))
+    )  # type: ignore[arg-type]
+    server = RunningServer(api, directory, host, port or free_port(host), tls)
+    api.address = f"{host}:{server.port}"
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.stop()
+        if own_dir:
+            shutil.rmtree(directory, ignore_errors=True)

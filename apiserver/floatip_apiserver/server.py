@@ -1,0 +1,306 @@
+"""HTTP routing: turns Kubernetes REST paths into object operations, as kube-apiserver does.
+
+Paths: ``/api/v1[/namespaces/NS]/PLURAL[/NAME[/status]]`` and the same under
+``/apis/GROUP/VERSION``. Every request is authenticated by bearer token, authorized by RBAC,
+delayed or hung by the active faults, and answered with the object, a List, a Table, a watch
+stream, or a ``Status`` error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from floatip_apiserver import discovery, faults, rbac, selectors, status, tables, watching
+from floatip_apiserver.objects import Objects, WriteOptions
+from floatip_apiserver.resources import Registry, Resource
+from floatip_apiserver.status import ApiError
+from floatip_apiserver.store import Store
+
+_VERB = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+class ApiServer:
+    """The server's state: objects, kinds, identities, faults. One per running server."""
+
+    def __init__(self, *, history: int = 10_000, bookmark_interval: float = 5.0) -> None:
+        self.store = Store(history=history)
+        self.registry = Registry()
+        self.objects = Objects(self.store, self.registry)
+        self.tokens: dict[str, rbac.User] = {}
+        self.faults = faults.Faults()
+        self.bookmark_interval = bookmark_interval
+        self.address = "127.0.0.1"
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
+        app.router.add_route("*", "/{tail:.*}", self._route)
+        return app
+
+    # ---- plumbing ----------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        await self.faults.before_request()
+        try:
+            return await handler(request)  # type: ignore[no-any-return]
+        except ApiError as exc:
+            return web.json_response(exc.status(), status=exc.code)
+
+    def _user(self, request: web.Request) -> rbac.User:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        user = self.tokens.get(token)
+        if user is None:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        return user
+
+    def _authorize(self, user: rbac.User, req: rbac.Request) -> None:
+        def lister(plural: str) -> Any:
+            return self.store.items(("rbac.authorization.k8s.io", plural))
+
+        if not rbac.authorize(user, req, lister):
+            resource, _, sub = req.resource.partition("/")
+            raise (
+                status.forbidden(
+                    user.name, req.verb, req.resource, req.group, req.namespace, req.name
+                )
+                if not sub
+                else ApiError(
+                    403,
+                    "Forbidden",
+                    f'{resource}.{req.group} "{req.name}" is forbidden: User "{user.name}" cannot '
+                    f'{req.verb} resource "{req.resource}" in API group "{req.group}"'
+                    + (
+                        f' in the namespace "{req.namespace}"'
+                        if req.namespace
+                        else " at the cluster scope"
+                    ),
+                )
+            )
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            return None
+        try:
+            if "yaml" in request.content_type:
+                return yaml.safe_load(raw)
+            return json.loads(raw)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise status.bad_request(f"the request body is not valid JSON/YAML: {exc}") from None
+
+    # ---- routing -----------------------------------------------------------------------
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/")
+        if path in ("/healthz", "/readyz", "/livez"):
+            return web.Response(text="ok")
+        user = self._user(request)
+        parts = [p for p in path.split("/") if p]
+        if path == "/version":
+            return web.json_response(discovery.VERSION)
+        if path.startswith("/openapi"):
+            return self._openapi(request, parts)
+        if parts[:1] == ["api"]:
+            if len(parts) == 1:
+                return web.json_response(discovery.api_versions(f"{self.address}"))
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"]:
+            if len(parts) == 1:
+                return web.json_response(discovery.group_list(self.registry))
+            if len(parts) == 2:
+                found = discovery.group(self.registry, parts[1])
+                if found is None:
+                    raise ApiError(
+                        404, "NotFound", "the server could not find the requested resource"
+                    )
+                return web.json_response(found)
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(
+                404,
+                "NotFound",
+                f"the server could not find the requested resource ({request.method} {path})",
+            )
+        if not rest:
+            found_list = discovery.resource_list(self.registry, group, version)
+            if found_list is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return web.json_response(found_list)
+        namespace: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        plural, name, sub = (
+            rest[0],
+            (rest[1] if len(rest) > 1 else ""),
+            (rest[2] if len(rest) > 2 else ""),
+        )
+        res = self.registry.get(group, version, plural)
+        if res is None or len(rest) > 3 or (sub and not (sub == "status" and res.status)):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if res.namespaced and namespace is None and (name or request.method != "GET"):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if not res.namespaced and namespace is not None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        verb = _VERB.get(request.method)
+        if verb is None:
+            raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed")
+        watch = request.query.get("watch") in ("true", "1")
+        if verb == "get" and not name:
+            verb = "watch" if watch else "list"
+        if verb == "delete" and not name:
+            verb = "deletecollection"
+        self._authorize(
+            user,
+            rbac.Request(
+                verb, group, f"{res.plural}/{sub}" if sub else res.plural, namespace or "", name
+            ),
+        )
+        return await self._resource(request, res, namespace or "", name, sub, verb, user)
+
+    def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        if parts[:2] == ["openapi", "v2"]:
+            if "protobuf" in request.headers.get("Accept", ""):
+                return web.Response(
+                    body=discovery.openapi_v2_protobuf(),
+                    content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                )
+            return web.json_response(discovery.openapi_v2_json(self.registry))
+        if parts == ["openapi", "v3"]:
+            return web.json_response(discovery.openapi_v3_index(self.registry))
+        if parts[:2] == ["openapi", "v3"]:
+            rest = parts[2:]
+            group, version = ("", rest[1]) if rest[:1] == ["api"] else (rest[1], rest[2])
+            return web.json_response(discovery.openapi_v3_document(self.registry, group, version))
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _options(self, request: web.Request, user: rbac.User) -> WriteOptions:
+        agent = request.headers.get("User-Agent", "unknown").split("/")[0]
+        dry = request.query.getall("dryRun", [])
+        if any(d != "All" for d in dry):
+            raise status.bad_request(f"dryRun must be All, not {dry}")
+        return WriteOptions(
+            dry_run=bool(dry),
+            field_validation=request.query.get("fieldValidation", "Warn"),
+            manager=request.query.get("fieldManager", agent),
+        )
+
+    def _answer(self, data: Any, opts: WriteOptions | None = None, code: int = 200) -> web.Response:
+        headers = {}
+        if opts is not None and opts.warnings:
+            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in opts.warnings)
+        return web.json_response(data, status=code, headers=headers)
+
+    async def _resource(
+        self,
+        request: web.Request,
+        res: Resource,
+        ns: str,
+        name: str,
+        sub: str,
+        verb: str,
+        user: rbac.User,
+    ) -> web.StreamResponse:
+        objects = self.objects
+        if verb == "get":
+            obj = self.store.get(res.key, ns, name)
+            if obj is None:
+                raise status.not_found(res.qualified_plural, name, res.group, res.plural)
+            if tables.wants_table(request.headers.get("Accept", "")):
+                return web.json_response(
+                    tables.table(
+                        res,
+                        [objects.view(res, obj)],
+                        request.query.get("includeObject", "Metadata"),
+                        {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                    )
+                )
+            return web.json_response(objects.view(res, obj))
+        if verb in ("list", "watch"):
+            return await self._list(request, res, ns if res.namespaced and ns else None, verb)
+        opts = self._options(request, user)
+        body = await self._body(request)
+        if verb == "create":
+            return self._answer(objects.view(res, objects.create(res, ns, body, opts)), opts, 201)
+        if verb == "update":
+            return self._answer(
+                objects.view(res, objects.update(res, ns, name, body, opts, sub)), opts
+            )
+        if verb == "patch":
+            content_type = request.headers.get("Content-Type", "")
+            force = request.query.get("force") in ("true", "1")
+            existed = self.store.get(res.key, ns, name) is not None
+            obj = objects.patch(res, ns, name, content_type, body, opts, sub, force)
+            return self._answer(objects.view(res, obj), opts, 200 if existed else 201)
+        if verb == "delete":
+            pre = (body or {}).get("preconditions") if isinstance(body, dict) else None
+            return self._answer(objects.view(res, objects.delete(res, ns, name, opts, pre)), opts)
+        if verb == "deletecollection":
+            match = selectors.label_selector(request.query.get("labelSelector"))
+            for obj in [o for o in self.store.items(res.key, ns or None) if match(o)]:
+                objects.delete(
+                    res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], opts
+                )
+            return self._answer(
+                {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+            )
+        raise ApiError(405, "MethodNotAllowed", f"{verb} is not supported")
+
+    async def _list(
+        self, request: web.Request, res: Resource, ns: str | None, verb: str
+    ) -> web.StreamResponse:
+        labels = selectors.label_selector(request.query.get("labelSelector"))
+        fields = selectors.field_selector(request.query.get("fieldSelector"))
+
+        def match(obj: Any) -> bool:
+            return labels(obj) and fields(obj)
+
+        as_table = tables.wants_table(request.headers.get("Accept", ""))
+        if verb == "watch":
+            timeout = request.query.get("timeoutSeconds")
+            return await watching.stream(
+                request,
+                store=self.store,
+                res=res,
+                namespace=ns,
+                match=match,
+                since=request.query.get("resourceVersion", ""),
+                bookmarks=request.query.get("allowWatchBookmarks") in ("true", "1"),
+                timeout=float(timeout) if timeout else None,
+                bookmark_interval=self.bookmark_interval,
+                as_table=as_table,
+                initial_events=request.query.get("sendInitialEvents") == "true",
+                view=lambda obj: self.objects.view(res, obj),
+            )
+        items = [o for o in self.store.items(res.key, ns) if match(o)]
+        start = 0
+        if token := request.query.get("continue"):
+            try:
+                start = int(json.loads(base64.urlsafe_b64decode(token))["start"])
+            except (ValueError, KeyError, TypeError):
+                raise status.bad_request(f"continue token {token!r} is not valid") from None
+        limit = int(request.query.get("limit") or 0)
+        page = items[start : start + limit] if limit else items[start:]
+        meta: dict[str, Any] = {"resourceVersion": str(self.store.revision)}
+        if limit and start + limit < len(items):
+            meta["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"start": start + limit, "rv": self.store.revision}).encode()
+            ).decode()
+            meta["remainingItemCount"] = len(items) - start - limit
+        views = [self.objects.view(res, o) for o in page]
+        if as_table:
+            return web.json_response(
+                tables.table(res, views, request.query.get("includeObject", "Metadata"), meta)
+            )
+        body = {
+            "kind": res.list_kind or f"{res.kind}List",
+            "apiVersion": res.api_version,
+            "metadata": meta,
+            "items": views,
+        }
+        return web.Response(
+            body=json.dumps(body, separators=(",", ":")), content_type="application/json"
+        )
