@@ -34,26 +34,30 @@ def parse_address(text: str) -> IPInterface:
     A bare address gets the full-length prefix (/32 or /128). Every problem is reported at
     once, in the order a person would fix them.
     """
-    problems = address_problems(text)
-    if problems:
+    interface, problems = _analyse(text)
+    if interface is None:
         raise AddressError("; ".join(problems))
-    return ipaddress.ip_interface(text)
+    return interface
 
 
 def address_problems(text: str) -> list[str]:
     """Every reason why ``text`` is not a usable virtual IP (an empty list when it is)."""
+    return _analyse(text)[1]
+
+
+def _analyse(text: str) -> tuple[IPInterface | None, list[str]]:
     host_text, slash, prefix_text = text.partition("/")
     try:
         host = _parse_host(host_text)
     except AddressError as exc:
-        return [str(exc)]
+        return None, [str(exc)]
 
     problems: list[str] = []
     max_prefix: int = host.max_prefixlen
     prefix = max_prefix
     if slash:
         if not _PREFIX_RE.match(prefix_text) or not 1 <= int(prefix_text) <= max_prefix:
-            return [
+            return None, [
                 f"prefix length {prefix_text!r} is out of range: IPv{host.version} "
                 f"takes 1 to {max_prefix} (or no prefix at all)"
             ]
@@ -66,7 +70,8 @@ def address_problems(text: str) -> list[str]:
             f"can reach, such as {EXAMPLE}"
         )
 
-    network = ipaddress.ip_network(f"{host}/{prefix}", strict=False)
+    interface = ipaddress.ip_interface((host, prefix))
+    network = interface.network
     if prefix < max_prefix - 1:
         if host == network.network_address:
             problems.append(
@@ -76,7 +81,7 @@ def address_problems(text: str) -> list[str]:
             problems.append(
                 f"{host} is the broadcast address of {network}; pick a host address inside it"
             )
-    return problems
+    return (None if problems else interface), problems
 
 
 def _parse_host(text: str) -> IPAddress:

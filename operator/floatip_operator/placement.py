@@ -1,0 +1,240 @@
+"""Placement: one holder per VirtualIP, chosen the same way by every operator replica.
+
+Pure and deterministic. The rules, in order:
+
+1. Of VirtualIPs sharing an address, the oldest keeps it; the others get ``DuplicateAddress``.
+2. ``spec.node`` pins: the pinned node when it is eligible (a planned switchover when the
+   address was elsewhere); otherwise placement goes on as if unpinned and says why.
+3. ``preempt``: a better eligible preferred node takes the address back (planned).
+4. The current holder keeps the address while it is eligible: no move without a reason.
+5. Otherwise the first eligible of ``preferredNodes``; otherwise the least-loaded eligible
+   node, ties broken by a stable hash of the node name.
+6. An address is taken from its holder only when another node can take it: with no eligible
+   node the holder (if any) keeps it and the decision says ``NoEligibleNode``.
+
+A move away from a holder whose agent still answers is *planned* (make-before-break: the new
+holder announces, then the old one removes); away from an unreachable one it is a *failover*.
+
+Speed: 10,000 VirtualIPs over 1,000 nodes must place in well under 0.5 s, so eligibility is
+computed once per group of VirtualIPs that share selector, interface and subnets, and the
+least-loaded node comes from a heap per group instead of a scan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import heapq
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+
+from floatip_operator import eligibility
+from floatip_operator.eligibility import HealthResults, NodeView, VipView
+
+
+class Reason(enum.StrEnum):
+    KEPT = "Kept"
+    ASSIGNED = "Assigned"  # the address had no holder
+    FAILOVER = "Failover"  # the holder is unreachable
+    HOLDER_INELIGIBLE = "HolderIneligible"  # the holder answers but may not hold it (drain, ...)
+    PINNED = "Pinned"
+    PREEMPTED = "Preempted"
+    NO_ELIGIBLE_NODE = "NoEligibleNode"
+    DUPLICATE_ADDRESS = "DuplicateAddress"
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """Where one VirtualIP goes, and why."""
+
+    vip: str
+    node: str | None
+    previous: str | None
+    reason: Reason
+    planned: bool = False
+    detail: str = ""
+
+    @property
+    def moved(self) -> bool:
+        return self.node != self.previous
+
+
+def tiebreak(node: str) -> int:
+    """A stable hash of a node name: the same in every process and every replica."""
+    return zlib.crc32(node.encode())
+
+
+def place(
+    vips: Iterable[VipView],
+    nodes: Mapping[str, NodeView],
+    health: HealthResults | None = None,
+) -> dict[str, Decision]:
+    """Decide the holder of every VirtualIP (see the module docstring for the rules)."""
+    return _Placer(nodes, health or {}).run(sorted(vips, key=lambda v: v.name))
+
+
+class _Placer:
+    def __init__(self, nodes: Mapping[str, NodeView], health: HealthResults) -> None:
+        self.nodes = nodes
+        self.health = health
+        self.loads: dict[str, int] = dict.fromkeys(nodes, 0)
+        self.alive = [n for n in nodes.values() if n.alive]
+        self.networks = sorted(
+            {iface.network for n in self.alive for iface in n.interfaces},
+            key=lambda net: (net.version, str(net)),
+        )
+        self.owner_of_address = {a: n.name for n in nodes.values() for a in n.own_addresses}
+        self.groups: dict[tuple[object, ...], frozenset[str]] = {}
+        self.heaps: dict[tuple[object, ...], list[tuple[int, int, str]]] = {}
+
+    # -- eligibility, fast ------------------------------------------------------------
+
+    def _group_key(self, vip: VipView) -> tuple[object, ...]:
+        selector = vip.spec.node_selector
+        selector_key = None if selector is None else selector.model_dump_json()
+        if vip.spec.interface is not None:
+            return (selector_key, "if", vip.spec.interface)
+        ip = vip.ip
+        return (selector_key, "net", tuple(i for i, n in enumerate(self.networks) if ip in n))
+
+    def _base(self, vip: VipView) -> tuple[tuple[object, ...], frozenset[str]]:
+        key = self._group_key(vip)
+        base = self.groups.get(key)
+        if base is None:
+            base = frozenset(
+                n.name
+                for n in self.alive
+                if (
+                    vip.spec.node_selector is None or vip.spec.node_selector.matches(dict(n.labels))
+                )
+                and eligibility.can_hold_on(vip, n)
+            )
+            self.groups[key] = base
+        return key, base
+
+    def _eligible(self, vip: VipView, base: frozenset[str], node: str | None) -> bool:
+        if node is None or node not in base:
+            return False
+        if self.owner_of_address.get(vip.ip) == node:
+            return False
+        if vip.spec.health_check is not None:
+            return self.health.get(vip.name, {}).get(node) is True
+        return True
+
+    def _least_loaded(
+        self, vip: VipView, key: tuple[object, ...], base: frozenset[str]
+    ) -> str | None:
+        heap = self.heaps.get(key)
+        if heap is None:
+            heap = [(self.loads[n], tiebreak(n), n) for n in base]
+            heapq.heapify(heap)
+            self.heaps[key] = heap
+        rejected: list[tuple[int, int, str]] = []
+        chosen: str | None = None
+        while heap:
+            load, rank, node = heapq.heappop(heap)
+            if load != self.loads[node]:  # stale: another group changed this node's load
+                heapq.heappush(heap, (self.loads[node], rank, node))
+                continue
+            if self._eligible(vip, base, node):
+                chosen = node
+                heapq.heappush(heap, (load + 1, rank, node))
+                break
+            rejected.append((load, rank, node))
+        for entry in rejected:
+            heapq.heappush(heap, entry)
+        return chosen
+
+    # -- the rules ----------------------------------------------------------------------
+
+    def run(self, vips: Sequence[VipView]) -> dict[str, Decision]:
+        decisions: dict[str, Decision] = {}
+        duplicates = _duplicates(vips)
+        later: list[tuple[VipView, tuple[object, ...], frozenset[str], str]] = []
+        for vip in vips:
+            if vip.name in duplicates:
+                decisions[vip.name] = Decision(
+                    vip.name,
+                    None,
+                    vip.holder,
+                    Reason.DUPLICATE_ADDRESS,
+                    detail=f"{vip.spec.address} belongs to the older VirtualIP "
+                    f"{duplicates[vip.name]!r}",
+                )
+                continue
+            key, base = self._base(vip)
+            decision, pin_note = self._fixed(vip, base)
+            if decision is None:
+                later.append((vip, key, base, pin_note))
+            else:
+                decisions[vip.name] = decision
+                if decision.node is not None:
+                    self.loads[decision.node] += 1
+        for vip, key, base, pin_note in later:
+            decisions[vip.name] = self._spread(vip, key, base, pin_note)
+            node = decisions[vip.name].node
+            if node is not None:
+                self.loads[node] += 1
+        return decisions
+
+    def _move(self, vip: VipView, node: str, reason: Reason, detail: str = "") -> Decision:
+        previous = vip.holder
+        if previous == node:
+            return Decision(vip.name, node, previous, Reason.KEPT, detail=detail)
+        holder = self.nodes.get(previous) if previous else None
+        if reason is Reason.ASSIGNED and holder is not None:
+            reason = Reason.FAILOVER if not holder.reachable else Reason.HOLDER_INELIGIBLE
+        planned = holder is not None and holder.reachable
+        return Decision(vip.name, node, previous, reason, planned=planned, detail=detail)
+
+    def _fixed(self, vip: VipView, base: frozenset[str]) -> tuple[Decision | None, str]:
+        """Rules 2-5 up to the preferred nodes; None when the least-loaded rule must decide."""
+        pin, pin_note = vip.spec.node, ""
+        if pin is not None:
+            if self._eligible(vip, base, pin):
+                return self._move(vip, pin, Reason.PINNED), ""
+            pin_note = self._pin_problem(vip, pin)
+        preferred = [n for n in vip.spec.preferred_nodes if self._eligible(vip, base, n)]
+        holder_ok = self._eligible(vip, base, vip.holder)
+        if holder_ok and vip.holder is not None:
+            if vip.spec.preempt and preferred and preferred[0] != vip.holder:
+                order = vip.spec.preferred_nodes
+                if vip.holder not in order or order.index(preferred[0]) < order.index(vip.holder):
+                    return self._move(vip, preferred[0], Reason.PREEMPTED, pin_note), pin_note
+            return Decision(
+                vip.name, vip.holder, vip.holder, Reason.KEPT, detail=pin_note
+            ), pin_note
+        if preferred:
+            return self._move(vip, preferred[0], Reason.ASSIGNED, pin_note), pin_note
+        return None, pin_note
+
+    def _spread(
+        self, vip: VipView, key: tuple[object, ...], base: frozenset[str], note: str
+    ) -> Decision:
+        node = self._least_loaded(vip, key, base)
+        if node is not None:
+            return self._move(vip, node, Reason.ASSIGNED, note)
+        detail = eligibility.summarize(vip, self.nodes, self.health)
+        if vip.holder is not None and vip.holder in self.nodes:
+            detail += f"; {vip.holder} keeps it until another node can take it"
+        else:
+            return Decision(vip.name, None, vip.holder, Reason.NO_ELIGIBLE_NODE, detail=detail)
+        return Decision(vip.name, vip.holder, vip.holder, Reason.NO_ELIGIBLE_NODE, detail=detail)
+
+    def _pin_problem(self, vip: VipView, pin: str) -> str:
+        node = self.nodes.get(pin)
+        if node is None:
+            return f"pinned node {pin!r} does not exist or runs no floatip agent"
+        reason = eligibility.why_ineligible(vip, node, self.health)
+        return f"pinned node {pin!r} is not eligible ({reason.value if reason else 'unknown'})"
+
+
+def _duplicates(vips: Sequence[VipView]) -> dict[str, str]:
+    """Newer VirtualIP name -> the older one that owns the same address."""
+    owners: dict[object, VipView] = {}
+    losers: dict[str, str] = {}
+    for vip in sorted(vips, key=lambda v: (v.created, v.name)):
+        owner = owners.setdefault(vip.ip, vip)
+        if owner is not vip:
+            losers[vip.name] = owner.name
+    return losers
