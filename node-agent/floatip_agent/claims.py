@@ -1,0 +1,117 @@
+"""Reading ARP and NDP frames as claims: "this MAC says it holds this address".
+
+The conflict detector (DESIGN.md safety 3 and 5) and the probe only need to know who claims
+which address, so a frame is reduced to a `Claim` or to None. The parser works on raw bytes
+from a packet socket and never raises: a truncated, garbled or irrelevant frame is None,
+because anyone on the LAN can send anything.
+
+What counts as a claim:
+- an ARP request or reply (Ethernet/IPv4) with a sender IP other than 0.0.0.0: the sender
+  says the sender IP is at the sender MAC (an ARP probe, sender 0.0.0.0, claims nothing);
+- an ICMPv6 neighbour advertisement that passes RFC 4861 7.1.2 validation (hop limit 255,
+  code 0, correct checksum, unicast target, no zero-length option): the target is at the
+  target link-layer address option's MAC, or at the Ethernet source when it has none.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import struct
+from typing import NamedTuple
+
+ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
+ETH_HEADER = 14
+IPV6_HEADER = 40
+ICMPV6 = 58
+NEIGHBOR_ADVERTISEMENT = 136
+OPTION_TARGET_LLADDR = 2
+
+
+class ClaimKind(enum.StrEnum):
+    """Which frame made the claim."""
+
+    ARP_REQUEST = "arp-request"  # a request whose sender uses the address
+    ARP_ANNOUNCEMENT = "arp-announcement"  # a gratuitous ARP request (sender IP == target IP)
+    ARP_REPLY = "arp-reply"
+    NEIGHBOR_ADVERTISEMENT = "neighbor-advertisement"
+
+
+class Claim(NamedTuple):
+    """`mac` claims to hold `address`."""
+
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    mac: str
+    kind: ClaimKind
+
+
+def format_mac(raw: bytes) -> str:
+    """Six bytes as a lower-case, colon-separated MAC."""
+    return ":".join(f"{byte:02x}" for byte in raw)
+
+
+def parse_claim(frame: bytes) -> Claim | None:
+    """The claim `frame` (a whole Ethernet frame) makes, or None if it makes none."""
+    if len(frame) < ETH_HEADER:
+        return None
+    (ethertype,) = struct.unpack_from("!H", frame, 12)
+    if ethertype == ETH_P_ARP:
+        return _arp_claim(frame[ETH_HEADER:])
+    if ethertype == ETH_P_IPV6:
+        return _na_claim(frame[ETH_HEADER:], ethernet_source=frame[6:12])
+    return None
+
+
+def _arp_claim(arp: bytes) -> Claim | None:
+    if len(arp) < 28:
+        return None
+    htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", arp)
+    if (htype, ptype, hlen, plen) != (1, 0x0800, 6, 4) or op not in (1, 2):
+        return None
+    sender_mac, sender_ip, target_ip = arp[8:14], arp[14:18], arp[24:28]
+    if sender_ip == bytes(4):
+        return None
+    if op == 2:
+        kind = ClaimKind.ARP_REPLY
+    elif sender_ip == target_ip:
+        kind = ClaimKind.ARP_ANNOUNCEMENT
+    else:
+        kind = ClaimKind.ARP_REQUEST
+    return Claim(ipaddress.IPv4Address(sender_ip), format_mac(sender_mac), kind)
+
+
+def _na_claim(packet: bytes, *, ethernet_source: bytes) -> Claim | None:
+    if len(packet) < IPV6_HEADER + 24 or packet[0] >> 4 != 6:
+        return None
+    (payload_length,) = struct.unpack_from("!H", packet, 4)
+    next_header, hop_limit = packet[6], packet[7]
+    icmp = packet[IPV6_HEADER : IPV6_HEADER + payload_length]
+    if next_header != ICMPV6 or hop_limit != 255 or len(icmp) != payload_length:
+        return None
+    if len(icmp) < 24 or icmp[0] != NEIGHBOR_ADVERTISEMENT or icmp[1] != 0:
+        return None
+    if _checksum(packet[8:40] + struct.pack("!I3xB", len(icmp), ICMPV6) + icmp) != 0:
+        return None
+    target = ipaddress.IPv6Address(icmp[8:24])
+    if target.is_multicast:
+        return None
+    mac = ethernet_source
+    options = icmp[24:]
+    while options:
+        if len(options) < 2 or options[1] == 0 or len(options) < options[1] * 8:
+            return None  # RFC 4861 7.1.2: a zero-length or overrunning option voids the NA
+        if options[0] == OPTION_TARGET_LLADDR and options[1] == 1:
+            mac = options[2:8]
+        options = options[options[1] * 8 :]
+    return Claim(target, format_mac(mac), ClaimKind.NEIGHBOR_ADVERTISEMENT)
+
+
+def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of `data`; 0 when `data` includes a correct one."""
+    if len(data) % 2:
+        data += b"\0"
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF

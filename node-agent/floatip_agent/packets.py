@@ -1,0 +1,105 @@
+"""The frames a VIP holder puts on the wire, built apart from sending them (kube-vip's habit).
+
+Every builder is pure and returns the whole Ethernet frame as bytes, so a unit test can pin
+it byte for byte and `floatip_agent.announcing` / `floatip_agent.probing` only write bytes to
+a socket. What each frame is for:
+
+- `arp_probe`: RFC 5227 probe before claiming an IPv4 address. Sender IP 0.0.0.0 so that no
+  host learns anything from it; a host that holds the address answers it.
+- `gratuitous_arp`: RFC 5227 announcement (ARP request, sender IP == target IP, broadcast).
+  Linux with the default ``arp_accept=0`` updates an existing neighbour entry from it (after
+  the entry's ``locktime``) and never creates one. ``reply=True`` builds the reply form some
+  old switches want.
+- `dad_solicitation`: RFC 4862 duplicate address detection NS: source ``::``, destination the
+  target's solicited-node multicast group, no source link-layer option (RFC 4861 7.1.1
+  forbids it with an unspecified source).
+- `unsolicited_advertisement`: RFC 4861 7.2.6 unsolicited NA: to ff02::1, hop limit 255,
+  Override set, Solicited and Router clear, with the target link-layer address option. Its
+  source is the target itself, which the holder has just assigned (as Linux's own
+  ``ndisc_send_unsol_na`` does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, IPv6
+from scapy.layers.l2 import ARP, Ether
+
+BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
+ZERO_MAC = "00:00:00:00:00:00"
+ALL_NODES = ipaddress.IPv6Address("ff02::1")
+UNSPECIFIED_V4 = ipaddress.IPv4Address("0.0.0.0")
+UNSPECIFIED_V6 = ipaddress.IPv6Address("::")
+#: RFC 4861: every NDP message is sent, and must be received, with hop limit 255.
+NDP_HOP_LIMIT = 255
+
+ARP_REQUEST = 1
+ARP_REPLY = 2
+
+
+def solicited_node_group(address: ipaddress.IPv6Address) -> ipaddress.IPv6Address:
+    """The solicited-node multicast group of `address` (ff02::1:ffXX:XXXX, RFC 4291 2.7.1)."""
+    low24 = int(address) & 0xFFFFFF
+    return ipaddress.IPv6Address(int(ipaddress.IPv6Address("ff02::1:ff00:0")) | low24)
+
+
+def multicast_mac(group: ipaddress.IPv6Address) -> str:
+    """The Ethernet address of an IPv6 multicast group (33:33 + the low 32 bits, RFC 2464 7)."""
+    low32 = group.packed[-4:]
+    return "33:33:" + ":".join(f"{byte:02x}" for byte in low32)
+
+
+def arp_probe(address: ipaddress.IPv4Address, *, mac: str) -> bytes:
+    """An RFC 5227 ARP probe for `address` from `mac`: sender IP 0.0.0.0, broadcast."""
+    return _arp(ARP_REQUEST, mac=mac, sender=UNSPECIFIED_V4, target=address)
+
+
+def gratuitous_arp(address: ipaddress.IPv4Address, *, mac: str, reply: bool = False) -> bytes:
+    """An announcement that `address` is at `mac`: sender IP == target IP, broadcast."""
+    return _arp(ARP_REPLY if reply else ARP_REQUEST, mac=mac, sender=address, target=address)
+
+
+def _arp(
+    op: int, *, mac: str, sender: ipaddress.IPv4Address, target: ipaddress.IPv4Address
+) -> bytes:
+    frame = Ether(src=mac, dst=BROADCAST_MAC) / ARP(
+        op=op, hwsrc=mac, psrc=str(sender), hwdst=ZERO_MAC, pdst=str(target)
+    )
+    return bytes(frame)
+
+
+def dad_solicitation(address: ipaddress.IPv6Address, *, mac: str) -> bytes:
+    """A DAD neighbour solicitation for `address`: from ::, to its solicited-node group."""
+    group = solicited_node_group(address)
+    frame = (
+        Ether(src=mac, dst=multicast_mac(group))
+        / IPv6(src=str(UNSPECIFIED_V6), dst=str(group), hlim=NDP_HOP_LIMIT)
+        / ICMPv6ND_NS(tgt=str(address))
+    )
+    return bytes(frame)
+
+
+def unsolicited_advertisement(address: ipaddress.IPv6Address, *, mac: str) -> bytes:
+    """An unsolicited NA that `address` is at `mac`: to ff02::1, Override set, S and R clear."""
+    frame = (
+        Ether(src=mac, dst=multicast_mac(ALL_NODES))
+        / IPv6(src=str(address), dst=str(ALL_NODES), hlim=NDP_HOP_LIMIT)
+        / ICMPv6ND_NA(tgt=str(address), R=0, S=0, O=1)
+        / ICMPv6NDOptDstLLAddr(lladdr=mac)
+    )
+    return bytes(frame)
+
+
+def probe(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, mac: str) -> bytes:
+    """The probe for `address` in its family: an ARP probe or a DAD solicitation."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return arp_probe(address, mac=mac)
+    return dad_solicitation(address, mac=mac)
+
+
+def announcement(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, mac: str) -> bytes:
+    """The announcement for `address` in its family: a gratuitous ARP or an unsolicited NA."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return gratuitous_arp(address, mac=mac)
+    return unsolicited_advertisement(address, mac=mac)
