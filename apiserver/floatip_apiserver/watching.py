@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from floatip_apiserver import tables
+from floatip_apiserver import status, tables
 from floatip_apiserver.resources import Resource
 from floatip_apiserver.store import Event, Store
 
@@ -66,10 +66,16 @@ async def stream(
         try:
             rv = int(since)
         except ValueError:
-            from floatip_apiserver import status
-
             raise status.bad_request(f"invalid resourceVersion {since!r}: not a number") from None
-        initial = store.since(res.key, namespace, rv)
+        try:
+            initial = store.since(res.key, namespace, rv)
+        except status.ApiError as exc:  # like the watch cache: 200, then one ERROR event
+            expired = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await expired.prepare(request)
+            await expired.write(json.dumps({"type": "ERROR", "object": exc.status()}).encode()
+                                + b"\n")
+            await expired.write_eof()
+            return expired
     watcher = store.subscribe(res.key, namespace)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
