@@ -104,7 +104,7 @@ def _entry(manager: str, operation: str, api_version: str, paths: set[Path]) -> 
     }
 
 
-def _set_owners(
+def _set_owners(  # noqa: PLR0917
     obj: dict[str, Any],
     entries: list[dict[str, Any]],
     manager: str,
@@ -142,8 +142,7 @@ def record_update(
         if entry["manager"] == manager and entry["operation"] == "Update":
             mine = paths
             continue
-        entry = dict(entry, fieldsV1=_encode(paths - changed))
-        others.append(entry)
+        others.append(dict(entry, fieldsV1=_encode(paths - changed)))
     present = {p for p, _ in leaves(new)}
     _set_owners(
         new, others, manager, "Update", api_version, (mine | changed) & present, subresource

@@ -32,13 +32,20 @@ def _rss_mib() -> float:
 
 
 def _vip(i: int) -> dict[str, Any]:
-    return {"apiVersion": "floatip.io/v1alpha1", "kind": "VirtualIP",
-            "metadata": {"name": f"vip-{i:05d}", "labels": {"bench": "yes"}},
-            "spec": {"address": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256 or 1}"}}
+    return {
+        "apiVersion": "floatip.io/v1alpha1",
+        "kind": "VirtualIP",
+        "metadata": {"name": f"vip-{i:05d}", "labels": {"bench": "yes"}},
+        "spec": {"address": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256 or 1}"},
+    }
 
 
-async def _measure(objects: int, watchers: int, concurrency: int, crds: pathlib.Path,
-                   ) -> dict[str, Any]:
+async def _measure(
+    objects: int,
+    watchers: int,
+    concurrency: int,
+    crds: pathlib.Path,
+) -> dict[str, Any]:
     async with runtime.serve(crds=crds) as server:
         context = ssl.create_default_context(cadata=(server.ca_pem or b"").decode())
         headers = {"Authorization": f"Bearer {server.admin_token}"}
@@ -70,8 +77,9 @@ async def _measure(objects: int, watchers: int, concurrency: int, crds: pathlib.
 
             async def watcher() -> float:
                 seen = 0
-                async with session.get(f"{server.url}{VIPS}?watch=true&resourceVersion={rv}"
-                                       ) as response:
+                async with session.get(
+                    f"{server.url}{VIPS}?watch=true&resourceVersion={rv}"
+                ) as response:
                     if server.api.store.watcher_count >= watchers:
                         ready.set()
                     async for _ in response.content:
@@ -81,13 +89,13 @@ async def _measure(objects: int, watchers: int, concurrency: int, crds: pathlib.
                 return time.perf_counter()
 
             tasks = [asyncio.create_task(watcher()) for _ in range(watchers)]
-            while server.api.store.watcher_count < watchers:
+            while server.api.store.watcher_count < watchers:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             started = time.perf_counter()
             for i in range(changes):
                 async with session.patch(
-                    f"{server.url}{VIPS}/vip-{i:05d}", data=json.dumps(
-                        {"metadata": {"labels": {"round": "1"}}}),
+                    f"{server.url}{VIPS}/vip-{i:05d}",
+                    data=json.dumps({"metadata": {"labels": {"round": "1"}}}),
                     headers={"Content-Type": "application/merge-patch+json"},
                 ) as response:
                     await response.read()
@@ -112,11 +120,16 @@ async def _measure(objects: int, watchers: int, concurrency: int, crds: pathlib.
 @click.option("--objects", type=int, default=10_000, show_default=True)
 @click.option("--watchers", type=int, default=50, show_default=True)
 @click.option("--concurrency", type=int, default=16, show_default=True)
-@click.option("--crds", type=click.Path(file_okay=False, path_type=pathlib.Path),
-              default=REPO / "crds", show_default=True)
+@click.option(
+    "--crds",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=REPO / "crds",
+    show_default=True,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result line.")
-def apiserver(objects: int, watchers: int, concurrency: int, crds: pathlib.Path,
-              as_json: bool) -> None:
+def apiserver(
+    objects: int, watchers: int, concurrency: int, crds: pathlib.Path, as_json: bool
+) -> None:
     """Benchmark the test API server: creates/s, full list, watch fan-out, RSS."""
     result = asyncio.run(_measure(objects, watchers, concurrency, crds))
     if not as_json:

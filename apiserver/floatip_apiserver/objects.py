@@ -178,7 +178,7 @@ class Objects:
         self._commit(res, obj, "ADDED", opts)
         return obj
 
-    def update(
+    def update(  # noqa: PLR0917
         self,
         res: Resource,
         ns: str,
@@ -282,7 +282,7 @@ class Objects:
         self._commit(res, new, "MODIFIED", opts)
         return new
 
-    def patch(
+    def patch(  # noqa: PLR0917
         self,
         res: Resource,
         ns: str,
@@ -319,7 +319,7 @@ class Objects:
         patched = patching.apply(content_type, current, body, custom=res.crd is not None)
         return self._patched(res, current, patched, opts, subresource)
 
-    def _patched(
+    def _patched(  # noqa: PLR0917
         self,
         res: Resource,
         current: dict[str, Any],

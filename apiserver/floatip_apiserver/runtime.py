@@ -172,11 +172,7 @@ async def serve(
     api = ApiServer(history=history, bookmark_interval=bookmark_interval)
     seed(api, load_crds(crds) if isinstance(crds, pathlib.Path) else list(crds or []))
     own_dir = workdir is None
-    directory = (
-        pathlib.Path(tempfile.mkdtemp(prefix="floatip-apiserver-"))
-        if own_dir
-        else (pathlib.Path(workdir))
-    )  # type: ignore[arg-type]
+    directory = workdir or pathlib.Path(tempfile.mkdtemp(prefix="floatip-apiserver-"))
     server = RunningServer(api, directory, host, port or free_port(host), tls)
     api.address = f"{host}:{server.port}"
     try:

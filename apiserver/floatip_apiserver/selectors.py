@@ -22,7 +22,9 @@ _EXISTS_RE = re.compile(r"^\s*(!?)\s*([^\s!=()]+)\s*$")
 
 def _split(text: str) -> list[str]:
     """Split on commas outside parentheses."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1

@@ -194,7 +194,7 @@ class ApiServer:
             headers["Warning"] = ", ".join(f'299 - "{w}"' for w in opts.warnings)
         return web.json_response(data, status=code, headers=headers)
 
-    async def _resource(
+    async def _resource(  # noqa: PLR0917
         self,
         request: web.Request,
         res: Resource,

@@ -90,7 +90,7 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
-def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, name: str) -> ApiError:
+def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, name: str) -> ApiError:  # noqa: PLR0917
     """403 worded like the RBAC authorizer's denial."""
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
     subject = f'"{name}" ' if name else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from floatip_apiserver.resources import Resource
@@ -140,7 +140,7 @@ def row(res: Resource, obj: Mapping[str, Any], include: str) -> dict[str, Any]:
 
 def table(
     res: Resource,
-    objects: list[Mapping[str, Any]],
+    objects: Sequence[Mapping[str, Any]],
     include: str,
     list_meta: dict[str, Any],
     with_columns: bool = True,

@@ -47,7 +47,7 @@ async def stream(
     match: Predicate,
     since: str,
     bookmarks: bool,
-    timeout: float | None,
+    timeout: float | None,  # noqa: ASYNC109
     bookmark_interval: float,
     as_table: bool,
     initial_events: bool = False,
@@ -72,8 +72,9 @@ async def stream(
         except status.ApiError as exc:  # like the watch cache: 200, then one ERROR event
             expired = web.StreamResponse(headers={"Content-Type": "application/json"})
             await expired.prepare(request)
-            await expired.write(json.dumps({"type": "ERROR", "object": exc.status()}).encode()
-                                + b"\n")
+            await expired.write(
+                json.dumps({"type": "ERROR", "object": exc.status()}).encode() + b"\n"
+            )
             await expired.write_eof()
             return expired
     watcher = store.subscribe(res.key, namespace)

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest_asyncio
-
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import apiserver
 
@@ -22,16 +21,27 @@ class Client:
         self.session = session
         self.token = server.admin_token
 
-    async def call(self, method: str, path: str, body: object = None, *,
-                   token: str | None = None, content_type: str = "application/json",
-                   headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        token: str | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, object]]:
         import json
 
-        all_headers = {"Authorization": f"Bearer {token or self.token}",
-                       "Content-Type": content_type, **(headers or {})}
+        all_headers = {
+            "Authorization": f"Bearer {token or self.token}",
+            "Content-Type": content_type,
+            **(headers or {}),
+        }
         data = None if body is None else (body if isinstance(body, str) else json.dumps(body))
-        async with self.session.request(method, self.server.url + path, data=data,
-                                        headers=all_headers) as response:
+        async with self.session.request(
+            method, self.server.url + path, data=data, headers=all_headers
+        ) as response:
             payload = await response.json(content_type=None)
             return response.status, payload
 

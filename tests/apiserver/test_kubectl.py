@@ -13,7 +13,6 @@ import json
 import subprocess
 
 import pytest
-
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import kubectl_path
 
@@ -30,8 +29,14 @@ spec:
 
 async def kubectl(server: RunningServer, *args: str, stdin: str | None = None) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        kubectl_path(), "--kubeconfig", str(server.kubeconfig), *args,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        kubectl_path(),
+        "--kubeconfig",
+        str(server.kubeconfig),
+        *args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     out, _ = await proc.communicate(stdin.encode() if stdin else None)
     return proc.returncode or 0, out.decode()
 
@@ -46,14 +51,35 @@ async def test_kubectl_apply_get_describe_label_status_wait_diff_delete(
     assert code == 1 and "spec.address: Invalid value" in out and "unicast" in out
     code, out = await kubectl(apiserver, "label", "vip", "web", "team=a")
     assert code == 0, out
-    status = {"status": {"holder": "server1", "epoch": 3, "conditions": [
-        {"type": "Ready", "status": "True", "reason": "Announced", "message": "ok",
-         "lastTransitionTime": "2024-01-01T00:00:00Z"}]}}
-    code, out = await kubectl(apiserver, "patch", "vip", "web", "--subresource=status",
-                              "--type=merge", "-p", json.dumps(status))
+    status = {
+        "status": {
+            "holder": "server1",
+            "epoch": 3,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Announced",
+                    "message": "ok",
+                    "lastTransitionTime": "2024-01-01T00:00:00Z",
+                }
+            ],
+        }
+    }
+    code, out = await kubectl(
+        apiserver,
+        "patch",
+        "vip",
+        "web",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
     assert code == 0, out
-    code, out = await kubectl(apiserver, "wait", "--for=condition=Ready", "vip/web",
-                              "--timeout=20s")
+    code, out = await kubectl(
+        apiserver, "wait", "--for=condition=Ready", "vip/web", "--timeout=20s"
+    )
     assert code == 0 and "condition met" in out, out
     code, out = await kubectl(apiserver, "get", "vip", "-o", "wide")
     header, row = out.splitlines()[:2]
@@ -80,20 +106,41 @@ async def test_kubectl_server_side_apply_and_get_watch(apiserver: RunningServer)
     manifest = VIP.format(address="192.0.2.20")
     code, out = await kubectl(apiserver, "apply", "--server-side", "-f", "-", stdin=manifest)
     assert code == 0 and "serverside-applied" in out, out
-    code, out = await kubectl(apiserver, "apply", "--server-side", "-f", "-",
-                              stdin=manifest.replace("192.0.2.20", "192.0.2.21"))
+    code, out = await kubectl(
+        apiserver,
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        stdin=manifest.replace("192.0.2.20", "192.0.2.21"),
+    )
     assert code == 0, out
     watch = await asyncio.create_subprocess_exec(
-        kubectl_path(), "--kubeconfig", str(apiserver.kubeconfig), "get", "vip", "-w",
-        "--request-timeout=20s", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        kubectl_path(),
+        "--kubeconfig",
+        str(apiserver.kubeconfig),
+        "get",
+        "vip",
+        "-w",
+        "--request-timeout=20s",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert watch.stdout is not None
         header = await asyncio.wait_for(watch.stdout.readline(), 20)
         assert header.split()[:2] == [b"NAME", b"ADDRESS"]
         first = await asyncio.wait_for(watch.stdout.readline(), 20)
         assert first.split()[:2] == [b"web", b"192.0.2.21"]
-        code, out = await kubectl(apiserver, "patch", "vip", "web", "--type=merge",
-                                  "-p", '{"spec":{"address":"192.0.2.22"}}')
+        code, out = await kubectl(
+            apiserver,
+            "patch",
+            "vip",
+            "web",
+            "--type=merge",
+            "-p",
+            '{"spec":{"address":"192.0.2.22"}}',
+        )
         assert code == 0, out
         changed = await asyncio.wait_for(watch.stdout.readline(), 20)
         assert changed.split()[:2] == [b"web", b"192.0.2.22"]

@@ -10,7 +10,6 @@ import asyncio
 from typing import Any
 
 import kubernetes  # type: ignore[import-untyped,unused-ignore]
-
 from floatip_apiserver.runtime import RunningServer
 
 GROUP, VERSION, PLURAL = "floatip.io", "v1alpha1", "virtualips"
@@ -22,8 +21,12 @@ def _api(server: RunningServer) -> Any:
 
 
 def _vip(name: str, address: str) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualIP",
-            "metadata": {"name": name}, "spec": {"address": address}}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "VirtualIP",
+        "metadata": {"name": name},
+        "spec": {"address": address},
+    }
 
 
 def _list_then_watch(api: Any, server_compact: Any) -> list[str]:
@@ -34,9 +37,14 @@ def _list_then_watch(api: Any, server_compact: Any) -> list[str]:
     rv = listed["metadata"]["resourceVersion"]
     server_compact()  # adds "b" and forgets history: rv is now too old
     try:
-        for _ in kubernetes.watch.Watch().stream(api.list_cluster_custom_object, GROUP, VERSION,
-                                                 PLURAL, resource_version=rv,
-                                                 timeout_seconds=2):
+        for _ in kubernetes.watch.Watch().stream(
+            api.list_cluster_custom_object,
+            GROUP,
+            VERSION,
+            PLURAL,
+            resource_version=rv,
+            timeout_seconds=2,
+        ):
             pass
     except kubernetes.client.exceptions.ApiException as exc:
         seen.append(f"ERROR {exc.status}")
@@ -49,8 +57,9 @@ async def test_kubernetes_client_list_watch_relists_after_410_gone(
     apiserver: RunningServer,
 ) -> None:
     api = _api(apiserver)
-    await asyncio.to_thread(api.create_cluster_custom_object, GROUP, VERSION, PLURAL,
-                            _vip("a", "192.0.2.1"))
+    await asyncio.to_thread(
+        api.create_cluster_custom_object, GROUP, VERSION, PLURAL, _vip("a", "192.0.2.1")
+    )
 
     def compact_and_add() -> None:
         api.create_cluster_custom_object(GROUP, VERSION, PLURAL, _vip("b", "192.0.2.2"))
@@ -62,15 +71,16 @@ async def test_kubernetes_client_list_watch_relists_after_410_gone(
 
 async def test_kubernetes_client_stale_replace_is_409_conflict(apiserver: RunningServer) -> None:
     api = _api(apiserver)
-    created = await asyncio.to_thread(api.create_cluster_custom_object, GROUP, VERSION, PLURAL,
-                                      _vip("a", "192.0.2.1"))
+    created = await asyncio.to_thread(
+        api.create_cluster_custom_object, GROUP, VERSION, PLURAL, _vip("a", "192.0.2.1")
+    )
     created["spec"]["address"] = "192.0.2.5"
-    await asyncio.to_thread(api.replace_cluster_custom_object, GROUP, VERSION, PLURAL, "a",
-                            created)
+    await asyncio.to_thread(api.replace_cluster_custom_object, GROUP, VERSION, PLURAL, "a", created)
     created["spec"]["address"] = "192.0.2.6"
     try:
-        await asyncio.to_thread(api.replace_cluster_custom_object, GROUP, VERSION, PLURAL, "a",
-                                created)
+        await asyncio.to_thread(
+            api.replace_cluster_custom_object, GROUP, VERSION, PLURAL, "a", created
+        )
         raise AssertionError("a stale replace succeeded")
     except kubernetes.client.exceptions.ApiException as exc:
         assert exc.status == 409

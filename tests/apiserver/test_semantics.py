@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 import aiohttp
-
 from floatip_apiserver import rbac
 from floatip_apiserver.runtime import RunningServer
 
@@ -23,11 +22,17 @@ VIPS = "/apis/floatip.io/v1alpha1/virtualips"
 
 
 def vip(name: str, address: str = "192.0.2.10", **meta: Any) -> dict[str, Any]:
-    return {"apiVersion": "floatip.io/v1alpha1", "kind": "VirtualIP",
-            "metadata": {"name": name, **meta}, "spec": {"address": address}}
+    return {
+        "apiVersion": "floatip.io/v1alpha1",
+        "kind": "VirtualIP",
+        "metadata": {"name": name, **meta},
+        "spec": {"address": address},
+    }
 
 
-async def test_discovery_lists_groups_resources_verbs_shortnames_like_real_server(http: Any) -> None:
+async def test_discovery_lists_groups_resources_verbs_shortnames_like_real_server(
+    http: Any,
+) -> None:
     code, apis = await http.call("GET", "/apis")
     assert code == 200
     assert "floatip.io" in [g["name"] for g in apis["groups"]]
@@ -47,8 +52,9 @@ async def test_discovery_lists_groups_resources_verbs_shortnames_like_real_serve
     assert "apis/floatip.io/v1alpha1" in index["paths"]
 
 
-async def test_health_endpoints_answer_ok_without_a_token(apiserver: RunningServer,
-                                                          http: Any) -> None:
+async def test_health_endpoints_answer_ok_without_a_token(
+    apiserver: RunningServer, http: Any
+) -> None:
     for path in ("/healthz", "/readyz", "/livez"):
         async with http.session.get(apiserver.url + path) as response:
             assert response.status == 200
@@ -68,15 +74,25 @@ async def test_metadata_uid_generatename_generation_and_one_global_resourceversi
     assert meta["name"].startswith("web-") and len(meta["name"]) == 9
     assert meta["uid"] and meta["creationTimestamp"] and meta["generation"] == 1
     _, lease = await http.call(
-        "POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases",
-        {"metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}})
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+        {"metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}},
+    )
     assert int(lease["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
     name = meta["name"]
-    _, labelled = await http.call("PATCH", f"{VIPS}/{name}", {"metadata": {"labels": {"a": "b"}}},
-                                  content_type="application/merge-patch+json")
+    _, labelled = await http.call(
+        "PATCH",
+        f"{VIPS}/{name}",
+        {"metadata": {"labels": {"a": "b"}}},
+        content_type="application/merge-patch+json",
+    )
     assert labelled["metadata"]["generation"] == 1  # metadata changes do not bump generation
-    _, moved = await http.call("PATCH", f"{VIPS}/{name}", {"spec": {"address": "192.0.2.11"}},
-                               content_type="application/merge-patch+json")
+    _, moved = await http.call(
+        "PATCH",
+        f"{VIPS}/{name}",
+        {"spec": {"address": "192.0.2.11"}},
+        content_type="application/merge-patch+json",
+    )
     assert moved["metadata"]["generation"] == 2
 
 
@@ -92,26 +108,33 @@ async def test_create_conflict_get_notfound_as_status_objects(http: Any) -> None
 async def test_put_with_stale_resourceversion_is_409_conflict(http: Any) -> None:
     _, obj = await http.call("POST", VIPS, vip("a"))
     obj["spec"]["address"] = "192.0.2.20"
-    code, updated = await http.call("PUT", f"{VIPS}/a", obj)
+    code, _ = await http.call("PUT", f"{VIPS}/a", obj)
     assert code == 200
     obj["spec"]["address"] = "192.0.2.30"  # still carries the old resourceVersion
     code, status = await http.call("PUT", f"{VIPS}/a", obj)
     assert (code, status["reason"]) == (409, "Conflict")
-    code, _ = await http.call("PATCH", f"{VIPS}/a",
-                              {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                               "spec": {"address": "192.0.2.40"}},
-                              content_type="application/merge-patch+json")
+    code, _ = await http.call(
+        "PATCH",
+        f"{VIPS}/a",
+        {
+            "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+            "spec": {"address": "192.0.2.40"},
+        },
+        content_type="application/merge-patch+json",
+    )
     assert code == 409
 
 
 async def test_list_label_selectors_field_selectors_and_pagination(http: Any) -> None:
     for name, labels in [("a", {"tier": "web"}), ("b", {"tier": "db"}), ("c", {"x": "1"})]:
         await http.call("POST", VIPS, vip(name, labels=labels))
+
     async def names(query: str) -> list[str]:
         code, body = await http.call("GET", f"{VIPS}?{query}")
         assert code == 200, body
         assert body["kind"] == "VirtualIPList" and body["apiVersion"] == "floatip.io/v1alpha1"
         return [i["metadata"]["name"] for i in body["items"]]
+
     assert await names("labelSelector=tier%3Dweb") == ["a"]
     assert await names("labelSelector=tier%3D%3Dweb") == ["a"]
     assert await names("labelSelector=tier!%3Dweb") == ["b", "c"]
@@ -134,44 +157,67 @@ async def test_patch_types_json_patch_test_failure_is_422_and_smp_refused_for_cr
     http: Any,
 ) -> None:
     await http.call("POST", VIPS, vip("a"))
-    ops = [{"op": "test", "path": "/spec/address", "value": "192.0.2.99"},
-           {"op": "replace", "path": "/spec/address", "value": "192.0.2.50"}]
-    code, status = await http.call("PATCH", f"{VIPS}/a", ops,
-                                   content_type="application/json-patch+json")
+    ops = [
+        {"op": "test", "path": "/spec/address", "value": "192.0.2.99"},
+        {"op": "replace", "path": "/spec/address", "value": "192.0.2.50"},
+    ]
+    code, status = await http.call(
+        "PATCH", f"{VIPS}/a", ops, content_type="application/json-patch+json"
+    )
     assert (code, status["reason"]) == (422, "Invalid")
     ops[0]["value"] = "192.0.2.10"
-    code, patched = await http.call("PATCH", f"{VIPS}/a", ops,
-                                    content_type="application/json-patch+json")
+    code, patched = await http.call(
+        "PATCH", f"{VIPS}/a", ops, content_type="application/json-patch+json"
+    )
     assert code == 200 and patched["spec"]["address"] == "192.0.2.50"
-    code, _ = await http.call("PATCH", f"{VIPS}/a", {"spec": {}},
-                              content_type="application/strategic-merge-patch+json")
+    code, _ = await http.call(
+        "PATCH", f"{VIPS}/a", {"spec": {}}, content_type="application/strategic-merge-patch+json"
+    )
     assert code == 415
     nodes = "/api/v1/nodes"
-    await http.call("POST", nodes, {"metadata": {"name": "n1"}, "status": {"conditions": [
-        {"type": "Ready", "status": "False"}, {"type": "DiskPressure", "status": "False"}]}})
+    await http.call(
+        "POST",
+        nodes,
+        {
+            "metadata": {"name": "n1"},
+            "status": {
+                "conditions": [
+                    {"type": "Ready", "status": "False"},
+                    {"type": "DiskPressure", "status": "False"},
+                ]
+            },
+        },
+    )
     code, node = await http.call(
-        "PATCH", f"{nodes}/n1/status",
+        "PATCH",
+        f"{nodes}/n1/status",
         {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
-        content_type="application/strategic-merge-patch+json")
+        content_type="application/strategic-merge-patch+json",
+    )
     assert code == 200
-    assert node["status"]["conditions"] == [{"type": "Ready", "status": "True"},
-                                            {"type": "DiskPressure", "status": "False"}]
+    assert node["status"]["conditions"] == [
+        {"type": "Ready", "status": "True"},
+        {"type": "DiskPressure", "status": "False"},
+    ]
 
 
 async def test_server_side_apply_owns_fields_and_conflicts_without_force(http: Any) -> None:
     applied = vip("a")
     apply = "application/apply-patch+yaml"
-    code, obj = await http.call("PATCH", f"{VIPS}/a?fieldManager=gitops", applied,
-                                content_type=apply)
+    code, obj = await http.call(
+        "PATCH", f"{VIPS}/a?fieldManager=gitops", applied, content_type=apply
+    )
     assert code == 201
     assert obj["metadata"]["managedFields"][0]["manager"] == "gitops"
     applied["spec"]["address"] = "192.0.2.11"
-    code, status = await http.call("PATCH", f"{VIPS}/a?fieldManager=other", applied,
-                                   content_type=apply)
+    code, status = await http.call(
+        "PATCH", f"{VIPS}/a?fieldManager=other", applied, content_type=apply
+    )
     assert (code, status["reason"]) == (409, "Conflict")
     assert "gitops" in status["message"]
-    code, obj = await http.call("PATCH", f"{VIPS}/a?fieldManager=other&force=true", applied,
-                                content_type=apply)
+    code, obj = await http.call(
+        "PATCH", f"{VIPS}/a?fieldManager=other&force=true", applied, content_type=apply
+    )
     assert code == 200 and obj["spec"]["address"] == "192.0.2.11"
 
 
@@ -188,8 +234,12 @@ async def test_delete_with_finalizers_sets_deletiontimestamp_then_removes(http: 
     code, marked = await http.call("DELETE", f"{VIPS}/a")
     assert code == 200 and marked["metadata"]["deletionTimestamp"]
     assert (await http.call("GET", f"{VIPS}/a"))[0] == 200
-    code, _ = await http.call("PATCH", f"{VIPS}/a", {"metadata": {"finalizers": None}},
-                              content_type="application/merge-patch+json")
+    code, _ = await http.call(
+        "PATCH",
+        f"{VIPS}/a",
+        {"metadata": {"finalizers": None}},
+        content_type="application/merge-patch+json",
+    )
     assert code == 200
     assert (await http.call("GET", f"{VIPS}/a"))[0] == 404
 
@@ -199,15 +249,22 @@ async def test_status_subresource_splits_spec_and_status_writes(http: Any) -> No
     body["status"] = {"holder": "ignored"}
     _, created = await http.call("POST", VIPS, body)
     assert "status" not in created  # create drops status when the subresource exists
-    code, obj = await http.call("PATCH", f"{VIPS}/a/status",
-                                {"spec": {"address": "192.0.2.77"}, "status": {"holder": "n1"}},
-                                content_type="application/merge-patch+json")
+    code, obj = await http.call(
+        "PATCH",
+        f"{VIPS}/a/status",
+        {"spec": {"address": "192.0.2.77"}, "status": {"holder": "n1"}},
+        content_type="application/merge-patch+json",
+    )
     assert code == 200
     assert obj["status"]["holder"] == "n1"
     assert obj["spec"]["address"] == "192.0.2.10"  # /status changes only status
     assert obj["metadata"]["generation"] == 1  # status writes never bump generation
-    _, obj = await http.call("PATCH", f"{VIPS}/a", {"status": {"holder": "n2"}},
-                             content_type="application/merge-patch+json")
+    _, obj = await http.call(
+        "PATCH",
+        f"{VIPS}/a",
+        {"status": {"holder": "n2"}},
+        content_type="application/merge-patch+json",
+    )
     assert obj["status"]["holder"] == "n1"  # the main endpoint ignores status
 
 
@@ -234,8 +291,9 @@ async def test_schema_prunes_defaults_and_rejects_with_field_paths(http: Any) ->
 async def _watch(http: Any, query: str, count: int) -> list[dict[str, Any]]:
     events = []
     headers = {"Authorization": f"Bearer {http.token}"}
-    async with http.session.get(f"{http.server.url}{VIPS}?watch=true&{query}",
-                                headers=headers) as response:
+    async with http.session.get(
+        f"{http.server.url}{VIPS}?watch=true&{query}", headers=headers
+    ) as response:
         assert response.headers["Content-Type"].startswith("application/json")
         async for line in response.content:
             events.append(json.loads(line))
@@ -245,12 +303,17 @@ async def _watch(http: Any, query: str, count: int) -> list[dict[str, Any]]:
 
 
 async def test_watch_from_resourceversion_in_order_with_bookmarks_and_410(
-    apiserver: RunningServer, http: Any,
+    apiserver: RunningServer,
+    http: Any,
 ) -> None:
     _, obj = await http.call("POST", VIPS, vip("a"))
     start = obj["metadata"]["resourceVersion"]
-    await http.call("PATCH", f"{VIPS}/a", {"metadata": {"labels": {"x": "y"}}},
-                    content_type="application/merge-patch+json")
+    await http.call(
+        "PATCH",
+        f"{VIPS}/a",
+        {"metadata": {"labels": {"x": "y"}}},
+        content_type="application/merge-patch+json",
+    )
     await http.call("DELETE", f"{VIPS}/a")
     events = await _watch(http, f"resourceVersion={start}&allowWatchBookmarks=true", 3)
     assert [e["type"] for e in events] == ["MODIFIED", "DELETED", "BOOKMARK"]
@@ -263,10 +326,11 @@ async def test_watch_from_resourceversion_in_order_with_bookmarks_and_410(
 
 
 async def test_watch_timeoutseconds_ends_the_stream_and_many_watchers_see_each_change(
-    apiserver: RunningServer, http: Any,
+    apiserver: RunningServer,
+    http: Any,
 ) -> None:
     watchers = [asyncio.create_task(_watch(http, "resourceVersion=1", 1)) for _ in range(20)]
-    while apiserver.api.store.watcher_count < 20:
+    while apiserver.api.store.watcher_count < 20:  # noqa: ASYNC110 (polling server state)
         await asyncio.sleep(0.01)
     await http.call("POST", VIPS, vip("a"))
     results = await asyncio.gather(*watchers)
@@ -277,39 +341,94 @@ async def test_watch_timeoutseconds_ends_the_stream_and_many_watchers_see_each_c
 
 async def test_table_rendering_uses_additional_printer_columns(http: Any) -> None:
     await http.call("POST", VIPS, vip("a"))
-    await http.call("PATCH", f"{VIPS}/a/status", {"status": {"holder": "n1", "conditions": [
-        {"type": "Ready", "status": "True", "reason": "Announced", "message": "",
-         "lastTransitionTime": "2024-01-01T00:00:00Z"}]}},
-        content_type="application/merge-patch+json")
+    await http.call(
+        "PATCH",
+        f"{VIPS}/a/status",
+        {
+            "status": {
+                "holder": "n1",
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "Announced",
+                        "message": "",
+                        "lastTransitionTime": "2024-01-01T00:00:00Z",
+                    }
+                ],
+            }
+        },
+        content_type="application/merge-patch+json",
+    )
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
     _, table = await http.call("GET", VIPS, headers={"Accept": accept})
     assert table["kind"] == "Table"
     assert [c["name"] for c in table["columnDefinitions"]] == [
-        "Name", "Address", "Node", "Ready", "Age", "Epoch"]
+        "Name",
+        "Address",
+        "Node",
+        "Ready",
+        "Age",
+        "Epoch",
+    ]
     assert table["rows"][0]["cells"][:4] == ["a", "192.0.2.10", "n1", "True"]
 
 
 async def test_rbac_allows_and_denies_per_rule(apiserver: RunningServer, http: Any) -> None:
     rbac_api = "/apis/rbac.authorization.k8s.io/v1"
     await http.call("POST", "/api/v1/namespaces", {"metadata": {"name": "floatip"}})
-    await http.call("POST", f"{rbac_api}/clusterroles", {"metadata": {"name": "vip-reader"},
-        "rules": [{"apiGroups": ["floatip.io"], "resources": ["virtualips"],
-                   "verbs": ["get", "list", "watch"]},
-                  {"apiGroups": ["floatip.io"], "resources": ["virtualips/status"],
-                   "verbs": ["patch"], "resourceNames": ["a"]}]})
-    await http.call("POST", f"{rbac_api}/clusterrolebindings", {
-        "metadata": {"name": "agent"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                    "name": "vip-reader"},
-        "subjects": [{"kind": "ServiceAccount", "name": "agent", "namespace": "floatip"}]})
-    await http.call("POST", f"{rbac_api}/namespaces/floatip/roles", {
-        "metadata": {"name": "leases", "namespace": "floatip"},
-        "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                   "verbs": ["*"]}]})
-    await http.call("POST", f"{rbac_api}/namespaces/floatip/rolebindings", {
-        "metadata": {"name": "leases", "namespace": "floatip"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "leases"},
-        "subjects": [{"kind": "ServiceAccount", "name": "agent", "namespace": "floatip"}]})
+    await http.call(
+        "POST",
+        f"{rbac_api}/clusterroles",
+        {
+            "metadata": {"name": "vip-reader"},
+            "rules": [
+                {
+                    "apiGroups": ["floatip.io"],
+                    "resources": ["virtualips"],
+                    "verbs": ["get", "list", "watch"],
+                },
+                {
+                    "apiGroups": ["floatip.io"],
+                    "resources": ["virtualips/status"],
+                    "verbs": ["patch"],
+                    "resourceNames": ["a"],
+                },
+            ],
+        },
+    )
+    await http.call(
+        "POST",
+        f"{rbac_api}/clusterrolebindings",
+        {
+            "metadata": {"name": "agent"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "vip-reader",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "agent", "namespace": "floatip"}],
+        },
+    )
+    await http.call(
+        "POST",
+        f"{rbac_api}/namespaces/floatip/roles",
+        {
+            "metadata": {"name": "leases", "namespace": "floatip"},
+            "rules": [
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]}
+            ],
+        },
+    )
+    await http.call(
+        "POST",
+        f"{rbac_api}/namespaces/floatip/rolebindings",
+        {
+            "metadata": {"name": "leases", "namespace": "floatip"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "leases"},
+            "subjects": [{"kind": "ServiceAccount", "name": "agent", "namespace": "floatip"}],
+        },
+    )
     await http.call("POST", VIPS, vip("a"))
     await http.call("POST", VIPS, vip("b"))
     token = apiserver.add_token(rbac.User.service_account("floatip", "agent"))
@@ -317,14 +436,17 @@ async def test_rbac_allows_and_denies_per_rule(apiserver: RunningServer, http: A
     merge = "application/merge-patch+json"
     assert (await http.call("GET", VIPS, token=token))[0] == 200
     assert (await http.call("POST", VIPS, vip("c"), token=token))[0] == 403
-    assert (await http.call("PATCH", f"{VIPS}/a/status", status_patch, token=token,
-                            content_type=merge))[0] == 200
-    code, denied = await http.call("PATCH", f"{VIPS}/b/status", status_patch, token=token,
-                                   content_type=merge)
+    assert (
+        await http.call("PATCH", f"{VIPS}/a/status", status_patch, token=token, content_type=merge)
+    )[0] == 200
+    code, denied = await http.call(
+        "PATCH", f"{VIPS}/b/status", status_patch, token=token, content_type=merge
+    )
     assert (code, denied["reason"]) == (403, "Forbidden")
     assert "system:serviceaccount:floatip:agent" in denied["message"]
-    assert (await http.call("PATCH", f"{VIPS}/a", {"spec": {}}, token=token,
-                            content_type=merge))[0] == 403
+    assert (await http.call("PATCH", f"{VIPS}/a", {"spec": {}}, token=token, content_type=merge))[
+        0
+    ] == 403
     lease = {"metadata": {"name": "n1"}, "spec": {}}
     leases = "/apis/coordination.k8s.io/v1/namespaces/{}/leases"
     assert (await http.call("POST", leases.format("floatip"), lease, token=token))[0] == 201
@@ -332,11 +454,12 @@ async def test_rbac_allows_and_denies_per_rule(apiserver: RunningServer, http: A
 
 
 async def test_faults_down_hang_latency_drop_watches_and_restart_keeping_state(
-    apiserver: RunningServer, http: Any,
+    apiserver: RunningServer,
+    http: Any,
 ) -> None:
     await http.call("POST", VIPS, vip("a"))
     watch = asyncio.create_task(_watch(http, "resourceVersion=1", 99))
-    while apiserver.api.store.watcher_count < 1:
+    while apiserver.api.store.watcher_count < 1:  # noqa: ASYNC110 (polling server state)
         await asyncio.sleep(0.01)
     assert apiserver.drop_watches() == 1
     assert [e["type"] for e in await watch] == ["ADDED"]  # the stream ended
