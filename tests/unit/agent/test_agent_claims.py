@@ -27,13 +27,15 @@ VIP6 = ipaddress.IPv6Address("2001:db8:f1::100")
 Kind = claims.ClaimKind
 
 
-def na(**overrides: object) -> bytes:
-    ipv6 = {"src": str(VIP6), "dst": "ff02::1", "hlim": 255}
-    icmp = {"tgt": str(VIP6), "O": 1}
-    ipv6.update({k: v for k, v in overrides.items() if k in ("hlim", "src")})
-    icmp.update({k: v for k, v in overrides.items() if k in ("tgt", "S", "R")})
-    frame = Ether(src=MAC, dst="33:33:00:00:00:01") / IPv6(**ipv6) / ICMPv6ND_NA(**icmp)
-    return bytes(frame / ICMPv6NDOptDstLLAddr(lladdr=MAC))
+def na(*, hlim: int = 255, tgt: str = str(VIP6)) -> bytes:
+    """An unsolicited NA from MAC, with the given hop limit and target."""
+    frame = (
+        Ether(src=MAC, dst="33:33:00:00:00:01")
+        / IPv6(src=str(VIP6), dst="ff02::1", hlim=hlim)
+        / ICMPv6ND_NA(tgt=tgt, O=1)
+        / ICMPv6NDOptDstLLAddr(lladdr=MAC)
+    )
+    return bytes(frame)
 
 
 @pytest.mark.parametrize(

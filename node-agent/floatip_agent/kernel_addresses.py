@@ -1,0 +1,159 @@
+"""Adding and removing VIPs on the node's interfaces over netlink (pyroute2 `AsyncIPRoute`).
+
+A thin adapter: `floatip_agent.addressing` decides (marking, refusal, interface choice; its
+docstring has the rules); this module reads the kernel and carries the decision out.
+
+How a VIP is added, so that adding it never changes the node's routing:
+- as a host address, /32 or /128, whatever prefix the VirtualIP's spec gives (the prefix
+  only picks the interface). An IPv4 /32 makes no prefix route; an IPv6 /128 would, so
+  both families are added with ``IFA_F_NOPREFIXROUTE`` (``noprefixroute``). Only the
+  kernel's ``local`` table gains the address's own local route, as for any address. A /32
+  is also never a *secondary* of the node's subnet address, so the node removing or
+  renumbering its own address does not take the VIP with it (``promote_secondaries``).
+- IPv6 with ``IFA_F_NODAD`` (``nodad``): the agent's own probe did duplicate detection
+  already, and the address must answer at once, not after a DAD stall in ``tentative``.
+- marked with ``IFA_PROTO = 99`` and, for IPv4, labelled ``<ifname>:vip``.
+
+Both verbs are idempotent: adding a present VIP (EEXIST) and removing an absent one
+(EADDRNOTAVAIL) are successes. Removing never touches an address the agent did not mark.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import ipaddress
+import os
+import socket
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from floatip.api import names
+from floatip_agent import addressing
+
+IFF_UP = 0x1
+IFA_F_NODAD = 0x02
+IFA_F_NOPREFIXROUTE = 0x200
+
+
+class Added(enum.StrEnum):
+    ADDED = "added"
+    PRESENT = "present"  # already there, marked as ours
+
+
+class Removed(enum.StrEnum):
+    REMOVED = "removed"
+    ABSENT = "absent"
+    NOT_OWNED = "not-owned"  # present but unmarked: left alone
+
+
+def open_netlink(*, netns: str | None = None) -> AsyncIPRoute:
+    """A netlink socket (use it with ``async with``), in namespace `netns` if named.
+
+    A named namespace must exist; it is never created (``flags=0``).
+    """
+    if netns is None:
+        return AsyncIPRoute()
+    return AsyncIPRoute(netns=netns, flags=0)
+
+
+async def read_snapshot(ipr: AsyncIPRoute) -> addressing.Snapshot:
+    """The node's links and addresses now."""
+    links = [
+        addressing.Link(
+            ifindex=msg["index"],
+            name=msg.get_attr("IFLA_IFNAME"),
+            up=bool(msg["flags"] & IFF_UP),
+            mac=msg.get_attr("IFLA_ADDRESS") or "",
+        )
+        async for msg in await ipr.link("dump")
+    ]
+    addresses = [
+        addressing.KernelAddress(
+            link_index=msg["index"],
+            interface=ipaddress.ip_interface(f"{msg.get_attr('IFA_ADDRESS')}/{msg['prefixlen']}"),
+            proto=msg.get_attr("IFA_PROTO") or 0,
+        )
+        async for msg in await ipr.addr("dump")
+        if msg["family"] in (socket.AF_INET, socket.AF_INET6)
+    ]
+    return addressing.Snapshot(tuple(links), tuple(addresses))
+
+
+async def add_vip(
+    ipr: AsyncIPRoute,
+    *,
+    address: addressing.IPAddress,
+    ifname: str | None = None,
+    snapshot: addressing.Snapshot | None = None,
+) -> tuple[Added, addressing.Link]:
+    """Put `address` on the chosen interface, marked as ours; return what happened and where.
+
+    Raises an `addressing.AddressingError` if the address is the node's own or has no usable
+    interface. Pass a fresh `snapshot` to add many VIPs without re-reading the kernel each
+    time (one dump per VIP would make adding N VIPs cost N²).
+    """
+    snapshot = snapshot or await read_snapshot(ipr)
+    placement = addressing.plan(snapshot, address, ifname=ifname)
+    if addressing.existing_owned(snapshot, address, placement.link):
+        return Added.PRESENT, placement.link
+    flags = IFA_F_NOPREFIXROUTE | (IFA_F_NODAD if address.version == 6 else 0)
+    extra = {"label": placement.label} if placement.label else {}
+    try:
+        await ipr.addr(
+            "add",
+            index=placement.link.ifindex,
+            address=str(address),
+            prefixlen=placement.interface.network.prefixlen,
+            proto=names.ADDRESS_PROTO,
+            flags=flags,
+            **extra,
+        )
+    except NetlinkError as exc:
+        if exc.code != errno.EEXIST:
+            raise _error("add", address, placement.link.name, exc) from exc
+        fresh = await read_snapshot(ipr)  # someone added it since `snapshot` was read
+        addressing.refuse_unowned(fresh, address)
+        return Added.PRESENT, placement.link
+    return Added.ADDED, placement.link
+
+
+async def remove_vip(
+    ipr: AsyncIPRoute, *, address: addressing.IPAddress, ifname: str | None = None
+) -> Removed:
+    """Remove our `address` (on `ifname` only, if named); never an address we did not mark."""
+    snapshot = await read_snapshot(ipr)
+    entries = snapshot.holding(address)
+    if ifname is not None:
+        link = snapshot.link_named(ifname)
+        entries = [e for e in entries if link is not None and e.link_index == link.ifindex]
+    ours = [entry for entry in entries if entry.owned]
+    if not ours:
+        return Removed.NOT_OWNED if entries else Removed.ABSENT
+    for entry in ours:
+        try:
+            await ipr.addr(
+                "del",
+                index=entry.link_index,
+                address=str(address),
+                prefixlen=entry.interface.network.prefixlen,
+            )
+        except NetlinkError as exc:
+            if exc.code not in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                link_name = addressing.link_name(snapshot, entry.link_index)
+                raise _error("remove", address, link_name, exc) from exc
+    return Removed.REMOVED
+
+
+async def owned_addresses(ipr: AsyncIPRoute) -> dict[str, list[addressing.IPAddress]]:
+    """The addresses the agent owns (marked), by interface: what to rebuild after a restart."""
+    return addressing.owned_by_link(await read_snapshot(ipr))
+
+
+def _error(verb: str, address: addressing.IPAddress, ifname: str, exc: NetlinkError) -> OSError:
+    return OSError(
+        exc.code,
+        f"cannot {verb} {address} on {ifname}: {os.strerror(exc.code)} (netlink error "
+        f"{exc.code}); check that the agent has CAP_NET_ADMIN in the node's network namespace",
+    )

@@ -1,0 +1,112 @@
+"""Adding and removing VIPs on a real kernel (floatip_agent.kernel_addresses). Proves:
+
+- adding a VIP is idempotent (added, then present) and so is removing it (removed, then
+  absent), in both families, on the interface whose subnet contains it;
+- adding VIPs leaves the node's routing tables (IPv4 and IPv6 main table) exactly as before;
+- the IPv6 VIP is usable at once: not tentative right after the add (no DAD stall);
+- our addresses are marked (IFA_PROTO 99, IPv4 label ``eth0:vip``) and are the only ones
+  listed as owned; an unmarked address equal to a VIP (the node's own, or one added with
+  plain ``ip addr add``) is refused on add and left in place on remove;
+- a missing or down interface is a typed error naming it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from floatip_agent import addressing, kernel_addresses
+
+from floatip.lab import hosts, ipjson, netns
+
+LanFactory = Callable[..., netns.Topology]
+
+pytestmark = pytest.mark.kernel
+
+VIP4 = ipaddress.IPv4Address("192.0.2.100")
+VIP6 = ipaddress.IPv6Address("2001:db8:f1::100")
+K = kernel_addresses
+
+
+def routes(host: hosts.Host) -> tuple[object, object]:
+    """The main routing tables of both families, as `ip -j` prints them."""
+    v4 = json.loads(host.run(["ip", "-j", "-4", "route", "show"]).stdout)
+    v6 = json.loads(host.run(["ip", "-j", "-6", "route", "show"]).stdout)
+    return v4, v6
+
+
+def entries(
+    host: hosts.Host, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+) -> list[ipjson.Address]:
+    """The host's eth0 addresses whose IP is `address`."""
+    return [a for a in host.addresses("eth0") if a.interface.ip == address]
+
+
+async def test_add_and_remove_are_idempotent_and_leave_routing_alone(lan: LanFactory) -> None:
+    node = lan("node", ipv6=True)["node"]
+    before = routes(node)
+    async with K.open_netlink(netns=node.netns) as ipr:
+        for vip in (VIP4, VIP6):
+            added, link = await K.add_vip(ipr, address=vip)
+            assert (added, link.name) == (K.Added.ADDED, "eth0")
+            # the IPv6 VIP must not sit in DAD: checked before anything else can happen
+            [entry] = entries(node, vip)
+            assert entry.interface.network.prefixlen == vip.max_prefixlen
+            assert "tentative" not in entry.flags
+            assert "noprefixroute" in entry.flags
+            assert (await K.add_vip(ipr, address=vip))[0] is K.Added.PRESENT
+        assert [e.label for e in entries(node, VIP4)] == ["eth0:vip"]
+        assert ["nodad" in e.flags for e in entries(node, VIP6)] == [True]
+        assert routes(node) == before
+        assert await K.owned_addresses(ipr) == {"eth0": [VIP4, VIP6]}
+
+        for vip in (VIP4, VIP6):
+            assert await K.remove_vip(ipr, address=vip) is K.Removed.REMOVED
+            assert await K.remove_vip(ipr, address=vip) is K.Removed.ABSENT
+        assert await K.owned_addresses(ipr) == {}
+    assert [a for a in node.addresses("eth0") if a.interface.ip in (VIP4, VIP6)] == []
+    assert routes(node) == before
+
+
+async def test_unmarked_addresses_are_never_taken_or_removed(lan: LanFactory) -> None:
+    node = lan("node", ipv6=True)["node"]
+    foreign4, foreign6 = "192.0.2.150", "2001:db8:f1::150"
+    node.run(["ip", "addr", "add", f"{foreign4}/32", "dev", "eth0"])
+    node.run(["ip", "addr", "add", f"{foreign6}/128", "dev", "eth0", "nodad"])
+    unmarked = [ipaddress.ip_address(a) for a in (foreign4, foreign6)] + [node.ip, node.ip6]
+    async with K.open_netlink(netns=node.netns) as ipr:
+        await K.add_vip(ipr, address=VIP4)
+        assert await K.owned_addresses(ipr) == {"eth0": [VIP4]}
+        for address in unmarked:
+            with pytest.raises(
+                addressing.NodeAddressError, match=re.escape(f"{address} is already on eth0")
+            ):
+                await K.add_vip(ipr, address=address)
+            assert await K.remove_vip(ipr, address=address) is K.Removed.NOT_OWNED
+            assert await K.remove_vip(ipr, address=address, ifname="eth0") is K.Removed.NOT_OWNED
+        assert await K.owned_addresses(ipr) == {"eth0": [VIP4]}
+    present = {a.interface.ip for a in node.addresses("eth0")}
+    assert set(unmarked) | {VIP4} <= present
+
+
+async def test_missing_or_down_interface(lan: LanFactory) -> None:
+    node = lan("node")["node"]
+    async with K.open_netlink(netns=node.netns) as ipr:
+        with pytest.raises(
+            addressing.InterfaceNotFoundError, match=re.escape("'eth7' for 192.0.2.100")
+        ):
+            await K.add_vip(ipr, address=VIP4, ifname="eth7")
+        with pytest.raises(addressing.NoInterfaceError, match=re.escape("contains 203.0.113.7")):
+            await K.add_vip(ipr, address=ipaddress.IPv4Address("203.0.113.7"))
+        node.run(["ip", "addr", "add", "203.0.113.1/24", "dev", "lo"])
+        node.run(["ip", "link", "set", "dev", "eth0", "down"])
+        with pytest.raises(
+            addressing.InterfaceDownError, match=re.escape("'eth0' for 192.0.2.100 is down")
+        ):
+            await K.add_vip(ipr, address=VIP4, ifname="eth0")
+        added, link = await K.add_vip(ipr, address=ipaddress.IPv4Address("203.0.113.7"))
+        assert (added, link.name) == (K.Added.ADDED, "lo")
+        assert entries(node, VIP4) == []
