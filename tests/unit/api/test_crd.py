@@ -105,3 +105,14 @@ def test_printer_columns() -> None:
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Epoch"]["priority"] == 1
     assert all("priority" not in columns[name] for name in ["Address", "Node", "Ready", "Age"])
+
+
+def test_reference_docs_are_generated_from_the_model() -> None:
+    from floatip.api import reference
+
+    docs = REPO / "docs" / "reference.md"
+    assert docs.read_text() == reference.render_reference() + "\n", (
+        "docs/reference.md differs from the model: run `floatip crd --reference > docs/reference.md`"
+    )
+    for field in model.VirtualIPSpec.model_fields.values():
+        assert f"`spec.{field.alias}`" in docs.read_text()
