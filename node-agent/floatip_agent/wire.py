@@ -1,0 +1,62 @@
+"""Watching an interface for claims on addresses: who says which address is theirs.
+
+A `Watcher` reads the ARP and NDP frames that the kernel filter (`floatip_agent.bpf`) lets
+through and yields them as `floatip_agent.claims.Claim`s. The conflict detector (DESIGN.md
+safety 3 and 5) and the probe are its consumers; it knows nothing of VIPs or peers.
+
+The socket buffers frames from the moment it is opened, so open the watcher *before*
+sending anything whose answers matter (a probe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from floatip_agent import claims, packet_sockets
+
+PACKET_OUTGOING = 4
+MAX_FRAME = 65535
+
+
+class Watcher:
+    """Frames and claims arriving on one interface. Close it (or use `with`) when done."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    @classmethod
+    def open(cls, *, ifname: str, netns: str | None = None) -> Watcher:
+        """Start capturing on `ifname` (in namespace `netns`, if named)."""
+        return cls(packet_sockets.open_capture(ifname=ifname, netns=netns))
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """Every frame that passes the filter, as raw bytes, forever."""
+        loop = asyncio.get_running_loop()
+        while True:
+            frame, address = await loop.sock_recvfrom(self._sock, MAX_FRAME)
+            if address[2] != PACKET_OUTGOING:  # the filter drops these too
+                yield frame
+
+    async def claims(self) -> AsyncIterator[claims.Claim]:
+        """Every claim on the wire, forever; frames that claim nothing are skipped."""
+        async for frame in self.frames():
+            claim = claims.parse_claim(frame)
+            if claim is not None:
+                yield claim
