@@ -430,6 +430,26 @@ class Move(Model):
     epoch: int = Field(ge=0, description="The epoch the move created.")
 
 
+class Announcement(Model):
+    """What the holder's agent reports after it added and announced the address."""
+
+    node: str = Field(description="The node whose agent announced the address.")
+    epoch: int = Field(ge=0, description="The epoch the agent acted on.")
+    mac: str = Field(max_length=64, description="The MAC address the LAN now sees for it.")
+    time: Timestamp = Field(description="When the first announcement went out.")
+
+
+class ConflictReport(Model):
+    """A foreign host claims the address (reported by the holder's agent; cleared when gone)."""
+
+    node: str = Field(description="The holder that saw the foreign claims.")
+    mac: str = Field(max_length=64, description="The foreign MAC address.")
+    since: Timestamp = Field(description="When the first foreign claim was seen.")
+    last_seen: Timestamp = Field(description="When the latest foreign claim was seen.")
+    count: int = Field(ge=0, description="Foreign claims seen since.")
+    reasserted: int = Field(ge=0, description="Announcements sent to take the address back.")
+
+
 class VirtualIPStatus(Model):
     """The observed state, written by floatip only (so GitOps tools never see drift in spec)."""
 
@@ -450,6 +470,16 @@ class VirtualIPStatus(Model):
     )
     history: tuple[Move, ...] = Field(
         default=(), max_length=HISTORY_LENGTH, description="The last moves, oldest first."
+    )
+    announcement: Announcement | None = Field(
+        default=None,
+        description=(
+            "Written by the holder's agent once it holds and has announced the address: the "
+            "old holder of a planned switchover removes it only after this shows the new epoch."
+        ),
+    )
+    conflict: ConflictReport | None = Field(
+        default=None, description="Written by the holder's agent while a foreign host claims it."
     )
 
 
