@@ -17,6 +17,10 @@ import socket
 from floatip_agent import bpf, namespaces
 
 ETH_P_ALL = 0x0003
+#: Receive buffer of a capture socket: a node taking 1,000 VIPs, or a LAN-wide ARP storm,
+#: must not overflow the kernel's default (~200 KiB, a few hundred frames) before we read.
+CAPTURE_BUFFER = 4 << 20
+SO_RCVBUFFORCE = 33  # asm-generic/socket.h; Python's socket module lacks it
 
 
 class InterfaceError(OSError):
@@ -54,12 +58,21 @@ def open_capture(*, ifname: str, netns: str | None = None) -> socket.socket:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
             bpf.attach(sock)
+            _grow_buffer(sock)
         except OSError:
             sock.close()
             raise
         _bind(sock, ifname, ETH_P_ALL, netns)  # Python applies htons itself
     sock.setblocking(False)
     return sock
+
+
+def _grow_buffer(sock: socket.socket) -> None:
+    """Ask for `CAPTURE_BUFFER`; past ``net.core.rmem_max`` only with CAP_NET_ADMIN."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_BUFFER)
+    except PermissionError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPTURE_BUFFER)
 
 
 def interface_mac(sock: socket.socket) -> str:

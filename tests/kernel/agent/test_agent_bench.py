@@ -1,0 +1,46 @@
+"""The agent benchmark (floatip_agent.bench) runs end to end. Proves it adds and announces
+the asked number of VIPs (each one's announcement reaches another host on the LAN), reports
+figures for all of them, and removes every VIP it added. It prints the figures; it asserts
+no timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable
+
+import pytest
+from floatip_agent import bench, claims, wire
+
+from floatip.lab import netns
+
+LanFactory = Callable[..., netns.Topology]
+
+pytestmark = pytest.mark.kernel
+
+COUNT = 1000
+
+
+async def test_bench_adds_announces_and_cleans_up(lan: LanFactory) -> None:
+    topo = lan("node", "client")
+    node, client = topo["node"], topo["client"]
+    before = node.addresses()
+    expected = set(list(bench.BENCH_NETWORK.hosts())[:COUNT])
+    with wire.Watcher.open(ifname="eth0", netns=client.netns) as watcher:
+        result = await bench.add_and_announce(count=COUNT, ifname="eth0", netns=node.netns)
+        print(f"\nagent bench: {result.describe()}")
+        heard: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+
+        async def hear_all() -> None:
+            async for claim in watcher.claims():
+                if claim.mac == node.mac and claim.kind is claims.ClaimKind.ARP_ANNOUNCEMENT:
+                    heard.add(claim.address)
+                    if heard >= expected:
+                        return
+
+        await asyncio.wait_for(hear_all(), 10)
+    assert result.vips == COUNT
+    assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
+    assert heard == expected
+    assert node.addresses() == before
