@@ -67,6 +67,8 @@ def assemble(program: tuple[Insn, ...]) -> bytes:
     for index, insn in enumerate(program):
         offsets = []
         for target in (insn.jt, insn.jf):
+            if target is not None and target not in where:
+                raise ValueError(f"BPF jump from {index} to unknown label {target!r}")
             offset = 0 if target is None else where[target] - index - 1
             if not 0 <= offset <= 255:
                 raise ValueError(f"BPF jump from {index} to {target!r} is not forward/in range")
