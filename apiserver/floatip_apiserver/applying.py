@@ -104,6 +104,19 @@ def _entry(manager: str, operation: str, api_version: str, paths: set[Path]) -> 
     }
 
 
+def _same_owner(entry: dict[str, Any], manager: str, operation: str, subresource: str) -> bool:
+    """kube-apiserver keys managedFields entries by manager, operation and subresource.
+
+    So one manager writing both the main resource and ``/status`` (kopf does, for its
+    annotations and then the handler's status patch) gets two entries, not one merged entry.
+    """
+    return bool(
+        entry["manager"] == manager
+        and entry["operation"] == operation
+        and entry.get("subresource", "") == subresource
+    )
+
+
 def _set_owners(  # noqa: PLR0917
     obj: dict[str, Any],
     entries: list[dict[str, Any]],
@@ -114,7 +127,7 @@ def _set_owners(  # noqa: PLR0917
     subresource: str = "",
 ) -> None:
     kept = [e for e in entries if e.get("fieldsV1")]
-    kept = [e for e in kept if not (e["manager"] == manager and e["operation"] == operation)]
+    kept = [e for e in kept if not _same_owner(e, manager, operation, subresource)]
     if paths:
         entry = _entry(manager, operation, api_version, paths)
         if subresource:
@@ -139,7 +152,7 @@ def record_update(
     mine: set[Path] = set()
     for entry in entries:
         paths = _decode(entry.get("fieldsV1"))
-        if entry["manager"] == manager and entry["operation"] == "Update":
+        if _same_owner(entry, manager, "Update", subresource):
             mine = paths
             continue
         others.append(dict(entry, fieldsV1=_encode(paths - changed)))
@@ -165,7 +178,7 @@ def server_side_apply(
     others = []
     for entry in entries:
         paths = _decode(entry.get("fieldsV1"))
-        if entry["manager"] == manager and entry["operation"] == "Apply":
+        if _same_owner(entry, manager, "Apply", ""):
             previous = paths
             continue
         for path in paths & set(wanted):

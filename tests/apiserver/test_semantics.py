@@ -221,6 +221,43 @@ async def test_server_side_apply_owns_fields_and_conflicts_without_force(http: A
     assert code == 200 and obj["spec"]["address"] == "192.0.2.11"
 
 
+async def test_managed_fields_keep_one_entry_per_manager_operation_and_subresource(
+    http: Any,
+) -> None:
+    """kopf patches annotations on the main resource, then status on /status, as one manager."""
+    await http.call("POST", f"{VIPS}?fieldManager=people", vip("a"))
+    merge = "application/merge-patch+json"
+    await http.call(
+        "PATCH",
+        f"{VIPS}/a?fieldManager=kopf",
+        {"metadata": {"annotations": {"k": "v"}}},
+        content_type=merge,
+    )
+    code, obj = await http.call(
+        "PATCH",
+        f"{VIPS}/a/status?fieldManager=kopf",
+        {"status": {"holder": "n1"}},
+        content_type=merge,
+    )
+    assert code == 200
+    entries = {
+        (e["manager"], e.get("subresource", "")): e["fieldsV1"]
+        for e in obj["metadata"]["managedFields"]
+    }
+    assert set(entries) == {("people", ""), ("kopf", ""), ("kopf", "status")}
+    assert entries[("kopf", "")] == {"f:metadata": {"f:annotations": {"f:k": {}}}}
+    assert list(entries[("kopf", "status")]) == ["f:status"]  # holder and the defaulted epoch
+    assert "f:holder" in entries[("kopf", "status")]["f:status"]
+    code, obj = await http.call(
+        "PATCH",
+        f"{VIPS}/a?fieldManager=kopf",
+        {"metadata": {"annotations": {"k": "w"}}},
+        content_type=merge,
+    )
+    kopf_entries = [e for e in obj["metadata"]["managedFields"] if e["manager"] == "kopf"]
+    assert len(kopf_entries) == 2  # a second main-resource write updates its own entry only
+
+
 async def test_dry_run_all_validates_but_stores_nothing(http: Any) -> None:
     code, obj = await http.call("POST", f"{VIPS}?dryRun=All", vip("a"))
     assert code == 201 and obj["spec"]["address"] == "192.0.2.10"
