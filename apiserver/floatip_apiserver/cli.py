@@ -49,9 +49,8 @@ async def _run(
 @click.option(
     "--crds",
     type=click.Path(file_okay=False, path_type=pathlib.Path),
-    default=pathlib.Path("crds"),
-    show_default=True,
-    help="Directory of CustomResourceDefinition YAML files to serve.",
+    default=None,
+    help="Directory of CustomResourceDefinition YAML files to serve [default: floatip's crds/].",
 )
 @click.option("--insecure-http", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
@@ -66,7 +65,7 @@ def apiserver(  # noqa: PLR0917
     port: int,
     host: str,
     kubeconfig: pathlib.Path,
-    crds: pathlib.Path,
+    crds: pathlib.Path | None,
     insecure_http: bool,
     latency: float,
     history: int,
@@ -80,7 +79,7 @@ def apiserver(  # noqa: PLR0917
             host=host,
             port=port,
             kubeconfig=kubeconfig,
-            crds=crds,
+            crds=crds if crds is not None else runtime.default_crds_dir(),
             tls=not insecure_http,
             latency=latency,
             history=history,

@@ -36,6 +36,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def default_crds_dir() -> pathlib.Path:
+    """floatip's crds/: beside the package in a checkout, or installed with the wheel.
+
+    The wheel carries crds/ as ``floatip/_crds`` next to this package; a checkout has it at
+    the repository root. Found by path, so this lab tool imports nothing of the product.
+    """
+    package_parent = pathlib.Path(__file__).resolve().parents[1]
+    for candidate in (package_parent.parent / "crds", package_parent / "floatip" / "_crds"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "floatip's crds/ directory was not found beside the package: pass --crds DIR"
+    )
+
+
 def load_crds(directory: pathlib.Path) -> list[dict[str, Any]]:
     """Every CustomResourceDefinition in ``*.yaml``/``*.yml``/``*.json`` files of a directory."""
     found = []
