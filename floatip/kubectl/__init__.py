@@ -1,0 +1,1 @@
+"""``kubectl vip``: the kubectl plugin for operating floatip (console script kubectl-vip)."""

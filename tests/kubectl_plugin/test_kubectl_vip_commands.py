@@ -1,0 +1,129 @@
+"""``kubectl vip`` against floatip's API server: status, move, history, drain, undrain, errors.
+
+Proves: status prints holder, conditions and last move; move pins spec.node (and refuses an
+unknown node or VirtualIP with advice and exit 1); history lists the moves; drain and undrain
+set and remove the floatip.io/drain label; the real kubectl finds the plugin on PATH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import subprocess
+import sys
+from typing import Any
+
+import kubernetes
+from click.testing import CliRunner, Result
+from floatip_apiserver.runtime import RunningServer
+from floatip_apiserver.testing import apiserver, kubectl_path
+
+from floatip.kubectl import main
+
+__all__ = ["apiserver"]
+
+
+def _seed(server: RunningServer) -> None:
+    client = kubernetes.config.new_client_from_config(config_file=str(server.kubeconfig))
+    core = kubernetes.client.CoreV1Api(client)
+    custom = kubernetes.client.CustomObjectsApi(client)
+    for node in ("s1", "s2"):
+        core.create_node({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+    custom.create_cluster_custom_object(
+        "floatip.io", "v1alpha1", "virtualips",
+        {"apiVersion": "floatip.io/v1alpha1", "kind": "VirtualIP", "metadata": {"name": "web"},
+         "spec": {"address": "192.0.2.100/24"}},
+    )  # fmt: skip
+    custom.patch_cluster_custom_object_status(
+        "floatip.io", "v1alpha1", "virtualips", "web",
+        {"status": {
+            "holder": "s1", "epoch": 1,
+            "conditions": [{"type": "Ready", "status": "True", "reason": "Announced",
+                            "lastTransitionTime": "2026-11-26T12:00:00Z", "message": ""}],
+            "history": [{"time": "2026-11-26T12:00:00Z", "to": "s1", "reason": "Assigned", "epoch": 1}],
+        }},
+    )  # fmt: skip
+
+
+def _read(server: RunningServer, kind: str, name: str) -> dict[str, Any]:
+    client = kubernetes.config.new_client_from_config(config_file=str(server.kubeconfig))
+    if kind == "node":
+        result: dict[str, Any] = client.sanitize_for_serialization(
+            kubernetes.client.CoreV1Api(client).read_node(name)
+        )
+        return result
+    obj: dict[str, Any] = kubernetes.client.CustomObjectsApi(client).get_cluster_custom_object(
+        "floatip.io", "v1alpha1", "virtualips", name
+    )
+    return obj
+
+
+async def _plugin(server: RunningServer, *args: str) -> Result:
+    return await asyncio.to_thread(
+        CliRunner().invoke, main.cli, ["--kubeconfig", str(server.kubeconfig), *args]
+    )
+
+
+async def test_status_move_history_drain(apiserver: RunningServer) -> None:
+    await asyncio.to_thread(_seed, apiserver)
+
+    result = await _plugin(apiserver, "status")
+    assert result.exit_code == 0, result.output
+    header, row = result.output.splitlines()
+    assert header.split()[:5] == ["NAME", "ADDRESS", "NODE", "READY", "EPOCH"]
+    assert row.split()[:6] == ["web", "192.0.2.100/24", "s1", "True", "1", "Ready=True"]
+    assert "->s1 Assigned" in row
+
+    result = await _plugin(apiserver, "move", "web", "s2")
+    assert result.exit_code == 0, result.output
+    vip = await asyncio.to_thread(_read, apiserver, "vip", "web")
+    assert vip["spec"]["node"] == "s2"
+
+    result = await _plugin(apiserver, "history", "web")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[1].split() == [
+        "2026-11-26T12:00:00Z",
+        "-",
+        "s1",
+        "Assigned",
+        "1",
+    ]
+
+    result = await _plugin(apiserver, "drain", "s1")
+    assert result.exit_code == 0
+    node = await asyncio.to_thread(_read, apiserver, "node", "s1")
+    assert node["metadata"]["labels"]["floatip.io/drain"] == "true"
+    result = await _plugin(apiserver, "undrain", "s1")
+    assert result.exit_code == 0
+    node = await asyncio.to_thread(_read, apiserver, "node", "s1")
+    assert "floatip.io/drain" not in (node["metadata"].get("labels") or {})
+
+
+async def test_errors_say_what_to_do(apiserver: RunningServer) -> None:
+    await asyncio.to_thread(_seed, apiserver)
+    result = await _plugin(apiserver, "move", "web", "ghost")
+    assert result.exit_code == 1
+    assert "get node 'ghost' (kubectl get nodes lists them) not found" in result.output
+    result = await _plugin(apiserver, "history", "nope")
+    assert result.exit_code == 1
+    assert "get VirtualIP 'nope' (kubectl get vip lists them) not found" in result.output
+    result = await _plugin(apiserver, "drain", "ghost")
+    assert result.exit_code == 1
+
+
+async def test_real_kubectl_finds_the_plugin(apiserver: RunningServer) -> None:
+    await asyncio.to_thread(_seed, apiserver)
+    bin_dir = pathlib.Path(sys.executable).parent
+    assert (bin_dir / "kubectl-vip").is_file(), "kubectl-vip is not installed: pip install -e ."
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(apiserver.kubeconfig),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    result = await asyncio.to_thread(
+        subprocess.run, [kubectl_path(), "vip", "status", "web"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].split()[:3] == ["web", "192.0.2.100/24", "s1"]

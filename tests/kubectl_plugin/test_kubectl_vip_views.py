@@ -1,0 +1,51 @@
+"""The plugin's tables: condition summaries, last move, history rows and column alignment."""
+
+from __future__ import annotations
+
+from floatip.kubectl import views
+
+STATUS = {
+    "holder": "s2",
+    "epoch": 3,
+    "conditions": [
+        {"type": "Conflict", "status": "True", "reason": "ForeignClaim"},
+        {"type": "Ready", "status": "True", "reason": "Announced"},
+        {"type": "Announced", "status": "False", "reason": "Pending"},
+    ],
+    "history": [
+        {"time": "t1", "from": None, "to": "s1", "reason": "Assigned", "epoch": 1},
+        {"time": "t2", "from": "s1", "to": "s2", "reason": "Failover", "epoch": 2},
+    ],
+}
+
+
+def test_condition_summary_in_fixed_order_with_reasons_when_unhealthy() -> None:
+    assert views.condition_summary(STATUS) == (
+        "Ready=True Announced=False(Pending) Conflict=True(ForeignClaim)"
+    )
+    assert views.condition_summary({}) == "-"
+
+
+def test_last_move() -> None:
+    assert views.last_move(STATUS) == "s1->s2 Failover t2"
+    assert views.last_move({}) == "-"
+
+
+def test_status_rows_sorted_by_name() -> None:
+    objects = [
+        {"metadata": {"name": "b"}, "spec": {"address": "192.0.2.2"}, "status": STATUS},
+        {"metadata": {"name": "a"}, "spec": {"address": "192.0.2.1"}},
+    ]
+    rows = views.status_rows(objects)
+    assert rows[0] == ["a", "192.0.2.1", "-", "Unknown", "0", "-", "-"]
+    assert rows[1][:5] == ["b", "192.0.2.2", "s2", "True", "3"]
+
+
+def test_history_rows() -> None:
+    rows = views.history_rows({"status": STATUS})
+    assert rows == [["t1", "-", "s1", "Assigned", "1"], ["t2", "s1", "s2", "Failover", "2"]]
+
+
+def test_table_aligns_columns() -> None:
+    text = views.table(("A", "LONGER"), [["xxxx", "y"], ["z", "w"]])
+    assert text.splitlines() == ["A      LONGER", "xxxx   y", "z      w"]
