@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "crd": "floatip.cli.crd:crd_command",
     "apiserver": "floatip_apiserver.cli:apiserver",
     "bench": "floatip.cli.benching:bench_group",
+    "lab": "floatip.lab.cli:lab_group",
 }
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -93,10 +93,13 @@ class LanSpec:
 class Topology:
     """A built lab: the switch namespace and its hosts. Close it (or use `with`) to remove all."""
 
-    def __init__(self, spec: LanSpec, owner: int) -> None:
+    def __init__(
+        self, spec: LanSpec, owner: int, namer: Callable[[str], str] | None = None
+    ) -> None:
         self.spec = spec
         self.owner = owner
-        self.switch = naming.namespace_name(owner, spec.tag, naming.SWITCH_ROLE)
+        self._namer = namer or (lambda role: naming.namespace_name(owner, spec.tag, role))
+        self.switch = self._namer(naming.SWITCH_ROLE)
         self.hosts: dict[str, hosts.Host] = {}
         self._created: list[str] = []  # namespaces in creation order, for teardown
         self._closed = False
@@ -174,7 +177,7 @@ class Topology:
             self._build_host(index, spec)
 
     def _build_host(self, index: int, spec: HostSpec) -> None:
-        netns = naming.namespace_name(self.owner, self.spec.tag, spec.name)
+        netns = self._namer(spec.name)
         self._add_namespace(netns)
         data = mgmt = None
         if spec.data:
@@ -219,14 +222,18 @@ class Topology:
             commands.ip("addr", "add", str(port.ipv6), "dev", port.ifname, "nodad", netns=netns)
 
 
-def build(spec: LanSpec, *, owner: int | None = None) -> Topology:
+def build(
+    spec: LanSpec, *, owner: int | None = None, namer: Callable[[str], str] | None = None
+) -> Topology:
     """Build `spec` and return the topology; on any failure remove what was built and re-raise.
 
     `owner` is the pid encoded in the namespace names (default: this process). Only pass
-    another pid to simulate a run that died (the stale-cleanup test does).
+    another pid to simulate a run that died (the stale-cleanup test does). `namer` maps a
+    role (host name or switch) to a namespace name instead: `floatip lab` outlives the
+    process that built it, so it names its namespaces by a fixed prefix (`floatip.lab.state`).
     """
     spec.validate()
-    topo = Topology(spec, owner if owner is not None else os.getpid())
+    topo = Topology(spec, owner if owner is not None else os.getpid(), namer)
     try:
         topo._build()
     except BaseException as exc:
