@@ -1,0 +1,50 @@
+"""Prometheus metrics of the operator: VirtualIPs by state, moves, placement time, errors, leader.
+
+One registry per process (the prometheus_client default), served on ``--metrics-port``. Names
+start with ``floatip_operator_`` so a dashboard can tell them from the agent's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import prometheus_client
+
+VIPS = prometheus_client.Gauge(
+    "floatip_operator_virtualips",
+    "VirtualIPs by state: ready, pending (assigned, not announced yet), unassigned, "
+    "duplicate, invalid.",
+    ["state"],
+)
+MOVES = prometheus_client.Counter(
+    "floatip_operator_moves_total", "Holder changes written, by reason.", ["reason"]
+)
+PLACEMENT = prometheus_client.Histogram(
+    "floatip_operator_placement_seconds",
+    "Time of one full placement computation.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+ERRORS = prometheus_client.Counter(
+    "floatip_operator_reconcile_errors_total",
+    "Failed status writes and reconcile passes, by kind (conflict, api).",
+    ["kind"],
+)
+LEADER = prometheus_client.Gauge(
+    "floatip_operator_leader", "1 while this replica is the active leader, else 0."
+)
+AGENTS_ALIVE = prometheus_client.Gauge(
+    "floatip_operator_agents_alive", "Agents whose /healthz probe verdict is alive."
+)
+
+STATES = ("ready", "pending", "unassigned", "duplicate", "invalid")
+
+
+def set_states(counts: Mapping[str, int]) -> None:
+    for state in STATES:
+        VIPS.labels(state=state).set(counts.get(state, 0))
+
+
+def serve(*, port: int, host: str = "0.0.0.0") -> None:
+    """Serve /metrics in a background thread (port 0: do not serve)."""
+    if port:
+        prometheus_client.start_http_server(port, addr=host)

@@ -1,0 +1,238 @@
+"""The one reconcile loop: the leader places every VirtualIP and writes what changed.
+
+Placement is global (a node's load counts every VirtualIP on it), so instead of one decision
+per object the leader recomputes all of them whenever anything changes: a VirtualIP, a Node
+or an agent Lease (the informers), an agent verdict or health report (the prober), a Lease
+that expires with no event at all (checked every tick), or leadership itself. Changes within
+``debounce_seconds`` are decided together. Only VirtualIPs whose status changed are written,
+each with a JSON patch guarded by a ``test`` of ``/status/epoch`` (docs/design/protocol.md), so
+a replica that lost the leadership in the middle of a failover can never bump an epoch twice.
+
+The leader does nothing until its caches have been fully listed and every agent has been
+judged: deciding from half a picture would move healthy VirtualIPs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from floatip import logs
+from floatip_operator import (
+    eligibility,
+    events,
+    informing,
+    kube,
+    leadership,
+    metrics,
+    placement,
+    probing,
+    statuses,
+    views,
+)
+
+log = logs.get(__name__)
+
+VIPS_PATH = "/apis/floatip.io/v1alpha1/virtualips"
+NODES_PATH = "/api/v1/nodes"
+FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
+
+
+class Reconciler:
+    """Owns the loop; its parts (informers, prober, elector) are set up by :mod:`runtime`."""
+
+    def __init__(
+        self,
+        *,
+        api: kube.Api,
+        vips: informing.Informer,
+        nodes: informing.Informer,
+        leases: informing.Informer,
+        prober: probing.Prober,
+        elector: leadership.Elector,
+        contact: informing.Contact,
+        debounce_s: float,
+    ) -> None:
+        self.api = api
+        self.vips = vips
+        self.nodes = nodes
+        self.leases = leases
+        self.prober = prober
+        self.elector = elector
+        self.contact = contact
+        self.debounce_s = debounce_s
+        self.poked = asyncio.Event()
+        self.specs: dict[str, views.ParsedSpec] = {}
+        self.last_nodes: dict[str, eligibility.NodeView] | None = None
+        self.last_full = 0.0
+        self.writes = asyncio.Semaphore(16)
+        self.posting: set[asyncio.Task[None]] = set()
+
+    def poke(self) -> None:
+        self.poked.set()
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.poked.wait(), timeout=0.5)
+            forced = self.poked.is_set()
+            if forced:
+                await asyncio.sleep(self.debounce_s)
+                self.poked.clear()
+            try:
+                await self.pass_once(forced=forced)
+            except Exception:
+                metrics.ERRORS.labels(kind="pass").inc()
+                log.exception("reconcile pass failed")
+                self.poke()
+                await asyncio.sleep(0.5)
+
+    # -- inputs -----------------------------------------------------------------------
+
+    def agent_leases(self) -> dict[str, dict[str, Any]]:
+        found = {}
+        for lease in self.leases.store.values():
+            node = views.agent_node(lease)
+            if node is not None:
+                found[node] = lease
+        return found
+
+    def node_views(
+        self, leases: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, eligibility.NodeView]:
+        now = datetime.datetime.now(datetime.UTC)
+        since = now - datetime.timedelta(seconds=time.monotonic() - self.contact.restored_at)
+        return views.node_views(
+            self.nodes.store, leases, self.prober.states(), now=now, contact_since=since
+        )
+
+    def parsed(self, body: Mapping[str, Any]) -> views.ParsedSpec:
+        name = str(body["metadata"]["name"])
+        generation = int(body["metadata"].get("generation") or 0)
+        cached = self.specs.get(name)
+        if cached is None or cached.generation != generation:
+            cached = views.parse_spec(body)
+            self.specs[name] = cached
+        return cached
+
+    # -- one pass ---------------------------------------------------------------------
+
+    async def pass_once(self, *, forced: bool) -> None:
+        leases = self.agent_leases()
+        endpoints = {n: url for n, lease in leases.items() if (url := views.endpoint(lease))}
+        self.prober.sync(endpoints)
+        if not all(i.synced.is_set() for i in (self.vips, self.nodes, self.leases)):
+            return
+        nodes = self.node_views(leases)
+        metrics.AGENTS_ALIVE.set(sum(1 for n in nodes.values() if n.agent_alive))
+        due = time.monotonic() - self.last_full > FULL_PASS_EVERY_S
+        if not forced and not due and nodes == self.last_nodes:
+            return
+        if not self.elector.is_leader or not self.prober.settled():
+            return
+        self.last_nodes = nodes
+        self.last_full = time.monotonic()
+        await self.decide_and_write(nodes)
+
+    async def decide_and_write(self, nodes: Mapping[str, eligibility.NodeView]) -> None:
+        health = views.health_results(self.prober.states())
+        bodies = [b for b in self.vips.store.values() if not b["metadata"].get("deletionTimestamp")]
+        self.specs = {n: s for n, s in self.specs.items() if n in self.vips.store}
+        placeable = []
+        for body in bodies:
+            spec = self.parsed(body).spec
+            if spec is not None:
+                placeable.append(views.vip_view(body, spec))
+        started = time.perf_counter()
+        decisions = placement.place(placeable, nodes, health)
+        metrics.PLACEMENT.observe(time.perf_counter() - started)
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        counts: dict[str, int] = {}
+        writes = []
+        for body in bodies:
+            parsed = self.parsed(body)
+            name = str(body["metadata"]["name"])
+            spec = parsed.spec
+            inputs = statuses.Inputs(
+                generation=parsed.generation,
+                now=now,
+                decision=decisions.get(name),
+                invalid=parsed.problems,
+                has_health_check=spec is not None and spec.health_check is not None,
+                health=health.get(name, {}),
+                pinned=spec.node if spec is not None else None,
+                pinned_exists=spec is None or spec.node is None or spec.node in nodes,
+            )
+            previous = body.get("status")
+            new = statuses.build(previous, inputs)
+            state = _state(new)
+            counts[state] = counts.get(state, 0) + 1
+            if statuses.changed(previous, new):
+                writes.append(self.write(body, new))
+        metrics.set_states(counts)
+        if writes:
+            await asyncio.gather(*writes)
+
+    async def write(self, body: dict[str, Any], new: dict[str, Any]) -> None:
+        """Write one status (leader only); on a lost race, refetch and decide again."""
+        name = str(body["metadata"]["name"])
+        previous = body.get("status")
+        ops = statuses.patch(previous, new, resource_version=body["metadata"]["resourceVersion"])
+        async with self.writes:
+            if not self.elector.is_leader:
+                return
+            try:
+                answer = await self.api.request(
+                    "PATCH", f"{VIPS_PATH}/{name}/status", body=ops, content_type=kube.JSON_PATCH
+                )
+            except kube.ApiError as exc:
+                await self._write_failed(name, exc)
+                return
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                metrics.ERRORS.labels(kind="api").inc()
+                log.warning("status write failed", vip=name, error=str(exc))
+                self.last_nodes = None  # decide again on the next tick
+                return
+        self.vips.put(answer)
+        for notice in events.notices(previous, new):
+            if notice.type == "Normal":
+                metrics.MOVES.labels(reason=notice.reason).inc()
+            log.info("vip", vip=name, reason=notice.reason, note=notice.note, epoch=new["epoch"])
+            task = asyncio.create_task(
+                events.post_event(
+                    api=self.api, vip=answer, notice=notice, instance=self.elector.identity
+                )
+            )
+            self.posting.add(task)
+            task.add_done_callback(self.posting.discard)
+
+    async def _write_failed(self, name: str, exc: kube.ApiError) -> None:
+        if exc.code == 404:
+            self.vips.store.pop(name, None)
+            return
+        kind = "conflict" if exc.conflict else "api"
+        metrics.ERRORS.labels(kind=kind).inc()
+        log.info("status write refused; rereading", vip=name, code=exc.code, error=str(exc))
+        try:
+            self.vips.put(await self.api.request("GET", f"{VIPS_PATH}/{name}"))
+        except (kube.ApiError, aiohttp.ClientError, TimeoutError) as again:
+            log.info("reread failed", vip=name, error=str(again))
+        self.poke()
+
+
+def _state(status: Mapping[str, Any]) -> str:
+    ready = statuses.condition(status, "Ready") or {}
+    if ready.get("status") == "True":
+        return "ready"
+    reason = (statuses.condition(status, "Assigned") or {}).get("reason")
+    if reason == "InvalidSpec":
+        return "invalid"
+    if reason == "DuplicateAddress":
+        return "duplicate"
+    return "pending" if status.get("holder") else "unassigned"

@@ -1,0 +1,182 @@
+"""Turn API objects and probe results into the views the pure decision modules take.
+
+Pure: Nodes, agent Leases (``floatip-agent-<node>``, annotations per docs/design/protocol.md),
+the prober's verdicts and reports, and VirtualIP bodies in; :class:`eligibility.NodeView`,
+:class:`eligibility.VipView` and health results out. No I/O and no clock of its own: callers pass
+``now`` so tests can state exactly when a Lease expires.
+
+A node is *drained* when it carries the label or the annotation ``floatip.io/drain`` (any value),
+like MetalLB's ``node.kubernetes.io/exclude-from-external-load-balancers``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from floatip.api import addresses, model, names, validation
+from floatip_operator import eligibility, liveness
+
+AGENT_LEASE_PREFIX = "floatip-agent-"
+ENDPOINT_ANNOTATION = "floatip.io/endpoint"
+INTERFACES_ANNOTATION = "floatip.io/interfaces"
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentState:
+    """What the prober says of one agent: its verdict and the last /healthz answer."""
+
+    alive: bool
+    report: Mapping[str, Any] | None = None
+
+
+def agent_node(lease: Mapping[str, Any]) -> str | None:
+    """The node an agent Lease belongs to, or None when it is not an agent Lease."""
+    name = str(lease.get("metadata", {}).get("name", ""))
+    return name[len(AGENT_LEASE_PREFIX) :] if name.startswith(AGENT_LEASE_PREFIX) else None
+
+
+def endpoint(lease: Mapping[str, Any]) -> str | None:
+    """The agent's health endpoint (``http://IP:PORT``) from its Lease."""
+    value = lease.get("metadata", {}).get("annotations", {}).get(ENDPOINT_ANNOTATION)
+    return str(value).rstrip("/") if value else None
+
+
+def parse_interfaces(
+    text: str,
+) -> tuple[tuple[eligibility.Interface, ...], frozenset[addresses.IPAddress]]:
+    """``eth0=192.0.2.11/24,2001:db8::11/64;eth1=...`` -> interfaces and the node's own addresses.
+
+    Malformed entries are skipped: a half-readable annotation must not hide the rest.
+    """
+    found: list[eligibility.Interface] = []
+    own: set[addresses.IPAddress] = set()
+    for part in text.split(";"):
+        name, _, listed = part.strip().partition("=")
+        for item in listed.split(","):
+            if not name or not item.strip():
+                continue
+            try:
+                iface = ipaddress.ip_interface(item.strip())
+            except ValueError:
+                continue
+            found.append(eligibility.Interface(name, iface.network))
+            own.add(iface.ip)
+    return tuple(found), frozenset(own)
+
+
+def parse_time(text: object) -> datetime.datetime | None:
+    """An RFC 3339 time (``...Z``, with or without fractions) or None."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def lease_fresh(
+    lease: Mapping[str, Any] | None, *, now: datetime.datetime, contact_since: datetime.datetime
+) -> bool:
+    """Whether an agent Lease still fences: renewed in time, or within the grace after an outage.
+
+    ``contact_since`` is when the operator's own API contact was last (re)established: while
+    the API was down no agent could renew, so an old renewTime proves nothing until the agents
+    have had a whole Lease duration of working API to renew in.
+    """
+    if lease is None:
+        return False
+    spec = lease.get("spec", {})
+    renewed = parse_time(spec.get("renewTime"))
+    duration = spec.get("leaseDurationSeconds")
+    if liveness.lease_fresh(renewed, duration, now):
+        return True
+    return liveness.lease_fresh(renewed and contact_since, duration, now)
+
+
+def node_ready(node: Mapping[str, Any]) -> bool:
+    for condition in node.get("status", {}).get("conditions", []) or []:
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+def drained(node: Mapping[str, Any]) -> bool:
+    meta = node.get("metadata", {})
+    return names.DRAIN_LABEL in (meta.get("labels") or {}) or names.DRAIN_LABEL in (
+        meta.get("annotations") or {}
+    )
+
+
+def node_views(
+    nodes: Mapping[str, Mapping[str, Any]],
+    leases: Mapping[str, Mapping[str, Any]],
+    agents: Mapping[str, AgentState],
+    *,
+    now: datetime.datetime,
+    contact_since: datetime.datetime,
+) -> dict[str, eligibility.NodeView]:
+    """Every existing Node as placement sees it (``leases`` and ``agents`` keyed by node)."""
+    views: dict[str, eligibility.NodeView] = {}
+    for name, node in nodes.items():
+        lease = leases.get(name)
+        annotations = (lease or {}).get("metadata", {}).get("annotations", {}) or {}
+        interfaces, own = parse_interfaces(str(annotations.get(INTERFACES_ANNOTATION, "")))
+        agent = agents.get(name)
+        views[name] = eligibility.NodeView(
+            name=name,
+            ready=node_ready(node),
+            agent_alive=agent is not None and agent.alive,
+            lease_fresh=lease_fresh(lease, now=now, contact_since=contact_since),
+            drained=drained(node),
+            labels=dict(node.get("metadata", {}).get("labels") or {}),
+            interfaces=interfaces,
+            own_addresses=own,
+        )
+    return views
+
+
+def health_results(agents: Mapping[str, AgentState]) -> dict[str, dict[str, bool]]:
+    """VirtualIP name -> node -> verdict of its health check, from the agents' /healthz reports."""
+    results: dict[str, dict[str, bool]] = {}
+    for node, agent in agents.items():
+        if not agent.alive or agent.report is None:
+            continue
+        health = agent.report.get("health")
+        if isinstance(health, Mapping):
+            for vip, verdict in health.items():
+                if isinstance(verdict, bool):
+                    results.setdefault(str(vip), {})[node] = verdict
+    return results
+
+
+@dataclasses.dataclass(frozen=True)
+class ParsedSpec:
+    """One VirtualIP's spec at one generation: the model, or the problems that stop it."""
+
+    generation: int
+    spec: model.VirtualIPSpec | None
+    problems: str = ""
+
+
+def parse_spec(body: Mapping[str, Any]) -> ParsedSpec:
+    generation = int(body.get("metadata", {}).get("generation") or 0)
+    try:
+        return ParsedSpec(generation, validation.parse_spec(body.get("spec")))
+    except validation.InvalidSpecError as exc:
+        return ParsedSpec(generation, None, str(exc))
+
+
+def vip_view(body: Mapping[str, Any], spec: model.VirtualIPSpec) -> eligibility.VipView:
+    meta = body.get("metadata", {})
+    holder = (body.get("status") or {}).get("holder")
+    return eligibility.VipView(
+        name=str(meta.get("name")),
+        spec=spec,
+        holder=str(holder) if holder else None,
+        created=str(meta.get("creationTimestamp", "")),
+    )

@@ -1,0 +1,325 @@
+"""A simulated cluster for the operator's tests: Nodes, agent Leases, fake agents, operators.
+
+Fake agents are aiohttp servers on 127.0.0.1 serving ``/healthz`` per docs/design/protocol.md,
+with JSON the test controls (``held``, ``health``) and a switch that kills them (the port then
+refuses connections, as a crashed agent's would). The test plays the agent's API part itself
+(Lease, ``status.announcement``). Operators run as real subprocesses (``python -m
+floatip_operator``) with the admin kubeconfig; their logs go to files shown on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import pathlib
+import signal
+import ssl
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+from floatip_apiserver.runtime import RunningServer
+
+VIPS = "/apis/floatip.io/v1alpha1/virtualips"
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/floatip/leases"
+DEADLINE = 20.0
+T = TypeVar("T")
+
+
+async def eventually(what: str, probe: Callable[[], Awaitable[T]], deadline: float = DEADLINE) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    end = time.monotonic() + deadline
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FakeAgent:
+    """One node's agent health endpoint; ``kill()`` makes it refuse connections."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.held: dict[str, int] = {}
+        self.health: dict[str, bool] = {}
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self.probes = 0
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        self.probes += 1
+        body = {
+            "node": self.node,
+            "unsure": False,
+            "lastApiContact": now(),
+            "held": self.held,
+            "health": self.health,
+        }
+        return web.json_response(body)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        if not self.port:
+            server = site._server
+            assert server is not None
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def kill(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Cluster:
+    """The API server, a REST client with the admin token, fake agents and operators."""
+
+    def __init__(self, server: RunningServer, session: aiohttp.ClientSession, tmp: pathlib.Path):
+        self.server = server
+        self.session = session
+        self.tmp = tmp
+        self.agents: dict[str, FakeAgent] = {}
+        self.operators: list[Operator] = []
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls, server: RunningServer, tmp: pathlib.Path) -> AsyncIterator[Cluster]:
+        context = ssl.create_default_context(cadata=(server.ca_pem or b"").decode())
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
+            lab = cls(server, session, tmp)
+            await lab.call("POST", "/api/v1/namespaces", {"metadata": {"name": "floatip"}})
+            try:
+                yield lab
+            finally:
+                # pytest shows captured output only for failed tests
+                for op in lab.operators:
+                    print(f"---- operator {op.identity} log ----\n{op.log_text()[-20000:]}")
+                for op in lab.operators:
+                    await op.stop()
+                for agent in lab.agents.values():
+                    await agent.kill()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        content_type: str = "application/json",
+        ok: tuple[int, ...] = (200, 201),
+    ) -> dict[str, Any]:
+        headers = {
+            "Authorization": f"Bearer {self.server.admin_token}",
+            "Content-Type": content_type,
+        }
+        data = None if body is None else json.dumps(body)
+        async with self.session.request(
+            method, self.server.url + path, data=data, headers=headers
+        ) as response:
+            payload: dict[str, Any] = await response.json(content_type=None)
+            if response.status not in ok:
+                raise AssertionError(f"{method} {path}: {response.status} {payload}")
+            payload["_code"] = response.status
+            return payload
+
+    # -- nodes and agents -------------------------------------------------------------
+
+    async def add_node(
+        self,
+        name: str,
+        *,
+        labels: dict[str, str] | None = None,
+        interfaces: str = "eth0=192.0.2.{n}/24",
+        agent: bool = True,
+    ) -> FakeAgent | None:
+        index = len(self.agents) + 11
+        node = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": name, "labels": labels or {}},
+        }
+        await self.call("POST", "/api/v1/nodes", node)
+        await self.set_ready(name, True)
+        if not agent:
+            return None
+        fake = FakeAgent(name)
+        await fake.start()
+        self.agents[name] = fake
+        lease = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {
+                "name": f"floatip-agent-{name}",
+                "namespace": "floatip",
+                "annotations": {
+                    "floatip.io/endpoint": fake.url,
+                    "floatip.io/interfaces": interfaces.format(n=index),
+                    "floatip.io/macs": f"eth0=02:f1:00:00:00:{index:02x}",
+                },
+            },
+            "spec": {"holderIdentity": name, "leaseDurationSeconds": 30, "renewTime": now()},
+        }
+        await self.call("POST", LEASES, lease)
+        return fake
+
+    async def set_ready(self, name: str, ready: bool) -> None:
+        condition = {"type": "Ready", "status": "True" if ready else "False", "reason": "Test"}
+        await self.call(
+            "PATCH",
+            f"/api/v1/nodes/{name}/status",
+            {"status": {"conditions": [condition]}},
+            content_type="application/merge-patch+json",
+        )
+
+    async def label_node(self, name: str, labels: dict[str, str | None]) -> None:
+        await self.call(
+            "PATCH",
+            f"/api/v1/nodes/{name}",
+            {"metadata": {"labels": labels}},
+            content_type="application/merge-patch+json",
+        )
+
+    # -- VirtualIPs ---------------------------------------------------------------------
+
+    async def create_vip(self, name: str, **spec: Any) -> dict[str, Any]:
+        body = {
+            "apiVersion": "floatip.io/v1alpha1",
+            "kind": "VirtualIP",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        return await self.call("POST", VIPS, body)
+
+    async def vip(self, name: str) -> dict[str, Any] | None:
+        answer = await self.call("GET", f"{VIPS}/{name}", ok=(200, 404))
+        return None if answer["_code"] == 404 else answer
+
+    async def status(self, name: str) -> dict[str, Any]:
+        vip = await self.vip(name)
+        return (vip or {}).get("status") or {}
+
+    async def announce(self, name: str, *, node: str, epoch: int) -> None:
+        """Play the holder's agent: report the address added and announced at ``epoch``."""
+        body = {
+            "status": {
+                "announcement": {
+                    "node": node,
+                    "epoch": epoch,
+                    "mac": "02:f1:00:00:00:01",
+                    "time": now(),
+                }
+            }
+        }
+        await self.call(
+            "PATCH", f"{VIPS}/{name}/status", body, content_type="application/merge-patch+json"
+        )
+
+    async def wait_status(
+        self,
+        name: str,
+        check: Callable[[dict[str, Any]], bool],
+        what: str,
+        deadline: float = DEADLINE,
+    ) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            status = await self.status(name)
+            return status if status and check(status) else None
+
+        return await eventually(f"{name}: {what}", probe, deadline)
+
+    async def events(self, name: str) -> list[dict[str, Any]]:
+        found = await self.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
+        return [e for e in found["items"] if e.get("regarding", {}).get("name") == name]
+
+    # -- operators ---------------------------------------------------------------------
+
+    async def run_operator(self, identity: str = "op-a", *extra: str) -> Operator:
+        op = Operator(self, identity, list(extra))
+        await op.start()
+        self.operators.append(op)
+        return op
+
+
+def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    for item in status.get("conditions") or []:
+        if item["type"] == kind:
+            return dict(item)
+    return {}
+
+
+class Operator:
+    """``python -m floatip_operator`` as a subprocess; SIGTERM (or SIGKILL) stops it."""
+
+    def __init__(self, lab: Cluster, identity: str, extra: list[str]) -> None:
+        self.lab = lab
+        self.identity = identity
+        self.extra = extra
+        self.log = lab.tmp / f"operator-{identity}.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "floatip_operator",
+                "--kubeconfig",
+                str(self.lab.server.kubeconfig),
+                "--id",
+                self.identity,
+                "--metrics-port",
+                "0",
+                "--leader-lease-seconds",
+                "3",
+                "--log-format",
+                "json",
+                "--log-level",
+                "debug" if os.environ.get("FLOATIP_TEST_DEBUG") else "info",
+                *self.extra,
+                env=env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+
+    async def stop(self, *, kill: bool = False) -> None:
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def log_events(self) -> list[dict[str, Any]]:
+        found = []
+        for line in self.log_text().splitlines():
+            with contextlib.suppress(ValueError):
+                found.append(json.loads(line))
+        return found
