@@ -1,0 +1,1 @@
+"""End-to-end tests of `floatip lab` through its real command line (root, namespaces)."""
