@@ -1,0 +1,159 @@
+"""What the agent does about one VirtualIP, given what it holds and what was assigned (pure).
+
+Every rule of protocol.md "Epochs and handover" and "Fencing" that is a decision lives here,
+apart from netlink, sockets and the API, so each one is unit tested exhaustively:
+
+- **Take** an address assigned to this node at the newest epoch (probe, add, announce).
+- **Keep** an address assigned here; an address whose spec moved is released, then taken.
+- **Hand over** (make before break, DESIGN.md safety 6): an address now assigned elsewhere is
+  removed only once the new holder's `status.announcement.epoch` reaches the new epoch, or the
+  move's reason is Failover (the old holder was judged dead: nothing to wait for), or the
+  handover timeout passed since the agent first saw the move. Never before.
+- **Release** at once when the VirtualIP is gone or assigned to nobody.
+- **Claims** on a held address (safety 3 and 5): while unsure, any other MAC's claim makes
+  the agent release at once; otherwise a peer's claim makes it re-read the VirtualIP and a
+  foreign one is a conflict (report, re-assert at a bounded rate, never move).
+- **Restart** (safety 7): owned addresses assigned here are kept and re-announced, never
+  removed first; other owned addresses are removed; unowned ones are never looked at.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from floatip_agent import addressing, assignments
+
+#: protocol.md: the old holder removes the address at the latest this long after the move.
+HANDOVER_TIMEOUT = 10.0
+FAILOVER = "Failover"
+
+
+class Action(enum.StrEnum):
+    TAKE = "take"
+    KEEP = "keep"
+    RELEASE = "release"
+    WAIT = "wait"  # hold on: a planned handover has not finished yet
+    IDLE = "idle"  # nothing held, nothing to hold
+
+
+class Held(NamedTuple):
+    """An address the agent holds for a VirtualIP, on which interface, at which epoch."""
+
+    address: addressing.IPAddress
+    ifname: str
+    epoch: int
+
+
+class Decision(NamedTuple):
+    """What to do, why (a phrase for logs), and when to decide again at the latest."""
+
+    action: Action
+    reason: str
+    recheck_after: float | None = None
+
+
+def decide(
+    assignment: assignments.Assignment | None,
+    *,
+    node: str,
+    held: Held | None,
+    waiting_since: float | None,
+    now: float,
+    handover_timeout: float = HANDOVER_TIMEOUT,
+) -> Decision:
+    """The next step for one VirtualIP.
+
+    `waiting_since` is when the agent first saw the current move away from it (None if it has
+    not yet waited for this epoch); `now` is on the same monotonic clock.
+    """
+    if assignment is None:
+        if held is None:
+            return Decision(Action.IDLE, "no such VirtualIP")
+        return Decision(Action.RELEASE, "the VirtualIP was deleted")
+    if assignment.holder == node:
+        if held is None:
+            return Decision(Action.TAKE, f"assigned here at epoch {assignment.epoch}")
+        if held.address != assignment.address:
+            return Decision(
+                Action.RELEASE, f"spec.address changed from {held.address} to {assignment.address}"
+            )
+        return Decision(Action.KEEP, f"assigned here at epoch {assignment.epoch}")
+    if held is None:
+        return Decision(Action.IDLE, f"assigned to {assignment.holder or 'nobody'}")
+    if assignment.holder is None:
+        return Decision(Action.RELEASE, f"assigned to nobody at epoch {assignment.epoch}")
+    if assignment.announced_epoch is not None and assignment.announced_epoch >= assignment.epoch:
+        return Decision(
+            Action.RELEASE,
+            f"{assignment.holder} announced it at epoch {assignment.announced_epoch}",
+        )
+    if assignment.last_reason == FAILOVER:
+        return Decision(Action.RELEASE, f"failed over to {assignment.holder}")
+    if waiting_since is None:
+        return Decision(
+            Action.WAIT, f"waiting for {assignment.holder} to announce", handover_timeout
+        )
+    left = waiting_since + handover_timeout - now
+    if left <= 0:
+        return Decision(
+            Action.RELEASE,
+            f"{assignment.holder} did not announce within {handover_timeout:g} s",
+        )
+    return Decision(Action.WAIT, f"waiting for {assignment.holder} to announce", left)
+
+
+class ClaimResponse(enum.StrEnum):
+    IGNORE = "ignore"  # our own frame
+    RELEASE = "release"  # unsure: whoever claims it may be the rightful holder now
+    REREAD = "reread"  # a peer claims it: read the VirtualIP again and obey the newest epoch
+    CONFLICT = "conflict"  # a foreign host claims it: report and re-assert, never move
+
+
+def respond_to_claim(
+    mac: str, *, own_macs: Collection[str], peer_macs: Collection[str], unsure: bool
+) -> ClaimResponse:
+    """What a claim by `mac` on an address this agent holds calls for."""
+    mac = mac.lower()
+    if mac in {m.lower() for m in own_macs}:
+        return ClaimResponse.IGNORE
+    if unsure:
+        return ClaimResponse.RELEASE
+    if mac in {m.lower() for m in peer_macs}:
+        return ClaimResponse.REREAD
+    return ClaimResponse.CONFLICT
+
+
+class RestartPlan(NamedTuple):
+    """What a restarted agent does with the owned addresses it finds in the kernel."""
+
+    keep: dict[str, Held]  # VirtualIP name -> the address kept for it
+    remove: list[tuple[str, addressing.IPAddress]]  # (ifname, address)
+
+
+def restart_plan(
+    owned: Mapping[str, Sequence[addressing.IPAddress]],
+    current: Iterable[assignments.Assignment],
+    *,
+    node: str,
+) -> RestartPlan:
+    """Keep each owned address that a VirtualIP assigns to `node` now; remove the others.
+
+    An address found on two interfaces is kept on the first (by name) and removed from the
+    rest, so the node never answers for it twice.
+    """
+    mine = {a.address: a for a in current if a.holder == node}
+    keep: dict[str, Held] = {}
+    remove: list[tuple[str, addressing.IPAddress]] = []
+    for ifname in sorted(owned):
+        for address in owned[ifname]:
+            assignment = mine.get(address)
+            if assignment is None or assignment.name in keep:
+                remove.append((ifname, address))
+                continue
+            if assignment.interface is not None and assignment.interface != ifname:
+                remove.append((ifname, address))
+                continue
+            keep[assignment.name] = Held(address, ifname, assignment.epoch)
+    return RestartPlan(keep, remove)

@@ -1,0 +1,73 @@
+"""Local health checks of a VirtualIP's service (spec.healthCheck), like keepalived's track_script.
+
+The verdict goes into ``/healthz`` (protocol.md: ``health`` maps VirtualIP name to a bool for
+every VirtualIP that has a check and selects this node, holder or not); the operator reads it
+with its liveness probe, so checks cost no API writes. `Verdict` is the pure rise/fall
+hysteresis; `check_once` is one TCP connect or HTTP GET to 127.0.0.1:port with a timeout.
+A node starts unhealthy and must pass `rise` checks in a row first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from floatip.api import model
+
+
+class Verdict:
+    """Healthy after `rise` successes in a row, unhealthy after `fall` failures in a row."""
+
+    def __init__(self, *, rise: int, fall: int, healthy: bool = False) -> None:
+        self.rise = rise
+        self.fall = fall
+        self.healthy = healthy
+        self._streak = 0  # successes (>0) or failures (<0) in a row
+
+    def record(self, ok: bool) -> bool:
+        """Count one check's result; return the (possibly changed) verdict."""
+        if ok:
+            self._streak = self._streak + 1 if self._streak > 0 else 1
+            if self._streak >= self.rise:
+                self.healthy = True
+        else:
+            self._streak = self._streak - 1 if self._streak < 0 else -1
+            if -self._streak >= self.fall:
+                self.healthy = False
+        return self.healthy
+
+
+async def check_once(check: model.HealthCheck, *, host: str = "127.0.0.1") -> bool:
+    """One check: a TCP connect, or an HTTP GET answered 2xx/3xx, within the timeout."""
+    try:
+        return await asyncio.wait_for(_probe(check, host), timeout=check.timeout_seconds)
+    except (OSError, TimeoutError, ValueError):
+        return False
+
+
+async def _probe(check: model.HealthCheck, host: str) -> bool:
+    reader, writer = await asyncio.open_connection(host, check.port)
+    try:
+        if check.type is model.HealthCheckType.TCP:
+            return True
+        path = check.path or "/"
+        writer.write(
+            f"GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: floatip-agent\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+        parts = status_line.split()
+        return len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1][:1] in (b"2", b"3")
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def run(check: model.HealthCheck, verdict: Verdict) -> None:
+    """Check every `interval_seconds` forever, updating `verdict`. Cancel to stop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        verdict.record(await check_once(check))
+        await asyncio.sleep(max(0.0, started + check.interval_seconds - loop.time()))

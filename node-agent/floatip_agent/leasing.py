@@ -1,0 +1,112 @@
+"""The agent's Lease: its liveness fence and what it publishes to peers and the operator (pure).
+
+protocol.md "The agent's Lease": ``floatip-agent-<node>`` in the agent's namespace,
+``holderIdentity`` the node, 30 s duration, renewed every 10 s, with annotations naming the
+health endpoint, the node's own (unmarked) addresses per interface and its MACs. Peers read
+the MACs so that a planned switchover's old holder is never taken for an intruder.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from floatip_agent import addressing
+
+LEASE_PREFIX = "floatip-agent-"
+LEASE_DURATION = 30
+ENDPOINT = "floatip.io/endpoint"
+INTERFACES = "floatip.io/interfaces"
+MACS = "floatip.io/macs"
+ZERO_MAC = "00:00:00:00:00:00"
+
+
+def lease_name(node: str) -> str:
+    return LEASE_PREFIX + node
+
+
+def interfaces_annotation(snapshot: addressing.Snapshot) -> str:
+    """``eth0=192.0.2.11/24,2001:db8:f1::11/64;eth1=...``: unmarked global addresses."""
+    by_link: dict[str, list[str]] = {}
+    for entry in snapshot.addresses:
+        ip = entry.interface.ip
+        if entry.owned or ip.is_loopback or ip.is_link_local:
+            continue
+        by_link.setdefault(addressing.link_name(snapshot, entry.link_index), []).append(
+            str(entry.interface)
+        )
+    return ";".join(f"{name}={','.join(addrs)}" for name, addrs in sorted(by_link.items()))
+
+
+def macs_annotation(snapshot: addressing.Snapshot) -> str:
+    """``eth0=02:f1:00:00:00:01;eth1=...``: every link with a real MAC (not loopback)."""
+    return ";".join(
+        f"{link.name}={link.mac.lower()}"
+        for link in sorted(snapshot.links, key=lambda lk: lk.name)
+        if link.mac and link.mac != ZERO_MAC
+    )
+
+
+def parse_macs(annotation: str) -> set[str]:
+    """The MACs in a ``floatip.io/macs`` annotation; malformed parts are skipped."""
+    macs: set[str] = set()
+    for part in annotation.split(";"):
+        _, sep, mac = part.partition("=")
+        if sep and mac.count(":") == 5:
+            macs.add(mac.strip().lower())
+    return macs
+
+
+def peer_macs(leases: Iterable[Mapping[str, Any]], *, node: str) -> set[str]:
+    """MACs published by every other agent's Lease (not this node's own)."""
+    macs: set[str] = set()
+    for lease in leases:
+        metadata = lease.get("metadata") or {}
+        name = str(metadata.get("name") or "")
+        if not name.startswith(LEASE_PREFIX) or name == lease_name(node):
+            continue
+        macs |= parse_macs(str((metadata.get("annotations") or {}).get(MACS) or ""))
+    return macs
+
+
+def micro_time(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def lease_body(
+    *, node: str, namespace: str, annotations: Mapping[str, str], now: datetime.datetime
+) -> dict[str, Any]:
+    """The whole Lease, for creating it."""
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {
+            "name": lease_name(node),
+            "namespace": namespace,
+            "annotations": dict(annotations),
+            "labels": {"app.kubernetes.io/name": "floatip-agent"},
+        },
+        "spec": {
+            "holderIdentity": node,
+            "leaseDurationSeconds": LEASE_DURATION,
+            "acquireTime": micro_time(now),
+            "renewTime": micro_time(now),
+        },
+    }
+
+
+def renewal_patch(
+    *, node: str, annotations: Mapping[str, str] | None, now: datetime.datetime
+) -> dict[str, Any]:
+    """Merge patch renewing the Lease (and updating the annotations if given)."""
+    patch: dict[str, Any] = {
+        "spec": {
+            "holderIdentity": node,
+            "leaseDurationSeconds": LEASE_DURATION,
+            "renewTime": micro_time(now),
+        }
+    }
+    if annotations is not None:
+        patch["metadata"] = {"annotations": dict(annotations)}
+    return patch

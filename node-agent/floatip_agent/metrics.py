@@ -1,0 +1,51 @@
+"""The agent's Prometheus metrics, in a registry of its own (served on ``/metrics``).
+
+A registry per agent, not the library's global one, so several agents in one process (the
+lab's benchmarks, tests) never collide.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """Every metric the agent exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.vips_held = Gauge(
+            "floatip_agent_vips_held", "VirtualIPs whose address this node holds",
+            registry=self.registry,
+        )  # fmt: skip
+        self.announcements = Counter(
+            "floatip_agent_announcements_sent_total",
+            "Gratuitous ARPs / unsolicited NAs sent, by why",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.conflicts = Counter(
+            "floatip_agent_conflicts_total",
+            "Claims by foreign MACs on addresses this node holds or probes",
+            ["vip"],
+            registry=self.registry,
+        )
+        self.apply_seconds = Histogram(
+            "floatip_agent_apply_seconds",
+            "From taking an assignment to the address added and first announced",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.lease_failures = Counter(
+            "floatip_agent_lease_renewal_failures_total",
+            "Lease renewals that failed",
+            registry=self.registry,
+        )
+        self.unsure = Gauge(
+            "floatip_agent_unsure", "1 while the agent has had no API contact for too long",
+            registry=self.registry,
+        )  # fmt: skip
+        self.releases = Counter(
+            "floatip_agent_releases_total", "Addresses released, by why", ["why"],
+            registry=self.registry,
+        )  # fmt: skip

@@ -1,0 +1,32 @@
+"""The agent's settings, from its command line (`floatip_agent.main`) or a test."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Settings(NamedTuple):
+    """Everything the agent is told at start; defaults are the Helm chart's."""
+
+    node: str
+    namespace: str = "floatip"
+    kubeconfig: str | None = None
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 9720
+    advertise_address: str | None = None
+    lease_renew_seconds: float = 10.0
+    unsure_after_seconds: float = 2.0
+    handover_timeout_seconds: float = 10.0
+    ping_interval_seconds: float = 1.0
+    node_refresh_seconds: float = 10.0
+    retry_seconds: float = 2.0
+    probe_retry_seconds: float = 10.0
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``:PORT`` (all addresses) into (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--listen {value!r} is not HOST:PORT (e.g. 0.0.0.0:9720 or :9720)")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
