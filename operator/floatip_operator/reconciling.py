@@ -200,6 +200,7 @@ class Reconciler:
                 self.last_nodes = None  # decide again on the next tick
                 return
         self.vips.put(answer)
+        log.info("status written", vip=name, holder=new.get("holder"), epoch=new["epoch"])
         for notice in events.notices(previous, new):
             if notice.type == "Normal":
                 metrics.MOVES.labels(reason=notice.reason).inc()

@@ -1,0 +1,154 @@
+"""The real operator against the test API server and simulated agents: placement outcomes.
+
+Proves: a holder's agent that stops answering loses the VirtualIP to another node (epoch + 1,
+history reason Failover, an Event); a pin is a planned switchover that is Ready only once the
+new holder announced; an invalid spec gets InvalidSpec and an Event while other VirtualIPs are
+placed; the newer of two VirtualIPs with one address gets DuplicateAddress; no eligible node
+gives NoEligibleNode; a pin to a missing node says so; the drain label moves the address away
+(HolderIneligible, planned); a failing health check moves it.
+"""
+
+from __future__ import annotations
+
+from tests.operator import harness
+from tests.operator.harness import condition
+
+
+def _ready(status: dict[str, object]) -> bool:
+    return condition(status, "Ready").get("status") == "True"  # type: ignore[arg-type]
+
+
+async def _placed_and_announced(cluster: harness.Cluster, name: str) -> dict[str, object]:
+    status = await cluster.wait_status(name, lambda s: bool(s.get("holder")), "a holder")
+    await cluster.announce(name, node=str(status["holder"]), epoch=int(status["epoch"]))  # type: ignore[call-overload]
+    return await cluster.wait_status(name, _ready, "Ready")
+
+
+async def test_failover_when_the_holders_agent_dies(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    await cluster.run_operator("op-a")
+    before = await _placed_and_announced(cluster, "web")
+    old = str(before["holder"])
+    await cluster.agents[old].kill()
+    after = await cluster.wait_status("web", lambda s: s.get("holder") != old, "a failover")
+    assert after["epoch"] == 2
+    assert after["history"][-1] == {**after["history"][-1], "from": old, "reason": "Failover"}
+    assert not _ready(after)  # the new holder has not announced yet
+    await cluster.announce("web", node=after["holder"], epoch=2)
+    await cluster.wait_status("web", _ready, "Ready on the new holder")
+
+    async def failover_event() -> bool:
+        return any(e["reason"] == "Failover" for e in await cluster.events("web"))
+
+    await harness.eventually("a Failover Event", failover_event)
+
+
+async def test_pin_is_a_planned_switchover_ready_after_announcement(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    await cluster.run_operator("op-a")
+    before = await _placed_and_announced(cluster, "web")
+    other = "server2" if before["holder"] == "server1" else "server1"
+    await cluster.call(
+        "PATCH",
+        f"{harness.VIPS}/web",
+        {"spec": {"node": other}},
+        content_type="application/merge-patch+json",
+    )
+    moved = await cluster.wait_status("web", lambda s: s.get("holder") == other, "the pin")
+    assert moved["epoch"] == 2 and moved["history"][-1]["reason"] == "Pinned"
+    assert condition(moved, "Ready")["reason"] == "AnnouncementPending"
+    assert moved["observedGeneration"] == 2
+    await cluster.announce("web", node=other, epoch=2)
+    done = await cluster.wait_status("web", _ready, "Ready after the announcement")
+    assert done["holder"] == other and done["epoch"] == 2
+
+
+async def test_invalid_spec_duplicate_and_no_eligible_node(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1", labels={"zone": "a"})
+    await cluster.add_node("server2", labels={"zone": "a"})
+    good = await cluster.create_vip("good", address="192.0.2.100/24")
+    # The broadcast address passes the CRD's CEL rules; only the operator's model refuses it.
+    await cluster.create_vip("bad", address="192.0.2.255/24")
+
+    async def next_second() -> bool:  # creationTimestamp has whole seconds: make "copy" newer
+        return harness.now()[:19] > good["metadata"]["creationTimestamp"][:19]
+
+    await harness.eventually("the next second", next_second)
+    await cluster.create_vip("copy", address="192.0.2.100/24")
+    await cluster.create_vip(
+        "nowhere", address="192.0.2.101/24", nodeSelector={"matchLabels": {"zone": "b"}}
+    )
+    await cluster.create_vip("ghostpin", address="192.0.2.102/24", node="server9")
+    await cluster.run_operator("op-a")
+    await _placed_and_announced(cluster, "good")
+    bad = await cluster.wait_status("bad", lambda s: bool(s.get("conditions")), "conditions")
+    assert condition(bad, "Ready") | {"lastTransitionTime": ""} == condition(bad, "Ready") | {
+        "lastTransitionTime": "",
+        "status": "False",
+        "reason": "InvalidSpec",
+    }
+    assert "broadcast" in condition(bad, "Ready")["message"]
+    assert "holder" not in bad
+    copy = await cluster.wait_status("copy", lambda s: bool(s.get("conditions")), "conditions")
+    assert condition(copy, "Ready")["reason"] == "DuplicateAddress"
+    assert "'good'" in condition(copy, "Assigned")["message"] and "holder" not in copy
+    nowhere = await cluster.wait_status("nowhere", lambda s: bool(s.get("conditions")), "conds")
+    assert condition(nowhere, "Assigned")["status"] == "False"
+    assert condition(nowhere, "Assigned")["reason"] == "NoEligibleNode"
+    assert "NotSelected" in condition(nowhere, "Assigned")["message"]
+    ghost = await cluster.wait_status("ghostpin", lambda s: bool(s.get("holder")), "a holder")
+    assert condition(ghost, "Assigned")["reason"] == "PinnedNodeNotFound"
+    assert "server9" in condition(ghost, "Assigned")["message"]
+
+    async def warnings() -> set[str] | None:
+        found = {
+            (vip, e["reason"])
+            for vip in ("bad", "copy", "nowhere", "ghostpin")
+            for e in await cluster.events(vip)
+            if e["type"] == "Warning"
+        }
+        expected = {
+            ("bad", "InvalidSpec"),
+            ("copy", "DuplicateAddress"),
+            ("nowhere", "NoEligibleNode"),
+            ("ghostpin", "PinnedNodeNotFound"),
+        }
+        return found if found >= expected else None
+
+    await harness.eventually("Warning Events", warnings)
+
+
+async def test_drain_label_moves_the_address_planned(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    await cluster.run_operator("op-a")
+    before = await _placed_and_announced(cluster, "web")
+    old = str(before["holder"])
+    await cluster.label_node(old, {"floatip.io/drain": "true"})
+    after = await cluster.wait_status("web", lambda s: s.get("holder") != old, "the drain move")
+    assert after["epoch"] == 2 and after["history"][-1]["reason"] == "HolderIneligible"
+
+
+async def test_failing_health_check_moves_the_address(cluster: harness.Cluster) -> None:
+    one = await cluster.add_node("server1")
+    two = await cluster.add_node("server2")
+    assert one is not None and two is not None
+    one.health["web"] = True
+    two.health["web"] = True
+    await cluster.create_vip(
+        "web", address="192.0.2.100/24", healthCheck={"type": "tcp", "port": 80}
+    )
+    await cluster.run_operator("op-a")
+    before = await _placed_and_announced(cluster, "web")
+    assert condition(before, "HealthCheck")["reason"] == "Passing"
+    old = str(before["holder"])
+    cluster.agents[old].health["web"] = False
+    after = await cluster.wait_status("web", lambda s: s.get("holder") != old, "a move")
+    assert after["epoch"] == 2 and after["history"][-1]["reason"] == "HolderIneligible"
