@@ -11,4 +11,15 @@ Modules (import modules, not names):
 - `netns`: building and tearing down a topology; removing namespaces left by dead runs.
 - `garp`: gratuitous ARP sender, run as a process inside a host (`python -m floatip.lab.garp`).
 - `waiting`: polling a condition with a deadline that only guards against hangs.
+
+`floatip lab` (the long-lived lab, `cli` on top) adds:
+- `state`: the lab's state directory, tag, ``fip-lab-<tag>-`` prefix and state file.
+- `lifecycle`: `up` (ordered, undone on failure) and `down` (state file plus prefix scan).
+- `processes`: detached processes in namespaces, checked by namespace before any signal.
+- `apiserving`, `relay`: the API server on the management network, and 127.0.0.1's way in.
+- `kubeapi`, `seeding`: a tiny client; the Nodes and Namespace a cluster would have.
+- `webservers`: nginx per node answering its name. `floatipd`: agents and operators.
+- `faults`: kill/freeze/cut/heal, API down/up, operator and agent restarts.
+- `prereqs`: the programs the lab needs and the packages that ship them.
+- `reporting`: `status` and its JSON keys.
 """

@@ -1,7 +1,8 @@
 """floatip's own processes in the lab: an agent per node and two operator replicas.
 
 `start_agents_and_operators` is the one place that starts them. Until the agent or the
-operator has its entry point (``floatip_agent.main``, ``floatip_operator.main``) it prints a
+operator has its entry point (``floatip_agent.main`` and ``__main__``, the same for
+``floatip_operator``) it prints a
 note and does not start it, so the lab's ground works on its own. Once they do, each server runs
 ``python -m floatip_agent --node serverN --kubeconfig K``, and hosts ``operator-1`` and
 ``operator-2`` (management network only, as two pods on two machines) each run
@@ -26,9 +27,12 @@ NAMESPACE = "floatip"
 
 
 def installed(package: str) -> bool:
-    """Whether ``<package>.main`` exists (the entry point `python -m <package>` runs)."""
+    """Whether ``<package>.main`` and ``<package>.__main__`` (what `python -m` runs) exist."""
     try:
-        return importlib.util.find_spec(f"{package}.main") is not None
+        return all(
+            importlib.util.find_spec(f"{package}.{module}") is not None
+            for module in ("main", "__main__")
+        )
     except ImportError:
         return False
 
@@ -73,10 +77,11 @@ def start_agents_and_operators(
                       "--id", name],
                 log=place.path("logs", f"{name}.log"),
             )  # fmt: skip
-    missing = [f"{m}.main" for m in (AGENT_MODULE, OPERATOR_MODULE) if not installed(m)]
+    missing = [m for m in (AGENT_MODULE, OPERATOR_MODULE) if not installed(m)]
     if missing:
         say(
-            f"agent/operator not installed yet ({', '.join(missing)} not importable): "
+            "agent/operator not installed yet "
+            f"({', '.join(f'{m}.main or {m}.__main__' for m in missing)} not importable): "
             "the lab runs without them"
         )
 
