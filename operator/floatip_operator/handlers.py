@@ -95,9 +95,10 @@ async def handle_delete_vip(*, name: str, body: dict[str, Any], memo: kopf.Memo)
     waited = 0.0
     if started is not None:
         waited = max(0.0, (datetime.datetime.now(datetime.UTC) - started).total_seconds())
-    deadline = time.monotonic() + max(0.0, rt.options.delete_timeout_seconds - waited)
+    begun = time.monotonic()
+    deadline = begun + max(0.0, rt.options.delete_timeout_seconds - waited)
     result = await deleting.wait_released(
-        name=name, state=lambda: rt.release_state(name, body), deadline=deadline
+        name=name, state=lambda: rt.release_state(name, body, since=begun), deadline=deadline
     )
     if not result.done:
         note = (

@@ -34,6 +34,7 @@ class _Agent:
     failures: int = 0
     judged: bool = False
     report: dict[str, Any] | None = None
+    reported_at: float = 0.0  # monotonic time of the last good answer
 
 
 class Prober:
@@ -68,10 +69,10 @@ class Prober:
         """Whether every known agent has been judged alive or dead at least once."""
         return all(agent.judged for agent in self.agents.values())
 
-    def holds(self, node: str, vip: str) -> bool | None:
-        """Whether ``node``'s agent reports holding ``vip`` (None: no report)."""
+    def holds(self, node: str, vip: str, *, since: float) -> bool | None:
+        """Whether ``node``'s agent reports holding ``vip`` (None: no report after ``since``)."""
         agent = self.agents.get(node)
-        if agent is None or agent.report is None:
+        if agent is None or agent.report is None or agent.reported_at < since:
             return None
         held = agent.report.get("held")
         return isinstance(held, Mapping) and vip in held
@@ -114,6 +115,7 @@ class Prober:
                 changed = True
             if ok:
                 agent.report = answer
+                agent.reported_at = started
             if not agent.judged and (flipped or agent.failures >= self.policy.fall):
                 agent.judged = True
                 changed = True

@@ -99,8 +99,11 @@ class Runtime:
         await self.prober.close()
         await self.api.close()
 
-    def release_state(self, name: str, body: dict[str, Any]) -> deleting.Release:
-        """Whether the VirtualIP ``name`` (being deleted) no longer holds its address."""
+    def release_state(self, name: str, body: dict[str, Any], *, since: float) -> deleting.Release:
+        """Whether the VirtualIP ``name`` (being deleted) no longer holds its address.
+
+        Only agent reports probed after ``since`` (monotonic; when the wait began) count.
+        """
         current = self.vips.store.get(name, body)
         status = current.get("status") or {}
         holder = status.get("holder")
@@ -109,5 +112,5 @@ class Runtime:
         nodes = self.reconciler.node_views(leases)
         node = nodes.get(str(holder)) if holder else None
         alive = node is not None and node.reachable and holder in states
-        reports = self.prober.holds(str(holder), name) if holder else None
+        reports = self.prober.holds(str(holder), name, since=since) if holder else None
         return deleting.release_state(status, holder_alive=alive, holder_reports_it=reports)

@@ -220,7 +220,9 @@ class Cluster:
         return (vip or {}).get("status") or {}
 
     async def announce(self, name: str, *, node: str, epoch: int) -> None:
-        """Play the holder's agent: report the address added and announced at ``epoch``."""
+        """Play the holder's agent: hold the address, then report it announced at ``epoch``."""
+        if node in self.agents:
+            self.agents[node].held[name] = epoch
         body = {
             "status": {
                 "announcement": {

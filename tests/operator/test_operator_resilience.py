@@ -1,0 +1,164 @@
+"""The real operator through outages, restarts and leader changes (safety properties 4 and 8).
+
+Proves: with the API server down nothing moves, and after it returns the operator converges
+without moving the healthy VirtualIP; an operator restart keeps every healthy holder and epoch;
+two replicas run and exactly one (the Lease holder) writes status; a leader killed in the middle
+of a failover is replaced by the standby and the VirtualIP ends with exactly one epoch bump;
+deletion waits for an alive holder to release, and does not wait for a dead one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.operator import harness
+from tests.operator.harness import condition
+
+
+def _ready(status: dict[str, Any]) -> bool:
+    return condition(status, "Ready").get("status") == "True"
+
+
+async def _placed_and_announced(cluster: harness.Cluster, name: str) -> dict[str, Any]:
+    status = await cluster.wait_status(name, lambda s: bool(s.get("holder")), "a holder")
+    await cluster.announce(name, node=status["holder"], epoch=status["epoch"])
+    return await cluster.wait_status(name, _ready, "Ready")
+
+
+async def _logged(op: harness.Operator, event: str, **fields: object) -> bool:
+    return any(
+        e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+        for e in op.log_events()
+    )
+
+
+async def _leader(cluster: harness.Cluster) -> str | None:
+    lease = await cluster.call("GET", f"{harness.LEASES}/floatip-operator", ok=(200, 404))
+    return lease.get("spec", {}).get("holderIdentity") if lease["_code"] == 200 else None
+
+
+async def test_api_server_down_moves_nothing_and_converges_after(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    op = await cluster.run_operator("op-a")
+    before = await _placed_and_announced(cluster, "web")
+    await cluster.server.down()
+    await harness.eventually("the operator to notice", lambda: _logged(op, "api contact lost"))
+    await asyncio.sleep(3)  # an outage longer than the leader Lease (3 s in these tests)
+    await cluster.server.up()
+    await harness.eventually("contact restored", lambda: _logged(op, "api contact restored"))
+    # A new VirtualIP placed proves the operator decides again; the old one must not move.
+    await cluster.create_vip("probe", address="192.0.2.101/24")
+    await cluster.wait_status("probe", lambda s: bool(s.get("holder")), "the probe placed")
+    after = await cluster.status("web")
+    assert (after["holder"], after["epoch"]) == (before["holder"], 1)
+    assert _ready(after)
+
+
+async def test_operator_restart_keeps_healthy_holders(cluster: harness.Cluster) -> None:
+    for node in ("server1", "server2", "server3"):
+        await cluster.add_node(node)
+    for i in range(6):
+        await cluster.create_vip(f"vip{i}", address=f"192.0.2.{100 + i}/24")
+    op = await cluster.run_operator("op-a")
+    before = {f"vip{i}": await _placed_and_announced(cluster, f"vip{i}") for i in range(6)}
+    await op.stop()
+    await cluster.run_operator("op-b")
+    await cluster.create_vip("probe", address="192.0.2.120/24")
+    await cluster.wait_status("probe", lambda s: bool(s.get("holder")), "the probe placed")
+    for name, old in before.items():
+        new = await cluster.status(name)
+        assert (new["holder"], new["epoch"], new["history"]) == (
+            old["holder"],
+            old["epoch"],
+            old["history"],
+        )
+
+
+async def test_two_replicas_exactly_one_writes(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    a = await cluster.run_operator("op-a")
+    await harness.eventually("op-a to lead", lambda: _equals(_leader(cluster), "op-a"))
+    b = await cluster.run_operator("op-b")
+    await harness.eventually("op-b to start", lambda: _logged(b, "operator started"))
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    before = await _placed_and_announced(cluster, "web")
+    await cluster.agents[before["holder"]].kill()
+    after = await cluster.wait_status("web", lambda s: s["holder"] != before["holder"], "failover")
+    assert after["epoch"] == 2
+    assert await _logged(a, "status written", vip="web", epoch=2)
+    assert not any(e.get("event") == "status written" for e in b.log_events())
+    assert await _leader(cluster) == "op-a"
+
+
+async def _equals(value: Any, expected: object) -> bool:
+    return bool(await value == expected)
+
+
+async def test_leader_killed_mid_failover_converges_with_one_epoch_bump(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.add_node("server3")
+    a = await cluster.run_operator("op-a")
+    await harness.eventually("op-a to lead", lambda: _equals(_leader(cluster), "op-a"))
+    b = await cluster.run_operator("op-b")
+    await harness.eventually("op-b to start", lambda: _logged(b, "operator started"))
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    before = await _placed_and_announced(cluster, "web")
+    old = before["holder"]
+    await cluster.agents[old].kill()
+    # Kill the leader the moment it judges the holder dead: before or as it writes the move.
+    await harness.eventually(
+        "op-a's verdict", lambda: _logged(a, "agent verdict", node=old, alive=False)
+    )
+    await a.stop(kill=True)
+    await harness.eventually("op-b to lead", lambda: _equals(_leader(cluster), "op-b"))
+    await cluster.create_vip("probe", address="192.0.2.101/24")
+    await cluster.wait_status("probe", lambda s: bool(s.get("holder")), "op-b deciding")
+    after = await cluster.wait_status("web", lambda s: s["holder"] != old, "the failover")
+    await cluster.announce("web", node=after["holder"], epoch=after["epoch"])
+    final = await cluster.wait_status("web", _ready, "Ready after the failover")
+    assert final["epoch"] == 2
+    assert [m["reason"] for m in final["history"]] == ["Assigned", "Failover"]
+
+
+async def test_deletion_waits_for_an_alive_holder_and_not_for_a_dead_one(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    await cluster.create_vip("api", address="192.0.2.101/24", node="server2")
+    await cluster.run_operator("op-a")
+    web = await _placed_and_announced(cluster, "web")
+    api = await _placed_and_announced(cluster, "api")
+    holder = cluster.agents[web["holder"]]
+    assert holder.held == {"web": 1}
+
+    async def finalized(name: str) -> bool:
+        vip = await cluster.vip(name)
+        return bool(vip and "floatip.io/release" in vip["metadata"].get("finalizers", []))
+
+    await harness.eventually("the finalizer on web", lambda: finalized("web"))
+    await cluster.call("DELETE", f"{harness.VIPS}/web")
+    await asyncio.sleep(1.0)  # the operator probes every 0.2 s: it has looked several times
+    still = await cluster.vip("web")
+    assert still is not None and still["metadata"].get("deletionTimestamp")
+    holder.held.clear()  # the agent removed the address
+
+    async def gone(name: str) -> bool:
+        return await cluster.vip(name) is None
+
+    await harness.eventually("web deleted after the release", lambda: gone("web"))
+    await harness.eventually("the finalizer on api", lambda: finalized("api"))
+    assert api["holder"] == "server2"
+    await cluster.agents["server2"].kill()  # a dead holder must not block deletion
+    await cluster.call("DELETE", f"{harness.VIPS}/api")
+    await harness.eventually("api deleted with its holder dead", lambda: gone("api"))
