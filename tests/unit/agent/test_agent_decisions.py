@@ -1,0 +1,177 @@
+"""The agent's pure decisions (floatip_agent.decisions, assignments, fencing). Proves:
+
+- take / keep / release / wait for every combination of holder, held and handover evidence;
+  the old holder never releases before the new holder's announcement, a Failover, or the
+  timeout (a property over every epoch and time);
+- claims on a held address: own frames ignored; unsure -> release for any other MAC; sure ->
+  peer re-read, foreign conflict;
+- restart: owned + assigned here kept, other owned removed, duplicates removed;
+- the epoch book ignores older epochs of the same object, not of a re-created one;
+- the fence is unsure before the first contact and after the silence.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from floatip_agent import assignments, decisions, fencing
+from hypothesis import given
+from hypothesis import strategies as st
+
+from floatip.api import model
+
+A = decisions.Action
+V4 = ipaddress.ip_address("192.0.2.100")
+
+
+def make(**overrides: Any) -> assignments.Assignment:
+    base: dict[str, Any] = dict(
+        name="web", uid="u1", address=V4, interface=None, announce=model.Announce(),
+        health_check=None, node_selector=None, holder="me", epoch=2, announced_node=None,
+        announced_epoch=None, last_reason=None, conflict_node=None,
+    )  # fmt: skip
+    base.update(overrides)
+    return assignments.Assignment(**base)
+
+
+HELD = decisions.Held(V4, "eth0", 1)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "held", "since", "action"),
+    [
+        (None, None, None, A.IDLE),
+        (None, HELD, None, A.RELEASE),
+        (make(), None, None, A.TAKE),
+        (make(), HELD, None, A.KEEP),
+        (make(address=ipaddress.ip_address("192.0.2.101")), HELD, None, A.RELEASE),
+        (make(holder="other"), None, None, A.IDLE),
+        (make(holder=None), HELD, None, A.RELEASE),
+        (make(holder="other"), HELD, None, A.WAIT),
+        (make(holder="other"), HELD, 95.0, A.WAIT),
+        (make(holder="other"), HELD, 90.0, A.RELEASE),
+        (make(holder="other", announced_epoch=2), HELD, None, A.RELEASE),
+        (make(holder="other", announced_epoch=1), HELD, None, A.WAIT),
+        (make(holder="other", last_reason="Failover"), HELD, None, A.RELEASE),
+        (make(holder="other", last_reason="Pinned"), HELD, None, A.WAIT),
+    ],
+)
+def test_decide(
+    assignment: assignments.Assignment | None,
+    held: decisions.Held | None,
+    since: float | None,
+    action: decisions.Action,
+) -> None:
+    decision = decisions.decide(
+        assignment, node="me", held=held, waiting_since=since, now=100.0, handover_timeout=10
+    )
+    assert decision.action is action
+    if action is A.WAIT:
+        assert decision.recheck_after is not None and 0 < decision.recheck_after <= 10
+
+
+@given(
+    epoch=st.integers(2, 1000),
+    announced=st.none() | st.integers(0, 1000),
+    reason=st.sampled_from([None, "Pinned", "Preempted", "HolderIneligible", "Failover"]),
+    waited=st.none() | st.floats(0, 100),
+)
+def test_old_holder_releases_only_with_evidence(
+    epoch: int, announced: int | None, reason: str | None, waited: float | None
+) -> None:
+    assignment = make(holder="new", epoch=epoch, announced_epoch=announced, last_reason=reason)
+    since = None if waited is None else 1000.0 - waited
+    decision = decisions.decide(
+        assignment, node="me", held=HELD, waiting_since=since, now=1000.0, handover_timeout=10
+    )
+    evidence = (
+        (announced is not None and announced >= epoch)
+        or reason == "Failover"
+        or (waited is not None and waited >= 10)
+    )
+    assert (decision.action is A.RELEASE) == evidence
+    assert decision.action in (A.RELEASE, A.WAIT)
+
+
+@pytest.mark.parametrize(
+    ("mac", "unsure", "response"),
+    [
+        ("02:00:00:00:00:01", False, decisions.ClaimResponse.IGNORE),
+        ("02:00:00:00:00:01", True, decisions.ClaimResponse.IGNORE),
+        ("02:00:00:00:00:02", False, decisions.ClaimResponse.REREAD),
+        ("02:00:00:00:00:02", True, decisions.ClaimResponse.RELEASE),
+        ("02:00:00:00:00:0F", False, decisions.ClaimResponse.CONFLICT),
+        ("02:00:00:00:00:0f", True, decisions.ClaimResponse.RELEASE),
+    ],
+)
+def test_respond_to_claim(mac: str, unsure: bool, response: decisions.ClaimResponse) -> None:
+    assert (
+        decisions.respond_to_claim(
+            mac, own_macs={"02:00:00:00:00:01"}, peer_macs={"02:00:00:00:00:02"}, unsure=unsure
+        )
+        is response
+    )
+
+
+def test_restart_plan() -> None:
+    ip = ipaddress.ip_address
+    owned = {
+        "eth0": [ip("192.0.2.100"), ip("192.0.2.101"), ip("192.0.2.102")],
+        "eth1": [ip("192.0.2.100"), ip("192.0.2.103")],
+    }
+    current = [
+        make(name="a", address=ip("192.0.2.100"), epoch=7),
+        make(name="b", address=ip("192.0.2.101"), holder="other"),
+        make(name="c", address=ip("192.0.2.103"), interface="eth0"),
+    ]
+    plan = decisions.restart_plan(owned, current, node="me")
+    assert plan.keep == {"a": decisions.Held(ip("192.0.2.100"), "eth0", 7)}
+    assert sorted(plan.remove) == sorted(
+        [("eth0", ip("192.0.2.101")), ("eth0", ip("192.0.2.102")),
+         ("eth1", ip("192.0.2.100")), ("eth1", ip("192.0.2.103"))]
+    )  # fmt: skip
+
+
+def vip(epoch: int, uid: str = "u1", **status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web", "uid": uid},
+        "spec": {"address": "192.0.2.100/24"},
+        "status": {"holder": "me", "epoch": epoch, **status},
+    }
+
+
+def test_parse_and_epoch_book() -> None:
+    parsed = assignments.parse(
+        vip(3, announcement={"node": "x", "epoch": 3}, history=[{"reason": "Failover"}])
+    )
+    assert isinstance(parsed, assignments.Assignment)
+    assert (parsed.address, parsed.announced_epoch, parsed.last_reason) == (V4, 3, "Failover")
+    bad = assignments.parse({"metadata": {"name": "x"}, "spec": {"address": "nope"}})
+    assert isinstance(bad, assignments.Invalid) and bad.name == "x"
+    book = assignments.EpochBook()
+    first = assignments.parse(vip(3))
+    older = assignments.parse(vip(2))
+    recreated = assignments.parse(vip(0, uid="u2"))
+    assert isinstance(first, assignments.Assignment)
+    assert isinstance(older, assignments.Assignment)
+    assert isinstance(recreated, assignments.Assignment)
+    assert book.accept(first)
+    assert not book.accept(older)
+    assert book.newest("web") == 3
+    assert book.accept(first)  # the same epoch again: fine
+    assert book.accept(recreated)
+
+
+def test_fence() -> None:
+    now = [0.0]
+    fence = fencing.Fence(unsure_after=2, clock=lambda: now[0])
+    assert fence.unsure and fence.silence() is None
+    fence.contact()
+    now[0] = 1.9
+    assert not fence.unsure
+    now[0] = 2.0
+    assert fence.unsure
+    with pytest.raises(ValueError, match="positive"):
+        fencing.Fence(unsure_after=0)
