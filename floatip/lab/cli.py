@@ -119,3 +119,18 @@ def fault_command(fault: str, host: str | None) -> None:
         faults.inject(place, lab, faults.Fault(fault), host, _say)
     except commands.LabError as exc:
         _fail(exc)
+
+
+@lab_group.command("demo")
+@click.option("--keep", is_flag=True, help="leave the lab up afterwards")
+def demo_command(keep: bool) -> None:
+    """The seed's story in under two minutes: failover, switchover back, a stolen address."""
+    from floatip.lab import demo
+
+    try:
+        steps = demo.run(click.echo, keep=keep)
+    except commands.LabError as exc:
+        _fail(exc)
+    else:
+        if not all(step.ok for step in steps):
+            raise click.ClickException("the demo saw floatip misbehave: see the summary above")
