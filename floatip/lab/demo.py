@@ -37,9 +37,8 @@ def narrate_timeline(requests: list[timeline.Request], fault: float, say: Say) -
         say(f"    t={1000 * (before[-1].end - fault):+7.0f} ms  {before[-1].answer} answered")
     first_fail = next((r for r in after if not r.ok), None)
     if first_fail:
-        say(
-            f"    t={1000 * (first_fail.start - fault):+7.0f} ms  first failed request ({first_fail.answer})"
-        )
+        at = 1000 * (first_fail.start - fault)
+        say(f"    t={at:+7.0f} ms  first failed request ({first_fail.answer})")
     for run_server, count in timeline.answered_by(after):
         first = next(r for r in after if r.ok and r.answer == run_server)
         say(f"    t={1000 * (first.end - fault):+7.0f} ms  {run_server} answers ({count} answers)")
