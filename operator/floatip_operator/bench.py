@@ -71,15 +71,46 @@ def measure(vip_count: int, node_count: int, repeat: int) -> dict[str, float | i
 @click.option("--nodes", "node_count", type=int, default=1_000, show_default=True)
 @click.option("--repeat", type=int, default=5, show_default=True, help="Runs; the median counts.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON result line.")
-def placement_command(vip_count: int, node_count: int, repeat: int, as_json: bool) -> None:
+@click.option(
+    "--operator-vips",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Also run the real operator against the test API server holding this many VirtualIPs "
+    "and report its RSS as rss_mib (slow: about 250 creates/s; 0: off).",
+)
+@click.option("--operator-nodes", type=int, default=100, show_default=True)
+def placement_command(
+    *,
+    vip_count: int,
+    node_count: int,
+    repeat: int,
+    as_json: bool,
+    operator_vips: int,
+    operator_nodes: int,
+) -> None:
     """Time placement of VIPS over NODES and the disruption when one node is lost.
 
-    rss_mib is this benchmark process's peak RSS holding the views (the operator process's own
-    figure, watching the API server, comes with the operator).
+    rss_mib is this benchmark process's peak RSS holding the views, unless --operator-vips is
+    given: then it is the operator process's RSS once it watches and has placed that many
+    VirtualIPs in the test API server (and rss_source says "operator").
     """
     if not as_json:
         click.echo(f"placing {vip_count} VirtualIPs over {node_count} nodes, {repeat} runs ...")
-    result = measure(vip_count, node_count, repeat)
+    result: dict[str, float | int | str] = {**measure(vip_count, node_count, repeat)}
+    if operator_vips:
+        import asyncio
+
+        from floatip_operator import bench_operator
+
+        if not as_json:
+            click.echo(f"running the operator over {operator_vips} VirtualIPs ...")
+        figures = asyncio.run(
+            bench_operator.measure_operator(vips=operator_vips, nodes=operator_nodes)
+        )
+        result.update(figures)
+        result["rss_source"] = "operator"
+        result["operator_vips"] = operator_vips
     if not as_json:
         for key, value in result.items():
             click.echo(f"  {key:22} {value}")
