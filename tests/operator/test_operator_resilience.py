@@ -162,3 +162,26 @@ async def test_deletion_waits_for_an_alive_holder_and_not_for_a_dead_one(
     await cluster.agents["server2"].kill()  # a dead holder must not block deletion
     await cluster.call("DELETE", f"{harness.VIPS}/api")
     await harness.eventually("api deleted with its holder dead", lambda: gone("api"))
+
+
+async def test_deletion_gives_up_after_the_timeout_with_a_warning(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    await cluster.run_operator("op-a", "--delete-timeout-seconds", "1")
+    await _placed_and_announced(cluster, "web")  # server1 holds it and never lets go
+
+    async def finalized() -> bool:
+        vip = await cluster.vip("web")
+        return bool(vip and "floatip.io/release" in vip["metadata"].get("finalizers", []))
+
+    await harness.eventually("the finalizer", finalized)
+    await cluster.call("DELETE", f"{harness.VIPS}/web")
+
+    async def gone() -> bool:
+        return await cluster.vip("web") is None
+
+    await harness.eventually("web deleted after the timeout", gone)
+    reasons = [(e["type"], e["reason"]) for e in await cluster.events("web")]
+    assert ("Warning", "ReleaseTimeout") in reasons
