@@ -58,9 +58,13 @@ class FakeAgent:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self.probes = 0
+        self.failures_left = 0  # answer this many probes with 503 (lost probes)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         self.probes += 1
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            return web.json_response({"error": "injected"}, status=503)
         body = {
             "node": self.node,
             "unsure": False,

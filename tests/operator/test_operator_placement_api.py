@@ -152,3 +152,24 @@ async def test_failing_health_check_moves_the_address(cluster: harness.Cluster) 
     cluster.agents[old].health["web"] = False
     after = await cluster.wait_status("web", lambda s: s.get("holder") != old, "a move")
     assert after["epoch"] == 2 and after["history"][-1]["reason"] == "HolderIneligible"
+
+
+async def test_lost_probes_below_the_fall_threshold_move_nothing(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("web", address="192.0.2.100/24")
+    await cluster.run_operator("op-a")
+    before = await _placed_and_announced(cluster, "web")
+    agent = cluster.agents[str(before["holder"])]
+    for _ in range(3):  # three separate bursts of two lost probes (the default fall is 3)
+        agent.failures_left = 2
+        seen = agent.probes
+
+        async def answered_again(start: int = seen) -> bool:
+            return agent.failures_left == 0 and agent.probes >= start + 4
+
+        await harness.eventually("the agent answering again", answered_again)
+    after = await cluster.status("web")
+    assert (after["holder"], after["epoch"]) == (before["holder"], 1)
