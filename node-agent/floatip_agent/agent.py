@@ -53,6 +53,7 @@ from floatip_agent import (
 
 log = structlog.get_logger(__name__)
 Reason = reporting.Reason
+SNAPSHOT_AGE = 0.5  # seconds a kernel snapshot is shared between takes
 
 
 def _now() -> datetime.datetime:
@@ -92,6 +93,8 @@ class Agent:
         self._stop_watch = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watch_thread: threading.Thread | None = None
+        self._snapshot_cache: tuple[float, addressing.Snapshot] | None = None
+        self._snapshot_lock = asyncio.Lock()
         self.ready = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -297,7 +300,7 @@ class Agent:
 
     async def _take(self, assignment: assignments.Assignment) -> float | None:
         name, address = assignment.name, assignment.address
-        snapshot = await kernel_addresses.read_snapshot(self.ipr)
+        snapshot = await self._snapshot()
         try:
             placement = addressing.plan(snapshot, address, ifname=assignment.interface)
         except addressing.NodeAddressError as exc:
@@ -341,6 +344,20 @@ class Agent:
                  interface=link.ifname, peers_answered=sorted(result.peers))  # fmt: skip
         self._start_announcer(name, first_sent=True)
         return None
+
+    async def _snapshot(self) -> addressing.Snapshot:
+        """The kernel's links and addresses, shared by takes within `SNAPSHOT_AGE` seconds.
+
+        One dump per take would cost N² for N VIPs taken at once. A slightly old snapshot is
+        safe: an address added since makes the add fail with EEXIST, and `add_vip` then
+        re-reads the kernel and refuses an address it does not own.
+        """
+        async with self._snapshot_lock:
+            cached = self._snapshot_cache
+            if cached is None or time.monotonic() - cached[0] > SNAPSHOT_AGE:
+                cached = (time.monotonic(), await kernel_addresses.read_snapshot(self.ipr))
+                self._snapshot_cache = cached
+            return cached[1]
 
     async def _keep(self, assignment: assignments.Assignment, held: decisions.Held) -> float | None:
         name = assignment.name
