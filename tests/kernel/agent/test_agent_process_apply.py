@@ -95,3 +95,15 @@ async def test_failover_delete_and_stale_epoch(agent_lab: AgentLabFactory) -> No
 
     lab.cluster.delete_vip("db")
     await eventually(lambda: lacks(lab["server2"], "192.0.2.101"), what="deleted, released")
+
+
+async def test_watch_resumes_after_dropped_watches(agent_lab: AgentLabFactory) -> None:
+    """History compacted and every watch dropped: the agent watches again and still obeys."""
+    lab = await agent_lab("server1")
+    one = lab.start_agent("server1")
+    await lab.wait_ready(one)
+    lab.server.compact()
+    lab.server.drop_watches()
+    lab.cluster.create_vip("late", {"address": "192.0.2.170/24", "announce": FAST})
+    lab.cluster.assign("late", "server1", 1)
+    await eventually(lambda: holds(lab["server1"], "192.0.2.170"), what="taken after a relist")
