@@ -69,6 +69,7 @@ class Informer:
 
     def put(self, obj: dict[str, Any]) -> None:
         """Take a newer copy of an object (e.g. the answer to our own write)."""
+        _slim(obj)
         name = obj["metadata"]["name"]
         old = self.store.get(name)
         if old is None or _newer(obj, old):
@@ -91,7 +92,9 @@ class Informer:
         answer = await self.api.request("GET", self.path)
         self.contact.ok()
         fresh = {
-            item["metadata"]["name"]: item for item in answer.get("items", []) if self.keep(item)
+            item["metadata"]["name"]: _slim(item)
+            for item in answer.get("items", [])
+            if self.keep(item)
         }
         changed = fresh.keys() != self.store.keys() or any(
             self.store[name].get("metadata", {}).get("resourceVersion")
@@ -124,6 +127,12 @@ class Informer:
                 else:
                     self.put(obj)
                     self.on_change()
+
+
+def _slim(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop what no decision reads: managedFields are most of an object's size at 10k objects."""
+    obj.get("metadata", {}).pop("managedFields", None)
+    return obj
 
 
 def _newer(a: dict[str, Any], b: dict[str, Any]) -> bool:

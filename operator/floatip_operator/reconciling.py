@@ -42,6 +42,7 @@ log = logs.get(__name__)
 VIPS_PATH = "/apis/floatip.io/v1alpha1/virtualips"
 NODES_PATH = "/api/v1/nodes"
 FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
+WRITE_BATCH = 32  # status writes in flight at once (each VirtualIP's write is independent)
 
 
 class Reconciler:
@@ -71,11 +72,19 @@ class Reconciler:
         self.specs: dict[str, views.ParsedSpec] = {}
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
-        self.writes = asyncio.Semaphore(16)
-        self.posting: set[asyncio.Task[None]] = set()
+        #: Events wait here for the posters: bounded work, however many VirtualIPs move at once.
+        self.outbox: asyncio.Queue[tuple[dict[str, Any], events.Notice]] = asyncio.Queue()
 
     def poke(self) -> None:
         self.poked.set()
+
+    async def post_events(self) -> None:
+        """Post queued Events one at a time (run a few of these beside :meth:`run`)."""
+        while True:
+            vip, notice = await self.outbox.get()
+            await events.post_event(
+                api=self.api, vip=vip, notice=notice, instance=self.elector.identity
+            )
 
     async def run(self) -> None:
         while True:
@@ -154,7 +163,7 @@ class Reconciler:
         metrics.PLACEMENT.observe(time.perf_counter() - started)
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         counts: dict[str, int] = {}
-        writes = []
+        writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for body in bodies:
             parsed = self.parsed(body)
             name = str(body["metadata"]["name"])
@@ -174,44 +183,41 @@ class Reconciler:
             state = _state(new)
             counts[state] = counts.get(state, 0) + 1
             if statuses.changed(previous, new):
-                writes.append(self.write(body, new))
+                writes.append((body, new))
         metrics.set_states(counts)
-        if writes:
-            await asyncio.gather(*writes)
+        for start in range(0, len(writes), WRITE_BATCH):
+            await asyncio.gather(
+                *(self.write(b, n) for b, n in writes[start : start + WRITE_BATCH])
+            )
 
     async def write(self, body: dict[str, Any], new: dict[str, Any]) -> None:
         """Write one status (leader only); on a lost race, refetch and decide again."""
         name = str(body["metadata"]["name"])
         previous = body.get("status")
         ops = statuses.patch(previous, new, resource_version=body["metadata"]["resourceVersion"])
-        async with self.writes:
-            if not self.elector.is_leader:
-                return
-            try:
-                answer = await self.api.request(
-                    "PATCH", f"{VIPS_PATH}/{name}/status", body=ops, content_type=kube.JSON_PATCH
-                )
-            except kube.ApiError as exc:
-                await self._write_failed(name, exc)
-                return
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                metrics.ERRORS.labels(kind="api").inc()
-                log.warning("status write failed", vip=name, error=str(exc))
-                self.last_nodes = None  # decide again on the next tick
-                return
+        if not self.elector.is_leader:
+            return
+        try:
+            answer = await self.api.request(
+                "PATCH", f"{VIPS_PATH}/{name}/status", body=ops, content_type=kube.JSON_PATCH
+            )
+        except kube.ApiError as exc:
+            await self._write_failed(name, exc)
+            return
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            metrics.ERRORS.labels(kind="api").inc()
+            log.warning("status write failed", vip=name, error=str(exc))
+            self.last_nodes = None  # decide again on the next tick
+            return
         self.vips.put(answer)
         log.info("status written", vip=name, holder=new.get("holder"), epoch=new["epoch"])
         for notice in events.notices(previous, new):
             if notice.type == "Normal":
                 metrics.MOVES.labels(reason=notice.reason).inc()
             log.info("vip", vip=name, reason=notice.reason, note=notice.note, epoch=new["epoch"])
-            task = asyncio.create_task(
-                events.post_event(
-                    api=self.api, vip=answer, notice=notice, instance=self.elector.identity
-                )
-            )
-            self.posting.add(task)
-            task.add_done_callback(self.posting.discard)
+            meta = answer["metadata"]
+            regarding = {k: meta.get(k) for k in ("name", "uid", "resourceVersion")}
+            self.outbox.put_nowait(({"metadata": regarding}, notice))
 
     async def _write_failed(self, name: str, exc: kube.ApiError) -> None:
         if exc.code == 404:

@@ -26,6 +26,8 @@ from floatip_operator import (
 
 log = logs.get(__name__)
 
+EVENT_POSTERS = 4
+
 
 class Runtime:
     def __init__(self, opts: options.Options, api: kube.Api) -> None:
@@ -86,6 +88,7 @@ class Runtime:
             self.leases.run(),
             self.elector.run(),
             self.reconciler.run(),
+            *(self.reconciler.post_events() for _ in range(EVENT_POSTERS)),
         ):
             self.tasks.append(asyncio.create_task(job))
 
