@@ -80,6 +80,13 @@ def measure(vip_count: int, node_count: int, repeat: int) -> dict[str, float | i
     "and report its RSS as rss_mib (slow: about 250 creates/s; 0: off).",
 )
 @click.option("--operator-nodes", type=int, default=100, show_default=True)
+@click.option(
+    "--operator-settle-seconds",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="How long the restarted operator runs before rss_restarted_mib is read.",
+)
 def placement_command(
     *,
     vip_count: int,
@@ -88,6 +95,7 @@ def placement_command(
     as_json: bool,
     operator_vips: int,
     operator_nodes: int,
+    operator_settle_seconds: float,
 ) -> None:
     """Time placement of VIPS over NODES and the disruption when one node is lost.
 
@@ -106,7 +114,9 @@ def placement_command(
         if not as_json:
             click.echo(f"running the operator over {operator_vips} VirtualIPs ...")
         figures = asyncio.run(
-            bench_operator.measure_operator(vips=operator_vips, nodes=operator_nodes)
+            bench_operator.measure_operator(
+                vips=operator_vips, nodes=operator_nodes, settle_s=operator_settle_seconds
+            )
         )
         result.update(figures)
         result["rss_source"] = "operator"

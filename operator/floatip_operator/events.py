@@ -8,6 +8,7 @@ and never raises: an Event lost to an API hiccup must not stop a failover.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 from collections.abc import Mapping
@@ -85,11 +86,18 @@ def build_event(
 async def post_event(
     *, api: kube.Api, vip: Mapping[str, Any], notice: Notice, instance: str
 ) -> None:
-    """Post one Event; log (never raise) when the API refuses or cannot be reached."""
+    """Post one Event, trying 3 times; log (never raise) when the API refuses or is away."""
     body = build_event(vip, notice, instance=instance, now=datetime.datetime.now(datetime.UTC))
-    try:
-        await api.request(
-            "POST", f"/apis/events.k8s.io/v1/namespaces/{EVENTS_NAMESPACE}/events", body=body
-        )
-    except Exception as exc:
-        log.warning("event not posted", vip=vip.get("metadata", {}).get("name"), error=str(exc))
+    for attempt in range(3):
+        try:
+            await api.request(
+                "POST", f"/apis/events.k8s.io/v1/namespaces/{EVENTS_NAMESPACE}/events", body=body
+            )
+        except Exception as exc:  # an Event must never stop a reconcile
+            if attempt == 2:
+                name = vip.get("metadata", {}).get("name")
+                log.warning("event not posted", vip=name, reason=notice.reason, error=repr(exc))
+                return
+            await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            return

@@ -42,7 +42,7 @@ class Contact:
     def lost(self, error: BaseException) -> None:
         if self.reachable:
             self.reachable = False
-            log.warning("api contact lost", error=str(error))
+            log.warning("api contact lost", error=repr(error))
 
 
 class Informer:
@@ -84,7 +84,7 @@ class Informer:
                 await self._watch(version)
             except (aiohttp.ClientError, TimeoutError, kube.ApiError, ValueError) as exc:
                 self.contact.lost(exc)
-                log.info("informer retrying", path=self.path, error=str(exc), in_s=backoff)
+                log.info("informer retrying", path=self.path, error=repr(exc), in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
 

@@ -95,7 +95,7 @@ class Elector:
             try:
                 await self.step()
             except (aiohttp.ClientError, TimeoutError, kube.ApiError, ValueError) as exc:
-                log.info("leader election retrying", error=str(exc))
+                log.info("leader election retrying", error=repr(exc))
             _ = self.is_leader  # steps down when renewals fail for too long
             await asyncio.sleep(self.duration_s / 3)
 
@@ -160,4 +160,4 @@ class Elector:
                 lease["spec"]["holderIdentity"] = None
                 await self.api.request("PUT", f"{self.path}/{LEASE_NAME}", body=lease)
         except (aiohttp.ClientError, TimeoutError, kube.ApiError) as exc:
-            log.info("leader lease not released", error=str(exc))
+            log.info("leader lease not released", error=repr(exc))

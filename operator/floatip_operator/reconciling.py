@@ -206,7 +206,7 @@ class Reconciler:
             return
         except (aiohttp.ClientError, TimeoutError) as exc:
             metrics.ERRORS.labels(kind="api").inc()
-            log.warning("status write failed", vip=name, error=str(exc))
+            log.warning("status write failed", vip=name, error=repr(exc))
             self.last_nodes = None  # decide again on the next tick
             return
         self.vips.put(answer)
@@ -225,11 +225,11 @@ class Reconciler:
             return
         kind = "conflict" if exc.conflict else "api"
         metrics.ERRORS.labels(kind=kind).inc()
-        log.info("status write refused; rereading", vip=name, code=exc.code, error=str(exc))
+        log.info("status write refused; rereading", vip=name, code=exc.code, error=repr(exc))
         try:
             self.vips.put(await self.api.request("GET", f"{VIPS_PATH}/{name}"))
         except (kube.ApiError, aiohttp.ClientError, TimeoutError) as again:
-            log.info("reread failed", vip=name, error=str(again))
+            log.info("reread failed", vip=name, error=repr(again))
         self.poke()
 
 
