@@ -62,6 +62,7 @@ BUILTINS: tuple[Resource, ...] = (
     _builtin("", "v1", "namespaces", "Namespace", False, short_names=("ns",), status=True),
     _builtin("", "v1", "nodes", "Node", False, short_names=("no",), status=True),
     _builtin("", "v1", "events", "Event", True, short_names=("ev",)),
+    _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
     _builtin("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",)),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease", True),
     _builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", True),

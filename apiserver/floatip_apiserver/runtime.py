@@ -108,6 +108,12 @@ class RunningServer:
     def kubeconfig_for_service_account(self, namespace: str, name: str) -> pathlib.Path:
         return self.kubeconfig_for(rbac.User.service_account(namespace, name))
 
+    def kubeconfig_for_service_account_at(
+        self, namespace: str, name: str, path: pathlib.Path
+    ) -> pathlib.Path:
+        """Like `kubeconfig_for_service_account`, written to ``path``."""
+        return self.kubeconfig_for(rbac.User.service_account(namespace, name), path=path)
+
     # ---- lifecycle and faults ----------------------------------------------------------
     async def start(self) -> None:
         await self.up()

@@ -12,6 +12,7 @@ bench_group = lazy.LazyGroup(
     name="bench",
     help="Measure floatip: each benchmark prints figures; --json ends with one JSON line.",
     lazy={
+        "agent": "floatip_agent.benching:agent_command",
         "apiserver": "floatip_apiserver.bench:apiserver",
         "placement": "floatip_operator.bench:placement_command",
     },

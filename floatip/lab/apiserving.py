@@ -27,7 +27,9 @@ DOWN_SIGNAL: int = signal.SIGRTMIN
 UP_SIGNAL: int = signal.SIGRTMIN + 1
 
 
-async def serve(*, host: str, port: int, crds: pathlib.Path, target: pathlib.Path) -> None:
+async def serve(
+    *, host: str, port: int, crds: pathlib.Path, target: pathlib.Path, accounts: Sequence[str]
+) -> None:
     """Serve until SIGTERM/SIGINT, handling the fault signals above."""
     # Imported here: `floatip lab fault` imports this module for the signal numbers only.
     from floatip_apiserver import certs, kubeconfig, runtime
@@ -41,6 +43,13 @@ async def serve(*, host: str, port: int, crds: pathlib.Path, target: pathlib.Pat
         api.address = f"{host}:{port}"
         await server.start()
         config = kubeconfig.build(server.url, server.admin_token, "floatip-admin", server.ca_pem)
+        # The operator and the agents authenticate as the chart's ServiceAccounts, so the RBAC
+        # rules the lab seeds (floatip.lab.rbac) decide what they may do.
+        for account in accounts:
+            namespace, _, name = account.partition("/")
+            server.kubeconfig_for_service_account_at(
+                namespace, name, target.with_name(f"{target.name}.{name}")
+            )
         kubeconfig.write(target, config)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -63,14 +72,29 @@ async def _say(action: object, what: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``--host IP --port N --crds DIR --kubeconfig PATH``."""
+    """Command line: ``--host IP --port N --crds DIR --kubeconfig PATH``, plus accounts."""
     parser = argparse.ArgumentParser(prog="python -m floatip.lab.apiserving")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, default=6443)
     parser.add_argument("--crds", type=pathlib.Path, required=True)
     parser.add_argument("--kubeconfig", type=pathlib.Path, required=True)
+    parser.add_argument(
+        "--service-account",
+        action="append",
+        default=[],
+        metavar="NAMESPACE/NAME",
+        help="also write KUBECONFIG.NAME authenticating as this ServiceAccount",
+    )
     args = parser.parse_args(argv)
-    asyncio.run(serve(host=args.host, port=args.port, crds=args.crds, target=args.kubeconfig))
+    asyncio.run(
+        serve(
+            host=args.host,
+            port=args.port,
+            crds=args.crds,
+            target=args.kubeconfig,
+            accounts=args.service_account,
+        )
+    )
     return 0
 
 

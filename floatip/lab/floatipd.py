@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from floatip.lab import commands, kubeapi, processes, state
+from floatip.lab import commands, kubeapi, processes, rbac, state
 
 AGENT_MODULE = "floatip_agent"
 OPERATOR_MODULE = "floatip_operator"
@@ -52,7 +52,8 @@ def start_agents_and_operators(
 
     Each of the two starts as soon as its entry point exists, so either can be tried alone.
     """
-    kubeconfig = str(place.lab_kubeconfig)
+    agent_kubeconfig = str(place.account_kubeconfig(rbac.ACCOUNTS["agent"]))
+    operator_kubeconfig = str(place.account_kubeconfig(rbac.ACCOUNTS["operator"]))
     if installed(AGENT_MODULE):
         for node in lab.nodes_names():
             name = agent_name(node)
@@ -62,7 +63,7 @@ def start_agents_and_operators(
                 host=node,
                 netns=lab.host(node).netns,
                 argv=[sys.executable, "-m", AGENT_MODULE, "--node", node,
-                      "--kubeconfig", kubeconfig],
+                      "--kubeconfig", agent_kubeconfig],
                 log=place.path("logs", f"{name}.log"),
             )  # fmt: skip
     if installed(OPERATOR_MODULE):
@@ -73,7 +74,7 @@ def start_agents_and_operators(
                 name=name,
                 host=name,
                 netns=lab.host(name).netns,
-                argv=[sys.executable, "-m", OPERATOR_MODULE, "--kubeconfig", kubeconfig,
+                argv=[sys.executable, "-m", OPERATOR_MODULE, "--kubeconfig", operator_kubeconfig,
                       "--id", name],
                 log=place.path("logs", f"{name}.log"),
             )  # fmt: skip

@@ -28,6 +28,7 @@ from floatip.lab import (
     netns,
     prereqs,
     processes,
+    rbac,
     seeding,
     state,
     waiting,
@@ -108,6 +109,10 @@ def up(
             client, {n: (str(lab.host(n).mgmt_ip), lab.host(n).ip) for n in lab.nodes_names()}
         )
         seeding.apply_namespace(client)
+        say(
+            "granting the operator and the agents the chart's RBAC (charts/floatip/files/rbac.yaml)"
+        )
+        rbac.apply_objects(client, rbac.build_objects(rbac.load_rules()))
         _start_webservers(place, lab, say)
         if with_floatip:
             floatipd.start_agents_and_operators(place, lab, say)
@@ -170,6 +175,8 @@ def _start_api(place: state.Place, lab: state.LabState, say: Say) -> None:
             sys.executable, "-m", "floatip.lab.apiserving", "--host", str(api.mgmt_ip),
             "--port", str(API_PORT), "--crds", str(CRDS),
             "--kubeconfig", str(place.lab_kubeconfig),
+            *(arg for name in rbac.ACCOUNTS.values()
+              for arg in ("--service-account", f"{rbac.NAMESPACE}/{name}")),
         ],
         log=place.path("logs", "apiserver.log"),
     )  # fmt: skip

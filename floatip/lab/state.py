@@ -67,6 +67,10 @@ class Place:
         """Admin kubeconfig for processes inside the lab (the API's management address)."""
         return self.directory / "kubeconfig.mgmt"
 
+    def account_kubeconfig(self, account: str) -> pathlib.Path:
+        """Kubeconfig for processes inside the lab authenticating as ServiceAccount ``account``."""
+        return self.directory / f"kubeconfig.mgmt.{account}"
+
     def path(self, *parts: str) -> pathlib.Path:
         """A file or directory under the state directory."""
         return self.directory.joinpath(*parts)
