@@ -9,13 +9,23 @@ stream, or a ``Status`` error.
 from __future__ import annotations
 
 import base64
+import collections
 import json
 from typing import Any
 
 import yaml
 from aiohttp import web
 
-from floatip_apiserver import discovery, faults, rbac, selectors, status, tables, watching
+from floatip_apiserver import (
+    discovery,
+    faults,
+    metrics,
+    rbac,
+    selectors,
+    status,
+    tables,
+    watching,
+)
 from floatip_apiserver.objects import Objects, WriteOptions
 from floatip_apiserver.resources import Registry, Resource
 from floatip_apiserver.status import ApiError
@@ -35,6 +45,8 @@ class ApiServer:
         self.faults = faults.Faults()
         self.bookmark_interval = bookmark_interval
         self.address = "127.0.0.1"
+        #: (verb, resource) -> requests, served as apiserver_request_total at /metrics
+        self.request_counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
@@ -100,6 +112,9 @@ class ApiServer:
             return web.Response(text="ok")
         user = self._user(request)
         parts = [p for p in path.split("/") if p]
+        if path == "/metrics":
+            return web.Response(text=metrics.render(self.request_counts))
+        self.request_counts[(request.method, metrics.resource_of(parts))] += 1
         if path == "/version":
             return web.json_response(discovery.VERSION)
         if path.startswith("/openapi"):
