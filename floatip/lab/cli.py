@@ -40,11 +40,25 @@ def lab_group() -> None:
 @click.option(
     "--no-floatip", is_flag=True, help="build the ground only: start no agent or operator"
 )
-def up_command(nodes: int, ipv6: bool, no_floatip: bool) -> None:
+@click.option(
+    "--profile",
+    type=click.Choice(["default", "fast"]),
+    default="default",
+    show_default=True,
+    help="failure-detection preset of the operator and the agents (docs/tuning.md)",
+)
+def up_command(nodes: int, ipv6: bool, no_floatip: bool, profile: str) -> None:
     """Build the lab and return when it answers; it keeps running until `floatip lab down`."""
     place = state.locate()
     try:
-        lab = lifecycle.up(place, nodes=nodes, ipv6=ipv6, say=_say, with_floatip=not no_floatip)
+        lab = lifecycle.up(
+            place,
+            nodes=nodes,
+            ipv6=ipv6,
+            say=_say,
+            with_floatip=not no_floatip,
+            profile=profile,
+        )
     except commands.LabError as exc:
         _fail(exc)
     else:

@@ -63,7 +63,7 @@ def start_agents_and_operators(
                 host=node,
                 netns=lab.host(node).netns,
                 argv=[sys.executable, "-m", AGENT_MODULE, "--node", node,
-                      "--kubeconfig", agent_kubeconfig],
+                      "--kubeconfig", agent_kubeconfig, "--profile", lab.profile],
                 log=place.path("logs", f"{name}.log"),
             )  # fmt: skip
     if installed(OPERATOR_MODULE):
@@ -75,7 +75,7 @@ def start_agents_and_operators(
                 host=name,
                 netns=lab.host(name).netns,
                 argv=[sys.executable, "-m", OPERATOR_MODULE, "--kubeconfig", operator_kubeconfig,
-                      "--id", name],
+                      "--id", name, "--profile", lab.profile],
                 log=place.path("logs", f"{name}.log"),
             )  # fmt: skip
     missing = [m for m in (AGENT_MODULE, OPERATOR_MODULE) if not installed(m)]

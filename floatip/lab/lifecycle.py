@@ -78,7 +78,13 @@ def plan(nodes: int, ipv6: bool) -> tuple[netns.LanSpec, dict[str, str]]:
 
 
 def up(
-    place: state.Place, *, nodes: int, ipv6: bool, say: Say, with_floatip: bool = True
+    place: state.Place,
+    *,
+    nodes: int,
+    ipv6: bool,
+    say: Say,
+    with_floatip: bool = True,
+    profile: str = "default",
 ) -> state.LabState:
     """Build the lab and return when every part answers; on failure remove it and re-raise.
 
@@ -94,6 +100,7 @@ def up(
         ipv6=ipv6,
         switch=place.namespace(naming.SWITCH_ROLE),
         namespaces=[place.namespace(naming.SWITCH_ROLE)] + [place.namespace(h) for h in roles],
+        profile=profile,
     )
     state.save(place, lab)
     try:

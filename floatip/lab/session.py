@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import pathlib
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from floatip.api import names
@@ -230,3 +231,86 @@ class Session:
 
 def _url_host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
+
+
+# -- appended for the end-to-end tests (tests/e2e) ------------------------------------------
+
+
+def neighbour(lab_session: Session, host: str, address: str) -> str | None:
+    """The MAC in ``host``'s neighbour entry for ``address`` on eth0 (lower case), or None.
+
+    Entries the kernel keeps without a usable MAC (INCOMPLETE, FAILED) count as none.
+    """
+    out = lab_session.run(host, ["ip", "-j", "neigh", "show", address, "dev", "eth0"]).stdout
+    for entry in json.loads(out or "[]"):
+        mac = entry.get("lladdr")
+        if mac and not {"INCOMPLETE", "FAILED"} & set(entry.get("state", ())):
+            return str(mac).lower()
+    return None
+
+
+_ASKER = """
+import socket, struct, sys, time
+mac, ip, vip, interval, duration = sys.argv[1:6]
+hw = bytes.fromhex(mac.replace(":", ""))
+frame = (b"\\xff" * 6 + hw + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+         + hw + socket.inet_aton(ip) + b"\\x00" * 6 + socket.inet_aton(vip))
+with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+    sock.bind(("eth0", 0))
+    end = time.time() + float(duration)
+    while time.time() < end:
+        sock.send(frame)
+        time.sleep(float(interval))
+"""
+
+
+@contextlib.contextmanager
+def arp_asker(
+    lab_session: Session, vip: str, *, interval: float = 0.02, duration: float = 120
+) -> Iterator[subprocess.Popen[str]]:
+    """The client broadcasting an ARP request for ``vip`` every ``interval`` s.
+
+    A client's own neighbour entry asks only the MAC it knows (unicast probes), so a second
+    host answering for the address would go unseen; broadcast requests make every host that
+    holds the address answer. Run it inside `Session.arp_log`, which records the answers
+    (its packet socket, bound to ARP, does not see the client's own outgoing requests).
+    IPv4 only.
+    """
+    client = lab_session.lab.host("client")
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", client.netns, sys.executable, "-c", _ASKER,
+         str(client.mac), str(client.ip), vip, str(interval), str(duration)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        Recording(process, pathlib.Path(os.devnull)).stop()
+
+
+def answers(frames: Iterable[timeline.ArpFrame], vip: str) -> list[timeline.ArpFrame]:
+    """ARP replies answering a question about ``vip`` (gratuitous announcements excluded)."""
+    return [f for f in frames if f.op == 2 and f.sender_ip == vip and f.target_ip != vip]
+
+
+def double_replies(
+    frames: Iterable[timeline.ArpFrame], vip: str, window: float = 0.05
+) -> list[tuple[float, set[str]]]:
+    """Moments when replies for ``vip`` from two different MACs came within ``window`` s.
+
+    The request-free counterpart of `timeline.double_answers`, for `Session.arp_log`
+    records (which hold the answers the client received, not the requests it sent).
+    """
+    replies = sorted(answers(frames, vip), key=lambda f: f.time)
+    doubles: list[tuple[float, set[str]]] = []
+    for i, frame in enumerate(replies):
+        macs = {frame.sender_mac}
+        for later in replies[i + 1 :]:
+            if later.time - frame.time > window:
+                break
+            macs.add(later.sender_mac)
+        if len(macs) > 1:
+            doubles.append((frame.time, macs))
+    return doubles

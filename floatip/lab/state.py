@@ -144,6 +144,7 @@ class LabState:
     api_port: int = 0
     relay_port: int = 0
     faults: Faults = dataclasses.field(default_factory=Faults)
+    profile: str = "default"  # the operator's and the agents' timing preset
 
     def host(self, name: str) -> HostRecord:
         """The host called `name`, or a LabError listing the hosts there are."""

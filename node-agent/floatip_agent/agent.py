@@ -310,7 +310,12 @@ class Agent:
             await self._problem(name, Reason.NO_INTERFACE, str(exc), "Apply")
             return self.config.retry_seconds
         link = self._link(placement.link.name)
-        result = await link.probe(address, peer_macs=self.peer_macs)
+        result = await link.probe(
+            address,
+            peer_macs=self.peer_macs,
+            count=self.config.probe_count,
+            window=self.config.probe_window_seconds,
+        )
         if not result.free:
             mac = sorted(result.foreign)[0]
             self.metrics.conflicts.labels(vip=name).inc()

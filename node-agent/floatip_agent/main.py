@@ -63,7 +63,16 @@ async def serve(config: settings.Settings) -> None:
 )
 @click.option("--advertise-address", default=None, help="Address in floatip.io/endpoint.")
 @click.option("--lease-renew-seconds", type=float, default=10.0, show_default=True)
-@click.option("--unsure-after-seconds", type=float, default=2.0, show_default=True)
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(settings.PROFILES)),
+    default="default",
+    show_default=True,
+    help="Timing preset matching the operator's: default, or fast (docs/tuning.md).",
+)
+@click.option(
+    "--unsure-after-seconds", type=float, default=None, help="Overrides the profile's (2 s / 1 s)."
+)
 @click.option("--handover-timeout-seconds", type=float, default=10.0, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
@@ -74,7 +83,8 @@ def cli(  # noqa: PLR0917 - one parameter per click option
     listen: str,
     advertise_address: str | None,
     lease_renew_seconds: float,
-    unsure_after_seconds: float,
+    profile: str,
+    unsure_after_seconds: float | None,
     handover_timeout_seconds: float,
     log_level: str,
     log_format: logs.Format | None,
@@ -87,11 +97,16 @@ def cli(  # noqa: PLR0917 - one parameter per click option
     logs.configure(level=log_level, fmt=log_format, process=f"agent/{node}")
     for chatty in ("pyroute2", "urllib3", "kubernetes"):  # their debug logs drown ours
         logging.getLogger(chatty).setLevel(max(logging.INFO, logging.getLogger().level))
+    preset = settings.PROFILES[profile]
     config = settings.Settings(
         node=node, namespace=namespace, kubeconfig=kubeconfig, listen_host=host,
         listen_port=port, advertise_address=advertise_address,
-        lease_renew_seconds=lease_renew_seconds, unsure_after_seconds=unsure_after_seconds,
+        lease_renew_seconds=lease_renew_seconds,
+        unsure_after_seconds=(
+            preset.unsure_after_seconds if unsure_after_seconds is None else unsure_after_seconds
+        ),
         handover_timeout_seconds=handover_timeout_seconds,
+        probe_count=preset.probe_count, probe_window_seconds=preset.probe_window_seconds,
     )  # fmt: skip
     asyncio.run(serve(config))
 

@@ -21,6 +21,24 @@ class Settings(NamedTuple):
     node_refresh_seconds: float = 10.0
     retry_seconds: float = 2.0
     probe_retry_seconds: float = 10.0
+    #: RFC 5227-style probe before taking an address: probes sent, then how long to listen.
+    #: A LAN answers ARP within a millisecond; the window only has to outlast a busy host.
+    probe_count: int = 2
+    probe_window_seconds: float = 0.05
+
+
+class Profile(NamedTuple):
+    """Timing presets matching the operator's ``--profile`` (docs/tuning.md)."""
+
+    unsure_after_seconds: float
+    probe_count: int
+    probe_window_seconds: float
+
+
+PROFILES = {
+    "default": Profile(unsure_after_seconds=2.0, probe_count=2, probe_window_seconds=0.05),
+    "fast": Profile(unsure_after_seconds=1.0, probe_count=1, probe_window_seconds=0.03),
+}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
