@@ -163,8 +163,13 @@ def _start(server: Any, out: IO[bytes], identity: str) -> subprocess.Popen[bytes
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s (kopf may still be busy with a backlog at 10,000)."""
     proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 async def _run_operator(
