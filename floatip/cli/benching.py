@@ -14,6 +14,7 @@ bench_group = lazy.LazyGroup(
     lazy={
         "agent": "floatip_agent.benching:agent_command",
         "apiserver": "floatip_apiserver.bench:apiserver",
+        "failover": "floatip.lab.failover_bench:failover_command",
         "placement": "floatip_operator.bench:placement_command",
     },
 )

@@ -75,6 +75,19 @@ class Client:
         except (urllib.error.URLError, OSError) as exc:
             raise ApiError(f"{method} {path}: API server {self.url} unreachable: {exc}") from exc
 
+    def text(self, path: str) -> str:
+        """GET a non-JSON endpoint (``/metrics``) as text, or raise ApiError."""
+        req = urllib.request.Request(self.url + path, method="GET")
+        req.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(req, timeout=self._timeout, context=self._ssl) as answer:
+                body: bytes = answer.read()
+                return body.decode()
+        except urllib.error.HTTPError as exc:
+            raise ApiError(f"GET {path}: HTTP {exc.code}", exc.code) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise ApiError(f"GET {path}: API server {self.url} unreachable: {exc}") from exc
+
 
 def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
     for item in items:

@@ -37,6 +37,7 @@ from floatip_agent import (
     addressing,
     announcing,
     assignments,
+    carrier,
     claims,
     conflicts,
     decisions,
@@ -94,6 +95,7 @@ class Agent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watch_thread: threading.Thread | None = None
         self._snapshot_cache: tuple[float, addressing.Snapshot] | None = None
+        self.link_names: list[str] = []  # reported with their carrier in /healthz
         self._snapshot_lock = asyncio.Lock()
         self.ready = asyncio.Event()
 
@@ -607,6 +609,7 @@ class Agent:
     async def _renew_lease(self) -> None:
         snapshot = await kernel_addresses.read_snapshot(self.ipr)
         self.own_macs = {link.mac.lower() for link in snapshot.links if link.mac}
+        self.link_names = sorted(link.name for link in snapshot.links if link.name != "lo")
         annotations = {
             leasing.ENDPOINT: f"http://{self._endpoint_host(snapshot)}:{self.config.listen_port}",
             leasing.INTERFACES: leasing.interfaces_annotation(snapshot),
@@ -684,6 +687,7 @@ class Agent:
             "lastApiContact": conflicts.timestamp(last) if last else None,
             "held": {name: held.epoch for name, held in sorted(self.held.items())},
             "health": {name: v.healthy for name, v in sorted(self.health.items())},
+            "links": carrier.carriers(self.link_names),
         }
 
 
