@@ -616,13 +616,16 @@ class Agent:
             leasing.MACS: leasing.macs_annotation(snapshot),
         }
         now = _now()
+        duration = leasing.duration_for(self.config.lease_renew_seconds)
         try:
             await self.kube.renew_lease(
                 name=leasing.lease_name(self.node), namespace=self.config.namespace,
-                patch=leasing.renewal_patch(node=self.node, annotations=annotations, now=now),
+                patch=leasing.renewal_patch(
+                    node=self.node, annotations=annotations, now=now, duration=duration
+                ),
                 body=lambda: leasing.lease_body(
                     node=self.node, namespace=self.config.namespace,
-                    annotations=annotations, now=now,
+                    annotations=annotations, now=now, duration=duration,
                 ),
             )  # fmt: skip
         except Exception:

@@ -1,7 +1,8 @@
 """The agent's Lease: its liveness fence and what it publishes to peers and the operator (pure).
 
 protocol.md "The agent's Lease": ``floatip-agent-<node>`` in the agent's namespace,
-``holderIdentity`` the node, 30 s duration, renewed every 10 s, with annotations naming the
+``holderIdentity`` the node, renewed every 15 s (``--lease-renew-seconds``) for three times
+that (`duration_for`), with annotations naming the
 health endpoint, the node's own (unmarked) addresses per interface and its MACs. Peers read
 the MACs so that a planned switchover's old holder is never taken for an intruder.
 """
@@ -15,7 +16,14 @@ from typing import Any
 from floatip_agent import addressing
 
 LEASE_PREFIX = "floatip-agent-"
-LEASE_DURATION = 30
+LEASE_DURATION = 45  # for the default 15 s renewal
+
+
+def duration_for(renew_seconds: float) -> int:
+    """A Lease outlives two missed renewals: three renewal periods, 30 s at least."""
+    return max(30, int(3 * renew_seconds + 0.999))
+
+
 ENDPOINT = "floatip.io/endpoint"
 INTERFACES = "floatip.io/interfaces"
 MACS = "floatip.io/macs"
@@ -75,7 +83,12 @@ def micro_time(moment: datetime.datetime) -> str:
 
 
 def lease_body(
-    *, node: str, namespace: str, annotations: Mapping[str, str], now: datetime.datetime
+    *,
+    node: str,
+    namespace: str,
+    annotations: Mapping[str, str],
+    now: datetime.datetime,
+    duration: int = LEASE_DURATION,
 ) -> dict[str, Any]:
     """The whole Lease, for creating it."""
     return {
@@ -89,7 +102,7 @@ def lease_body(
         },
         "spec": {
             "holderIdentity": node,
-            "leaseDurationSeconds": LEASE_DURATION,
+            "leaseDurationSeconds": duration,
             "acquireTime": micro_time(now),
             "renewTime": micro_time(now),
         },
@@ -97,13 +110,17 @@ def lease_body(
 
 
 def renewal_patch(
-    *, node: str, annotations: Mapping[str, str] | None, now: datetime.datetime
+    *,
+    node: str,
+    annotations: Mapping[str, str] | None,
+    now: datetime.datetime,
+    duration: int = LEASE_DURATION,
 ) -> dict[str, Any]:
     """Merge patch renewing the Lease (and updating the annotations if given)."""
     patch: dict[str, Any] = {
         "spec": {
             "holderIdentity": node,
-            "leaseDurationSeconds": LEASE_DURATION,
+            "leaseDurationSeconds": duration,
             "renewTime": micro_time(now),
         }
     }

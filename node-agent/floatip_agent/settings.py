@@ -14,7 +14,7 @@ class Settings(NamedTuple):
     listen_host: str = "0.0.0.0"
     listen_port: int = 9720
     advertise_address: str | None = None
-    lease_renew_seconds: float = 10.0
+    lease_renew_seconds: float = 15.0
     unsure_after_seconds: float = 2.0
     handover_timeout_seconds: float = 10.0
     ping_interval_seconds: float = 1.0

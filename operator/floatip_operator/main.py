@@ -34,8 +34,21 @@ from floatip_operator import handlers, liveness, options
 )
 @click.option("--metrics-port", type=int, default=9721, show_default=True, help="0: off.")
 @click.option("--metrics-host", default="0.0.0.0", show_default=True)
+@click.option(
+    "--health-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="kopf's liveness endpoint http://0.0.0.0:PORT/healthz for probes (0: off).",
+)
 @click.option("--id", "identity", default=None, help="Replica identity (default host-pid).")
-@click.option("--leader-lease-seconds", type=click.IntRange(2, 300), default=6, show_default=True)
+@click.option(
+    "--leader-lease-seconds",
+    type=click.IntRange(2, 300),
+    default=12,
+    show_default=True,
+    help="Renewed every third: 0.25 writes/s for the whole cluster (docs/tuning.md).",
+)
 @click.option("--delete-timeout-seconds", type=float, default=30.0, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
@@ -46,6 +59,7 @@ def command(
     profile: str,
     metrics_port: int,
     metrics_host: str,
+    health_port: int,
     identity: str | None,
     leader_lease_seconds: int,
     delete_timeout_seconds: float,
@@ -69,7 +83,7 @@ def command(
         standalone=True,
         clusterwide=True,
         memo=kopf.Memo(options=opts),
-        liveness_endpoint=None,
+        liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
     )
 
 

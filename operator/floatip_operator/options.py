@@ -16,7 +16,7 @@ class Options:
     metrics_port: int = 0
     metrics_host: str = "0.0.0.0"
     #: The leader Lease's duration (the leader renews every third of it).
-    leader_lease_seconds: int = 6
+    leader_lease_seconds: int = 12
     #: How long deletion waits for an alive holder to release the address before giving up.
     delete_timeout_seconds: float = 30.0
     #: Changes arriving within this window are decided together.

@@ -127,8 +127,8 @@ class Prober:
             await asyncio.sleep(max(0.0, self.policy.interval_s - elapsed))
 
 
-def _reported(answer: Mapping[str, Any] | None) -> tuple[object, object]:
-    """The parts of a report that matter to decisions (health verdicts, held VirtualIPs)."""
+def _reported(answer: Mapping[str, Any] | None) -> tuple[object, object, object]:
+    """The parts of a report that matter to decisions (health, held VirtualIPs, carriers)."""
     if answer is None:
-        return (None, None)
-    return (answer.get("health"), answer.get("held"))
+        return (None, None, None)
+    return (answer.get("health"), answer.get("held"), answer.get("links"))

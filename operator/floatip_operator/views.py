@@ -127,6 +127,7 @@ def node_views(
         annotations = (lease or {}).get("metadata", {}).get("annotations", {}) or {}
         interfaces, own = parse_interfaces(str(annotations.get(INTERFACES_ANNOTATION, "")))
         agent = agents.get(name)
+        interfaces = with_carrier(interfaces, agent)
         views[name] = eligibility.NodeView(
             name=name,
             ready=node_ready(node),
@@ -138,6 +139,16 @@ def node_views(
             own_addresses=own,
         )
     return views
+
+
+def with_carrier(
+    interfaces: tuple[eligibility.Interface, ...], agent: AgentState | None
+) -> tuple[eligibility.Interface, ...]:
+    """Drop the interfaces whose carrier the agent last reported lost (protocol.md, /healthz)."""
+    links = (agent.report or {}).get("links") if agent is not None else None
+    if not isinstance(links, Mapping):
+        return interfaces
+    return tuple(iface for iface in interfaces if links.get(iface.name) is not False)
 
 
 def health_results(agents: Mapping[str, AgentState]) -> dict[str, dict[str, bool]]:

@@ -59,9 +59,16 @@ def test_lease_body_and_renewal() -> None:
     body = leasing.lease_body(node="n1", namespace="floatip", annotations={"a": "b"}, now=NOW)
     assert body["metadata"]["name"] == "floatip-agent-n1"
     assert body["spec"]["renewTime"] == "2026-01-02T03:04:05.678901Z"
-    assert body["spec"]["leaseDurationSeconds"] == 30
-    patch = leasing.renewal_patch(node="n1", annotations=None, now=NOW)
+    assert body["spec"]["leaseDurationSeconds"] == 45
+    patch = leasing.renewal_patch(node="n1", annotations=None, now=NOW, duration=60)
     assert "metadata" not in patch and patch["spec"]["holderIdentity"] == "n1"
+    assert patch["spec"]["leaseDurationSeconds"] == 60
+
+
+def test_lease_outlives_two_missed_renewals() -> None:
+    assert leasing.duration_for(15) == 45
+    assert leasing.duration_for(20) == 60
+    assert leasing.duration_for(2) == 30
 
 
 def test_patches_name_only_the_agents_keys() -> None:

@@ -15,7 +15,7 @@ import ipaddress
 from typing import Any
 
 import pytest
-from floatip_operator import views
+from floatip_operator import eligibility, views
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 LONG_AGO = NOW - datetime.timedelta(hours=1)
@@ -133,3 +133,14 @@ def test_parse_time_forms() -> None:
     assert views.parse_time("2026-01-01T12:00:00Z") == NOW
     assert views.parse_time("2026-01-01T12:00:00.000000Z") == NOW
     assert views.parse_time("garbage") is None and views.parse_time(None) is None
+
+
+def test_interfaces_without_carrier_cannot_hold_addresses() -> None:
+    eth0 = eligibility.Interface("eth0", ipaddress.ip_network("192.0.2.0/24"))
+    eth1 = eligibility.Interface("eth1", ipaddress.ip_network("198.51.100.0/24"))
+    report = {"links": {"eth0": False, "eth1": True}}
+    assert views.with_carrier((eth0, eth1), views.AgentState(True, report)) == (eth1,)
+    assert views.with_carrier((eth0, eth1), views.AgentState(True, {})) == (eth0, eth1)
+    assert views.with_carrier((eth0,), None) == (eth0,)
+    unknown = views.AgentState(True, {"links": {"eth1": False}})
+    assert views.with_carrier((eth0, eth1), unknown) == (eth0,)
