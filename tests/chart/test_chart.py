@@ -180,3 +180,27 @@ def test_chart_crd_is_the_generated_one() -> None:
     generated = yaml.safe_load((REPO / "crds" / "virtualip.yaml").read_text())
     assert crd["spec"] == generated["spec"]
     assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_programs_accept_every_flag_the_chart_passes() -> None:
+    """The chart's command and args parse with the programs' own command lines."""
+    import tomllib
+
+    import click
+    from floatip_agent import main as agent_main
+    from floatip_operator import main as operator_main
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    commands: dict[str, click.Command] = {
+        "floatip-operator": operator_main.command,
+        "floatip-agent": agent_main.cli,
+    }
+    for values in ("defaults", "fast-profile"):
+        objects = render("helm4", *VALUE_SETS[values])
+        for workload in by_kind(objects, "Deployment") + by_kind(objects, "DaemonSet"):
+            [container] = workload["spec"]["template"]["spec"]["containers"]
+            [program] = container["command"]
+            assert program in scripts, f"{program} is not a console script in pyproject.toml"
+            command = commands[program]
+            ctx = command.make_context(program, list(container["args"]))
+            assert ctx.params["profile"] == ("fast" if values == "fast-profile" else "default")
