@@ -249,6 +249,9 @@ def neighbour(lab_session: Session, host: str, address: str) -> str | None:
     return None
 
 
+#: the bystander in whose name `arp_asker` asks (a free address the tests never use for a VIP)
+ASKER_MAC = "02:f1:00:00:0f:fe"
+ASKER_IP = "192.0.2.254"
 _ASKER = """
 import socket, struct, sys, time
 mac, ip, vip, interval, duration = sys.argv[1:6]
@@ -268,18 +271,19 @@ with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
 def arp_asker(
     lab_session: Session, vip: str, *, interval: float = 0.02, duration: float = 120
 ) -> Iterator[subprocess.Popen[str]]:
-    """The client broadcasting an ARP request for ``vip`` every ``interval`` s.
+    """Broadcast ARP requests for ``vip`` from the client's port every ``interval`` s.
 
     A client's own neighbour entry asks only the MAC it knows (unicast probes), so a second
     host answering for the address would go unseen; broadcast requests make every host that
-    holds the address answer. Run it inside `Session.arp_log`, which records the answers
-    (its packet socket, bound to ARP, does not see the client's own outgoing requests).
-    IPv4 only.
+    holds the address answer. They are sent in the name of a bystander (`ASKER_MAC`,
+    `ASKER_IP`), so the answers come back to the client's port without touching the client's
+    own neighbour table (its kernel drops frames for another MAC; the packet socket of
+    `Session.arp_log`, which records them, does not). IPv4 only.
     """
     client = lab_session.lab.host("client")
     process = subprocess.Popen(
         ["ip", "netns", "exec", client.netns, sys.executable, "-c", _ASKER,
-         str(client.mac), str(client.ip), vip, str(interval), str(duration)],
+         ASKER_MAC, ASKER_IP, vip, str(interval), str(duration)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -1,0 +1,189 @@
+"""Shared ground for the end-to-end tests: a private running lab per module, and the judges.
+
+Each test module builds one lab (`lifecycle.up` in its own state directory, so its namespaces
+never meet a lab a person runs here) and removes it in a ``finally``, also when a test fails.
+Tests in a module share that lab: each uses a VirtualIP name and address of its own, and
+`reset` heals every fault and waits for every agent to answer again before the next test.
+
+The judges are the client and the kernel, plus the API for epochs and history:
+- `Watch`: the client's HTTP prober (every 10 ms), its ARP log and broadcast ARP questions
+  for the VIP (`session.arp_asker`), so that a second host answering for the address shows;
+- `holders`: which servers have the address on eth0 (the kernel's word);
+- `session.neighbour`: the client's neighbour entry for the VIP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import pathlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from floatip.lab import lifecycle, session, state, timeline, waiting
+
+#: the data LAN's free addresses start here (`floatip.lab.naming`)
+FIRST_VIP = 100
+
+
+def say(message: str) -> None:
+    """Lab progress, visible with ``pytest -s``."""
+    print(f"lab: {message}")
+
+
+@contextlib.contextmanager
+def running_lab(
+    factory: pytest.TempPathFactory, *, nodes: int = 2, ipv6: bool = False
+) -> Iterator[session.Session]:
+    """A lab of its own (state directory under pytest's tmp), removed whatever happens."""
+    place = state.locate({state.STATE_DIR_ENV: str(factory.mktemp("e2e") / "lab")})
+    try:
+        lifecycle.up(place, nodes=nodes, ipv6=ipv6, say=say)
+        yield session.Session(place, say=say)
+    finally:
+        lifecycle.down(place, say=say)
+
+
+class Addresses:
+    """Hands out a fresh VIP address per test, so no test meets another's leftovers."""
+
+    def __init__(self, first: int = FIRST_VIP) -> None:
+        self.next = first
+
+    def take(self) -> str:
+        address = f"192.0.2.{self.next}"
+        self.next += 1
+        return address
+
+
+def only(nodes: list[str]) -> dict[str, Any]:
+    """A nodeSelector admitting exactly ``nodes``."""
+    return {
+        "matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": sorted(nodes)}
+        ]
+    }
+
+
+def holders(lab: session.Session, vip: str) -> list[str]:
+    """The servers whose eth0 carries ``vip`` right now."""
+    return [n for n in lab.lab.nodes_names() if vip in lab.addresses_on(n)]
+
+
+def wait_holders(lab: session.Session, vip: str, expected: list[str], timeout: float = 30) -> None:
+    """Poll until exactly ``expected`` servers carry ``vip`` on eth0."""
+    waiting.wait_until(
+        lambda: holders(lab, vip) == sorted(expected),
+        what=f"{vip} on exactly {expected}",
+        timeout=timeout,
+        interval=0.05,
+        describe=lambda: f"carried by {holders(lab, vip)}",
+    )
+
+
+def status(lab: session.Session, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = lab.vip(name).get("status") or {}
+    return found
+
+
+def create(lab: session.Session, name: str, vip: str, holder: str, **spec: Any) -> dict[str, Any]:
+    """Create a VirtualIP first placed on ``holder``; return its status once Ready there."""
+    lab.apply_vip(name, {"address": f"{vip}/24", "preferredNodes": [holder], **spec})
+    lab.wait_condition(name, "Ready", timeout=30)
+    lab.wait_holder(name, holder, timeout=30)
+    lab.wait_answer(vip, holder, timeout=30)
+    return status(lab, name)
+
+
+@dataclasses.dataclass
+class Seen:
+    """What the client recorded while a `watch` block ran."""
+
+    requests: list[timeline.Request]
+    frames: list[timeline.ArpFrame]
+
+    def failed(self, start: float = float("-inf"), end: float = float("inf")) -> int:
+        return timeline.failed(self.requests, start, end)
+
+    def doubles(self, vip: str, since: float = float("-inf")) -> list[tuple[float, set[str]]]:
+        return session.double_replies([f for f in self.frames if f.time >= since], vip)
+
+    def answerers(self, vip: str, since: float = float("-inf")) -> set[str]:
+        """MACs that answered ARP questions for ``vip`` from ``since`` on."""
+        return {f.sender_mac for f in session.answers(self.frames, vip) if f.time >= since}
+
+    def last_answer(self) -> str | None:
+        ok = [r for r in self.requests if r.ok]
+        return ok[-1].answer if ok else None
+
+
+@contextlib.contextmanager
+def watch(lab: session.Session, vip: str, *, arp: bool = True) -> Iterator[list[Seen]]:
+    """The client asks ``vip`` over HTTP every 10 ms and (IPv4) logs who answers ARP for it.
+
+    Yields a list that holds one `Seen` once the block is over.
+    """
+    seen: list[Seen] = []
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(lab.arp_log(vip, duration=120)) if arp else None
+        if arp:
+            stack.enter_context(session.arp_asker(lab, vip, duration=120))
+        prober = stack.enter_context(lab.prober(vip, duration=120))
+        try:
+            yield seen
+        finally:
+            stack.close()
+            seen.append(Seen(prober.requests(), log.frames() if log else []))
+
+
+def reset(lab: session.Session) -> None:
+    """Undo every fault and wait until every agent answers its health endpoint again."""
+    if _faults_in_force(lab):
+        lab.fault("heal")
+    for node in lab.lab.nodes_names():
+        waiting.wait_until(
+            functools.partial(agent_sure, lab, node),
+            what=f"the agent of {node} to answer /healthz and be sure of the API",
+            timeout=30,
+            interval=0.1,
+        )
+
+
+def _faults_in_force(lab: session.Session) -> bool:
+    f = lab.lab.faults
+    return bool(f.cut or f.frozen or f.killed or f.dead or f.api_down)
+
+
+def agent_sure(lab: session.Session, node: str) -> bool:
+    mgmt = lab.lab.host(node).mgmt_ip
+    done = lab.run(
+        "operator-1",
+        ["curl", "-s", "--max-time", "1", f"http://{mgmt}:9720/healthz"],
+        check=False,
+    )
+    if done.returncode != 0:
+        return False
+    try:
+        return json.loads(done.stdout).get("unsure") is False
+    except ValueError:
+        return False
+
+
+def events_about(lab: session.Session, name: str) -> list[dict[str, Any]]:
+    """``events.k8s.io/v1`` Events regarding VirtualIP ``name`` (namespace ``default``)."""
+    listed = lab.api.request("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
+    return [e for e in listed.get("items", ()) if (e.get("regarding") or {}).get("name") == name]
+
+
+def log_tail(lab: session.Session, process: str, lines: int = 30) -> str:
+    """The end of a lab process's log, for failure messages."""
+    record = lab.lab.processes.get(process)
+    if record is None:
+        return f"(no process {process})"
+    path = pathlib.Path(record.log)
+    text = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return "\n".join(text[-lines:])

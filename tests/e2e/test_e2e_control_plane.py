@@ -1,0 +1,156 @@
+"""Safety properties 4 and 8, and deletion, end to end, on one two-node lab.
+
+Proves, with the client requesting the VIP every 10 ms and logging who answers ARP for it:
+- 4: while the API server is down nothing moves and nothing is dropped: the holder keeps the
+  address (the kernel says so throughout), no request fails, the holder keeps refreshing its
+  announcements (gratuitous ARPs from its MAC during the outage), and when the API is back
+  the holder, the epoch and the history are unchanged;
+- 8: a restart of every operator replica, or the leader killed, in the middle of a failover
+  (right after the holder lost power) converges to one holder on the other node with the
+  epoch bumped exactly once and one Failover in the history, also after the node is back;
+- deletion: the address leaves every server while the object still exists (the finalizer
+  waits for the release, without timing out), then the object goes and the client gets
+  no answer at the address any more.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from floatip.lab import kubeapi, naming, session, waiting
+from tests.e2e.conftest import (
+    Addresses,
+    create,
+    events_about,
+    holders,
+    reset,
+    running_lab,
+    status,
+    wait_holders,
+    watch,
+)
+
+MAC = {"server1": naming.data_mac(1), "server2": naming.data_mac(2)}
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[session.Session]:
+    with running_lab(tmp_path_factory, nodes=2) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def addresses() -> Addresses:
+    return Addresses(120)
+
+
+@pytest.fixture
+def lab(module_lab: session.Session) -> Iterator[session.Session]:
+    reset(module_lab)
+    yield module_lab
+    reset(module_lab)
+
+
+def test_api_down_moves_nothing_and_drops_nothing(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    vip = addresses.take()
+    before = create(lab, "outage", vip, "server1", announce={"refreshIntervalSeconds": 1})
+    carried: list[list[str]] = []
+    with watch(lab, vip) as seen:
+        time.sleep(0.5)
+        down = lab.fault("api-down")
+        outage_end = time.time() + 6  # past the agents' unsure-after (2 s) and a few refreshes
+        while time.time() < outage_end:
+            carried.append(holders(lab, vip))
+            time.sleep(0.2)
+        up = lab.fault("api-up")
+        for _ in range(10):  # a window after the outage: the operator must not move it now
+            carried.append(holders(lab, vip))
+            time.sleep(0.2)
+    [record] = seen
+    assert {tuple(c) for c in carried} == {("server1",)}, "the kernel lost or moved the VIP"
+    assert record.failed() == 0, "the client lost requests during the API outage"
+    assert {r.answer for r in record.requests} == {"server1"}
+    refreshes = [
+        f
+        for f in record.frames
+        if down <= f.time <= up and f.sender_ip == f.target_ip == vip
+        and f.sender_mac == MAC["server1"]
+    ]  # fmt: skip
+    assert len(refreshes) >= 2, "the holder stopped refreshing its announcement without the API"
+    assert record.answerers(vip) == {MAC["server1"]}
+    after = status(lab, "outage")
+    assert (after["holder"], after["epoch"]) == ("server1", before["epoch"])
+    assert after["history"] == before["history"]
+
+
+@pytest.mark.parametrize("fault", ["restart-operator", "kill-leader"])
+def test_operator_disruption_mid_failover_moves_once(
+    lab: session.Session, addresses: Addresses, fault: str
+) -> None:
+    vip = addresses.take()
+    name = f"mid-{fault}"
+    before = create(lab, name, vip, "server1")
+    with watch(lab, vip, arp=False) as seen:
+        time.sleep(0.5)
+        lab.fault("kill-node", "server1")
+        lab.fault(fault)  # within the liveness probe's detection window of the power loss
+        lab.wait_holder(name, "server2", timeout=60)
+        lab.wait_answer(vip, "server2", timeout=60)
+        lab.fault("heal")  # server1 and, for kill-leader, the killed replica come back
+        wait_holders(lab, vip, ["server2"], timeout=30)
+        reset(lab)
+    [record] = seen
+    assert record.last_answer() == "server2"
+    after = status(lab, name)
+    assert after["holder"] == "server2"
+    assert after["epoch"] == before["epoch"] + 1, f"not exactly one move: {after['history']}"
+    moves = after["history"][len(before["history"]) :]
+    assert [(m["from"], m["to"], m["reason"]) for m in moves] == [
+        ("server1", "server2", "Failover")
+    ]
+    assert after["announcement"]["epoch"] == after["epoch"]
+    assert holders(lab, vip) == ["server2"]
+
+
+def test_deletion_removes_address_everywhere_before_object_goes(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    vip = addresses.take()
+    create(lab, "gone", vip, "server1")
+    lab.delete_vip("gone")
+    seen: dict[str, float] = {}
+
+    def observe() -> bool:
+        now = time.time()
+        if not holders(lab, vip):
+            seen.setdefault("address gone", now)
+        if not _exists(lab, "gone"):
+            seen.setdefault("object gone", now)
+        return len(seen) == 2
+
+    waiting.wait_until(
+        observe, what="the address and the VirtualIP to be gone", timeout=60, interval=0.05
+    )
+    assert seen["address gone"] < seen["object gone"], (
+        "the VirtualIP went before its address left the servers (finalizer did not wait "
+        f"for the release): {seen}"
+    )
+    timeouts = [e for e in events_about(lab, "gone") if e.get("reason") == "ReleaseTimeout"]
+    assert timeouts == [], f"deletion only finished by timing out: {timeouts}"
+    assert lab.ask(vip)[0] is False
+    assert session.neighbour(lab, "client", vip) != MAC["server1"] or not lab.ask(vip)[0]
+
+
+def _exists(lab: session.Session, name: str) -> bool:
+    try:
+        lab.vip(name)
+    except kubeapi.ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True

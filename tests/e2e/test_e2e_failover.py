@@ -1,0 +1,204 @@
+"""Safety properties 1, 2, 3 and 7 end to end, on one two-node lab, judged by the client.
+
+Proves, with the client requesting the VIP every 10 ms and logging who answers ARP for it:
+- 1: in steady state exactly one server carries the VIP, only its MAC answers ARP, the
+  client's neighbour entry is that MAC, and status (holder, epoch, announcement) agrees;
+- 2: when the holder loses power (kill-node), hangs (freeze-node) or loses its data cable
+  (cut-data), the other server takes over: the client ends up answered by it, its neighbour
+  entry flips to the new MAC, the history records one Failover at epoch+1; once the old
+  node is back it does not keep the address, and from then on only one MAC answers;
+- 3: a holder cut off from the API server (cut-mgmt) but still on the LAN is replaced and
+  releases the address while still cut off: from then on only the new holder answers;
+- 7: restarting the holder's agent never removes the address (no failed request, the
+  kernel never loses it), keeps the epoch, and leaves the node's own addresses and another
+  program's address on the same interface alone.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from floatip.lab import naming, session, waiting
+from tests.e2e.conftest import (
+    Addresses,
+    agent_sure,
+    create,
+    holders,
+    reset,
+    running_lab,
+    status,
+    wait_holders,
+    watch,
+)
+
+MAC = {"server1": naming.data_mac(1), "server2": naming.data_mac(2)}
+#: an address another program put on server1's eth0: the agent must never touch it
+FOREIGN = "192.0.2.251"
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[session.Session]:
+    with running_lab(tmp_path_factory, nodes=2) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def addresses() -> Addresses:
+    return Addresses(100)
+
+
+@pytest.fixture
+def lab(module_lab: session.Session) -> Iterator[session.Session]:
+    reset(module_lab)
+    yield module_lab
+    reset(module_lab)
+
+
+def test_steady_state_one_holder_one_mac(lab: session.Session, addresses: Addresses) -> None:
+    vip = addresses.take()
+    before = create(lab, "steady", vip, "server1")
+    with watch(lab, vip) as seen:
+        time.sleep(2)  # a recording window, not a judge
+    [record] = seen
+    assert holders(lab, vip) == ["server1"]
+    assert record.requests and record.failed() == 0
+    assert {r.answer for r in record.requests} == {"server1"}
+    assert record.answerers(vip) == {MAC["server1"]}, "only the holder answers ARP for the VIP"
+    assert record.doubles(vip) == []
+    assert session.neighbour(lab, "client", vip) == MAC["server1"]
+    after = status(lab, "steady")
+    assert after["holder"] == "server1" and after["epoch"] == before["epoch"] == 1
+    assert [h["reason"] for h in after["history"]] == ["Assigned"]
+    assert after["announcement"]["node"] == "server1"
+    assert after["announcement"]["epoch"] == after["epoch"]
+    assert after["announcement"]["mac"] == MAC["server1"]
+
+
+@pytest.mark.parametrize("fault", ["kill-node", "freeze-node", "cut-data"])
+def test_holder_failure_moves_vip_and_old_node_does_not_keep_it(
+    lab: session.Session, addresses: Addresses, fault: str
+) -> None:
+    vip = addresses.take()
+    name = f"fail-{fault}"
+    before = create(lab, name, vip, "server1")
+    with watch(lab, vip) as seen:
+        time.sleep(0.5)
+        at = lab.fault(fault, "server1")
+        lab.wait_holder(name, "server2", timeout=30)
+        lab.wait_answer(vip, "server2", timeout=30)
+        neighbour_during = session.neighbour(lab, "client", vip)
+        lab.fault("heal")
+        # the old holder comes back (processes resumed, cable or power back) and must let go
+        wait_holders(lab, vip, ["server2"], timeout=30)
+        released = time.time()
+        time.sleep(1.5)  # a recording window after the release
+    [record] = seen
+    assert neighbour_during == MAC["server2"], "the client's neighbour entry flips to server2"
+    assert session.neighbour(lab, "client", vip) == MAC["server2"]
+    assert record.last_answer() == "server2"
+    assert any(r.ok and r.answer == "server2" and r.start >= at for r in record.requests)
+    assert record.failed(released) == 0, "no request fails once the old node is back"
+    assert record.doubles(vip, since=released) == [], "two MACs answered after the release"
+    assert record.answerers(vip, since=released) == {MAC["server2"]}
+    after = status(lab, name)
+    assert after["holder"] == "server2"
+    assert after["epoch"] == before["epoch"] + 1, after["history"]
+    last = after["history"][-1]
+    assert (last["from"], last["to"], last["reason"], last["epoch"]) == (
+        "server1", "server2", "Failover", after["epoch"],
+    )  # fmt: skip
+    assert holders(lab, vip) == ["server2"]
+
+
+def test_holder_cut_from_api_releases_after_takeover(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    vip = addresses.take()
+    before = create(lab, "cutmgmt", vip, "server1")
+    with watch(lab, vip) as seen:
+        time.sleep(0.5)
+        lab.fault("cut-mgmt", "server1")
+        lab.wait_holder("cutmgmt", "server2", timeout=30)
+        lab.wait_answer(vip, "server2", timeout=30)
+        # still cut off from the API: only the LAN can tell server1 to let go
+        wait_holders(lab, vip, ["server2"], timeout=30)
+        released = time.time()
+        time.sleep(1.5)  # a recording window after the release
+        still_cut = lab.lab.faults.cut == [["server1", naming.MGMT_IFNAME]]
+    [record] = seen
+    assert still_cut
+    assert record.doubles(vip, since=released) == []
+    assert record.answerers(vip, since=released) == {MAC["server2"]}
+    assert record.failed(released) == 0
+    assert record.last_answer() == "server2"
+    assert session.neighbour(lab, "client", vip) == MAC["server2"]
+    after = status(lab, "cutmgmt")
+    assert after["epoch"] == before["epoch"] + 1
+    assert after["history"][-1]["reason"] == "Failover"
+    lab.fault("heal")
+    reset(lab)
+    assert holders(lab, vip) == ["server2"], "back on the API, server1 does not take it again"
+
+
+def test_agent_restart_keeps_owned_and_foreign_addresses(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    vip = addresses.take()
+    before = create(lab, "restart", vip, "server1")
+    lab.run("server1", ["ip", "addr", "add", f"{FOREIGN}/24", "dev", "eth0"])
+    try:
+        own = lab.addresses_on("server1")
+        assert {vip, FOREIGN, "192.0.2.11"} <= own
+        samples: list[set[str]] = []
+        with watch(lab, vip) as seen:
+            time.sleep(0.5)
+            lab.fault("restart-agent", "server1")
+            waiting.wait_until(
+                lambda: _sample(lab, samples) and agent_sure(lab, "server1"),
+                what="server1's restarted agent to answer /healthz again",
+                timeout=30,
+                interval=0.05,
+            )
+            time.sleep(1.0)  # a recording window after the restart
+            samples.append(lab.addresses_on("server1"))
+        [record] = seen
+        after = status(lab, "restart")
+        missing = [own - s for s in samples if not own <= s]
+        assert missing == [], (
+            f"addresses vanished from server1 during its agent's restart: {missing[0]}; "
+            f"history {after['history']}"
+        )
+        assert (after["holder"], after["epoch"]) == ("server1", before["epoch"]), (
+            f"the restart moved the VIP: {after['history']}"
+        )
+        assert record.failed() == 0, "the client lost requests during the agent restart"
+        assert {r.answer for r in record.requests if r.ok} == {"server1"}
+        assert lab.addresses_on("server1") == own
+        assert record.doubles(vip) == []
+        assert _holds(lab, "restart", before["epoch"]), "the agent does not report the VIP held"
+    finally:
+        lab.run("server1", ["ip", "addr", "del", f"{FOREIGN}/24", "dev", "eth0"], check=False)
+
+
+def _sample(lab: session.Session, samples: list[set[str]]) -> bool:
+    samples.append(lab.addresses_on("server1"))
+    return True
+
+
+def _holds(lab: session.Session, name: str, epoch: int) -> bool:
+    done = lab.run(
+        "operator-1",
+        ["curl", "-s", "--max-time", "1", f"http://{lab.lab.host('server1').mgmt_ip}:9720/healthz"],
+        check=False,
+    )
+    if done.returncode != 0:
+        return False
+    try:
+        held = json.loads(done.stdout).get("held") or {}
+    except ValueError:
+        return False
+    return bool(held.get(name) == epoch)
