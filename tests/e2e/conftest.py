@@ -94,7 +94,15 @@ def create(lab: session.Session, name: str, vip: str, holder: str, **spec: Any) 
     """Create a VirtualIP first placed on ``holder``; return its status once Ready there."""
     lab.apply_vip(name, {"address": f"{vip}/24", "preferredNodes": [holder], **spec})
     lab.wait_condition(name, "Ready", timeout=30)
+    if lab.holder(name) != holder:
+        # the operator had not judged a node that was just healed alive again yet: move it
+        # there by a pin, then drop the pin (without preempt it stays)
+        lab.patch_spec(name, {"node": holder})
+        lab.wait_holder(name, holder, timeout=30)
+        lab.patch_spec(name, {"node": None})
+        lab.wait_condition(name, "Ready", timeout=30)
     lab.wait_holder(name, holder, timeout=30)
+    wait_holders(lab, vip, [holder], timeout=30)
     lab.wait_answer(vip, holder, timeout=30)
     return status(lab, name)
 
@@ -103,8 +111,13 @@ def create(lab: session.Session, name: str, vip: str, holder: str, **spec: Any) 
 class Seen:
     """What the client recorded while a `watch` block ran."""
 
-    requests: list[timeline.Request]
-    frames: list[timeline.ArpFrame]
+    requests: list[timeline.Request] = dataclasses.field(repr=False)
+    frames: list[timeline.ArpFrame] = dataclasses.field(repr=False)
+
+    def __repr__(self) -> str:
+        failures = [(f"{r.start:.3f}", r.answer) for r in self.requests if not r.ok]
+        runs = timeline.answered_by(self.requests)
+        return f"Seen({len(self.requests)} requests, answered by {runs}, failed {failures})"
 
     def failed(self, start: float = float("-inf"), end: float = float("inf")) -> int:
         return timeline.failed(self.requests, start, end)

@@ -136,14 +136,13 @@ def test_deletion_removes_address_everywhere_before_object_goes(
     waiting.wait_until(
         observe, what="the address and the VirtualIP to be gone", timeout=60, interval=0.05
     )
-    assert seen["address gone"] < seen["object gone"], (
-        "the VirtualIP went before its address left the servers (finalizer did not wait "
-        f"for the release): {seen}"
-    )
     timeouts = [e for e in events_about(lab, "gone") if e.get("reason") == "ReleaseTimeout"]
-    assert timeouts == [], f"deletion only finished by timing out: {timeouts}"
+    assert seen["address gone"] < seen["object gone"] and timeouts == [], (
+        "the finalizer did not see the address released: the VirtualIP went only after the "
+        f"release timed out ({[e.get('note') for e in timeouts]}), and the address left the "
+        f"servers at {seen['address gone']:.3f}, the object at {seen['object gone']:.3f}"
+    )
     assert lab.ask(vip)[0] is False
-    assert session.neighbour(lab, "client", vip) != MAC["server1"] or not lab.ask(vip)[0]
 
 
 def _exists(lab: session.Session, name: str) -> bool:
