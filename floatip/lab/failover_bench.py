@@ -126,6 +126,7 @@ class Bench:
 def _lab(profile: str, say: Say) -> Iterator[state.Place]:
     with tempfile.TemporaryDirectory(prefix="floatip-bench-") as tmp:
         place = state.locate({state.STATE_DIR_ENV: tmp})
+        say(f"building a lab in namespaces {place.prefix}*")
         lifecycle.up(place, nodes=2, ipv6=False, say=lambda m: None, profile=profile)
         try:
             yield place
@@ -137,8 +138,8 @@ def run(
     *, runs: int, baseline: str | None, profile: str, steady_seconds: float, say: Say
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"profile": profile, "scenarios": {}}
-    say(f"building a lab (2 nodes, profile {profile})")
     with _lab(profile, say) as place:
+        say(f"lab up: 2 nodes, profile {profile}, namespaces {place.prefix}*")
         lab = session.Session(place, say=lambda m: None)
         vip = str(lab.lab.host("server1").ip).rsplit(".", 1)[0] + ".100"
         lab.apply_vip("bench", {"address": f"{vip}/24"})

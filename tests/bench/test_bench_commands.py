@@ -1,0 +1,62 @@
+"""Every benchmark command runs end to end and ends with its JSON contract (figures not judged).
+
+Proves: `floatip bench failover --runs 1 --json` builds its own lab, measures every scenario,
+the switchover, the API cost and RSS, and removes the lab; `floatip bench apiserver` and
+`floatip bench agent` print their keys. Timings are printed by the benchmarks, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+FLOATIP = [sys.executable, "-m", "floatip.cli"]
+
+
+def run(argv: list[str], timeout: float) -> tuple[dict[str, object], str]:
+    """The last stdout line as JSON, and the progress printed on stderr."""
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    figures: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures, result.stderr
+
+
+def last_json(argv: list[str], timeout: float) -> dict[str, object]:
+    return run(argv, timeout)[0]
+
+
+@pytest.mark.kernel
+def test_bench_failover_contract() -> None:
+    figures, progress = run(
+        [*FLOATIP, "bench", "failover", "--runs", "1", "--steady-seconds", "5", "--json"], 300
+    )
+    [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
+    scenarios = figures["scenarios"]
+    assert isinstance(scenarios, dict)
+    assert set(scenarios) == {"kill-node", "freeze-node", "cut-data"}
+    for scenario in scenarios.values():
+        assert set(scenario) == {"runs", "p50_ms", "p99_ms", "max_ms"}
+        assert scenario["runs"] == 1
+    assert figures["switchover"] == {"runs": 1, "failed_requests": 0}
+    assert isinstance(figures["api_writes_per_s_per_node"], float)
+    assert set(figures["rss_mib"]) == {"agent", "operator"}  # type: ignore[arg-type]
+    no_lab = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert prefix not in no_lab.stdout, "the benchmark left its lab behind"
+
+
+def test_bench_apiserver_contract() -> None:
+    figures = last_json(
+        [*FLOATIP, "bench", "apiserver", "--objects", "200", "--watchers", "5", "--json"], 120
+    )
+    assert figures["objects"] == figures["list_items"] == 200
+    assert {"creates_per_s", "full_list_s", "watch_fanout_s", "rss_mib"} <= set(figures)
+
+
+@pytest.mark.kernel
+def test_bench_agent_contract() -> None:
+    figures = last_json([*FLOATIP, "bench", "agent", "--count", "200", "--json"], 300)
+    assert {"apply_one_ms_p50", "apply_one_ms_p99", "apply_1000_s", "rss_mib"} <= set(figures)
