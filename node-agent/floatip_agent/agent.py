@@ -288,7 +288,9 @@ class Agent:
         if action is decisions.Action.KEEP and assignment is not None and held is not None:
             return await self._keep(assignment, held)
         if action is decisions.Action.RELEASE:
-            await self._release(name, decision.reason)
+            handover = assignment is not None and assignment.holder not in (None, self.node)
+            redirect = _new_holder_mac(assignment) if handover else None
+            await self._release(name, decision.reason, redirect_to=redirect)
             return 0.0 if assignment is not None and assignment.holder == self.node else None
         if action is decisions.Action.WAIT and assignment is not None:
             if since is None:
@@ -385,7 +387,7 @@ class Agent:
             self._write_conflict(name)  # a report of ours from before a restart: clear it
         return None
 
-    async def _release(self, name: str, why: str) -> None:
+    async def _release(self, name: str, why: str, *, redirect_to: str | None = None) -> None:
         held = self.held.pop(name, None)
         announcer = self._announcers.pop(name, None)
         if announcer is not None:
@@ -398,6 +400,10 @@ class Agent:
         self.metrics.vips_held.set(len(self.held))
         if held is None:
             return
+        link = self.links.get(held.ifname)
+        if redirect_to is not None and link is not None:
+            with contextlib.suppress(OSError):
+                await link.announcer.redirect(held.address, to_mac=redirect_to)
         result = await kernel_addresses.remove_vip(
             self.ipr, address=held.address, ifname=held.ifname
         )
@@ -681,6 +687,20 @@ class Agent:
                 task = asyncio.create_task(healthchecks.run(check, verdict), name=f"check-{name}")
                 self._health_tasks[name] = (check, task)
 
+    async def announce_restart(self, grace_seconds: float) -> None:
+        """Tell the operator this is a clean stop: hold failover for ``grace_seconds``."""
+        until = _now() + datetime.timedelta(seconds=grace_seconds)
+        try:
+            await self.kube.patch_lease(
+                name=leasing.lease_name(self.node),
+                namespace=self.config.namespace,
+                patch=leasing.restarting_patch(until),
+            )
+        except Exception as exc:
+            log.warning("restart-announcement-failed", error=_describe(exc))
+        else:
+            log.info("restart-announced", until=until.isoformat(), grace_seconds=grace_seconds)
+
     def healthz(self) -> dict[str, Any]:
         """The /healthz document (protocol.md)."""
         last = self.fence.last_contact
@@ -692,6 +712,19 @@ class Agent:
             "health": {name: v.healthy for name, v in sorted(self.health.items())},
             "links": carrier.carriers(self.link_names),
         }
+
+
+def _new_holder_mac(assignment: assignments.Assignment | None) -> str | None:
+    """The MAC of the node that announced this VirtualIP at its current epoch, if another did."""
+    if (
+        assignment is None
+        or assignment.announced_mac is None
+        or assignment.announced_epoch is None
+        or assignment.announced_epoch < assignment.epoch
+        or assignment.announced_node != assignment.holder
+    ):
+        return None
+    return assignment.announced_mac
 
 
 def _describe(exc: BaseException) -> str:

@@ -64,6 +64,16 @@ class Announcer:
         for frame in frames:
             await loop.sock_sendall(self._sock, frame)
 
+    async def redirect(self, address: addressing.IPAddress, *, to_mac: str, count: int = 2) -> None:
+        """Tell the LAN that `address` now lives at `to_mac` (another host's), from this link.
+
+        The old holder of a planned handover sends this as it lets the address go, so a
+        neighbour that learnt its MAC during the overlap moves on at once instead of waiting
+        for the new holder's next burst (frames: `packets.announcement` with ``link_mac``).
+        """
+        frame = packets.announcement(address, mac=to_mac, link_mac=self.mac)
+        await self.send([frame] * count)
+
     async def send_once(self, addresses: Sequence[addressing.IPAddress]) -> None:
         """One announcement for each of `addresses` (a refresh round)."""
         await self.send([packets.announcement(a, mac=self.mac) for a in addresses])

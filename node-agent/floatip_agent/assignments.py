@@ -36,6 +36,8 @@ class Assignment(NamedTuple):
     announced_epoch: int | None
     last_reason: str | None
     conflict_node: str | None
+    announced_mac: str | None = None
+    deleting: bool = False  # metadata.deletionTimestamp is set: release before it goes
 
 
 class Invalid(NamedTuple):
@@ -76,6 +78,8 @@ def parse(obj: dict[str, Any]) -> Assignment | Invalid:
         announced_epoch=announced_epoch if isinstance(announced_epoch, int) else None,
         last_reason=_text(last.get("reason")) if isinstance(last, dict) else None,
         conflict_node=_text(conflict.get("node")) if isinstance(conflict, dict) else None,
+        announced_mac=_text(announcement.get("mac")) if isinstance(announcement, dict) else None,
+        deleting=bool(metadata.get("deletionTimestamp")),
     )
 
 

@@ -9,7 +9,8 @@ apart from netlink, sockets and the API, so each one is unit tested exhaustively
   removed only once the new holder's `status.announcement.epoch` reaches the new epoch, or the
   move's reason is Failover (the old holder was judged dead: nothing to wait for), or the
   handover timeout passed since the agent first saw the move. Never before.
-- **Release** at once when the VirtualIP is gone or assigned to nobody.
+- **Release** at once when the VirtualIP is gone, being deleted (its finalizer waits for
+  exactly that) or assigned to nobody.
 - **Claims** on a held address (safety 3 and 5): while unsure, any other MAC's claim makes
   the agent release at once; otherwise a peer's claim makes it re-read the VirtualIP and a
   foreign one is a conflict (report, re-assert at a bounded rate, never move).
@@ -72,6 +73,10 @@ def decide(
         if held is None:
             return Decision(Action.IDLE, "no such VirtualIP")
         return Decision(Action.RELEASE, "the VirtualIP was deleted")
+    if assignment.deleting:
+        if held is None:
+            return Decision(Action.IDLE, "the VirtualIP is being deleted")
+        return Decision(Action.RELEASE, "the VirtualIP is being deleted")
     if assignment.holder == node:
         if held is None:
             return Decision(Action.TAKE, f"assigned here at epoch {assignment.epoch}")

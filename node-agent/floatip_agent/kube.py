@@ -188,6 +188,14 @@ class Kube:
                 )
             )
 
+    async def patch_lease(self, *, name: str, namespace: str, patch: dict[str, Any]) -> None:
+        """Merge-patch Lease `name` (no create: a missing Lease has nothing to mark)."""
+        await self._call(
+            lambda: self.coordination.patch_namespaced_lease(
+                name, namespace, patch, _content_type=MERGE_PATCH, _request_timeout=TIMEOUT
+            )
+        )
+
     async def list_leases(self, namespace: str) -> list[dict[str, Any]]:
         """Every Lease in `namespace`, as plain dicts."""
         response = await self._call(

@@ -27,7 +27,15 @@ def duration_for(renew_seconds: float) -> int:
 ENDPOINT = "floatip.io/endpoint"
 INTERFACES = "floatip.io/interfaces"
 MACS = "floatip.io/macs"
+#: Written on a clean stop: until this time the operator does not fail the node's addresses
+#: over for its failed probes (a DaemonSet rolling update); cleared by the next renewal.
+RESTARTING = "floatip.io/restarting-until"
 ZERO_MAC = "00:00:00:00:00:00"
+
+
+def restarting_patch(until: datetime.datetime) -> dict[str, Any]:
+    """Merge patch announcing a restart that should be over by ``until``."""
+    return {"metadata": {"annotations": {RESTARTING: micro_time(until)}}}
 
 
 def lease_name(node: str) -> str:
@@ -125,5 +133,6 @@ def renewal_patch(
         }
     }
     if annotations is not None:
-        patch["metadata"] = {"annotations": dict(annotations)}
+        # null removes a restart announcement left by this agent's previous run
+        patch["metadata"] = {"annotations": {**annotations, RESTARTING: None}}
     return patch

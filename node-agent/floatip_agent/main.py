@@ -7,8 +7,10 @@ In a cluster it runs as a DaemonSet on the host network: ``--node`` defaults to 
 (the downward API) and the API client to the in-cluster config.
 
 **SIGTERM and SIGINT leave every address in place.** The agent stops its loops, closes its
-sockets and exits 0, but removes nothing: a rolling update of the DaemonSet must not drop a
-VIP (protocol.md), and the restarted agent adopts its addresses again (`decisions.restart_plan`).
+sockets, marks its Lease ``floatip.io/restarting-until`` (now + ``--restart-grace-seconds``,
+so the operator does not take the silence of a rolling update for a crash) and exits 0, but
+removes nothing: a rolling update of the DaemonSet must not drop a VIP (protocol.md), and the
+restarted agent adopts its addresses again (`decisions.restart_plan`) and clears the mark.
 To take the addresses off a node, drain it (label ``floatip.io/drain``) and wait for the
 VirtualIPs to move before stopping the agent.
 """
@@ -51,6 +53,8 @@ async def serve(config: settings.Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await main
         await runner.cleanup()
+        if stop.is_set() and config.restart_grace_seconds > 0:
+            await the_agent.announce_restart(config.restart_grace_seconds)
     log.info("agent-exiting", signal="SIGTERM/SIGINT", addresses="kept")
 
 
@@ -80,6 +84,13 @@ async def serve(config: settings.Settings) -> None:
     "--unsure-after-seconds", type=float, default=None, help="Overrides the profile's (2 s / 1 s)."
 )
 @click.option("--handover-timeout-seconds", type=float, default=10.0, show_default=True)
+@click.option(
+    "--restart-grace-seconds",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM, ask the operator not to fail over for this long (0: do not ask).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
 def cli(  # noqa: PLR0917 - one parameter per click option
@@ -92,6 +103,7 @@ def cli(  # noqa: PLR0917 - one parameter per click option
     profile: str,
     unsure_after_seconds: float | None,
     handover_timeout_seconds: float,
+    restart_grace_seconds: float,
     log_level: str,
     log_format: logs.Format | None,
 ) -> None:
@@ -112,6 +124,7 @@ def cli(  # noqa: PLR0917 - one parameter per click option
             preset.unsure_after_seconds if unsure_after_seconds is None else unsure_after_seconds
         ),
         handover_timeout_seconds=handover_timeout_seconds,
+        restart_grace_seconds=restart_grace_seconds,
         probe_count=preset.probe_count, probe_window_seconds=preset.probe_window_seconds,
     )  # fmt: skip
     asyncio.run(serve(config))

@@ -55,15 +55,33 @@ def arp_probe(address: ipaddress.IPv4Address, *, mac: str) -> bytes:
     return _arp(ARP_REQUEST, mac=mac, sender=UNSPECIFIED_V4, target=address)
 
 
-def gratuitous_arp(address: ipaddress.IPv4Address, *, mac: str, reply: bool = False) -> bytes:
-    """An announcement that `address` is at `mac`: sender IP == target IP, broadcast."""
-    return _arp(ARP_REPLY if reply else ARP_REQUEST, mac=mac, sender=address, target=address)
+def gratuitous_arp(
+    address: ipaddress.IPv4Address, *, mac: str, reply: bool = False, link_mac: str | None = None
+) -> bytes:
+    """An announcement that `address` is at `mac`: sender IP == target IP, broadcast.
+
+    `link_mac` is the Ethernet source when it differs from `mac`: the old holder of a planned
+    handover tells the LAN where the address went (the new holder's MAC in the ARP payload,
+    which neighbours take) while its own MAC stays the frame's source (which switches learn).
+    """
+    return _arp(
+        ARP_REPLY if reply else ARP_REQUEST,
+        mac=mac,
+        sender=address,
+        target=address,
+        link_mac=link_mac,
+    )
 
 
 def _arp(
-    op: int, *, mac: str, sender: ipaddress.IPv4Address, target: ipaddress.IPv4Address
+    op: int,
+    *,
+    mac: str,
+    sender: ipaddress.IPv4Address,
+    target: ipaddress.IPv4Address,
+    link_mac: str | None = None,
 ) -> bytes:
-    frame = Ether(src=mac, dst=BROADCAST_MAC) / ARP(
+    frame = Ether(src=link_mac or mac, dst=BROADCAST_MAC) / ARP(
         op=op, hwsrc=mac, psrc=str(sender), hwdst=ZERO_MAC, pdst=str(target)
     )
     return bytes(frame)
@@ -80,10 +98,15 @@ def dad_solicitation(address: ipaddress.IPv6Address, *, mac: str) -> bytes:
     return bytes(frame)
 
 
-def unsolicited_advertisement(address: ipaddress.IPv6Address, *, mac: str) -> bytes:
-    """An unsolicited NA that `address` is at `mac`: to ff02::1, Override set, S and R clear."""
+def unsolicited_advertisement(
+    address: ipaddress.IPv6Address, *, mac: str, link_mac: str | None = None
+) -> bytes:
+    """An unsolicited NA that `address` is at `mac`: to ff02::1, Override set, S and R clear.
+
+    `link_mac` as in `gratuitous_arp`: the frame's source when the target MAC is another host's.
+    """
     frame = (
-        Ether(src=mac, dst=multicast_mac(ALL_NODES))
+        Ether(src=link_mac or mac, dst=multicast_mac(ALL_NODES))
         / IPv6(src=str(address), dst=str(ALL_NODES), hlim=NDP_HOP_LIMIT)
         / ICMPv6ND_NA(tgt=str(address), R=0, S=0, O=1)
         / ICMPv6NDOptDstLLAddr(lladdr=mac)
@@ -98,8 +121,13 @@ def probe(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, mac: str) -
     return dad_solicitation(address, mac=mac)
 
 
-def announcement(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, mac: str) -> bytes:
+def announcement(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    *,
+    mac: str,
+    link_mac: str | None = None,
+) -> bytes:
     """The announcement for `address` in its family: a gratuitous ARP or an unsolicited NA."""
     if isinstance(address, ipaddress.IPv4Address):
-        return gratuitous_arp(address, mac=mac)
-    return unsolicited_advertisement(address, mac=mac)
+        return gratuitous_arp(address, mac=mac, link_mac=link_mac)
+    return unsolicited_advertisement(address, mac=mac, link_mac=link_mac)

@@ -17,6 +17,7 @@ class Settings(NamedTuple):
     lease_renew_seconds: float = 15.0
     unsure_after_seconds: float = 2.0
     handover_timeout_seconds: float = 10.0
+    restart_grace_seconds: float = 30.0
     ping_interval_seconds: float = 1.0
     node_refresh_seconds: float = 10.0
     retry_seconds: float = 2.0

@@ -112,13 +112,18 @@ class Reconciler:
                 found[node] = lease
         return found
 
+    def agent_states(self, leases: Mapping[str, Mapping[str, Any]]) -> dict[str, views.AgentState]:
+        """The prober's verdicts, restart grace applied (an agent being updated is not dead)."""
+        now = datetime.datetime.now(datetime.UTC)
+        return views.with_restart_grace(self.prober.states(), leases, now=now)
+
     def node_views(
         self, leases: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, eligibility.NodeView]:
         now = datetime.datetime.now(datetime.UTC)
         since = now - datetime.timedelta(seconds=time.monotonic() - self.contact.restored_at)
         return views.node_views(
-            self.nodes.store, leases, self.prober.states(), now=now, contact_since=since
+            self.nodes.store, leases, self.agent_states(leases), now=now, contact_since=since
         )
 
     def parsed(self, body: Mapping[str, Any]) -> views.ParsedSpec:
@@ -150,7 +155,7 @@ class Reconciler:
         await self.decide_and_write(nodes)
 
     async def decide_and_write(self, nodes: Mapping[str, eligibility.NodeView]) -> None:
-        health = views.health_results(self.prober.states())
+        health = views.health_results(self.agent_states(self.agent_leases()))
         bodies = [b for b in self.vips.store.values() if not b["metadata"].get("deletionTimestamp")]
         self.specs = {n: s for n, s in self.specs.items() if n in self.vips.store}
         placeable = []

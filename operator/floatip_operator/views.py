@@ -33,6 +33,33 @@ class AgentState:
     report: Mapping[str, Any] | None = None
 
 
+#: An agent stopping cleanly (SIGTERM: a DaemonSet rolling update) writes this annotation on
+#: its Lease; until that time its addresses do not move for its failed probes (protocol.md).
+RESTARTING_ANNOTATION = "floatip.io/restarting-until"
+
+
+def restarting(lease: Mapping[str, Any] | None, *, now: datetime.datetime) -> bool:
+    """Whether the agent announced a restart that is still within its grace."""
+    annotations = (lease or {}).get("metadata", {}).get("annotations") or {}
+    until = parse_time(annotations.get(RESTARTING_ANNOTATION))
+    return until is not None and now < until
+
+
+def with_restart_grace(
+    agents: Mapping[str, AgentState],
+    leases: Mapping[str, Mapping[str, Any]],
+    *,
+    now: datetime.datetime,
+) -> dict[str, AgentState]:
+    """The prober's verdicts, with a restarting agent counted alive (its last report kept)."""
+    adjusted = dict(agents)
+    for node, lease in leases.items():
+        if restarting(lease, now=now):
+            previous = agents.get(node)
+            adjusted[node] = AgentState(True, previous.report if previous else None)
+    return adjusted
+
+
 def agent_node(lease: Mapping[str, Any]) -> str | None:
     """The node an agent Lease belongs to, or None when it is not an agent Lease."""
     name = str(lease.get("metadata", {}).get("name", ""))

@@ -175,3 +175,37 @@ def test_fence() -> None:
     assert fence.unsure
     with pytest.raises(ValueError, match="positive"):
         fencing.Fence(unsure_after=0)
+
+
+def test_a_virtualip_being_deleted_is_released_at_once() -> None:
+    import ipaddress
+
+    from floatip_agent import assignments, decisions
+
+    from floatip.api import model
+
+    address = ipaddress.ip_address("192.0.2.100")
+    deleting = assignments.Assignment(
+        name="web", uid="u", address=address, interface=None, announce=model.Announce(),
+        health_check=None, node_selector=None, holder="me", epoch=3, announced_node="me",
+        announced_epoch=3, last_reason="Assigned", conflict_node=None, deleting=True,
+    )  # fmt: skip
+    held = decisions.Held(address, "eth0", 3)
+    decision = decisions.decide(deleting, node="me", held=held, waiting_since=None, now=0.0)
+    assert decision.action is decisions.Action.RELEASE
+    assert decision.reason == "the VirtualIP is being deleted"
+    idle = decisions.decide(deleting, node="me", held=None, waiting_since=None, now=0.0)
+    assert idle.action is decisions.Action.IDLE
+
+
+def test_parse_reads_deletion_and_the_announced_mac() -> None:
+    obj = {
+        "metadata": {"name": "web", "uid": "u", "deletionTimestamp": "2026-11-26T12:00:00Z"},
+        "spec": {"address": "192.0.2.100/24"},
+        "status": {"holder": "s2", "epoch": 2,
+                   "announcement": {"node": "s2", "epoch": 2, "mac": "02:f1:00:00:00:02"}},
+    }  # fmt: skip
+    parsed = assignments.parse(obj)
+    assert isinstance(parsed, assignments.Assignment)
+    assert parsed.deleting is True
+    assert parsed.announced_mac == "02:f1:00:00:00:02"

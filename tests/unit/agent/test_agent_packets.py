@@ -102,3 +102,19 @@ def test_family_dispatch() -> None:
     assert packets.probe(VIP6, mac=MAC) == packets.dad_solicitation(VIP6, mac=MAC)
     assert packets.announcement(VIP4, mac=MAC) == packets.gratuitous_arp(VIP4, mac=MAC)
     assert packets.announcement(VIP6, mac=MAC) == packets.unsolicited_advertisement(VIP6, mac=MAC)
+
+
+NEW = "02:f1:00:00:00:03"
+
+
+def test_handover_redirect_names_the_new_mac_from_our_own_source() -> None:
+    """The old holder's parting announcement: ARP payload = new holder, Ethernet source = us."""
+    assert packets.announcement(VIP4, mac=NEW, link_mac=MAC).hex() == (
+        "ffffffffffff" "02f100000002" "0806"  # from our own MAC: switches learn nothing wrong
+        "0001" "0800" "06" "04" "0001"
+        "02f100000003" "c0000264"  # sender: the NEW holder's MAC, the VIP
+        "000000000000" "c0000264"
+    )  # fmt: skip
+    frame = packets.announcement(VIP6, mac=NEW, link_mac=MAC)
+    assert frame[6:12] == MAC_BYTES
+    assert frame.endswith(bytes([2, 1]) + bytes.fromhex("02f100000003"))

@@ -65,6 +65,15 @@ def test_lease_body_and_renewal() -> None:
     assert patch["spec"]["leaseDurationSeconds"] == 60
 
 
+def test_restart_is_announced_and_the_next_renewal_clears_it() -> None:
+    until = datetime.datetime(2026, 1, 2, 3, 5, 0, tzinfo=datetime.UTC)
+    assert leasing.restarting_patch(until) == {
+        "metadata": {"annotations": {"floatip.io/restarting-until": "2026-01-02T03:05:00.000000Z"}}
+    }
+    patch = leasing.renewal_patch(node="n1", annotations={"a": "b"}, now=NOW)
+    assert patch["metadata"]["annotations"] == {"a": "b", "floatip.io/restarting-until": None}
+
+
 def test_lease_outlives_two_missed_renewals() -> None:
     assert leasing.duration_for(15) == 45
     assert leasing.duration_for(20) == 60

@@ -144,3 +144,21 @@ def test_interfaces_without_carrier_cannot_hold_addresses() -> None:
     assert views.with_carrier((eth0,), None) == (eth0,)
     unknown = views.AgentState(True, {"links": {"eth1": False}})
     assert views.with_carrier((eth0, eth1), unknown) == (eth0,)
+
+
+def test_an_agent_restarting_within_its_grace_counts_alive() -> None:
+    now = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
+    marked = {
+        "metadata": {"annotations": {views.RESTARTING_ANNOTATION: "2026-11-26T12:00:30.000000Z"}}
+    }
+    expired = {
+        "metadata": {"annotations": {views.RESTARTING_ANNOTATION: "2026-11-26T11:59:59.000000Z"}}
+    }
+    assert views.restarting(marked, now=now)
+    assert not views.restarting(expired, now=now)
+    assert not views.restarting({"metadata": {}}, now=now)
+    assert not views.restarting(None, now=now)
+    agents = {"a": views.AgentState(False, {"held": {"web": 1}}), "b": views.AgentState(False)}
+    adjusted = views.with_restart_grace(agents, {"a": marked, "b": expired}, now=now)
+    assert adjusted["a"] == views.AgentState(True, {"held": {"web": 1}})
+    assert adjusted["b"] == views.AgentState(False)
