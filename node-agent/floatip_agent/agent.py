@@ -67,6 +67,7 @@ class Agent:
     def __init__(self, config: settings.Settings, *, api: kube.Kube | None = None) -> None:
         self.config = config
         self.node = config.node
+        self.started_at = time.monotonic()
         self.fence = fencing.Fence(unsure_after=config.unsure_after_seconds)
         self.kube = api or kube.Kube(kube.load_config(config.kubeconfig), on_contact=self.contact)
         self.metrics = metrics.Metrics()
@@ -627,7 +628,9 @@ class Agent:
             await self.kube.renew_lease(
                 name=leasing.lease_name(self.node), namespace=self.config.namespace,
                 patch=leasing.renewal_patch(
-                    node=self.node, annotations=annotations, now=now, duration=duration
+                    node=self.node, annotations=annotations, now=now, duration=duration,
+                    clear_restart_mark=time.monotonic() - self.started_at
+                    >= leasing.RESTART_MARK_KEPT_SECONDS,
                 ),
                 body=lambda: leasing.lease_body(
                     node=self.node, namespace=self.config.namespace,

@@ -117,12 +117,18 @@ def lease_body(
     }
 
 
+#: A restart mark stays until the agent has answered probes this long, so that the operator's
+#: verdict (rise: two good probes) is "alive" again before the mark that held failover goes.
+RESTART_MARK_KEPT_SECONDS = 5.0
+
+
 def renewal_patch(
     *,
     node: str,
     annotations: Mapping[str, str] | None,
     now: datetime.datetime,
     duration: int = LEASE_DURATION,
+    clear_restart_mark: bool = True,
 ) -> dict[str, Any]:
     """Merge patch renewing the Lease (and updating the annotations if given)."""
     patch: dict[str, Any] = {
@@ -133,6 +139,7 @@ def renewal_patch(
         }
     }
     if annotations is not None:
-        # null removes a restart announcement left by this agent's previous run
-        patch["metadata"] = {"annotations": {**annotations, RESTARTING: None}}
+        patch["metadata"] = {"annotations": dict(annotations)}
+        if clear_restart_mark:  # null removes the mark this agent's previous run left
+            patch["metadata"]["annotations"][RESTARTING] = None
     return patch

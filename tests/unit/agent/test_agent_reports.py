@@ -72,6 +72,10 @@ def test_restart_is_announced_and_the_next_renewal_clears_it() -> None:
     }
     patch = leasing.renewal_patch(node="n1", annotations={"a": "b"}, now=NOW)
     assert patch["metadata"]["annotations"] == {"a": "b", "floatip.io/restarting-until": None}
+    kept = leasing.renewal_patch(
+        node="n1", annotations={"a": "b"}, now=NOW, clear_restart_mark=False
+    )
+    assert kept["metadata"]["annotations"] == {"a": "b"}
 
 
 def test_lease_outlives_two_missed_renewals() -> None:
