@@ -48,6 +48,7 @@ from floatip_agent import (
     leasing,
     links,
     metrics,
+    probing,
     reporting,
     settings,
 )
@@ -79,6 +80,7 @@ class Agent:
         self.conflicts: dict[str, conflicts.Conflict] = {}
         self.health: dict[str, healthchecks.Verdict] = {}
         self.peer_macs: set[str] = set()
+        self._peers_read_at = 0.0
         self.own_macs: set[str] = set()
         self.node_labels: dict[str, str] = {}
         self.internal_ip: str | None = None
@@ -321,6 +323,11 @@ class Agent:
             count=self.config.probe_count,
             window=self.config.probe_window_seconds,
         )
+        if not result.free and await self._refresh_peers():
+            # An unknown MAC may be a peer that started after our last look at the Leases:
+            # never refuse an address because our list of peers was stale.
+            late_peers = result.foreign & self.peer_macs
+            result = probing.ProbeResult(result.foreign - late_peers, result.peers | late_peers)
         if not result.free:
             mac = sorted(result.foreign)[0]
             self.metrics.conflicts.labels(vip=name).inc()
@@ -434,20 +441,24 @@ class Agent:
         )
 
     async def _announce(self, name: str, *, first_sent: bool) -> None:
-        """Rest of the first burst, status.announcement, second burst, then refresh forever."""
+        """status.announcement, the rest of the first burst, second burst, refresh forever.
+
+        The announcement is written as soon as the first frame is out (not after the whole
+        burst): the old holder of a planned handover waits for it, so writing it early keeps
+        the make-before-break overlap, when both hosts answer ARP, to tens of milliseconds.
+        """
         held = self.held[name]
         assignment = self.assignments.get(name)
         tuning = assignment.announce if assignment else model.Announce()
         link = self._link(held.ifname)
         offsets = announcing.schedule(tuning)
-        first_burst = tuning.burst_count
         loop = asyncio.get_running_loop()
         start = loop.time()
         for index, offset in enumerate(offsets):
             if not (index == 0 and first_sent):
                 await asyncio.sleep(max(0.0, start + offset - loop.time()))
                 await self._send(link, held.address, "burst")
-            if index == first_burst - 1:
+            if index == 0:
                 self._spawn(self._write_announcement(name, held, link.mac))
         while tuning.refresh_interval_seconds:
             await asyncio.sleep(tuning.refresh_interval_seconds)
@@ -508,6 +519,18 @@ class Agent:
         elif response is decisions.ClaimResponse.REREAD:
             self._spawn(self._reread(name))
         else:
+            self._spawn(self._check_foreign(name, ifname, claim))
+
+    async def _check_foreign(self, name: str, ifname: str, claim: claims.Claim) -> None:
+        """A MAC not known as a peer claims a held address: a peer that just started, or not?
+
+        The Leases are re-read at most once a second, so an intruder's flood costs no API load.
+        """
+        stale = time.monotonic() - self._peers_read_at > 1.0
+        if stale and await self._refresh_peers() and claim.mac.lower() in self.peer_macs:
+            await self._reread(name)
+            return
+        if name in self.held:
             self._foreign_claim(name, ifname, claim)
 
     async def _reread(self, name: str) -> None:
@@ -640,8 +663,18 @@ class Agent:
         except Exception:
             self.metrics.lease_failures.inc()
             raise
-        leases = await self.kube.list_leases(self.config.namespace)
+        await self._refresh_peers()
+
+    async def _refresh_peers(self) -> bool:
+        """Re-read the agents' Leases for their MACs; False when the API could not say."""
+        try:
+            leases = await self.kube.list_leases(self.config.namespace)
+        except Exception as exc:
+            log.warning("peer-refresh-failed", error=_describe(exc))
+            return False
         self.peer_macs = leasing.peer_macs(leases, node=self.node) - self.own_macs
+        self._peers_read_at = time.monotonic()
+        return True
 
     def _endpoint_host(self, snapshot: addressing.Snapshot) -> str:
         if self.config.advertise_address:
