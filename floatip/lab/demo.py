@@ -54,7 +54,7 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
     try:
         lab_session = session.Session(place, say=lambda m: say(f"    {m}"))
         vip = str(lab.host("server1").ip).rsplit(".", 1)[0] + ".100"
-        say(f"==> 2/6 kubectl apply: VirtualIP web, address {vip}/24, prefer server1")
+        say(f"==> 2/6 a VirtualIP is applied: web, address {vip}/24, prefer server1")
         lab_session.apply_vip("web", {"address": f"{vip}/24", "preferredNodes": ["server1"]})
         lab_session.wait_condition("web", "Ready", timeout=30)
         lab_session.wait_answer(vip, "server1")
@@ -80,7 +80,7 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
             Step("server1 power loss -> server2 answers", _ms(failover), failover is not None)
         )
 
-        say("==> 4/6 server1 powers on; planned switchover back (kubectl vip move web server1)")
+        say("==> 4/6 server1 powers on; planned switchover back (spec.node, as kubectl vip move)")
         lab_session.fault("heal")
         lab_session.wait_condition("web", "Ready", timeout=30)
         with lab_session.prober(vip, duration=60) as prober:
