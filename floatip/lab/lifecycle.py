@@ -49,6 +49,9 @@ STATE_ENTRIES = (
     "relay.tmp",
     "logs",
     "nginx",
+    "records",  # the client's recordings (floatip.lab.session)
+    "ask.jsonl",
+    *(f"kubeconfig.mgmt.{account}" for account in rbac.ACCOUNTS.values()),
 )
 
 
