@@ -82,6 +82,7 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
 
         say("==> 4/6 server1 powers on; planned switchover back (spec.node, as kubectl vip move)")
         lab_session.fault("heal")
+        lab_session.wait_agents_sure()
         lab_session.wait_condition("web", "Ready", timeout=30)
         with lab_session.prober(vip, duration=60) as prober:
             time.sleep(0.5)

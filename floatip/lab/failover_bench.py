@@ -81,7 +81,7 @@ class Bench:
             interval=0.1,
         )
         self.lab.wait_answer(self.vip, holder, timeout=60)
-        time.sleep(2.5)  # the operator's probe of a node back from a fault: rise + margin
+        self.lab.wait_agents_sure()
         return holder
 
     def failover(self, scenario: str) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -211,6 +212,37 @@ class Session:
             text=True,
         )
         return Recording(process, path)
+
+    # -- agents -------------------------------------------------------------------------
+
+    def agent_sure(self, node: str) -> bool:
+        """Whether ``node``'s agent answers /healthz (from the management network) and is sure."""
+        done = self.run(
+            "operator-1",
+            ["curl", "-s", "--max-time", "1", f"http://{self.lab.host(node).mgmt_ip}:9720/healthz"],
+            check=False,
+        )
+        if done.returncode != 0:
+            return False
+        try:
+            return bool(json.loads(done.stdout).get("unsure") is False)
+        except ValueError:
+            return False
+
+    def wait_agents_sure(self, timeout: float = 30) -> None:
+        """Every agent answers and is sure of the API, and the operator had time to see it.
+
+        The operator judges an agent alive after two good probes in a row (0.4 s at the
+        default profile); the extra second covers that and a busy machine.
+        """
+        for node in self.lab.nodes_names():
+            waiting.wait_until(
+                functools.partial(self.agent_sure, node),
+                what=f"the agent of {node} to answer /healthz and be sure of the API",
+                timeout=timeout,
+                interval=0.1,
+            )
+        time.sleep(1.0)
 
     # -- faults ---------------------------------------------------------------------------
 

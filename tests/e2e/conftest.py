@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import json
 import pathlib
 from collections.abc import Iterator
 from typing import Any
@@ -157,33 +155,12 @@ def reset(lab: session.Session) -> None:
     """Undo every fault and wait until every agent answers its health endpoint again."""
     if _faults_in_force(lab):
         lab.fault("heal")
-    for node in lab.lab.nodes_names():
-        waiting.wait_until(
-            functools.partial(agent_sure, lab, node),
-            what=f"the agent of {node} to answer /healthz and be sure of the API",
-            timeout=30,
-            interval=0.1,
-        )
+    lab.wait_agents_sure()
 
 
 def _faults_in_force(lab: session.Session) -> bool:
     f = lab.lab.faults
     return bool(f.cut or f.frozen or f.killed or f.dead or f.api_down)
-
-
-def agent_sure(lab: session.Session, node: str) -> bool:
-    mgmt = lab.lab.host(node).mgmt_ip
-    done = lab.run(
-        "operator-1",
-        ["curl", "-s", "--max-time", "1", f"http://{mgmt}:9720/healthz"],
-        check=False,
-    )
-    if done.returncode != 0:
-        return False
-    try:
-        return json.loads(done.stdout).get("unsure") is False
-    except ValueError:
-        return False
 
 
 def events_about(lab: session.Session, name: str) -> list[dict[str, Any]]:

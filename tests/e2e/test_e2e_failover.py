@@ -26,7 +26,6 @@ import pytest
 from floatip.lab import naming, session, waiting
 from tests.e2e.conftest import (
     Addresses,
-    agent_sure,
     create,
     holders,
     reset,
@@ -162,7 +161,7 @@ def test_agent_restart_keeps_owned_and_foreign_addresses(
             time.sleep(0.5)
             lab.fault("restart-agent", "server1")
             waiting.wait_until(
-                lambda: _sample(lab, samples) and agent_sure(lab, "server1"),
+                lambda: _sample(lab, samples) and lab.agent_sure("server1"),
                 what="server1's restarted agent to answer /healthz again",
                 timeout=30,
                 interval=0.05,
