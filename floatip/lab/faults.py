@@ -169,7 +169,7 @@ def _api_down(
     processes.send(server, apiserving.DOWN_SIGNAL)
     client = kubeapi.Client(place.kubeconfig, timeout=1)
     waiting.wait_until(
-        lambda: not _answers(client), what="the API server to stop answering", timeout=15
+        lambda: not client.answers(), what="the API server to stop answering", timeout=15
     )
     lab.faults.api_down = True
     say("API server down (connections refused; objects kept); `api-up` or `heal` restores it")
@@ -181,7 +181,7 @@ def _api_up(
     server = _apiserver(lab)
     processes.send(server, apiserving.UP_SIGNAL)
     client = kubeapi.Client(place.kubeconfig, timeout=2)
-    waiting.wait_until(lambda: _answers(client), what="the API server to answer again", timeout=15)
+    waiting.wait_until(client.answers, what="the API server to answer again", timeout=15)
     lab.faults.api_down = False
     say("API server up again")
 
@@ -219,14 +219,6 @@ def _apiserver(lab: state.LabState) -> state.ProcessRecord:
             "(`floatip lab down && floatip lab up`)"
         )
     return server
-
-
-def _answers(client: kubeapi.Client) -> bool:
-    try:
-        client.request("GET", "/version")
-    except kubeapi.ApiError:
-        return False
-    return True
 
 
 def _links(host: state.HostRecord) -> list[str]:

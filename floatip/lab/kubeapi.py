@@ -75,6 +75,14 @@ class Client:
         except (urllib.error.URLError, OSError) as exc:
             raise ApiError(f"{method} {path}: API server {self.url} unreachable: {exc}") from exc
 
+    def answers(self) -> bool:
+        """Whether the API server answers at all (GET /version)."""
+        try:
+            self.request("GET", "/version")
+        except ApiError:
+            return False
+        return True
+
     def text(self, path: str) -> str:
         """GET a non-JSON endpoint (``/metrics``) as text, or raise ApiError."""
         req = urllib.request.Request(self.url + path, method="GET")

@@ -220,7 +220,7 @@ def _start_api(place: state.Place, lab: state.LabState, say: Say) -> None:
     place.kubeconfig.chmod(0o600)
     client = kubeapi.Client(place.kubeconfig, timeout=2)
     waiting.wait_until(
-        lambda: _answers(client),
+        client.answers,
         what=f"the API server to answer through 127.0.0.1:{lab.relay_port}",
         timeout=30,
         interval=0.1,
@@ -237,14 +237,6 @@ def _died(record: state.ProcessRecord) -> bool:
         f"lab process {record.name} exited at start; its log {record.log} ends:\n"
         + processes.log_tail(record)
     )
-
-
-def _answers(client: kubeapi.Client) -> bool:
-    try:
-        client.request("GET", "/version")
-    except kubeapi.ApiError:
-        return False
-    return True
 
 
 def _start_webservers(place: state.Place, lab: state.LabState, say: Say) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Sequence
-from types import TracebackType
 
 from floatip.api import model
 from floatip_agent import addressing, packet_sockets, packets
@@ -32,31 +31,17 @@ def schedule(tuning: model.Announce) -> list[float]:
     return burst + [tuning.second_burst_delay_seconds + offset for offset in burst]
 
 
-class Announcer:
+class Announcer(packet_sockets.SocketOwner):
     """Sends announcements out of one interface, from that interface's MAC."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+        super().__init__(sock)
         self.mac = packet_sockets.interface_mac(sock)
 
     @classmethod
     def open(cls, *, ifname: str, netns: str | None = None) -> Announcer:
         """An announcer on `ifname` (in namespace `netns`, if named)."""
         return cls(packet_sockets.open_sender(ifname=ifname, netns=netns))
-
-    def __enter__(self) -> Announcer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._sock.close()
 
     async def send(self, frames: Sequence[bytes]) -> None:
         """Write `frames` out now, in order."""

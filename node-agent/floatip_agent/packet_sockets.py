@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import errno
 import socket
+from types import TracebackType
+from typing import Self
 
 from floatip_agent import bpf, namespaces
 
@@ -79,3 +81,24 @@ def interface_mac(sock: socket.socket) -> str:
     """The MAC of the interface a packet socket is bound to, lower case with colons."""
     hwaddr: bytes = sock.getsockname()[4]
     return ":".join(f"{byte:02x}" for byte in hwaddr)
+
+
+class SocketOwner:
+    """Owns one packet socket: closes it on ``close()`` or at the end of a ``with`` block."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sock.close()

@@ -11,9 +11,7 @@ sending anything whose answers matter (a probe).
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
-from types import TracebackType
 
 from floatip_agent import claims, packet_sockets
 
@@ -21,30 +19,13 @@ PACKET_OUTGOING = 4
 MAX_FRAME = 65535
 
 
-class Watcher:
+class Watcher(packet_sockets.SocketOwner):
     """Frames and claims arriving on one interface. Close it (or use `with`) when done."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
 
     @classmethod
     def open(cls, *, ifname: str, netns: str | None = None) -> Watcher:
         """Start capturing on `ifname` (in namespace `netns`, if named)."""
         return cls(packet_sockets.open_capture(ifname=ifname, netns=netns))
-
-    def __enter__(self) -> Watcher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._sock.close()
 
     async def frames(self) -> AsyncIterator[bytes]:
         """Every frame that passes the filter, as raw bytes, forever."""
