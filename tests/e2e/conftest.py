@@ -151,6 +151,14 @@ def watch(lab: session.Session, vip: str, *, arp: bool = True) -> Iterator[list[
             seen.append(Seen(prober.requests(), log.frames() if log else []))
 
 
+@pytest.fixture
+def lab(module_lab: session.Session) -> Iterator[session.Session]:
+    """The module's lab (each module defines ``module_lab``), healed before and after a test."""
+    reset(module_lab)
+    yield module_lab
+    reset(module_lab)
+
+
 def reset(lab: session.Session) -> None:
     """Undo every fault and wait until every agent answers its health endpoint again."""
     if _faults_in_force(lab):

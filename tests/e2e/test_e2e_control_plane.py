@@ -47,13 +47,6 @@ def addresses() -> Addresses:
     return Addresses(120)
 
 
-@pytest.fixture
-def lab(module_lab: session.Session) -> Iterator[session.Session]:
-    reset(module_lab)
-    yield module_lab
-    reset(module_lab)
-
-
 def test_api_down_moves_nothing_and_drops_nothing(
     lab: session.Session, addresses: Addresses
 ) -> None:

@@ -51,13 +51,6 @@ def addresses() -> Addresses:
     return Addresses(100)
 
 
-@pytest.fixture
-def lab(module_lab: session.Session) -> Iterator[session.Session]:
-    reset(module_lab)
-    yield module_lab
-    reset(module_lab)
-
-
 def test_steady_state_one_holder_one_mac(lab: session.Session, addresses: Addresses) -> None:
     vip = addresses.take()
     before = create(lab, "steady", vip, "server1")

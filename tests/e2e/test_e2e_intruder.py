@@ -24,7 +24,6 @@ from tests.e2e.conftest import (
     create,
     events_about,
     holders,
-    reset,
     running_lab,
     status,
     wait_holders,
@@ -45,13 +44,6 @@ def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[session.Ses
 @pytest.fixture(scope="module")
 def addresses() -> Addresses:
     return Addresses(140)
-
-
-@pytest.fixture
-def lab(module_lab: session.Session) -> Iterator[session.Session]:
-    reset(module_lab)
-    yield module_lab
-    reset(module_lab)
 
 
 def test_intruder_raises_conflict_without_moving_the_vip(

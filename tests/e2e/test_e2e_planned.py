@@ -46,13 +46,6 @@ def addresses() -> Addresses:
     return Addresses(160)
 
 
-@pytest.fixture
-def lab(module_lab: session.Session) -> Iterator[session.Session]:
-    reset(module_lab)
-    yield module_lab
-    reset(module_lab)
-
-
 def _switch(lab: session.Session, vip: str, name: str) -> tuple[float, float]:
     """Pin ``name`` from server1 to server2; return (when asked, when the move was over)."""
     asked = time.time()
