@@ -117,12 +117,42 @@ def openapi_v3_index(registry: Registry) -> dict[str, Any]:
     return {"paths": paths}
 
 
+def _paths(res: Resource) -> dict[str, Any]:
+    """The list and get operations of one resource, as kube-apiserver's OpenAPI v3 names them.
+
+    ``kubectl explain`` finds a resource's schema through the GET operation of its path (the
+    GroupVersionKind on the operation, the schema by ``$ref``), not through the components.
+    """
+    base = f"/{_gv_path(res.group, res.version)}"
+    scope = "/namespaces/{namespace}" if res.namespaced else ""
+    gvk = {"group": res.group, "version": res.version, "kind": res.kind}
+    ref = {"$ref": f"#/components/schemas/{_definition_name(res)}"}
+
+    def operation(action: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "get": {
+                "operationId": f"{action}{res.kind}",
+                "responses": {"200": {"content": {"application/json": {"schema": schema}}}},
+                "x-kubernetes-action": action,
+                "x-kubernetes-group-version-kind": gvk,
+            }
+        }
+
+    return {
+        f"{base}{scope}/{res.plural}": operation("list", {"type": "object"}),
+        f"{base}{scope}/{res.plural}/{{name}}": operation("get", ref),
+    }
+
+
 def openapi_v3_document(registry: Registry, group_name: str, version: str) -> dict[str, Any]:
     served = [r for r in registry if r.group == group_name and r.version == version]
+    paths: dict[str, Any] = {}
+    for res in served:
+        paths.update(_paths(res))
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes (floatip test API server)", "version": "v1.35.0"},
-        "paths": {},
+        "paths": paths,
         "components": {"schemas": {_definition_name(r): _definition(r) for r in served}},
     }
 

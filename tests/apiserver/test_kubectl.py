@@ -147,3 +147,15 @@ async def test_kubectl_server_side_apply_and_get_watch(apiserver: RunningServer)
     finally:
         watch.terminate()
         await watch.wait()
+
+
+async def test_kubectl_explain_reads_the_crd_schema_from_openapi_v3(
+    apiserver: RunningServer,
+) -> None:
+    code, out = await kubectl(apiserver, "explain", "vip")
+    assert code == 0, out
+    assert "KIND:       VirtualIP" in out
+    assert "answering for spec.address" in out
+    code, out = await kubectl(apiserver, "explain", "vip.spec.announce.burstCount")
+    assert code == 0, out
+    assert "Announcements sent right after taking the address." in out
