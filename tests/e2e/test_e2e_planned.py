@@ -64,7 +64,7 @@ def test_pinned_switchover_loses_no_request(lab: session.Session, addresses: Add
         _, over = _switch(lab, vip, "pin")
         time.sleep(1.0)  # a recording window after the move
     [record] = seen
-    assert record.failed() == 0, "a planned switchover lost requests"
+    record.assert_planned_move_lost_nothing("a planned switchover")
     assert [run for run, _ in timeline.answered_by(record.requests)] == ["server1", "server2"]
     assert session.neighbour(lab, "client", vip) == MAC["server2"]
     assert record.doubles(vip, since=over) == []
@@ -110,7 +110,7 @@ def test_drain_label_moves_vip_without_loss(lab: session.Session, addresses: Add
             over = time.time()
             time.sleep(1.0)
         [record] = seen
-        assert record.failed() == 0, "draining the holder lost requests"
+        record.assert_planned_move_lost_nothing("draining the holder")
         assert record.last_answer() == "server2"
         assert session.neighbour(lab, "client", vip) == MAC["server2"]
         assert record.answerers(vip, since=over) == {MAC["server2"]}
