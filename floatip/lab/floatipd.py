@@ -52,32 +52,27 @@ def start_agents_and_operators(
 
     Each of the two starts as soon as its entry point exists, so either can be tried alone.
     """
-    agent_kubeconfig = str(place.account_kubeconfig(rbac.ACCOUNTS["agent"]))
-    operator_kubeconfig = str(place.account_kubeconfig(rbac.ACCOUNTS["operator"]))
+
+    def start(name: str, host: str, module: str, account: str, *args: str) -> None:
+        kubeconfig = str(place.account_kubeconfig(rbac.ACCOUNTS[account]))
+        lab.processes[name] = processes.spawn(
+            name=name,
+            host=host,
+            netns=lab.host(host).netns,
+            argv=[sys.executable, "-m", module, "--kubeconfig", kubeconfig,
+                  "--profile", lab.profile, *args],
+            log=place.path("logs", f"{name}.log"),
+        )  # fmt: skip
+
     if installed(AGENT_MODULE):
         for node in lab.nodes_names():
-            name = agent_name(node)
-            say(f"starting {name}")
-            lab.processes[name] = processes.spawn(
-                name=name,
-                host=node,
-                netns=lab.host(node).netns,
-                argv=[sys.executable, "-m", AGENT_MODULE, "--node", node,
-                      "--kubeconfig", agent_kubeconfig, "--profile", lab.profile],
-                log=place.path("logs", f"{name}.log"),
-            )  # fmt: skip
+            say(f"starting {agent_name(node)}")
+            start(agent_name(node), node, AGENT_MODULE, "agent", "--node", node)
     if installed(OPERATOR_MODULE):
         for replica in REPLICAS:
             name = operator_name(replica)
             say(f"starting {name} (on host {name})")
-            lab.processes[name] = processes.spawn(
-                name=name,
-                host=name,
-                netns=lab.host(name).netns,
-                argv=[sys.executable, "-m", OPERATOR_MODULE, "--kubeconfig", operator_kubeconfig,
-                      "--id", name, "--profile", lab.profile],
-                log=place.path("logs", f"{name}.log"),
-            )  # fmt: skip
+            start(name, name, OPERATOR_MODULE, "operator", "--id", name)
     missing = [m for m in (AGENT_MODULE, OPERATOR_MODULE) if not installed(m)]
     if missing:
         say(
