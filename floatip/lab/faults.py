@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import pathlib
 import signal
+import sys
 from collections.abc import Callable
 
 from floatip.lab import (
@@ -148,6 +149,13 @@ def _heal(place: state.Place, lab: state.LabState, host: state.HostRecord | None
 def _power_on(place: state.Place, lab: state.LabState, host: state.HostRecord, say: Say) -> None:
     for ifname in _links(host):
         commands.ip("link", "set", "dev", ifname, "up", netns=host.netns)
+    # A real power cycle wipes the RAM: floatip's addresses and the node's TCP state go too.
+    own = [f"{host.ip}/{naming.DATA_V4.prefixlen}"]
+    own += [f"{host.ip6}/{naming.DATA_V6.prefixlen}"] if host.ip6 else []
+    commands.run(
+        ["ip", "netns", "exec", host.netns, sys.executable, "-m", "floatip.lab.reboot",
+         *(arg for address in own for arg in ("--own", address))],
+    )  # fmt: skip
     started = []
     for name, record in list(lab.processes.items()):
         if record.host == host.name and not processes.alive(record):
