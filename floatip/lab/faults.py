@@ -78,9 +78,7 @@ def _kill_node(
     place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
 ) -> None:
     assert host is not None
-    pids = hosts.namespace_pids(host.netns)
-    for pid in pids:
-        _signal_pid(pid, signal.SIGSTOP)
+    pids = _stop_all(host)
     for ifname in _links(host):
         commands.ip("link", "set", "dev", ifname, "down", netns=host.netns)
     hosts.kill_namespace_processes(host.netns)
@@ -89,13 +87,19 @@ def _kill_node(
     say(f"{host.name} powered off: {len(pids)} processes killed, links {_links(host)} down")
 
 
+def _stop_all(host: state.HostRecord) -> list[int]:
+    """SIGSTOP every process of the node at once; return their pids."""
+    pids = hosts.namespace_pids(host.netns)
+    for pid in pids:
+        _signal_pid(pid, signal.SIGSTOP)
+    return pids
+
+
 def _freeze_node(
     place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
 ) -> None:
     assert host is not None
-    pids = hosts.namespace_pids(host.netns)
-    for pid in pids:
-        _signal_pid(pid, signal.SIGSTOP)
+    pids = _stop_all(host)
     if host.name not in lab.faults.frozen:
         lab.faults.frozen.append(host.name)
     say(f"{host.name} frozen: {len(pids)} processes stopped (SIGSTOP); `heal` resumes them")

@@ -215,19 +215,25 @@ class Session:
 
     # -- agents -------------------------------------------------------------------------
 
-    def agent_sure(self, node: str) -> bool:
-        """Whether ``node``'s agent answers /healthz (from the management network) and is sure."""
+    def agent_report(self, node: str) -> dict[str, Any] | None:
+        """``node``'s agent /healthz document, asked over the management network, or None."""
         done = self.run(
             "operator-1",
             ["curl", "-s", "--max-time", "1", f"http://{self.lab.host(node).mgmt_ip}:9720/healthz"],
             check=False,
         )
         if done.returncode != 0:
-            return False
+            return None
         try:
-            return bool(json.loads(done.stdout).get("unsure") is False)
+            report = json.loads(done.stdout)
         except ValueError:
-            return False
+            return None
+        return report if isinstance(report, dict) else None
+
+    def agent_sure(self, node: str) -> bool:
+        """Whether ``node``'s agent answers /healthz and is sure of the API."""
+        report = self.agent_report(node)
+        return report is not None and report.get("unsure") is False
 
     def wait_agents_sure(self, timeout: float = 30) -> None:
         """Every agent answers and is sure of the API, and the operator had time to see it.

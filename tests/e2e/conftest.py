@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from floatip.lab import lifecycle, session, state, timeline, waiting
+from floatip.lab import lifecycle, naming, session, state, timeline, waiting
 
 #: the data LAN's free addresses start here (`floatip.lab.naming`)
 FIRST_VIP = 100
@@ -160,6 +160,10 @@ def watch(lab: session.Session, vip: str, *, arp: bool = True) -> Iterator[list[
         finally:
             stack.close()
             seen.append(Seen(prober.requests(), log.frames() if log else []))
+
+
+#: The lab's data-LAN MACs (floatip.lab.naming's plan), for judging who answered ARP.
+MAC = {f"server{i}": naming.data_mac(i) for i in (1, 2, 3)}
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip.lab import kubeapi, naming, session, waiting
+from floatip.lab import kubeapi, session, waiting
 from tests.e2e.conftest import (
+    MAC,
     Addresses,
     create,
     events_about,
@@ -32,8 +33,6 @@ from tests.e2e.conftest import (
     wait_holders,
     watch,
 )
-
-MAC = {"server1": naming.data_mac(1), "server2": naming.data_mac(2)}
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ Proves, with the client requesting the VIP every 10 ms and logging who answers A
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -25,6 +24,7 @@ import pytest
 
 from floatip.lab import naming, session, waiting
 from tests.e2e.conftest import (
+    MAC,
     Addresses,
     create,
     holders,
@@ -35,7 +35,6 @@ from tests.e2e.conftest import (
     watch,
 )
 
-MAC = {"server1": naming.data_mac(1), "server2": naming.data_mac(2)}
 #: an address another program put on server1's eth0: the agent must never touch it
 FOREIGN = "192.0.2.251"
 
@@ -186,15 +185,5 @@ def _sample(lab: session.Session, samples: list[set[str]]) -> bool:
 
 
 def _holds(lab: session.Session, name: str, epoch: int) -> bool:
-    done = lab.run(
-        "operator-1",
-        ["curl", "-s", "--max-time", "1", f"http://{lab.lab.host('server1').mgmt_ip}:9720/healthz"],
-        check=False,
-    )
-    if done.returncode != 0:
-        return False
-    try:
-        held = json.loads(done.stdout).get("held") or {}
-    except ValueError:
-        return False
-    return bool(held.get(name) == epoch)
+    report = lab.agent_report("server1")
+    return report is not None and (report.get("held") or {}).get(name) == epoch

@@ -17,11 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip.lab import naming, session
-from tests.e2e.conftest import holders, reset, running_lab, status, watch
+from floatip.lab import session
+from tests.e2e.conftest import MAC, holders, reset, running_lab, status, watch
 
 VIP = "2001:db8:f1::100"
-MAC = {"server1": naming.data_mac(1), "server2": naming.data_mac(2)}
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 import pytest
 
 from floatip.api import names
-from floatip.lab import naming, session, timeline
+from floatip.lab import session, timeline
 from tests.e2e.conftest import (
+    MAC,
     Addresses,
     create,
     holders,
@@ -31,8 +32,6 @@ from tests.e2e.conftest import (
     wait_holders,
     watch,
 )
-
-MAC = {f"server{i}": naming.data_mac(i) for i in (1, 2, 3)}
 
 
 @pytest.fixture(scope="module")
