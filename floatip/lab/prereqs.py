@@ -18,6 +18,7 @@ PROGRAMS: dict[str, str] = {
     "ping": "iputils-ping",
     "arping": "iputils-arping",
     "curl": "curl",
+    "nft": "nftables",  # the agents' flow handoff in planned switchovers
 }
 
 

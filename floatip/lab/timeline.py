@@ -65,29 +65,6 @@ def failed(
     return sum(1 for r in requests if start <= r.start < end and not r.ok)
 
 
-#: What a request in flight at the instant the client's neighbour entry flips to the new
-#: holder's MAC dies of: its next segment reaches the new holder, which has no such connection
-#: and resets it. Inherent to moving an address at layer 2; no other failure is.
-FLIP_RESET = "ConnectionResetError"
-
-
-def planned_move_losses(requests: Iterable[Request]) -> tuple[int, int]:
-    """(requests reset at the MAC flip, requests lost any other way) during a planned move.
-
-    A planned switchover must lose nothing to a stale neighbour entry or a moment without a
-    holder (those end in timeouts or refusals); at most the one connection that straddles
-    the flip can be reset.
-    """
-    resets = other = 0
-    for request in requests:
-        if not request.ok:
-            if request.answer == FLIP_RESET:
-                resets += 1
-            else:
-                other += 1
-    return resets, other
-
-
 def answered_by(requests: Iterable[Request]) -> list[tuple[str, int]]:
     """Runs of successful answers: [(server, count), ...] in order, failures skipped."""
     runs: list[tuple[str, int]] = []

@@ -42,12 +42,14 @@ from floatip_agent import (
     conflicts,
     decisions,
     fencing,
+    handoff,
     healthchecks,
     kernel_addresses,
     kube,
     leasing,
     links,
     metrics,
+    nftables,
     probing,
     reporting,
     settings,
@@ -80,6 +82,10 @@ class Agent:
         self.conflicts: dict[str, conflicts.Conflict] = {}
         self.health: dict[str, healthchecks.Verdict] = {}
         self.peer_macs: set[str] = set()
+        self.peer_interfaces: dict[str, str] = {}  # node -> its Lease's floatip.io/interfaces
+        self.handoffs: dict[str, handoff.Handoff] = {}
+        self._handoff_ends: dict[str, asyncio.TimerHandle] = {}
+        self._nft_lock = asyncio.Lock()
         self._peers_read_at = 0.0
         self.own_macs: set[str] = set()
         self.node_labels: dict[str, str] = {}
@@ -149,6 +155,9 @@ class Agent:
         for link in list(self.links.values()):
             await link.close()
         self.links.clear()
+        if self.handoffs:
+            self.handoffs.clear()
+            await self._load_handoffs()
         log.info("agent-stopped", held=sorted(self.held), note="addresses left in place")
 
     async def _forever(self, step: Callable[[], Awaitable[None]], every: float) -> None:
@@ -179,6 +188,8 @@ class Agent:
                     held_kept=sum(len(v) for v in owned.values()),
                 )  # fmt: skip
                 await asyncio.sleep(self.config.retry_seconds)
+        if nftables.available():  # a handoff of a killed predecessor would outlive its window
+            await self._load_handoffs()
         current = self._accept_all(objects)
         plan = decisions.restart_plan(owned, current, node=self.node)
         for ifname, address in plan.remove:
@@ -346,6 +357,7 @@ class Agent:
         current = self.assignments.get(name)
         if current is None or current.holder != self.node or current.epoch != assignment.epoch:
             return 0.0  # the assignment changed while probing: decide again
+        await self._hand_off(current, placement.link.name)
         started = time.monotonic()
         await kernel_addresses.add_vip(
             self.ipr, address=address, ifname=placement.link.name, snapshot=snapshot
@@ -406,6 +418,8 @@ class Agent:
                 task.cancel()
         self.conflicts.pop(name, None)
         self.metrics.vips_held.set(len(self.held))
+        if name in self.handoffs:
+            await self._end_handoff(name)
         if held is None:
             return
         link = self.links.get(held.ifname)
@@ -417,6 +431,54 @@ class Agent:
         )
         self.metrics.releases.labels(why=_why(why)).inc()
         log.info("vip-released", vip=name, address=str(held.address), why=why, result=result)
+
+    # -- flow handoff (planned takes) -----------------------------------------------------
+
+    async def _hand_off(self, assignment: assignments.Assignment, ifname: str) -> None:
+        """Before a planned take: send stray segments of the previous holder's flows there."""
+        seconds = self.config.flow_handoff_seconds
+        name = assignment.name
+        planned = handoff.plan(
+            assignment, node=self.node, ifname=ifname, peer_interfaces=self.peer_interfaces
+        )
+        if seconds <= 0 or planned is None:
+            return
+        self.handoffs[name] = planned
+        if not await self._load_handoffs():
+            self.handoffs.pop(name, None)
+            self.metrics.handoffs.labels(result="failed").inc()
+            return
+        self.metrics.handoffs.labels(result="started").inc()
+        log.info(
+            "flow-handoff-started", vip=name, previous=assignment.announced_node,
+            to=str(planned.previous), seconds=seconds,
+        )  # fmt: skip
+        old = self._handoff_ends.pop(name, None)
+        if old is not None:
+            old.cancel()
+        self._handoff_ends[name] = asyncio.get_running_loop().call_later(
+            seconds, lambda: self._spawn(self._end_handoff(name))
+        )
+
+    async def _end_handoff(self, name: str) -> None:
+        timer = self._handoff_ends.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        if self.handoffs.pop(name, None) is not None:
+            await self._load_handoffs()
+            log.info("flow-handoff-ended", vip=name)
+
+    async def _load_handoffs(self) -> bool:
+        """Make the kernel's floatip tables hold exactly `self.handoffs`; False on failure."""
+        async with self._nft_lock:
+            try:
+                await nftables.load(handoff.ruleset(self.handoffs.values()))
+            except (nftables.NftablesError, OSError) as exc:
+                log.warning(
+                    "flow-handoff-failed", error=_describe(exc), handoffs=len(self.handoffs)
+                )
+                return False
+            return True
 
     def _link(self, ifname: str) -> links.LinkIO:
         link = self.links.get(ifname)
@@ -673,6 +735,7 @@ class Agent:
             log.warning("peer-refresh-failed", error=_describe(exc))
             return False
         self.peer_macs = leasing.peer_macs(leases, node=self.node) - self.own_macs
+        self.peer_interfaces = leasing.peer_interfaces(leases, node=self.node)
         self._peers_read_at = time.monotonic()
         return True
 

@@ -86,6 +86,20 @@ def peer_macs(leases: Iterable[Mapping[str, Any]], *, node: str) -> set[str]:
     return macs
 
 
+def peer_interfaces(leases: Iterable[Mapping[str, Any]], *, node: str) -> dict[str, str]:
+    """``{node: floatip.io/interfaces annotation}`` of every other agent's Lease."""
+    found: dict[str, str] = {}
+    for lease in leases:
+        metadata = lease.get("metadata") or {}
+        name = str(metadata.get("name") or "")
+        if not name.startswith(LEASE_PREFIX) or name == lease_name(node):
+            continue
+        annotation = (metadata.get("annotations") or {}).get(INTERFACES)
+        if isinstance(annotation, str):
+            found[name.removeprefix(LEASE_PREFIX)] = annotation
+    return found
+
+
 def micro_time(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

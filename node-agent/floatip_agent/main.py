@@ -85,6 +85,14 @@ async def serve(config: settings.Settings) -> None:
 )
 @click.option("--handover-timeout-seconds", type=float, default=10.0, show_default=True)
 @click.option(
+    "--flow-handoff-seconds",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="After a planned take, send connections opened on the previous holder there "
+    "for this long (nftables; 0: off).",
+)
+@click.option(
     "--restart-grace-seconds",
     type=float,
     default=30.0,
@@ -103,6 +111,7 @@ def cli(  # noqa: PLR0917 - one parameter per click option
     profile: str,
     unsure_after_seconds: float | None,
     handover_timeout_seconds: float,
+    flow_handoff_seconds: float,
     restart_grace_seconds: float,
     log_level: str,
     log_format: logs.Format | None,
@@ -124,6 +133,7 @@ def cli(  # noqa: PLR0917 - one parameter per click option
             preset.unsure_after_seconds if unsure_after_seconds is None else unsure_after_seconds
         ),
         handover_timeout_seconds=handover_timeout_seconds,
+        flow_handoff_seconds=flow_handoff_seconds,
         restart_grace_seconds=restart_grace_seconds,
         probe_count=preset.probe_count, probe_window_seconds=preset.probe_window_seconds,
     )  # fmt: skip

@@ -49,3 +49,9 @@ class Metrics:
             "floatip_agent_releases_total", "Addresses released, by why", ["why"],
             registry=self.registry,
         )  # fmt: skip
+        self.handoffs = Counter(
+            "floatip_agent_flow_handoffs_total",
+            "Planned takes that sent stray TCP segments to the previous holder, by result",
+            ["result"],
+            registry=self.registry,
+        )

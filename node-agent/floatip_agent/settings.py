@@ -17,6 +17,9 @@ class Settings(NamedTuple):
     lease_renew_seconds: float = 15.0
     unsure_after_seconds: float = 2.0
     handover_timeout_seconds: float = 10.0
+    #: After a planned take, TCP segments of connections opened on the previous holder go
+    #: there for this long (`handoff`); 0 turns the flow handoff off.
+    flow_handoff_seconds: float = 2.0
     restart_grace_seconds: float = 30.0
     ping_interval_seconds: float = 1.0
     node_refresh_seconds: float = 10.0

@@ -121,15 +121,14 @@ class Seen:
         return timeline.failed(self.requests, start, end)
 
     def assert_planned_move_lost_nothing(self, what: str) -> None:
-        """No request lost to a stale neighbour or a gap; at most the one reset at the flip.
+        """Not one request failed: no stale neighbour, no gap, and no reset at the MAC flip.
 
-        A request whose TCP connection is open at the instant the client's neighbour entry
-        flips to the new MAC is reset by the new holder (inherent to moving an address at
-        layer 2); anything else, or more than that one request, is a failure of the design.
+        The request whose connection is open at the instant the client's neighbour entry flips
+        would be reset by the new holder but for the agents' flow handoff (protocol.md), which
+        sends its remaining segments to the previous holder; so zero is the bar.
         """
-        resets, other = timeline.planned_move_losses(self.requests)
         failures = [(f"{r.start:.3f}", r.answer) for r in self.requests if not r.ok]
-        assert other == 0 and resets <= 1, f"{what} lost requests: {failures}"
+        assert not failures, f"{what} lost requests: {failures}"
 
     def doubles(self, vip: str, since: float = float("-inf")) -> list[tuple[float, set[str]]]:
         return session.double_replies([f for f in self.frames if f.time >= since], vip)

@@ -1,7 +1,7 @@
 """``floatip lab demo``, the README's main job, runs the seed's story and cleans up after itself.
 
 Proves: the demo exits 0 with every summary line ok (power-loss failover to server2, a planned
-switchover that loses nothing but at most the one connection in flight at the MAC flip, the
+switchover that loses not one request, the
 intruder's Conflict with the VIP kept), and leaves no namespace and no state behind.
 """
 

@@ -32,17 +32,6 @@ def test_failed_counts_in_a_window() -> None:
     assert timeline.failed(REQUESTS, 0.0, 1.0) == 0
 
 
-def test_planned_move_losses_tell_the_flip_reset_from_real_losses() -> None:
-    requests = [
-        Request(0.0, 0.001, True, "server1"),
-        Request(0.01, 0.011, False, "ConnectionResetError"),
-        Request(0.02, 0.12, False, "TimeoutError"),
-        Request(0.13, 0.131, True, "server2"),
-    ]
-    assert timeline.planned_move_losses(requests) == (1, 1)
-    assert timeline.planned_move_losses(REQUESTS[:2]) == (0, 0)
-
-
 def test_answered_by_runs() -> None:
     assert timeline.answered_by(REQUESTS) == [("server1", 3), ("server2", 2)]
 
