@@ -56,6 +56,9 @@ class Cluster:
             fail(f"{what} failed: HTTP {exc.status} {exc.reason}: {exc.body}")
         except OSError as exc:
             fail(f"{what} failed: cannot reach the API server ({exc}); check KUBECONFIG")
+        except ValueError as exc:  # the client could not read the answer into its model
+            first = str(exc).splitlines()[0]
+            fail(f"{what}: the API server's answer could not be read ({first}); report this")
 
     def vip(self, name: str) -> dict[str, Any]:
         obj: dict[str, Any] = self.call(
@@ -115,7 +118,12 @@ def move(ctx: click.Context, name: str, node: str, wait: bool, timeout: float) -
     """Move VirtualIP NAME to NODE: a planned, make-before-break switchover (pins spec.node)."""
     cluster = _cluster(ctx)
     cluster.vip(name)
-    cluster.call(f"get node {node!r} (kubectl get nodes lists them)", cluster.core.read_node, node)
+    cluster.call(
+        f"get node {node!r} (kubectl get nodes lists them)",
+        cluster.core.read_node,
+        node,
+        _preload_content=False,  # existence is all we need: never parse a Node we do not use
+    )
     cluster.call(
         f"patch VirtualIP {name!r}",
         cluster.custom.patch_cluster_custom_object,
@@ -161,6 +169,7 @@ def _set_drain(ctx: click.Context, node: str, drained: bool) -> None:
         cluster.core.patch_node,
         node,
         {"metadata": {"labels": {names.DRAIN_LABEL: value}}},
+        _preload_content=False,  # the answer is not used: never parse it into a typed Node
     )
     verb = "drained: its VirtualIPs move away" if drained else "undrained: it may hold VirtualIPs"
     click.echo(f"node/{node} {verb}")

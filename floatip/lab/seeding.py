@@ -10,6 +10,7 @@ pure ``build_*`` functions; ``apply_*`` sends them.
 from __future__ import annotations
 
 import datetime
+import platform
 from typing import Any
 
 from floatip.lab import kubeapi
@@ -56,7 +57,19 @@ def build_node_status(name: str, *, internal_ip: str, now: datetime.datetime) ->
                 {"type": "InternalIP", "address": internal_ip},
                 {"type": "Hostname", "address": name},
             ],
-            "nodeInfo": {"kubeletVersion": "v1.32.0-floatip-lab"},
+            # Every field a kubelet reports: clients that parse Nodes strictly need them all.
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": "",
+                "containerRuntimeVersion": "none://floatip-lab",
+                "kernelVersion": platform.release(),
+                "kubeProxyVersion": "",
+                "kubeletVersion": "v1.32.0-floatip-lab",
+                "machineID": "",
+                "operatingSystem": "linux",
+                "osImage": "floatip lab (network namespace)",
+                "systemUUID": "",
+            },
         }
     }
 

@@ -8,6 +8,7 @@ set and remove the floatip.io/drain label; the real kubectl finds the plugin on 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pathlib
 import subprocess
@@ -30,6 +31,11 @@ def _seed(server: RunningServer) -> None:
     custom = kubernetes.client.CustomObjectsApi(client)
     for node in ("s1", "s2"):
         core.create_node({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+        # A nodeInfo with fields missing (as some servers and test tools send): the plugin
+        # must not need to parse a Node strictly to move a VIP to it or drain it.
+        core.patch_node_status(
+            node, {"status": {"nodeInfo": {"kubeletVersion": "v1.32.0"}}}, _preload_content=False
+        )
     custom.create_cluster_custom_object(
         "floatip.io", "v1alpha1", "virtualips",
         {"apiVersion": "floatip.io/v1alpha1", "kind": "VirtualIP", "metadata": {"name": "web"},
@@ -49,9 +55,8 @@ def _seed(server: RunningServer) -> None:
 def _read(server: RunningServer, kind: str, name: str) -> dict[str, Any]:
     client = kubernetes.config.new_client_from_config(config_file=str(server.kubeconfig))
     if kind == "node":
-        result: dict[str, Any] = client.sanitize_for_serialization(
-            kubernetes.client.CoreV1Api(client).read_node(name)
-        )
+        answer = kubernetes.client.CoreV1Api(client).read_node(name, _preload_content=False)
+        result: dict[str, Any] = json.loads(answer.data)
         return result
     obj: dict[str, Any] = kubernetes.client.CustomObjectsApi(client).get_cluster_custom_object(
         "floatip.io", "v1alpha1", "virtualips", name
