@@ -4,18 +4,25 @@ kopf handles login, finalizers and its own watches; the leader's status writes, 
 leader Lease and the informers need precise control of preconditions (a JSON patch whose first
 op is ``test``, a PUT carrying resourceVersion) and of timeouts, so they go through this thin
 client. Credentials come from the ``kubernetes`` package's loaders, so a kubeconfig and the
-in-cluster ServiceAccount both work, exactly as for kopf.
+in-cluster ServiceAccount both work, exactly as for kopf. In a cluster the ServiceAccount token
+is a projected one that the kubelet rotates (hourly by default); like client-go, the client
+re-reads its file every minute (`TokenSource`), so a long-running operator never presents an
+expired token.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import pathlib
 import ssl
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
+
+from floatip import logs
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -34,16 +41,60 @@ class ApiError(Exception):
         return self.code in (409, 422)
 
 
+log = logs.get(__name__)
+#: client-go re-reads a token file this often (its cachingTokenSource); so do we.
+TOKEN_REREAD_SECONDS = 60.0
+
+
+class TokenSource:
+    """A bearer token, re-read from ``path`` (when given) once it is ``every`` seconds old.
+
+    A file that cannot be read keeps the last token in use (it may still be valid) and says
+    so in the log; the next request tries the file again only after ``every`` seconds.
+    """
+
+    def __init__(
+        self,
+        token: str | None,
+        path: str | None = None,
+        *,
+        every: float = TOKEN_REREAD_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.every = every
+        self.clock = clock
+        self._token = token
+        self._read_at = clock()
+
+    def token(self) -> str | None:
+        if self.path is not None and self.clock() - self._read_at >= self.every:
+            self._read_at = self.clock()
+            try:
+                self._token = pathlib.Path(self.path).read_text().strip() or self._token
+            except OSError as exc:
+                log.warning(
+                    "token-reread-failed", path=self.path, error=str(exc),
+                    note="the previous token stays in use",
+                )  # fmt: skip
+        return self._token
+
+
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
-    """Where the API server is and how to authenticate (loaded once at start)."""
+    """Where the API server is and how to authenticate (loaded at start; the token follows
+    its file)."""
 
     server: str
-    token: str | None = None
+    tokens: TokenSource = dataclasses.field(default_factory=lambda: TokenSource(None))
     ca_path: str | None = None
     cert_path: str | None = None
     key_path: str | None = None
     insecure: bool = False
+
+    @property
+    def token(self) -> str | None:
+        return self.tokens.token()
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         if self.insecure:
@@ -55,7 +106,9 @@ class Endpoint:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        """Fresh headers for one request (a new dict each time: callers may add to it)."""
+        token = self.token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def load_endpoint(*, kubeconfig: str | None) -> Endpoint:
@@ -67,9 +120,11 @@ def load_endpoint(*, kubeconfig: str | None) -> Endpoint:
     import kubernetes  # slow import, only at start
 
     config = kubernetes.client.Configuration()
+    token_path: str | None = None
     if kubeconfig is None:
         try:
             kubernetes.config.load_incluster_config(client_configuration=config)
+            token_path = kubernetes.config.incluster_config.SERVICE_TOKEN_FILENAME
         except kubernetes.config.ConfigException:
             kubernetes.config.load_kube_config(client_configuration=config)
     else:
@@ -81,7 +136,7 @@ def load_endpoint(*, kubeconfig: str | None) -> Endpoint:
         token = token.removeprefix("Bearer ")
     return Endpoint(
         server=str(config.host).rstrip("/"),
-        token=token or None,
+        tokens=TokenSource(token or None, token_path),
         ca_path=config.ssl_ca_cert,
         cert_path=config.cert_file,
         key_path=config.key_file,
@@ -102,7 +157,6 @@ class Api:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=self.endpoint.ssl_context(), limit=32),
-                headers=self.endpoint.headers,
             )
         return self._session
 
@@ -121,7 +175,9 @@ class Api:
     ) -> dict[str, Any]:
         """One call; the decoded JSON answer, or :class:`ApiError` for any non-2xx status."""
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": content_type} if data is not None else {}
+        headers = self.endpoint.headers
+        if data is not None:
+            headers["Content-Type"] = content_type
         async with self.session.request(
             method,
             self.endpoint.server + path,
@@ -147,8 +203,10 @@ class Api:
             "timeoutSeconds": str(timeout_s),
         }
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=timeout_s + 10)
+        url = self.endpoint.server + path
+        headers = self.endpoint.headers
         async with self.session.get(
-            self.endpoint.server + path, params=params, timeout=timeout
+            url, params=params, timeout=timeout, headers=headers
         ) as response:
             if response.status >= 300:
                 text = await response.text()
