@@ -16,5 +16,6 @@ bench_group = lazy.LazyGroup(
         "apiserver": "floatip_apiserver.bench:apiserver",
         "failover": "floatip.lab.failover_bench:failover_command",
         "placement": "floatip_operator.bench:placement_command",
+        "switchover": "floatip.lab.switchover_bench:switchover_command",
     },
 )

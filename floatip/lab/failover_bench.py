@@ -16,7 +16,7 @@ import pathlib
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -123,11 +123,15 @@ class Bench:
 
 
 @contextlib.contextmanager
-def _lab(profile: str, say: Say) -> Iterator[state.Place]:
+def bench_lab(profile: str, say: Say, *, agent_args: Sequence[str] = ()) -> Iterator[state.Place]:
+    """A 2-node lab of its own (a temporary state directory), removed when the block ends."""
     with tempfile.TemporaryDirectory(prefix="floatip-bench-") as tmp:
         place = state.locate({state.STATE_DIR_ENV: tmp})
-        say(f"building a lab in namespaces {place.prefix}*")
-        lifecycle.up(place, nodes=2, ipv6=False, say=lambda m: None, profile=profile)
+        extra = f" (agent args: {list(agent_args)})" if agent_args else ""
+        say(f"building a lab in namespaces {place.prefix}*{extra}")
+        lifecycle.up(
+            place, nodes=2, ipv6=False, say=lambda m: None, profile=profile, agent_args=agent_args
+        )
         try:
             yield place
         finally:
@@ -138,7 +142,7 @@ def run(
     *, runs: int, baseline: str | None, profile: str, steady_seconds: float, say: Say
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"profile": profile, "scenarios": {}}
-    with _lab(profile, say) as place:
+    with bench_lab(profile, say) as place:
         say(f"lab up: 2 nodes, profile {profile}, namespaces {place.prefix}*")
         lab = session.Session(place, say=lambda m: None)
         vip = str(lab.lab.host("server1").ip).rsplit(".", 1)[0] + ".100"

@@ -67,7 +67,7 @@ def start_agents_and_operators(
     if installed(AGENT_MODULE):
         for node in lab.nodes_names():
             say(f"starting {agent_name(node)}")
-            start(agent_name(node), node, AGENT_MODULE, "agent", "--node", node)
+            start(agent_name(node), node, AGENT_MODULE, "agent", "--node", node, *lab.agent_args)
     if installed(OPERATOR_MODULE):
         for replica in REPLICAS:
             name = operator_name(replica)

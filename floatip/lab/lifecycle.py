@@ -16,7 +16,7 @@ import pathlib
 import shutil
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from floatip.lab import (
     commands,
@@ -88,10 +88,12 @@ def up(
     say: Say,
     with_floatip: bool = True,
     profile: str = "default",
+    agent_args: Sequence[str] = (),
 ) -> state.LabState:
     """Build the lab and return when every part answers; on failure remove it and re-raise.
 
     `with_floatip=False` builds the ground only: no agent or operator is started.
+    `agent_args` are appended to every agent's command line (a benchmark comparing settings).
     """
     prereqs.check()
     refuse_if_present(place)
@@ -104,6 +106,7 @@ def up(
         switch=place.namespace(naming.SWITCH_ROLE),
         namespaces=[place.namespace(naming.SWITCH_ROLE)] + [place.namespace(h) for h in roles],
         profile=profile,
+        agent_args=list(agent_args),
     )
     state.save(place, lab)
     try:

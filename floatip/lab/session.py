@@ -166,12 +166,17 @@ class Session:
         )
 
     @contextlib.contextmanager
-    def prober(self, vip: str, *, duration: float = 120) -> Iterator[Recording]:
-        """The client asking ``vip`` every 10 ms until the block ends (bounded by duration)."""
+    def prober(
+        self, vip: str, *, duration: float = 120, interval: float = 0.01
+    ) -> Iterator[Recording]:
+        """The client asking ``vip`` every ``interval`` s (0: back to back) until the block ends.
+
+        Bounded by ``duration``; each request is a new TCP connection with a 100 ms timeout.
+        """
         recording = self._start(
             "requests",
             [sys.executable, "-m", "floatip.lab.httpclient", f"http://{_url_host(vip)}/",
-             "--duration", str(duration), "--timeout", "0.1"],
+             "--duration", str(duration), "--timeout", "0.1", "--interval", str(interval)],
         )  # fmt: skip
         try:
             yield recording

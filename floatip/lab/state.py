@@ -145,6 +145,7 @@ class LabState:
     relay_port: int = 0
     faults: Faults = dataclasses.field(default_factory=Faults)
     profile: str = "default"  # the operator's and the agents' timing preset
+    agent_args: list[str] = dataclasses.field(default_factory=list)  # extra agent flags (bench)
 
     def host(self, name: str) -> HostRecord:
         """The host called `name`, or a LabError listing the hosts there are."""

@@ -2,7 +2,8 @@
 
 Proves: `floatip bench failover --runs 1 --json` builds its own lab, measures every scenario,
 the switchover, the API cost and RSS, and removes the lab; `floatip bench apiserver` and
-`floatip bench agent` print their keys. Timings are printed by the benchmarks, never asserted.
+`floatip bench agent` print their keys; `floatip bench switchover` measures both modes in two
+labs and removes both. Timings are printed by the benchmarks, never asserted.
 """
 
 from __future__ import annotations
@@ -63,3 +64,21 @@ def test_bench_apiserver_contract() -> None:
 def test_bench_agent_contract() -> None:
     figures = last_json([*FLOATIP, "bench", "agent", "--count", "200", "--json"], 300)
     assert {"apply_one_ms_p50", "apply_one_ms_p99", "apply_1000_s", "rss_mib"} <= set(figures)
+
+
+@pytest.mark.kernel
+def test_bench_switchover_contract() -> None:
+    """Two labs, one per mode (the second's agents started with the handoff off), both removed."""
+    figures, progress = run([*FLOATIP, "bench", "switchover", "--runs", "1", "--json"], 300)
+    assert figures["runs"] == 1
+    for mode in ("flow_handoff", "without_flow_handoff"):
+        counts = figures[mode]
+        assert isinstance(counts, dict)
+        assert set(counts) == {"requests", "failed_requests", "failures"}
+        assert counts["requests"] > 0
+        assert counts["failed_requests"] == sum(counts["failures"].values())
+    assert "agent args: ['--flow-handoff-seconds', '0']" in progress
+    prefixes = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)
+    assert len(prefixes) == 2
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert not any(prefix in listed.stdout for prefix in prefixes), "a lab was left behind"
