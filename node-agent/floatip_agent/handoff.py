@@ -8,11 +8,14 @@ a packet that belongs to no local connection goes to the previous server instead
 
 For a planned move the new holder does that for a short window (``--flow-handoff-seconds``,
 protocol.md "Flow handoff"): before it adds the address, it loads an nftables rule that sends
-every TCP segment to the VIP that is neither a SYN nor a reset and that conntrack sees as
-*new* (it opened no connection here) to the previous holder's node address, unchanged
-(``dup to ... device``, then drop). The previous holder still holds the address during the
-overlap, so its socket answers, straight to the client. Segments coming from the previous
-holder's MAC are never sent back to it (no loop once it let the address go).
+every TCP segment to the VIP that is neither a SYN nor a reset and that conntrack finds *new*
+(no connection opened here) or *invalid* to the previous holder's node address, unchanged
+(``dup to ... device``, then drop). *Invalid* matters for busy clients: one that reuses a
+source port meets a stale conntrack entry (and a TIME_WAIT socket) of a connection this node
+served when it held the address before; that segment belongs to the previous holder too. The
+previous holder still holds the address during the overlap, so its socket answers, straight
+to the client. Segments coming from the previous holder's MAC are never sent back to it (no
+loop once it let the address go).
 
 This module decides when to hand off and writes the ruleset; `nftables` loads it.
 """
@@ -92,7 +95,7 @@ def _rule(handoff: Handoff) -> str:
     family = "ip" if handoff.address.version == 4 else "ip6"
     return (
         f"{family} daddr {handoff.address} ether saddr != {handoff.previous_mac} "
-        f'iifname "{handoff.ifname}" tcp flags & (syn | rst) == 0 ct state new '
+        f'iifname "{handoff.ifname}" tcp flags & (syn | rst) == 0 ct state {{ new, invalid }} '
         f'dup to {handoff.previous} device "{handoff.ifname}" drop'
     )
 

@@ -50,7 +50,8 @@ while True:
 
 CLIENT = """
 import socket, sys
-conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+source = ("", int(sys.argv[3])) if len(sys.argv) > 3 else None
+conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5, source_address=source)
 conn.sendall(b"GET half")
 print("connected", flush=True)
 sys.stdin.readline()
@@ -76,13 +77,26 @@ def _add_vip(host: hosts.Host, vip: ipaddress.IPv4Address | ipaddress.IPv6Addres
         host.run(["ip", "addr", "add", f"{vip}/128", "dev", "eth0", "nodad"])
 
 
-def _ask_across_the_flip(topo: netns.Topology, version: int, *, handed_off: bool) -> str:
+def _ask_across_the_flip(
+    topo: netns.Topology, version: int, *, handed_off: bool, source_port: int = 0
+) -> str:
     """Half a request to the old holder, the flip, the rest: what the client got."""
     client, old, new = topo["client"], topo["old"], topo["new"]
     vip = VIPS[version]
     # Not `Host.popen`: the client needs a stdin to be told when to send the rest.
     with subprocess.Popen(
-        ["ip", "netns", "exec", client.netns, sys.executable, "-c", CLIENT, str(vip), str(PORT)],
+        [
+            "ip",
+            "netns",
+            "exec",
+            client.netns,
+            sys.executable,
+            "-c",
+            CLIENT,
+            str(vip),
+            str(PORT),
+            str(source_port),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -103,10 +117,11 @@ def _ask_across_the_flip(topo: netns.Topology, version: int, *, handed_off: bool
             client_side.kill()
 
 
-def _ask_anew(topo: netns.Topology, version: int) -> str:
+def _ask_anew(topo: netns.Topology, version: int, source_port: int = 0) -> str:
     """A fresh connection to the VIP from the client: who answers."""
     done = topo["client"].run(
-        [sys.executable, "-c", CLIENT, str(VIPS[version]), str(PORT)], input="go\n"
+        [sys.executable, "-c", CLIENT, str(VIPS[version]), str(PORT), str(source_port)],
+        input="go\n",
     )
     return done.stdout.splitlines()[-1]
 
@@ -148,3 +163,28 @@ def test_handoff_lets_the_old_holder_finish_the_connection(
     assert len(_floatip_tables(new)) == 1
     asyncio.run(nftables.load(handoff.ruleset([]), netns=new.netns))
     assert _floatip_tables(new) == []
+
+
+def test_handoff_despite_a_stale_connection_with_the_same_ports(
+    servers: tuple[netns.Topology, int],
+) -> None:
+    """The new holder held the VIP before and served the very same client port then.
+
+    Its socket of that connection is in TIME_WAIT and its conntrack entry is stale (a busy
+    client reuses ports within seconds). A segment of the straddling connection matches both;
+    it must still go to the old holder, not stall on the TIME_WAIT socket.
+    """
+    topo, version = servers
+    client, old, new = topo["client"], topo["old"], topo["new"]
+    vip, port = VIPS[version], 40123
+    earlier = handoff.Handoff(vip, "eth0", old.ip if version == 4 else old.ip6, old.mac)
+    asyncio.run(nftables.load(handoff.ruleset([earlier]), netns=new.netns))  # conntrack on
+    _add_vip(new, vip)
+    client.run(["ip", "neigh", "replace", str(vip), "lladdr", new.mac, "dev", "eth0"])
+    assert _ask_anew(topo, version, source_port=port) == "answer new"
+    new.run(["ip", "addr", "del", f"{vip}/{vip.max_prefixlen}", "dev", "eth0"])
+    asyncio.run(nftables.load(handoff.ruleset([]), netns=new.netns))
+    client.run(["ip", "neigh", "replace", str(vip), "lladdr", old.mac, "dev", "eth0"])
+    waiting = new.run(["ss", "-Htan", "state", "time-wait"]).stdout
+    assert f":{port}" in waiting, f"the earlier connection is in TIME_WAIT on new: {waiting!r}"
+    assert _ask_across_the_flip(topo, version, handed_off=True, source_port=port) == "answer old"

@@ -90,7 +90,7 @@ def test_ruleset_is_one_atomic_replacement_of_floatips_tables() -> None:
         "\tchain prerouting {\n"
         "\t\ttype filter hook prerouting priority filter; policy accept;\n"
         '\t\tip daddr 192.0.2.100 ether saddr != 02:f1:00:00:00:01 iifname "eth0" '
-        'tcp flags & (syn | rst) == 0 ct state new dup to 192.0.2.11 device "eth0" drop\n'
+        'tcp flags & (syn | rst) == 0 ct state { new, invalid } dup to 192.0.2.11 device "eth0" drop\n'
         "\t}\n"
         "}\n"
         "add table ip6 floatip_handoff\n"
@@ -99,7 +99,7 @@ def test_ruleset_is_one_atomic_replacement_of_floatips_tables() -> None:
         "\tchain prerouting {\n"
         "\t\ttype filter hook prerouting priority filter; policy accept;\n"
         '\t\tip6 daddr 2001:db8:f1::100 ether saddr != 02:f1:00:00:00:01 iifname "eth0" '
-        'tcp flags & (syn | rst) == 0 ct state new dup to 2001:db8:f1::11 device "eth0" drop\n'
+        'tcp flags & (syn | rst) == 0 ct state { new, invalid } dup to 2001:db8:f1::11 device "eth0" drop\n'
         "\t}\n"
         "}\n"
     )
