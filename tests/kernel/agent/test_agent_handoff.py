@@ -58,6 +58,8 @@ sys.stdin.readline()
 try:
     conn.sendall(b" and the rest\\n")
     print("answer", conn.recv(100).decode().strip(), flush=True)
+    while conn.recv(100):  # until the server's FIN: it closes first and keeps the TIME_WAIT
+        pass
 except OSError as exc:
     print("error", type(exc).__name__, flush=True)
 """
