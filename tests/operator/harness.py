@@ -254,6 +254,12 @@ class Cluster:
 
         return await eventually(f"{name}: {what}", probe, deadline)
 
+    async def placed_and_announced(self, name: str) -> dict[str, Any]:
+        """Wait for a holder, announce as its agent would, and wait for Ready."""
+        status = await self.wait_status(name, lambda s: bool(s.get("holder")), "a holder")
+        await self.announce(name, node=status["holder"], epoch=status["epoch"])
+        return await self.wait_status(name, ready, "Ready")
+
     async def events(self, name: str) -> list[dict[str, Any]]:
         found = await self.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
         return [e for e in found["items"] if e.get("regarding", {}).get("name") == name]
@@ -272,6 +278,10 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
         if item["type"] == kind:
             return dict(item)
     return {}
+
+
+def ready(status: dict[str, Any]) -> bool:
+    return condition(status, "Ready").get("status") == "True"
 
 
 class Operator:

@@ -11,17 +11,7 @@ gives NoEligibleNode; a pin to a missing node says so; the drain label moves the
 from __future__ import annotations
 
 from tests.operator import harness
-from tests.operator.harness import condition
-
-
-def _ready(status: dict[str, object]) -> bool:
-    return condition(status, "Ready").get("status") == "True"  # type: ignore[arg-type]
-
-
-async def _placed_and_announced(cluster: harness.Cluster, name: str) -> dict[str, object]:
-    status = await cluster.wait_status(name, lambda s: bool(s.get("holder")), "a holder")
-    await cluster.announce(name, node=str(status["holder"]), epoch=int(status["epoch"]))  # type: ignore[call-overload]
-    return await cluster.wait_status(name, _ready, "Ready")
+from tests.operator.harness import condition, ready
 
 
 async def test_failover_when_the_holders_agent_dies(cluster: harness.Cluster) -> None:
@@ -29,15 +19,15 @@ async def test_failover_when_the_holders_agent_dies(cluster: harness.Cluster) ->
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
     await cluster.run_operator("op-a")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     old = str(before["holder"])
     await cluster.agents[old].kill()
     after = await cluster.wait_status("web", lambda s: s.get("holder") != old, "a failover")
     assert after["epoch"] == 2
     assert after["history"][-1] == {**after["history"][-1], "from": old, "reason": "Failover"}
-    assert not _ready(after)  # the new holder has not announced yet
+    assert not ready(after)  # the new holder has not announced yet
     await cluster.announce("web", node=after["holder"], epoch=2)
-    await cluster.wait_status("web", _ready, "Ready on the new holder")
+    await cluster.wait_status("web", ready, "Ready on the new holder")
 
     async def failover_event() -> bool:
         return any(e["reason"] == "Failover" for e in await cluster.events("web"))
@@ -52,7 +42,7 @@ async def test_pin_is_a_planned_switchover_ready_after_announcement(
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
     await cluster.run_operator("op-a")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     other = "server2" if before["holder"] == "server1" else "server1"
     await cluster.call(
         "PATCH",
@@ -65,7 +55,7 @@ async def test_pin_is_a_planned_switchover_ready_after_announcement(
     assert condition(moved, "Ready")["reason"] == "AnnouncementPending"
     assert moved["observedGeneration"] == 2
     await cluster.announce("web", node=other, epoch=2)
-    done = await cluster.wait_status("web", _ready, "Ready after the announcement")
+    done = await cluster.wait_status("web", ready, "Ready after the announcement")
     assert done["holder"] == other and done["epoch"] == 2
 
 
@@ -86,7 +76,7 @@ async def test_invalid_spec_duplicate_and_no_eligible_node(cluster: harness.Clus
     )
     await cluster.create_vip("ghostpin", address="192.0.2.102/24", node="server9")
     await cluster.run_operator("op-a")
-    await _placed_and_announced(cluster, "good")
+    await cluster.placed_and_announced("good")
     bad = await cluster.wait_status("bad", lambda s: bool(s.get("conditions")), "conditions")
     assert condition(bad, "Ready") | {"lastTransitionTime": ""} == condition(bad, "Ready") | {
         "lastTransitionTime": "",
@@ -129,7 +119,7 @@ async def test_drain_label_moves_the_address_planned(cluster: harness.Cluster) -
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
     await cluster.run_operator("op-a")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     old = str(before["holder"])
     await cluster.label_node(old, {"floatip.io/drain": "true"})
     after = await cluster.wait_status("web", lambda s: s.get("holder") != old, "the drain move")
@@ -146,7 +136,7 @@ async def test_failing_health_check_moves_the_address(cluster: harness.Cluster) 
         "web", address="192.0.2.100/24", healthCheck={"type": "tcp", "port": 80}
     )
     await cluster.run_operator("op-a")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     assert condition(before, "HealthCheck")["reason"] == "Passing"
     old = str(before["holder"])
     cluster.agents[old].health["web"] = False
@@ -161,7 +151,7 @@ async def test_lost_probes_below_the_fall_threshold_move_nothing(
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
     await cluster.run_operator("op-a")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     agent = cluster.agents[str(before["holder"])]
     for _ in range(3):  # three separate bursts of two lost probes (the default fall is 3)
         agent.failures_left = 2

@@ -13,17 +13,7 @@ import asyncio
 from typing import Any
 
 from tests.operator import harness
-from tests.operator.harness import condition
-
-
-def _ready(status: dict[str, Any]) -> bool:
-    return condition(status, "Ready").get("status") == "True"
-
-
-async def _placed_and_announced(cluster: harness.Cluster, name: str) -> dict[str, Any]:
-    status = await cluster.wait_status(name, lambda s: bool(s.get("holder")), "a holder")
-    await cluster.announce(name, node=status["holder"], epoch=status["epoch"])
-    return await cluster.wait_status(name, _ready, "Ready")
+from tests.operator.harness import ready
 
 
 async def _logged(op: harness.Operator, event: str, **fields: object) -> bool:
@@ -45,7 +35,7 @@ async def test_api_server_down_moves_nothing_and_converges_after(
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
     op = await cluster.run_operator("op-a")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     await cluster.server.down()
     await harness.eventually("the operator to notice", lambda: _logged(op, "api contact lost"))
     await asyncio.sleep(3)  # an outage longer than the leader Lease (3 s in these tests)
@@ -56,7 +46,7 @@ async def test_api_server_down_moves_nothing_and_converges_after(
     await cluster.wait_status("probe", lambda s: bool(s.get("holder")), "the probe placed")
     after = await cluster.status("web")
     assert (after["holder"], after["epoch"]) == (before["holder"], 1)
-    assert _ready(after)
+    assert ready(after)
 
 
 async def test_operator_restart_keeps_healthy_holders(cluster: harness.Cluster) -> None:
@@ -65,7 +55,7 @@ async def test_operator_restart_keeps_healthy_holders(cluster: harness.Cluster) 
     for i in range(6):
         await cluster.create_vip(f"vip{i}", address=f"192.0.2.{100 + i}/24")
     op = await cluster.run_operator("op-a")
-    before = {f"vip{i}": await _placed_and_announced(cluster, f"vip{i}") for i in range(6)}
+    before = {f"vip{i}": await cluster.placed_and_announced(f"vip{i}") for i in range(6)}
     await op.stop()
     await cluster.run_operator("op-b")
     await cluster.create_vip("probe", address="192.0.2.120/24")
@@ -87,7 +77,7 @@ async def test_two_replicas_exactly_one_writes(cluster: harness.Cluster) -> None
     b = await cluster.run_operator("op-b")
     await harness.eventually("op-b to start", lambda: _logged(b, "operator started"))
     await cluster.create_vip("web", address="192.0.2.100/24")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     await cluster.agents[before["holder"]].kill()
     after = await cluster.wait_status("web", lambda s: s["holder"] != before["holder"], "failover")
     assert after["epoch"] == 2
@@ -113,7 +103,7 @@ async def test_leader_killed_mid_failover_converges_with_one_epoch_bump(
     b = await cluster.run_operator("op-b")
     await harness.eventually("op-b to start", lambda: _logged(b, "operator started"))
     await cluster.create_vip("web", address="192.0.2.100/24")
-    before = await _placed_and_announced(cluster, "web")
+    before = await cluster.placed_and_announced("web")
     old = before["holder"]
     await cluster.agents[old].kill()
     # Kill the leader the moment it judges the holder dead: before or as it writes the move.
@@ -126,7 +116,7 @@ async def test_leader_killed_mid_failover_converges_with_one_epoch_bump(
     await cluster.wait_status("probe", lambda s: bool(s.get("holder")), "op-b deciding")
     after = await cluster.wait_status("web", lambda s: s["holder"] != old, "the failover")
     await cluster.announce("web", node=after["holder"], epoch=after["epoch"])
-    final = await cluster.wait_status("web", _ready, "Ready after the failover")
+    final = await cluster.wait_status("web", ready, "Ready after the failover")
     assert final["epoch"] == 2
     assert [m["reason"] for m in final["history"]] == ["Assigned", "Failover"]
 
@@ -139,8 +129,8 @@ async def test_deletion_waits_for_an_alive_holder_and_not_for_a_dead_one(
     await cluster.create_vip("web", address="192.0.2.100/24")
     await cluster.create_vip("api", address="192.0.2.101/24", node="server2")
     await cluster.run_operator("op-a")
-    web = await _placed_and_announced(cluster, "web")
-    api = await _placed_and_announced(cluster, "api")
+    web = await cluster.placed_and_announced("web")
+    api = await cluster.placed_and_announced("api")
     holder = cluster.agents[web["holder"]]
     assert holder.held == {"web": 1}
 
@@ -172,7 +162,7 @@ async def test_deletion_gives_up_after_the_timeout_with_a_warning(
     await cluster.add_node("server1")
     await cluster.create_vip("web", address="192.0.2.100/24")
     await cluster.run_operator("op-a", "--delete-timeout-seconds", "1")
-    await _placed_and_announced(cluster, "web")  # server1 holds it and never lets go
+    await cluster.placed_and_announced("web")  # server1 holds it and never lets go
 
     async def finalized() -> bool:
         vip = await cluster.vip("web")
