@@ -97,16 +97,21 @@ class Bench:
             raise RuntimeError(f"{scenario}: the client never got an answer from {target}")
         return seconds
 
-    def switchover(self) -> int:
+    def switchover(self, *, interval: float = 0.01) -> tuple[str, list[timeline.Request]]:
+        """One planned move (a pin) to the other node: (the target, what the client saw).
+
+        The client asks every ``interval`` seconds (0: back to back) from 0.5 s before the pin
+        to 1 s after the target answers.
+        """
         holder = self.settle()
         target = self.other(holder)
-        with self.lab.prober(self.vip, duration=60) as prober:
+        with self.lab.prober(self.vip, duration=60, interval=interval) as prober:
             time.sleep(0.5)
             self.lab.patch_spec("bench", {"node": target})
             self.lab.wait_holder("bench", target, timeout=30)
             self.lab.wait_answer(self.vip, target, timeout=30)
             time.sleep(1.0)
-        return timeline.failed(prober.requests())
+        return target, prober.requests()
 
     def api_writes_per_second_per_node(self, window: float) -> float:
         self.settle()
@@ -156,7 +161,7 @@ def run(
             result["scenarios"][scenario] = summarize(times)
         failed = 0
         for index in range(1, runs + 1):
-            lost = bench.switchover()
+            lost = timeline.failed(bench.switchover()[1])
             failed += lost
             say(f"switchover run {index}/{runs}: {lost} failed requests")
         result["switchover"] = {"runs": runs, "failed_requests": failed}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import json
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,17 +32,9 @@ def measure(agent_args: Sequence[str], *, runs: int, say: Say) -> dict[str, Any]
         lab = session.Session(place, say=lambda m: None)
         vip = str(lab.lab.host("server1").ip).rsplit(".", 1)[0] + ".100"
         lab.apply_vip("bench", {"address": f"{vip}/24"})
-        settle = failover_bench.Bench(lab, vip, say).settle
+        bench = failover_bench.Bench(lab, vip, say)
         for index in range(1, runs + 1):
-            holder = settle()
-            target = next(n for n in lab.lab.nodes_names() if n != holder)
-            with lab.prober(vip, duration=60, interval=0.0) as prober:
-                time.sleep(0.3)
-                lab.patch_spec("bench", {"node": target})
-                lab.wait_holder("bench", target, timeout=30)
-                lab.wait_answer(vip, target, timeout=30)
-                time.sleep(0.3)
-            seen = prober.requests()
+            target, seen = bench.switchover(interval=0.0)
             lost = [r.answer for r in seen if not r.ok]
             requests += len(seen)
             failed += len(lost)
