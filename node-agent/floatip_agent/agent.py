@@ -155,6 +155,9 @@ class Agent:
         for link in list(self.links.values()):
             await link.close()
         self.links.clear()
+        for timer in self._handoff_ends.values():
+            timer.cancel()
+        self._handoff_ends.clear()
         if self.handoffs:
             self.handoffs.clear()
             await self._load_handoffs()
@@ -437,11 +440,13 @@ class Agent:
     async def _hand_off(self, assignment: assignments.Assignment, ifname: str) -> None:
         """Before a planned take: send stray segments of the previous holder's flows there."""
         seconds = self.config.flow_handoff_seconds
+        if seconds <= 0:
+            return
         name = assignment.name
         planned = handoff.plan(
             assignment, node=self.node, ifname=ifname, peer_interfaces=self.peer_interfaces
         )
-        if seconds <= 0 or planned is None:
+        if planned is None:
             return
         self.handoffs[name] = planned
         if not await self._load_handoffs():
