@@ -10,7 +10,7 @@ the MACs so that a planned switchover's old holder is never taken for an intrude
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from floatip_agent import addressing
@@ -74,30 +74,32 @@ def parse_macs(annotation: str) -> set[str]:
     return macs
 
 
-def peer_macs(leases: Iterable[Mapping[str, Any]], *, node: str) -> set[str]:
-    """MACs published by every other agent's Lease (not this node's own)."""
-    macs: set[str] = set()
+def _peers(
+    leases: Iterable[Mapping[str, Any]], *, node: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(node, annotations) of every other agent's Lease (not this node's, not the operator's)."""
     for lease in leases:
         metadata = lease.get("metadata") or {}
         name = str(metadata.get("name") or "")
-        if not name.startswith(LEASE_PREFIX) or name == lease_name(node):
-            continue
-        macs |= parse_macs(str((metadata.get("annotations") or {}).get(MACS) or ""))
+        if name.startswith(LEASE_PREFIX) and name != lease_name(node):
+            yield name.removeprefix(LEASE_PREFIX), metadata.get("annotations") or {}
+
+
+def peer_macs(leases: Iterable[Mapping[str, Any]], *, node: str) -> set[str]:
+    """MACs published by every other agent's Lease (not this node's own)."""
+    macs: set[str] = set()
+    for _, published in _peers(leases, node=node):
+        macs |= parse_macs(str(published.get(MACS) or ""))
     return macs
 
 
 def peer_interfaces(leases: Iterable[Mapping[str, Any]], *, node: str) -> dict[str, str]:
     """``{node: floatip.io/interfaces annotation}`` of every other agent's Lease."""
-    found: dict[str, str] = {}
-    for lease in leases:
-        metadata = lease.get("metadata") or {}
-        name = str(metadata.get("name") or "")
-        if not name.startswith(LEASE_PREFIX) or name == lease_name(node):
-            continue
-        annotation = (metadata.get("annotations") or {}).get(INTERFACES)
-        if isinstance(annotation, str):
-            found[name.removeprefix(LEASE_PREFIX)] = annotation
-    return found
+    return {
+        peer: published[INTERFACES]
+        for peer, published in _peers(leases, node=node)
+        if isinstance(published.get(INTERFACES), str)
+    }
 
 
 def micro_time(moment: datetime.datetime) -> str:
