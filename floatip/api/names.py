@@ -28,3 +28,13 @@ ADDRESS_PROTO: Final = 99
 DRAIN_LABEL: Final = "floatip.io/drain"
 
 FINALIZER: Final = "floatip.io/release"
+
+# The agent's Lease (docs/design/protocol.md "The agent's Lease"): the agent writes these, the
+# operator and the other agents read them, so both sides take them from here.
+AGENT_LEASE_PREFIX: Final = "floatip-agent-"
+ENDPOINT_ANNOTATION: Final = "floatip.io/endpoint"
+INTERFACES_ANNOTATION: Final = "floatip.io/interfaces"
+MACS_ANNOTATION: Final = "floatip.io/macs"
+#: Written on a clean stop: until this time the operator does not fail the node's addresses
+#: over for its failed probes (a DaemonSet rolling update); cleared by a later renewal.
+RESTARTING_ANNOTATION: Final = "floatip.io/restarting-until"

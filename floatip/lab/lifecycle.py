@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
+from floatip.api import names
 from floatip.lab import (
     commands,
     floatipd,
@@ -277,7 +278,7 @@ def _wait_floatip(place: state.Place, lab: state.LabState, say: Say) -> None:
     """Wait for each started agent's Lease and the operators' leader Lease to appear."""
     client = kubeapi.Client(place.kubeconfig)
     leases = [
-        (f"floatip-agent-{n}", lab.processes[floatipd.agent_name(n)])
+        (names.AGENT_LEASE_PREFIX + n, lab.processes[floatipd.agent_name(n)])
         for n in lab.nodes_names()
         if floatipd.agent_name(n) in lab.processes
     ]

@@ -32,7 +32,7 @@ import structlog
 from kubernetes.client.exceptions import ApiException
 from pyroute2 import AsyncIPRoute
 
-from floatip.api import model
+from floatip.api import model, names
 from floatip_agent import (
     addressing,
     announcing,
@@ -708,9 +708,9 @@ class Agent:
         self.own_macs = {link.mac.lower() for link in snapshot.links if link.mac}
         self.link_names = sorted(link.name for link in snapshot.links if link.name != "lo")
         annotations = {
-            leasing.ENDPOINT: f"http://{self._endpoint_host(snapshot)}:{self.config.listen_port}",
-            leasing.INTERFACES: leasing.interfaces_annotation(snapshot),
-            leasing.MACS: leasing.macs_annotation(snapshot),
+            names.ENDPOINT_ANNOTATION: f"http://{self._endpoint_host(snapshot)}:{self.config.listen_port}",
+            names.INTERFACES_ANNOTATION: leasing.interfaces_annotation(snapshot),
+            names.MACS_ANNOTATION: leasing.macs_annotation(snapshot),
         }
         now = _now()
         duration = leasing.duration_for(self.config.lease_renew_seconds)

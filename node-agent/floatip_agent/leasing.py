@@ -13,9 +13,9 @@ import datetime
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from floatip.api import names
 from floatip_agent import addressing
 
-LEASE_PREFIX = "floatip-agent-"
 LEASE_DURATION = 45  # for the default 15 s renewal
 
 
@@ -24,22 +24,16 @@ def duration_for(renew_seconds: float) -> int:
     return max(30, int(3 * renew_seconds + 0.999))
 
 
-ENDPOINT = "floatip.io/endpoint"
-INTERFACES = "floatip.io/interfaces"
-MACS = "floatip.io/macs"
-#: Written on a clean stop: until this time the operator does not fail the node's addresses
-#: over for its failed probes (a DaemonSet rolling update); cleared by the next renewal.
-RESTARTING = "floatip.io/restarting-until"
 ZERO_MAC = "00:00:00:00:00:00"
 
 
 def restarting_patch(until: datetime.datetime) -> dict[str, Any]:
     """Merge patch announcing a restart that should be over by ``until``."""
-    return {"metadata": {"annotations": {RESTARTING: micro_time(until)}}}
+    return {"metadata": {"annotations": {names.RESTARTING_ANNOTATION: micro_time(until)}}}
 
 
 def lease_name(node: str) -> str:
-    return LEASE_PREFIX + node
+    return names.AGENT_LEASE_PREFIX + node
 
 
 def interfaces_annotation(snapshot: addressing.Snapshot) -> str:
@@ -81,24 +75,24 @@ def _peers(
     for lease in leases:
         metadata = lease.get("metadata") or {}
         name = str(metadata.get("name") or "")
-        if name.startswith(LEASE_PREFIX) and name != lease_name(node):
-            yield name.removeprefix(LEASE_PREFIX), metadata.get("annotations") or {}
+        if name.startswith(names.AGENT_LEASE_PREFIX) and name != lease_name(node):
+            yield name.removeprefix(names.AGENT_LEASE_PREFIX), metadata.get("annotations") or {}
 
 
 def peer_macs(leases: Iterable[Mapping[str, Any]], *, node: str) -> set[str]:
     """MACs published by every other agent's Lease (not this node's own)."""
     macs: set[str] = set()
     for _, published in _peers(leases, node=node):
-        macs |= parse_macs(str(published.get(MACS) or ""))
+        macs |= parse_macs(str(published.get(names.MACS_ANNOTATION) or ""))
     return macs
 
 
 def peer_interfaces(leases: Iterable[Mapping[str, Any]], *, node: str) -> dict[str, str]:
     """``{node: floatip.io/interfaces annotation}`` of every other agent's Lease."""
     return {
-        peer: published[INTERFACES]
+        peer: published[names.INTERFACES_ANNOTATION]
         for peer, published in _peers(leases, node=node)
-        if isinstance(published.get(INTERFACES), str)
+        if isinstance(published.get(names.INTERFACES_ANNOTATION), str)
     }
 
 
@@ -157,5 +151,5 @@ def renewal_patch(
     if annotations is not None:
         patch["metadata"] = {"annotations": dict(annotations)}
         if clear_restart_mark:  # null removes the mark this agent's previous run left
-            patch["metadata"]["annotations"][RESTARTING] = None
+            patch["metadata"]["annotations"][names.RESTARTING_ANNOTATION] = None
     return patch

@@ -26,6 +26,8 @@ from typing import IO, Any
 import aiohttp
 from aiohttp import web
 
+from floatip.api import names
+
 VIPS = "/apis/floatip.io/v1alpha1/virtualips"
 
 
@@ -86,11 +88,11 @@ async def _seed(
     leases = [
         {
             "metadata": {
-                "name": f"floatip-agent-node-{i:04}",
+                "name": f"{names.AGENT_LEASE_PREFIX}node-{i:04}",
                 "namespace": "floatip",
                 "annotations": {
-                    "floatip.io/endpoint": agent,
-                    "floatip.io/interfaces": f"eth0=10.{i // 250}.{i % 250}.1/8",
+                    names.ENDPOINT_ANNOTATION: agent,
+                    names.INTERFACES_ANNOTATION: f"eth0=10.{i // 250}.{i % 250}.1/8",
                 },
             },
             "spec": {

@@ -20,10 +20,6 @@ from typing import Any
 from floatip.api import addresses, model, names, validation
 from floatip_operator import eligibility, liveness
 
-AGENT_LEASE_PREFIX = "floatip-agent-"
-ENDPOINT_ANNOTATION = "floatip.io/endpoint"
-INTERFACES_ANNOTATION = "floatip.io/interfaces"
-
 
 @dataclasses.dataclass(frozen=True)
 class AgentState:
@@ -33,15 +29,10 @@ class AgentState:
     report: Mapping[str, Any] | None = None
 
 
-#: An agent stopping cleanly (SIGTERM: a DaemonSet rolling update) writes this annotation on
-#: its Lease; until that time its addresses do not move for its failed probes (protocol.md).
-RESTARTING_ANNOTATION = "floatip.io/restarting-until"
-
-
 def restarting(lease: Mapping[str, Any] | None, *, now: datetime.datetime) -> bool:
     """Whether the agent announced a restart that is still within its grace."""
     annotations = (lease or {}).get("metadata", {}).get("annotations") or {}
-    until = parse_time(annotations.get(RESTARTING_ANNOTATION))
+    until = parse_time(annotations.get(names.RESTARTING_ANNOTATION))
     return until is not None and now < until
 
 
@@ -63,12 +54,14 @@ def with_restart_grace(
 def agent_node(lease: Mapping[str, Any]) -> str | None:
     """The node an agent Lease belongs to, or None when it is not an agent Lease."""
     name = str(lease.get("metadata", {}).get("name", ""))
-    return name[len(AGENT_LEASE_PREFIX) :] if name.startswith(AGENT_LEASE_PREFIX) else None
+    if not name.startswith(names.AGENT_LEASE_PREFIX):
+        return None
+    return name.removeprefix(names.AGENT_LEASE_PREFIX)
 
 
 def endpoint(lease: Mapping[str, Any]) -> str | None:
     """The agent's health endpoint (``http://IP:PORT``) from its Lease."""
-    value = lease.get("metadata", {}).get("annotations", {}).get(ENDPOINT_ANNOTATION)
+    value = lease.get("metadata", {}).get("annotations", {}).get(names.ENDPOINT_ANNOTATION)
     return str(value).rstrip("/") if value else None
 
 
@@ -152,7 +145,7 @@ def node_views(
     for name, node in nodes.items():
         lease = leases.get(name)
         annotations = (lease or {}).get("metadata", {}).get("annotations", {}) or {}
-        interfaces, own = parse_interfaces(str(annotations.get(INTERFACES_ANNOTATION, "")))
+        interfaces, own = parse_interfaces(str(annotations.get(names.INTERFACES_ANNOTATION, "")))
         agent = agents.get(name)
         interfaces = with_carrier(interfaces, agent)
         views[name] = eligibility.NodeView(

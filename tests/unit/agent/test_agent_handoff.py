@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from floatip_agent import assignments, handoff, leasing
 
-from floatip.api import model
+from floatip.api import model, names
 
 V4 = ipaddress.ip_address("192.0.2.100")
 V6 = ipaddress.ip_address("2001:db8:f1::100")
@@ -114,7 +114,9 @@ def test_empty_ruleset_leaves_no_table() -> None:
 
 def test_peer_interfaces_from_other_agents_leases() -> None:
     def lease(name: str, interfaces: object) -> dict[str, object]:
-        return {"metadata": {"name": name, "annotations": {leasing.INTERFACES: interfaces}}}
+        return {
+            "metadata": {"name": name, "annotations": {names.INTERFACES_ANNOTATION: interfaces}}
+        }
 
     leases = [
         lease("floatip-agent-me", "eth0=192.0.2.12/24"),

@@ -13,6 +13,8 @@ import ipaddress
 import pytest
 from floatip_agent import addressing, conflicts, healthchecks, leasing, reporting, settings
 
+from floatip.api import names
+
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
 
 
@@ -44,7 +46,7 @@ def test_lease_annotations() -> None:
 
 def test_peer_macs_from_other_agents_leases() -> None:
     def lease(name: str, macs: str) -> dict[str, object]:
-        return {"metadata": {"name": name, "annotations": {leasing.MACS: macs}}}
+        return {"metadata": {"name": name, "annotations": {names.MACS_ANNOTATION: macs}}}
 
     leases = [
         lease("floatip-agent-me", "eth0=02:00:00:00:00:01"),

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from floatip_operator import eligibility, views
 
+from floatip.api import names
+
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 LONG_AGO = NOW - datetime.timedelta(hours=1)
 
@@ -149,10 +151,10 @@ def test_interfaces_without_carrier_cannot_hold_addresses() -> None:
 def test_an_agent_restarting_within_its_grace_counts_alive() -> None:
     now = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
     marked = {
-        "metadata": {"annotations": {views.RESTARTING_ANNOTATION: "2026-11-26T12:00:30.000000Z"}}
+        "metadata": {"annotations": {names.RESTARTING_ANNOTATION: "2026-11-26T12:00:30.000000Z"}}
     }
     expired = {
-        "metadata": {"annotations": {views.RESTARTING_ANNOTATION: "2026-11-26T11:59:59.000000Z"}}
+        "metadata": {"annotations": {names.RESTARTING_ANNOTATION: "2026-11-26T11:59:59.000000Z"}}
     }
     assert views.restarting(marked, now=now)
     assert not views.restarting(expired, now=now)
