@@ -22,10 +22,10 @@ This module decides when to hand off and writes the ruleset; `nftables` loads it
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from floatip.api import leases
 from floatip_agent import addressing, assignments
 
 #: The tables floatip owns; nothing else in the node's ruleset is touched.
@@ -45,20 +45,13 @@ class Handoff(NamedTuple):
 def node_address(annotation: str, vip: addressing.IPAddress) -> addressing.IPAddress | None:
     """The node address in a ``floatip.io/interfaces`` annotation on the VIP's subnet.
 
-    The annotation is ``eth0=192.0.2.11/24,2001:db8::11/64;eth1=...`` (`leasing`); the first
-    address of the VIP's family whose network contains the VIP wins. Malformed parts are
-    skipped: a peer's annotation is never a reason to fail.
+    The first address of the VIP's family whose network contains the VIP wins (`leases`
+    parses the annotation, skipping malformed parts).
     """
-    for part in annotation.split(";"):
-        _, _, addresses = part.partition("=")
-        for text in addresses.split(","):
-            try:
-                interface = ipaddress.ip_interface(text.strip())
-            except ValueError:
-                continue
-            same_subnet = interface.version == vip.version and vip in interface.network
-            if same_subnet and interface.ip != vip:
-                return interface.ip
+    for _, interface in leases.interfaces(annotation):
+        same_subnet = interface.version == vip.version and vip in interface.network
+        if same_subnet and interface.ip != vip:
+            return interface.ip
     return None
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from floatip.api import addresses, model, names, validation
+from floatip.api import addresses, leases, model, names, validation
 from floatip_operator import eligibility, liveness
 
 
@@ -72,20 +71,9 @@ def parse_interfaces(
 
     Malformed entries are skipped: a half-readable annotation must not hide the rest.
     """
-    found: list[eligibility.Interface] = []
-    own: set[addresses.IPAddress] = set()
-    for part in text.split(";"):
-        name, _, listed = part.strip().partition("=")
-        for item in listed.split(","):
-            if not name or not item.strip():
-                continue
-            try:
-                iface = ipaddress.ip_interface(item.strip())
-            except ValueError:
-                continue
-            found.append(eligibility.Interface(name, iface.network))
-            own.add(iface.ip)
-    return tuple(found), frozenset(own)
+    listed = list(leases.interfaces(text))
+    found = tuple(eligibility.Interface(name, iface.network) for name, iface in listed)
+    return found, frozenset(iface.ip for _, iface in listed)
 
 
 def parse_time(text: object) -> datetime.datetime | None:
