@@ -2,6 +2,7 @@
 # DaemonSet) come from one Python package, so one build, one scan and one version to roll.
 # The chart picks the program with `command:` and the user with its securityContext
 # (the agent runs as root with only NET_ADMIN and NET_RAW; the operator as 65532).
+# The product only: the lab (lab/) and the test API server (apiserver/) are not in it.
 
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
@@ -11,8 +12,8 @@ COPY pyproject.toml README.md ./
 COPY floatip/ floatip/
 COPY operator/ operator/
 COPY node-agent/ node-agent/
-COPY apiserver/ apiserver/
 COPY crds/ crds/
+COPY charts/floatip/files/rbac.yaml charts/floatip/files/rbac.yaml
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM ${PYTHON_IMAGE}

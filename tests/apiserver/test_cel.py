@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from floatip_apiserver import cel
 from floatip_apiserver.fielderrors import FieldError
 

@@ -13,6 +13,7 @@ import json
 import subprocess
 
 import pytest
+
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import kubectl_path
 

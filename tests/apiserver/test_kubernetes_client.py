@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 import kubernetes  # type: ignore[import-untyped,unused-ignore]
+
 from floatip_apiserver.runtime import RunningServer
 
 GROUP, VERSION, PLURAL = "floatip.io", "v1alpha1", "virtualips"

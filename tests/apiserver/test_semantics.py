@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 import aiohttp
+
 from floatip_apiserver import rbac
 from floatip_apiserver.runtime import RunningServer
 

@@ -187,6 +187,7 @@ def test_programs_accept_every_flag_the_chart_passes() -> None:
     import tomllib
 
     import click
+
     from floatip_agent import main as agent_main
     from floatip_operator import main as operator_main
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from floatip.lab import lifecycle, naming, session, state, timeline, waiting
+from floatip_lab import lifecycle, naming, session, state, timeline, waiting
 
-#: the data LAN's free addresses start here (`floatip.lab.naming`)
+#: the data LAN's free addresses start here (`floatip_lab.naming`)
 FIRST_VIP = 100
 
 
@@ -161,7 +161,7 @@ def watch(lab: session.Session, vip: str, *, arp: bool = True) -> Iterator[list[
             seen.append(Seen(prober.requests(), log.frames() if log else []))
 
 
-#: The lab's data-LAN MACs (floatip.lab.naming's plan), for judging who answered ARP.
+#: The lab's data-LAN MACs (floatip_lab.naming's plan), for judging who answered ARP.
 MAC = {f"server{i}": naming.data_mac(i) for i in (1, 2, 3)}
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip.lab import kubeapi, session, waiting
+from floatip_lab import kubeapi, session, waiting
 from tests.e2e.conftest import (
     MAC,
     Addresses,

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip.lab import naming, session, waiting
+from floatip_lab import naming, session, waiting
 from tests.e2e.conftest import (
     MAC,
     Addresses,

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip.lab import naming, session
+from floatip_lab import naming, session
 from tests.e2e.conftest import (
     Addresses,
     create,

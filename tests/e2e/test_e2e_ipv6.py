@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip.lab import session
+from floatip_lab import session
 from tests.e2e.conftest import MAC, holders, reset, running_lab, status, watch
 
 VIP = "2001:db8:f1::100"

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from floatip.api import names
-from floatip.lab import session, timeline
+from floatip_lab import session, timeline
 from tests.e2e.conftest import (
     MAC,
     Addresses,

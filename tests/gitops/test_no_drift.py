@@ -15,6 +15,7 @@ import pathlib
 import subprocess
 
 import pytest
+
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import apiserver, kubectl_path
 

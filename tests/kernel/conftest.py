@@ -1,6 +1,6 @@
-"""Fixtures for kernel tests: lab LANs in throwaway network namespaces (floatip.lab.netns).
+"""Fixtures for kernel tests: lab LANs in throwaway network namespaces (floatip_lab.netns).
 
-Thin on purpose: the topology logic lives in `floatip.lab` so `floatip lab` reuses it.
+Thin on purpose: the topology logic lives in `floatip_lab` so `floatip lab` reuses it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from floatip.lab import commands, naming, netns
+from floatip_lab import commands, naming, netns
 
 LanFactory = Callable[..., netns.Topology]
 

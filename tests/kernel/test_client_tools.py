@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from floatip.lab import hosts, timeline
+from floatip_lab import hosts, timeline
 
 from .conftest import LanFactory
 
@@ -36,18 +36,18 @@ def test_prober_and_arp_log(lan: LanFactory, tmp_path: pathlib.Path) -> None:
     server.popen([sys.executable, "-c", SERVER])
     requests_file, arp_file = tmp_path / "requests.jsonl", tmp_path / "arp.jsonl"
     arp = client.popen(
-        [sys.executable, "-m", "floatip.lab.arpwatch", "--address", str(server.ip),
+        [sys.executable, "-m", "floatip_lab.arpwatch", "--address", str(server.ip),
          "--out", str(arp_file), "--duration", "30"]
     )  # fmt: skip
     time.sleep(0.3)  # the ARP socket must be open before the first request
     client.run(
-        [sys.executable, "-m", "floatip.lab.httpclient", f"http://{server.ip}/",
+        [sys.executable, "-m", "floatip_lab.httpclient", f"http://{server.ip}/",
          "--out", str(requests_file), "--duration", "1.5", "--timeout", "0.2"],
         timeout=30,
     )  # fmt: skip
     server.set_link(False, end=hosts.LinkEnd.SWITCH)
     client.run(
-        [sys.executable, "-m", "floatip.lab.httpclient", f"http://{server.ip}/",
+        [sys.executable, "-m", "floatip_lab.httpclient", f"http://{server.ip}/",
          "--out", str(requests_file), "--count", "5", "--timeout", "0.2"],
         timeout=30,
     )  # fmt: skip

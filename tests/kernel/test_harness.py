@@ -1,8 +1,8 @@
-"""Self-tests of the kernel lab harness (`floatip.lab`). What they prove:
+"""Self-tests of the kernel lab harness (`floatip_lab`). What they prove:
 
 - Hosts on the data LAN reach each other over the bridge, over IPv4 and IPv6 (no DAD wait:
   fixed addresses are added ``nodad``), with the planned addresses and MACs.
-- A gratuitous ARP sent with scapy from inside one host (``python -m floatip.lab.garp``)
+- A gratuitous ARP sent with scapy from inside one host (``python -m floatip_lab.garp``)
   moves another host's EXISTING neighbour entry for a moved address to the sender's MAC, and,
   with the kernel default ``arp_accept=0`` left alone, creates no entry for an address the
   receiver never resolved (DESIGN.md: tests must account for that).
@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import pytest
 
-from floatip.lab import commands, hosts, naming, netns, waiting
+from floatip_lab import commands, hosts, naming, netns, waiting
 
 LanFactory = Callable[..., netns.Topology]  # the `lan` fixture of conftest.py
 
@@ -76,7 +76,7 @@ def test_gratuitous_arp_moves_existing_neighbour_entry_only(lan: LanFactory) -> 
     server2.run(["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"])
     # One process, frames in this order: once the VIP's entry has moved, the earlier frame
     # for NEVER_RESOLVED has been processed too.
-    server2.run([sys.executable, "-m", "floatip.lab.garp", "eth0", str(NEVER_RESOLVED), str(VIP)])
+    server2.run([sys.executable, "-m", "floatip_lab.garp", "eth0", str(NEVER_RESOLVED), str(VIP)])
 
     waiting.wait_until(
         lambda: client.neighbour_mac(VIP) == server2.mac,

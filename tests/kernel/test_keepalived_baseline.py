@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-from floatip.lab import keepalived
+from floatip_lab import keepalived
 
 
 @pytest.mark.kernel

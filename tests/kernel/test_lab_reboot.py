@@ -1,6 +1,6 @@
 """The lab's power cycle wipes what a real one would: floatip's addresses, neighbours; restores IPv6.
 
-Proves: inside a host, `python -m floatip.lab.reboot` removes an address marked IFA_PROTO 99
+Proves: inside a host, `python -m floatip_lab.reboot` removes an address marked IFA_PROTO 99
 (as the agent marks its VIPs), keeps an unmarked one, and re-adds the host's own IPv6 address
 that a link-down flushed.
 """
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from floatip.lab import naming
+from floatip_lab import naming
 
 from .conftest import LanFactory
 
@@ -33,7 +33,7 @@ def test_power_cycle_wipes_floatip_addresses_and_restores_ipv6(lan: LanFactory) 
     before = {str(a.interface.ip) for a in host.addresses("eth0")}
     assert str(host.ip6) not in before  # Linux dropped it with the link
     own = [str(naming.data_ipv4(1)), str(naming.data_ipv6(1))]
-    host.run([sys.executable, "-m", "floatip.lab.reboot", *(x for o in own for x in ("--own", o))])
+    host.run([sys.executable, "-m", "floatip_lab.reboot", *(x for o in own for x in ("--own", o))])
     after = {str(a.interface.ip) for a in host.addresses("eth0")}
     assert "192.0.2.200" not in after
     assert {"192.0.2.201", str(host.ip), str(host.ip6)} <= after

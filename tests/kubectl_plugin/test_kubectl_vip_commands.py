@@ -17,10 +17,10 @@ from typing import Any
 
 import kubernetes
 from click.testing import CliRunner, Result
-from floatip_apiserver.runtime import RunningServer
-from floatip_apiserver.testing import apiserver, kubectl_path
 
 from floatip.kubectl import main
+from floatip_apiserver.runtime import RunningServer
+from floatip_apiserver.testing import apiserver, kubectl_path
 
 __all__ = ["apiserver"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from floatip.lab import commands, ipjson, state
+from floatip_lab import commands, ipjson, state
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 FLOATIP = REPO / ".venv" / "bin" / "floatip"

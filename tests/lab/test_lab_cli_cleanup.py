@@ -19,7 +19,7 @@ import pathlib
 import signal
 import subprocess
 
-from floatip.lab import commands, prereqs, waiting
+from floatip_lab import commands, prereqs, waiting
 from tests.lab.conftest import FLOATIP, Lab, running
 
 

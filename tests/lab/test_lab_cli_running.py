@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from floatip_apiserver.testing import kubectl_path
 
+from floatip_apiserver.testing import kubectl_path
 from tests.lab.conftest import Lab, make_lab, running
 
 

@@ -16,7 +16,7 @@ import pathlib
 
 import pytest
 
-from floatip.lab import commands, lifecycle, naming, reporting, state, webservers
+from floatip_lab import commands, lifecycle, naming, reporting, state, webservers
 
 
 def test_default_and_private_labs_have_distinct_prefixes(tmp_path: pathlib.Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
+
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import apiserver
-
 from tests.operator import harness
 
 __all__ = ["apiserver", "cluster"]

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
+
 from floatip_apiserver.runtime import RunningServer
 
 VIPS = "/apis/floatip.io/v1alpha1/virtualips"

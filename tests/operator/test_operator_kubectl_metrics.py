@@ -11,8 +11,8 @@ import asyncio
 import socket
 
 import aiohttp
-from floatip_apiserver.testing import kubectl_path
 
+from floatip_apiserver.testing import kubectl_path
 from tests.operator import harness
 
 

@@ -32,13 +32,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp import web
+
 from floatip_agent import kernel_addresses, namespaces
 from floatip_apiserver import runtime
 from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
 from floatip_apiserver.testing import CRDS
-
-from floatip.lab import hosts, netns
+from floatip_lab import hosts, netns
 
 LanFactory = Callable[..., netns.Topology]
 AGENT_PORT = 9720

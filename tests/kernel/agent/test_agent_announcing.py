@@ -14,10 +14,10 @@ import ipaddress
 from collections.abc import Callable
 
 import pytest
-from floatip_agent import announcing, kernel_addresses
 
 from floatip.api import model
-from floatip.lab import netns, waiting
+from floatip_agent import announcing, kernel_addresses
+from floatip_lab import netns, waiting
 
 LanFactory = Callable[..., netns.Topology]
 

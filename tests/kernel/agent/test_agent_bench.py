@@ -1,4 +1,4 @@
-"""The agent benchmark (floatip_agent.bench) runs end to end. Proves it adds and announces
+"""The agent benchmark (floatip_lab.benchmarks.agent_apply) runs end to end. Proves it adds and announces
 the asked number of VIPs (each one's announcement reaches another host on the LAN), reports
 figures for all of them, and removes every VIP it added. It prints the figures; it asserts
 no timing.
@@ -11,9 +11,10 @@ import ipaddress
 from collections.abc import Callable
 
 import pytest
-from floatip_agent import bench, claims, wire
 
-from floatip.lab import netns
+from floatip_agent import claims, wire
+from floatip_lab import netns
+from floatip_lab.benchmarks import agent_apply
 
 LanFactory = Callable[..., netns.Topology]
 
@@ -26,9 +27,9 @@ async def test_bench_adds_announces_and_cleans_up(lan: LanFactory) -> None:
     topo = lan("node", "client")
     node, client = topo["node"], topo["client"]
     before = {a.interface for a in node.addresses()}
-    expected = set(list(bench.BENCH_NETWORK.hosts())[:COUNT])
+    expected = set(list(agent_apply.BENCH_NETWORK.hosts())[:COUNT])
     with wire.Watcher.open(ifname="eth0", netns=client.netns) as watcher:
-        result = await bench.add_and_announce(count=COUNT, ifname="eth0", netns=node.netns)
+        result = await agent_apply.add_and_announce(count=COUNT, ifname="eth0", netns=node.netns)
         print(f"\nagent bench: {result.describe()}")
         heard: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
 

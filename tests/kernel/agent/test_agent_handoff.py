@@ -22,9 +22,9 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from floatip_agent import handoff, nftables
 
-from floatip.lab import hosts, netns
+from floatip_agent import handoff, nftables
+from floatip_lab import hosts, netns
 
 LanFactory = Callable[..., netns.Topology]
 

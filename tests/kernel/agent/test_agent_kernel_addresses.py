@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable
 
 import pytest
-from floatip_agent import addressing, kernel_addresses
 
-from floatip.lab import hosts, ipjson, netns
+from floatip_agent import addressing, kernel_addresses
+from floatip_lab import hosts, ipjson, netns
 
 LanFactory = Callable[..., netns.Topology]
 

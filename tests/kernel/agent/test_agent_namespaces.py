@@ -12,9 +12,9 @@ import os
 from collections.abc import Callable
 
 import pytest
-from floatip_agent import namespaces, packet_sockets, wire
 
-from floatip.lab import netns
+from floatip_agent import namespaces, packet_sockets, wire
+from floatip_lab import netns
 
 LanFactory = Callable[..., netns.Topology]
 

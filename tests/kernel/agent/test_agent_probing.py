@@ -15,9 +15,9 @@ import ipaddress
 from collections.abc import Callable
 
 import pytest
-from floatip_agent import announcing, probing, wire
 
-from floatip.lab import hosts, netns
+from floatip_agent import announcing, probing, wire
+from floatip_lab import hosts, netns
 
 LanFactory = Callable[..., netns.Topology]
 

@@ -19,9 +19,9 @@ import sys
 import time
 
 import pytest
-from floatip_agent import claims, conflicts, wire
 
-from floatip.lab import hosts
+from floatip_agent import claims, conflicts, wire
+from floatip_lab import hosts
 from tests.kernel.agent.conftest import AgentLabFactory, eventually, holds, lacks
 
 pytestmark = pytest.mark.kernel
@@ -39,7 +39,7 @@ def intrude(host: hosts.Host, address: str, *, count: int = 1) -> None:
 
 def flood(host: hosts.Host, address: str, *, count: int) -> None:
     """`count` gratuitous ARPs for `address` back to back from the intruder's MAC."""
-    host.run([sys.executable, "-m", "floatip.lab.garp", "eth0", address, "--count", str(count)])
+    host.run([sys.executable, "-m", "floatip_lab.garp", "eth0", address, "--count", str(count)])
 
 
 async def test_probe_refuses_an_address_an_intruder_holds(agent_lab: AgentLabFactory) -> None:

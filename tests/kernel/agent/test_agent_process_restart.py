@@ -17,8 +17,8 @@ import signal
 import subprocess
 
 import pytest
-from floatip_agent import kernel_addresses
 
+from floatip_agent import kernel_addresses
 from tests.kernel.agent.conftest import AgentLabFactory, eventually, holds, kernel_addresses_of
 
 pytestmark = pytest.mark.kernel

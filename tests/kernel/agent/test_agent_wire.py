@@ -18,9 +18,9 @@ import struct
 from collections.abc import Callable, Iterator
 
 import pytest
-from floatip_agent import announcing, claims, namespaces, packets, wire
 
-from floatip.lab import netns
+from floatip_agent import announcing, claims, namespaces, packets, wire
+from floatip_lab import netns
 
 LanFactory = Callable[..., netns.Topology]
 

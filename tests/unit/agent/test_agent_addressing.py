@@ -15,9 +15,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from floatip_agent import addressing as ad
 
 from floatip.api import names
+from floatip_agent import addressing as ad
 
 ETH0 = ad.Link(ifindex=2, name="eth0", up=True, mac="02:f1:00:00:00:01")
 ETH1 = ad.Link(ifindex=3, name="eth1", up=True, mac="02:f1:00:00:01:01")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from floatip_agent import announcing, claims, probing
 
 from floatip.api import model
+from floatip_agent import announcing, claims, probing
 
 VIP = ipaddress.IPv4Address("192.0.2.100")
 OWN, PEER, INTRUDER = "02:f1:00:00:00:01", "02:f1:00:00:00:02", "02:f1:00:00:00:03"

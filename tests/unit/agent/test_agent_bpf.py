@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+
 from floatip_agent import bpf
 
 

@@ -16,10 +16,11 @@ import ipaddress
 import random
 
 import pytest
-from floatip_agent import claims, packets
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6
 from scapy.layers.l2 import ARP, Ether
+
+from floatip_agent import claims, packets
 
 MAC = "02:f1:00:00:00:03"
 VIP4 = ipaddress.IPv4Address("192.0.2.100")

@@ -16,11 +16,11 @@ import ipaddress
 from typing import Any
 
 import pytest
-from floatip_agent import assignments, decisions, fencing
 from hypothesis import given
 from hypothesis import strategies as st
 
 from floatip.api import model
+from floatip_agent import assignments, decisions, fencing
 
 A = decisions.Action
 V4 = ipaddress.ip_address("192.0.2.100")
@@ -180,9 +180,8 @@ def test_fence() -> None:
 def test_a_virtualip_being_deleted_is_released_at_once() -> None:
     import ipaddress
 
-    from floatip_agent import assignments, decisions
-
     from floatip.api import model
+    from floatip_agent import assignments, decisions
 
     address = ipaddress.ip_address("192.0.2.100")
     deleting = assignments.Assignment(

@@ -17,9 +17,9 @@ import ipaddress
 from typing import Any
 
 import pytest
-from floatip_agent import assignments, handoff, leasing
 
 from floatip.api import model, names
+from floatip_agent import assignments, handoff, leasing
 
 V4 = ipaddress.ip_address("192.0.2.100")
 V6 = ipaddress.ip_address("2001:db8:f1::100")

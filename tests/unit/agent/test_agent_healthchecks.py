@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 from aiohttp import web
-from floatip_agent import healthchecks
 
 from floatip.api import model
+from floatip_agent import healthchecks
 
 
 @pytest_asyncio.fixture

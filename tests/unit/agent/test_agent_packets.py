@@ -14,6 +14,7 @@ import ipaddress
 import struct
 
 import pytest
+
 from floatip_agent import packets
 
 MAC = "02:f1:00:00:00:02"

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import pytest
+
 from floatip_agent import ratelimit
 
 

@@ -11,9 +11,9 @@ import datetime
 import ipaddress
 
 import pytest
-from floatip_agent import addressing, conflicts, healthchecks, leasing, reporting, settings
 
 from floatip.api import names
+from floatip_agent import addressing, conflicts, healthchecks, leasing, reporting, settings
 
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from floatip_apiserver import cel
 from hypothesis import given, settings
 
 from floatip.api import crd, validation
+from floatip_apiserver import cel
 
 from .strategies import valid_specs
 from .test_validation import BAD_SPECS

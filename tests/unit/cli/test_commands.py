@@ -11,17 +11,31 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from floatip.cli import benching, main
+from floatip.cli import main
+from floatip_lab.benchmarks import cli as benchmarks
 
 
-@pytest.mark.parametrize("name", sorted(main.COMMANDS))
+@pytest.mark.parametrize("name", sorted({**main.COMMANDS, **main.plugins()}))
 def test_every_command_has_help(name: str) -> None:
     result = CliRunner().invoke(main.cli, [name, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output
 
 
-@pytest.mark.parametrize("name", sorted(benching.bench_group.lazy))
+def test_the_lab_adds_its_commands_through_entry_points() -> None:
+    """The product names no lab module: the lab distribution registers lab, bench, apiserver."""
+    assert set(main.plugins()) >= set(main.LAB_COMMANDS)
+    assert not set(main.COMMANDS) & set(main.LAB_COMMANDS)
+
+
+def test_a_lab_command_without_the_lab_says_how_to_install_it() -> None:
+    group = main.FloatipGroup(name="floatip", lazy=dict(main.COMMANDS))
+    result = CliRunner().invoke(group, ["lab", "up"])
+    assert result.exit_code == 2
+    assert "not installed: pip install floatip-lab" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(benchmarks.bench_group.lazy))
 def test_every_benchmark_has_help(name: str) -> None:
     result = CliRunner().invoke(main.cli, ["bench", name, "--help"])
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""The lab's gratuitous ARP frame (floatip.lab.garp), byte for byte. Proves it is a broadcast
+"""The lab's gratuitous ARP frame (floatip_lab.garp), byte for byte. Proves it is a broadcast
 ARP request with sender IP == target IP and sender MAC == Ethernet source, which is what
 Linux's `arp_is_garp` accepts as gratuitous.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from floatip.lab import garp
+from floatip_lab import garp
 
 
 def test_gratuitous_arp_bytes() -> None:

@@ -1,4 +1,4 @@
-"""Parsing of iproute2 JSON (floatip.lab.ipjson), on output captured from iproute2 6.1. Proves:
+"""Parsing of iproute2 JSON (floatip_lab.ipjson), on output captured from iproute2 6.1. Proves:
 
 - `ip -j addr` becomes one Address per configured address, with interface, prefix, scope,
   label and boolean flags (nodad, tentative); stray entries without an address are skipped.
@@ -13,7 +13,7 @@ import ipaddress
 
 import pytest
 
-from floatip.lab import ipjson
+from floatip_lab import ipjson
 
 ADDR = """[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,
 "addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host","label":"lo",

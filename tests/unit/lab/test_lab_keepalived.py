@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from floatip.lab import keepalived
+from floatip_lab import keepalived
 
 
 def test_default_master_config() -> None:

@@ -1,4 +1,4 @@
-"""The lab's names and address plan (floatip.lab.naming). Proves:
+"""The lab's names and address plan (floatip_lab.naming). Proves:
 
 - Namespace names carry the owner pid, which `owner_pid` reads back; other names give None.
 - Tags and host names that would make names ambiguous or invalid are rejected.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from floatip.lab import naming
+from floatip_lab import naming
 
 
 def test_namespace_name_round_trips_owner_pid() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from floatip.lab import arpwatch, timeline
-from floatip.lab.timeline import ArpFrame, Request
+from floatip_lab import arpwatch, timeline
+from floatip_lab.timeline import ArpFrame, Request
 
 REQUESTS = [
     Request(0.00, 0.01, True, "server1"),

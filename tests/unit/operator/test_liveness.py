@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from floatip_operator import liveness
 from hypothesis import given
 from hypothesis import strategies as st
+
+from floatip_operator import liveness
 
 
 def feed(state: liveness.AgentLiveness, results: str) -> list[bool]:

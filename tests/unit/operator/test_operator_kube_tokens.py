@@ -12,6 +12,7 @@ import pathlib
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
 from floatip_operator import kube
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+
 from floatip_operator import deleting, events, leadership
 
 DURATION = 6.0

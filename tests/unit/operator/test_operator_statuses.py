@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from floatip_operator import placement, statuses
 from floatip_operator.placement import Decision, Reason
 

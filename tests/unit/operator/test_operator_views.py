@@ -15,9 +15,9 @@ import ipaddress
 from typing import Any
 
 import pytest
-from floatip_operator import eligibility, views
 
 from floatip.api import names
+from floatip_operator import eligibility, views
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 LONG_AGO = NOW - datetime.timedelta(hours=1)

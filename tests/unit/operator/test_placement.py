@@ -14,13 +14,13 @@ from __future__ import annotations
 import ipaddress
 import random
 
-from floatip_operator import eligibility, placement
-from floatip_operator.eligibility import Interface, NodeView, VipView
-from floatip_operator.placement import Reason
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floatip.api import model
+from floatip_operator import eligibility, placement
+from floatip_operator.eligibility import Interface, NodeView, VipView
+from floatip_operator.placement import Reason
 
 LAN = ipaddress.ip_network("192.0.2.0/24")
 

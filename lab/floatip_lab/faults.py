@@ -1,0 +1,268 @@
+"""Faults injected into a running lab for real: `floatip lab fault FAULT [HOST]`.
+
+Each fault acts on the kernel or on processes, never on floatip's internals, and records
+itself in the state file so that `heal` can undo every one still in force:
+
+- ``kill-node``: power loss. Every process of the node is stopped at once (SIGSTOP), its
+  links go down at the node's end, then every process is SIGKILLed. ``heal`` powers it
+  back on: links up, its nginx (and agent) started again.
+- ``freeze-node``: SIGSTOP every process of the node (a hung machine); ``heal`` sends SIGCONT.
+- ``cut-data`` / ``cut-mgmt``: the host's cable pulled at the switch end (its data or
+  management port down); the host keeps its addresses and sees only a lost carrier.
+- ``api-down`` / ``api-up``: the API server stops listening (connections refused, watches
+  drop) and comes back with every object kept.
+- ``restart-operator``: every operator replica stopped (SIGTERM) and started again.
+- ``kill-leader``: the replica holding the leader Lease is SIGKILLed; ``heal`` starts it.
+- ``restart-agent [HOST]``: the agent of HOST (default: every node) stopped and started.
+"""
+
+from __future__ import annotations
+
+import enum
+import pathlib
+import signal
+import sys
+from collections.abc import Callable
+
+from floatip_lab import (
+    apiserving,
+    commands,
+    floatipd,
+    hosts,
+    kubeapi,
+    naming,
+    processes,
+    state,
+    waiting,
+)
+
+Say = Callable[[str], None]
+
+
+class Fault(enum.StrEnum):
+    KILL_NODE = "kill-node"
+    FREEZE_NODE = "freeze-node"
+    CUT_DATA = "cut-data"
+    CUT_MGMT = "cut-mgmt"
+    HEAL = "heal"
+    API_DOWN = "api-down"
+    API_UP = "api-up"
+    RESTART_OPERATOR = "restart-operator"
+    KILL_LEADER = "kill-leader"
+    RESTART_AGENT = "restart-agent"
+
+
+NEEDS_HOST = {Fault.KILL_NODE, Fault.FREEZE_NODE, Fault.CUT_DATA, Fault.CUT_MGMT}
+NODE_ONLY = {Fault.KILL_NODE, Fault.FREEZE_NODE}
+
+
+def inject(
+    place: state.Place, lab: state.LabState, fault: Fault, host: str | None, say: Say
+) -> None:
+    """Inject `fault` (on `host` where it takes one) and record it in the state file."""
+    if fault in NEEDS_HOST and host is None:
+        raise commands.LabError(f"fault {fault} needs a HOST: `floatip lab fault {fault} server1`")
+    target = lab.host(host) if host else None
+    if fault in NODE_ONLY and target is not None and target.role != "node":
+        raise commands.LabError(
+            f"fault {fault} acts on a node; {host!r} is the lab's {target.role}. "
+            f"Nodes: {', '.join(lab.nodes_names())}"
+        )
+    try:
+        _ACTIONS[fault](place, lab, target, say)
+    finally:
+        state.save(place, lab)
+
+
+def _kill_node(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    assert host is not None
+    pids = _stop_all(host)
+    for ifname in _links(host):
+        commands.ip("link", "set", "dev", ifname, "down", netns=host.netns)
+    hosts.kill_namespace_processes(host.netns)
+    if host.name not in lab.faults.killed:
+        lab.faults.killed.append(host.name)
+    say(f"{host.name} powered off: {len(pids)} processes killed, links {_links(host)} down")
+
+
+def _stop_all(host: state.HostRecord) -> list[int]:
+    """SIGSTOP every process of the node at once; return their pids."""
+    pids = hosts.namespace_pids(host.netns)
+    for pid in pids:
+        _signal_pid(pid, signal.SIGSTOP)
+    return pids
+
+
+def _freeze_node(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    assert host is not None
+    pids = _stop_all(host)
+    if host.name not in lab.faults.frozen:
+        lab.faults.frozen.append(host.name)
+    say(f"{host.name} frozen: {len(pids)} processes stopped (SIGSTOP); `heal` resumes them")
+
+
+def _cut(
+    ifname: str,
+) -> Callable[[state.Place, state.LabState, state.HostRecord | None, Say], None]:
+    def cut(
+        place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+    ) -> None:
+        assert host is not None
+        port = host.data_port if ifname == naming.DATA_IFNAME else host.mgmt_port
+        if port is None:
+            raise commands.LabError(
+                f"{host.name} has no {'data' if ifname == naming.DATA_IFNAME else 'management'}"
+                " link to cut"
+            )
+        commands.ip("link", "set", "dev", port, "down", netns=lab.switch)
+        if [host.name, ifname] not in lab.faults.cut:
+            lab.faults.cut.append([host.name, ifname])
+        say(f"{host.name}'s {ifname} cable pulled (switch port {port} down)")
+
+    return cut
+
+
+def _heal(place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say) -> None:
+    for name, ifname in lab.faults.cut:
+        record = lab.host(name)
+        port = record.data_port if ifname == naming.DATA_IFNAME else record.mgmt_port
+        commands.ip("link", "set", "dev", str(port), "up", netns=lab.switch)
+        say(f"{name}'s {ifname} cable back (switch port {port} up)")
+    lab.faults.cut.clear()
+    for name in lab.faults.frozen:
+        for pid in hosts.namespace_pids(lab.host(name).netns):
+            _signal_pid(pid, signal.SIGCONT)
+        say(f"{name} resumed (SIGCONT)")
+    lab.faults.frozen.clear()
+    for name in lab.faults.killed:
+        _power_on(place, lab, lab.host(name), say)
+    lab.faults.killed.clear()
+    for name in lab.faults.dead:
+        lab.processes[name] = processes.restart(lab.processes[name])
+        say(f"{name} started again")
+    lab.faults.dead.clear()
+    if lab.faults.api_down:
+        _api_up(place, lab, None, say)
+    say("healed: no fault in force")
+
+
+def _power_on(place: state.Place, lab: state.LabState, host: state.HostRecord, say: Say) -> None:
+    for ifname in _links(host):
+        commands.ip("link", "set", "dev", ifname, "up", netns=host.netns)
+    # A real power cycle wipes the RAM: floatip's addresses and the node's TCP state go too.
+    own = [f"{host.ip}/{naming.DATA_V4.prefixlen}"]
+    own += [f"{host.ip6}/{naming.DATA_V6.prefixlen}"] if host.ip6 else []
+    commands.run(
+        ["ip", "netns", "exec", host.netns, sys.executable, "-m", "floatip_lab.reboot",
+         *(arg for address in own for arg in ("--own", address))],
+    )  # fmt: skip
+    started = []
+    for name, record in list(lab.processes.items()):
+        if record.host == host.name and not processes.alive(record):
+            lab.processes[name] = processes.spawn(
+                name=record.name,
+                host=record.host,
+                netns=record.netns,
+                argv=record.argv,
+                log=pathlib.Path(record.log),
+            )
+            started.append(name)
+    say(f"{host.name} powered on: links up, started {', '.join(started) or 'nothing'}")
+
+
+def _api_down(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    server = _apiserver(lab)
+    processes.send(server, apiserving.DOWN_SIGNAL)
+    client = kubeapi.Client(place.kubeconfig, timeout=1)
+    waiting.wait_until(
+        lambda: not client.answers(), what="the API server to stop answering", timeout=15
+    )
+    lab.faults.api_down = True
+    say("API server down (connections refused; objects kept); `api-up` or `heal` restores it")
+
+
+def _api_up(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    server = _apiserver(lab)
+    processes.send(server, apiserving.UP_SIGNAL)
+    client = kubeapi.Client(place.kubeconfig, timeout=2)
+    waiting.wait_until(client.answers, what="the API server to answer again", timeout=15)
+    lab.faults.api_down = False
+    say("API server up again")
+
+
+def _restart_operator(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    for record in floatipd.operators(lab):
+        lab.processes[record.name] = processes.restart(record)
+        say(f"{record.name} restarted (pid {lab.processes[record.name].pid})")
+
+
+def _kill_leader(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    record = floatipd.leader(place, lab)
+    floatipd.kill(record)
+    lab.faults.dead.append(record.name)
+    say(f"leader {record.name} (pid {record.pid}) killed; `heal` starts it again")
+
+
+def _restart_agent(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    for record in floatipd.agents(lab, host.name if host else None):
+        lab.processes[record.name] = processes.restart(record)
+        say(f"{record.name} restarted (pid {lab.processes[record.name].pid})")
+
+
+def _apiserver(lab: state.LabState) -> state.ProcessRecord:
+    server = lab.processes.get("apiserver")
+    if server is None or not processes.alive(server):
+        raise commands.LabError(
+            "the lab's API server process is not running; rebuild the lab "
+            "(`floatip lab down && floatip lab up`)"
+        )
+    return server
+
+
+def _links(host: state.HostRecord) -> list[str]:
+    return [
+        ifname
+        for ifname, port in (
+            (naming.DATA_IFNAME, host.data_port),
+            (naming.MGMT_IFNAME, host.mgmt_port),
+        )
+        if port is not None
+    ]
+
+
+def _signal_pid(pid: int, sig: signal.Signals) -> None:
+    import contextlib
+    import os
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+_ACTIONS: dict[
+    Fault, Callable[[state.Place, state.LabState, state.HostRecord | None, Say], None]
+] = {
+    Fault.KILL_NODE: _kill_node,
+    Fault.FREEZE_NODE: _freeze_node,
+    Fault.CUT_DATA: _cut(naming.DATA_IFNAME),
+    Fault.CUT_MGMT: _cut(naming.MGMT_IFNAME),
+    Fault.HEAL: _heal,
+    Fault.API_DOWN: _api_down,
+    Fault.API_UP: _api_up,
+    Fault.RESTART_OPERATOR: _restart_operator,
+    Fault.KILL_LEADER: _kill_leader,
+    Fault.RESTART_AGENT: _restart_agent,
+}

@@ -1,0 +1,363 @@
+"""Driving a running lab as a person would: apply a VirtualIP, watch the client, break things.
+
+`floatip lab demo`, the end-to-end tests and `floatip bench failover` all do the same few
+things to a lab that `floatip lab up` built: create VirtualIPs through the API, wait for
+their conditions, run the client's HTTP prober and ARP log, inject faults and read the
+client's records back. This module is that vocabulary, so the three say it alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from floatip.api import names
+from floatip_lab import commands, faults, kubeapi, state, timeline, waiting
+
+Say = Callable[[str], None]
+VIPS = f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
+
+
+@dataclasses.dataclass
+class Recording:
+    """A client-side recorder running in the background, and the file it writes."""
+
+    process: subprocess.Popen[str]
+    path: pathlib.Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def lines(self) -> list[str]:
+        return self.path.read_text().splitlines() if self.path.exists() else []
+
+    def requests(self) -> list[timeline.Request]:
+        return [timeline.Request.from_json(line) for line in self.lines()]
+
+    def frames(self) -> list[timeline.ArpFrame]:
+        return [timeline.ArpFrame.from_json(line) for line in self.lines()]
+
+
+class Session:
+    """One running lab, seen from this machine."""
+
+    def __init__(self, place: state.Place | None = None, *, say: Say = print) -> None:
+        self.place = place or state.locate()
+        self.say = say
+        self.api = kubeapi.Client(self.place.kubeconfig)
+        self._records = 0
+
+    @property
+    def lab(self) -> state.LabState:
+        """The state file as it is now (faults change it)."""
+        return state.load(self.place)
+
+    # -- the API ------------------------------------------------------------------------
+
+    def apply_vip(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create the VirtualIP, or replace its spec if it exists."""
+        body = {
+            "apiVersion": names.API_VERSION,
+            "kind": names.KIND,
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        try:
+            return self.api.request("POST", VIPS, body)
+        except kubeapi.ApiError as exc:
+            if exc.status != 409:
+                raise
+        return self.api.request(
+            "PATCH", f"{VIPS}/{name}", {"spec": spec}, content_type="application/merge-patch+json"
+        )
+
+    def patch_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.api.request(
+            "PATCH", f"{VIPS}/{name}", {"spec": spec}, content_type="application/merge-patch+json"
+        )
+
+    def delete_vip(self, name: str) -> None:
+        with contextlib.suppress(kubeapi.ApiError):
+            self.api.request("DELETE", f"{VIPS}/{name}")
+
+    def vip(self, name: str) -> dict[str, Any]:
+        return self.api.request("GET", f"{VIPS}/{name}")
+
+    def condition(self, name: str, kind: str) -> dict[str, Any] | None:
+        status = self.vip(name).get("status") or {}
+        for condition in status.get("conditions") or ():
+            if condition.get("type") == kind:
+                found: dict[str, Any] = condition
+                return found
+        return None
+
+    def wait_condition(
+        self, name: str, kind: str, value: str = "True", timeout: float = 30
+    ) -> None:
+        def holds() -> bool:
+            condition = self.condition(name, kind)
+            return condition is not None and condition.get("status") == value
+
+        waiting.wait_until(
+            holds,
+            what=f"virtualip/{name} {kind}={value}",
+            timeout=timeout,
+            interval=0.05,
+            describe=lambda: str((self.vip(name).get("status") or {}).get("conditions")),
+        )
+
+    def holder(self, name: str) -> str | None:
+        holder: str | None = (self.vip(name).get("status") or {}).get("holder")
+        return holder
+
+    def wait_holder(self, name: str, node: str, timeout: float = 30) -> None:
+        waiting.wait_until(
+            lambda: self.holder(name) == node,
+            what=f"virtualip/{name} held by {node}",
+            timeout=timeout,
+            interval=0.05,
+            describe=lambda: str(self.vip(name).get("status")),
+        )
+
+    # -- hosts ----------------------------------------------------------------------------
+
+    def run(
+        self, host: str, argv: list[str], *, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        netns = self.lab.host(host).netns
+        return commands.run(["ip", "netns", "exec", netns, *argv], check=check)
+
+    def addresses_on(self, host: str) -> set[str]:
+        """Every address on the host's data interface, without prefix."""
+        out = self.run(host, ["ip", "-j", "addr", "show", "dev", "eth0"]).stdout
+        return {a["local"] for link in json.loads(out) for a in link.get("addr_info", ())}
+
+    def ask(self, vip: str) -> tuple[bool, str]:
+        """One request from the client: (answered, body or error)."""
+        probe = self.place.path("ask.jsonl")
+        probe.unlink(missing_ok=True)
+        self.run("client", [sys.executable, "-m", "floatip_lab.httpclient", f"http://{_url_host(vip)}/",
+                            "--out", str(probe), "--count", "1", "--timeout", "0.3"])  # fmt: skip
+        [request] = [timeline.Request.from_json(x) for x in probe.read_text().splitlines()]
+        return request.ok, request.answer
+
+    def wait_answer(self, vip: str, server: str, timeout: float = 30) -> None:
+        waiting.wait_until(
+            lambda: self.ask(vip) == (True, server),
+            what=f"the client to get an answer from {server} at {vip}",
+            timeout=timeout,
+            interval=0.1,
+            describe=lambda: str(self.ask(vip)),
+        )
+
+    @contextlib.contextmanager
+    def prober(
+        self, vip: str, *, duration: float = 120, interval: float = 0.01
+    ) -> Iterator[Recording]:
+        """The client asking ``vip`` every ``interval`` s (0: back to back) until the block ends.
+
+        Bounded by ``duration``; each request is a new TCP connection with a 100 ms timeout.
+        """
+        recording = self._start(
+            "requests",
+            [sys.executable, "-m", "floatip_lab.httpclient", f"http://{_url_host(vip)}/",
+             "--duration", str(duration), "--timeout", "0.1", "--interval", str(interval)],
+        )  # fmt: skip
+        try:
+            yield recording
+        finally:
+            recording.stop()
+
+    @contextlib.contextmanager
+    def arp_log(self, vip: str, *, duration: float = 120) -> Iterator[Recording]:
+        """The client's log of ARP frames about ``vip`` until the block ends."""
+        recording = self._start(
+            "arp",
+            [
+                sys.executable,
+                "-m",
+                "floatip_lab.arpwatch",
+                "--address",
+                vip,
+                "--duration",
+                str(duration),
+            ],
+        )
+        time.sleep(0.2)  # the socket is open before anything it should see
+        try:
+            yield recording
+        finally:
+            recording.stop()
+
+    def _start(self, kind: str, argv: list[str]) -> Recording:
+        self._records += 1
+        path = self.place.path("records", f"{kind}-{self._records}.jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        netns = self.lab.host("client").netns
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", netns, *argv, "--out", str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        return Recording(process, path)
+
+    # -- agents -------------------------------------------------------------------------
+
+    def agent_report(self, node: str) -> dict[str, Any] | None:
+        """``node``'s agent /healthz document, asked over the management network, or None."""
+        done = self.run(
+            "operator-1",
+            ["curl", "-s", "--max-time", "1", f"http://{self.lab.host(node).mgmt_ip}:9720/healthz"],
+            check=False,
+        )
+        if done.returncode != 0:
+            return None
+        try:
+            report = json.loads(done.stdout)
+        except ValueError:
+            return None
+        return report if isinstance(report, dict) else None
+
+    def agent_sure(self, node: str) -> bool:
+        """Whether ``node``'s agent answers /healthz and is sure of the API."""
+        report = self.agent_report(node)
+        return report is not None and report.get("unsure") is False
+
+    def wait_agents_sure(self, timeout: float = 30) -> None:
+        """Every agent answers and is sure of the API, and the operator had time to see it.
+
+        The operator judges an agent alive after two good probes in a row (0.4 s at the
+        default profile); the extra second covers that and a busy machine.
+        """
+        for node in self.lab.nodes_names():
+            waiting.wait_until(
+                functools.partial(self.agent_sure, node),
+                what=f"the agent of {node} to answer /healthz and be sure of the API",
+                timeout=timeout,
+                interval=0.1,
+            )
+        time.sleep(1.0)
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def fault(self, fault: str, host: str | None = None) -> float:
+        """Inject a fault; returns the wall-clock time just before it acted."""
+        at = time.time()
+        faults.inject(self.place, self.lab, faults.Fault(fault), host, self.say)
+        return at
+
+    def steal(self, vip: str, prefix: int = 24) -> None:
+        """The seed's prank, from the intruder: ``ip addr add`` and a gratuitous ARP."""
+        self.run("intruder", ["ip", "addr", "add", f"{vip}/{prefix}", "dev", "eth0"])
+        self.run("intruder", ["arping", "-U", "-c", "1", "-I", "eth0", vip], check=False)
+
+    def give_back(self, vip: str, prefix: int = 24) -> None:
+        self.run("intruder", ["ip", "addr", "del", f"{vip}/{prefix}", "dev", "eth0"], check=False)
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+# -- appended for the end-to-end tests (tests/e2e) ------------------------------------------
+
+
+def neighbour(lab_session: Session, host: str, address: str) -> str | None:
+    """The MAC in ``host``'s neighbour entry for ``address`` on eth0 (lower case), or None.
+
+    Entries the kernel keeps without a usable MAC (INCOMPLETE, FAILED) count as none.
+    """
+    out = lab_session.run(host, ["ip", "-j", "neigh", "show", address, "dev", "eth0"]).stdout
+    for entry in json.loads(out or "[]"):
+        mac = entry.get("lladdr")
+        if mac and not {"INCOMPLETE", "FAILED"} & set(entry.get("state", ())):
+            return str(mac).lower()
+    return None
+
+
+#: the bystander in whose name `arp_asker` asks (a free address the tests never use for a VIP)
+ASKER_MAC = "02:f1:00:00:0f:fe"
+ASKER_IP = "192.0.2.254"
+_ASKER = """
+import socket, struct, sys, time
+mac, ip, vip, interval, duration = sys.argv[1:6]
+hw = bytes.fromhex(mac.replace(":", ""))
+frame = (b"\\xff" * 6 + hw + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+         + hw + socket.inet_aton(ip) + b"\\x00" * 6 + socket.inet_aton(vip))
+with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+    sock.bind(("eth0", 0))
+    end = time.time() + float(duration)
+    while time.time() < end:
+        sock.send(frame)
+        time.sleep(float(interval))
+"""
+
+
+@contextlib.contextmanager
+def arp_asker(
+    lab_session: Session, vip: str, *, interval: float = 0.02, duration: float = 120
+) -> Iterator[subprocess.Popen[str]]:
+    """Broadcast ARP requests for ``vip`` from the client's port every ``interval`` s.
+
+    A client's own neighbour entry asks only the MAC it knows (unicast probes), so a second
+    host answering for the address would go unseen; broadcast requests make every host that
+    holds the address answer. They are sent in the name of a bystander (`ASKER_MAC`,
+    `ASKER_IP`), so the answers come back to the client's port without touching the client's
+    own neighbour table (its kernel drops frames for another MAC; the packet socket of
+    `Session.arp_log`, which records them, does not). IPv4 only.
+    """
+    client = lab_session.lab.host("client")
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", client.netns, sys.executable, "-c", _ASKER,
+         ASKER_MAC, ASKER_IP, vip, str(interval), str(duration)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        Recording(process, pathlib.Path(os.devnull)).stop()
+
+
+def answers(frames: Iterable[timeline.ArpFrame], vip: str) -> list[timeline.ArpFrame]:
+    """ARP replies answering a question about ``vip`` (gratuitous announcements excluded)."""
+    return [f for f in frames if f.op == 2 and f.sender_ip == vip and f.target_ip != vip]
+
+
+def double_replies(
+    frames: Iterable[timeline.ArpFrame], vip: str, window: float = 0.05
+) -> list[tuple[float, set[str]]]:
+    """Moments when replies for ``vip`` from two different MACs came within ``window`` s.
+
+    The request-free counterpart of `timeline.double_answers`, for `Session.arp_log`
+    records (which hold the answers the client received, not the requests it sent).
+    """
+    replies = sorted(answers(frames, vip), key=lambda f: f.time)
+    doubles: list[tuple[float, set[str]]] = []
+    for i, frame in enumerate(replies):
+        macs = {frame.sender_mac}
+        for later in replies[i + 1 :]:
+            if later.time - frame.time > window:
+                break
+            macs.add(later.sender_mac)
+        if len(macs) > 1:
+            doubles.append((frame.time, macs))
+    return doubles
