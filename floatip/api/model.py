@@ -404,6 +404,42 @@ class ConditionStatus(enum.StrEnum):
     UNKNOWN = "Unknown"
 
 
+class MoveReason(enum.StrEnum):
+    """Why the address moved: ``status.history[].reason`` and the Assigned condition's reason.
+
+    The old holder of a move reads it: after a ``Failover`` it removes the address at once
+    (nothing to wait for), after any other move it waits for the new holder's announcement.
+    """
+
+    ASSIGNED = "Assigned"  # the address had no holder
+    FAILOVER = "Failover"  # the holder was judged dead or unreachable
+    HOLDER_INELIGIBLE = "HolderIneligible"  # the holder answers but may not hold it (drain, ...)
+    PINNED = "Pinned"  # spec.node
+    PREEMPTED = "Preempted"  # back to a better preferred node
+    RELEASED = "Released"  # no node holds it any more
+
+
+class ConditionReason(enum.StrEnum):
+    """The ``reason`` of a condition that is not a move (those are `MoveReason`s)."""
+
+    READY = "Ready"
+    ANNOUNCEMENT_PENDING = "AnnouncementPending"
+    INVALID_SPEC = "InvalidSpec"
+    DUPLICATE_ADDRESS = "DuplicateAddress"
+    NO_ELIGIBLE_NODE = "NoEligibleNode"
+    PINNED_NODE_NOT_FOUND = "PinnedNodeNotFound"
+    PINNED_NODE_INELIGIBLE = "PinnedNodeIneligible"
+    NOT_ASSIGNED = "NotAssigned"
+    PENDING = "Pending"
+    ANNOUNCED = "Announced"
+    NOT_CONFIGURED = "NotConfigured"
+    NO_RESULT = "NoResult"
+    PASSING = "Passing"
+    FAILING = "Failing"
+    FOREIGN_CLAIM = "ForeignClaim"
+    NO_CONFLICT = "NoConflict"
+
+
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 

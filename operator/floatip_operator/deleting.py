@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from floatip import logs
+from floatip.api import status
 
 log = logs.get(__name__)
 
@@ -29,22 +30,22 @@ class Release:
 
 
 def release_state(
-    status: Mapping[str, Any] | None, *, holder_alive: bool, holder_reports_it: bool | None
+    current: Mapping[str, Any] | None, *, holder_alive: bool, holder_reports_it: bool | None
 ) -> Release:
     """Whether the address of a VirtualIP being deleted is released (pure).
 
-    ``holder_reports_it``: whether the holder's last /healthz lists it in ``held`` (None: no
-    report yet).
+    ``current`` is its status; ``holder_reports_it`` whether the holder's last /healthz lists
+    it in ``held`` (None: no report yet).
     """
-    status = status or {}
-    holder = status.get("holder")
+    current = current or {}
+    holder = status.holder(current)
     if not holder:
         return Release(True, "no node holds it")
     if not holder_alive:
         return Release(True, f"its holder {holder} is judged dead")
     if holder_reports_it is False:
         return Release(True, f"{holder} no longer holds it")
-    if not status.get("announcement"):
+    if status.announcement(current) is None:
         return Release(True, f"{holder} withdrew its announcement")
     return Release(False, f"waiting for {holder} to remove the address")
 

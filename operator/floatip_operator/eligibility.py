@@ -22,7 +22,7 @@ class Ineligible(enum.StrEnum):
     """Why one node may not hold one address (in the order they are checked)."""
 
     NODE_NOT_READY = "NodeNotReady"
-    AGENT_DOWN = "AgentDown"  # the operator's fast probe of the agent's /healthz fails
+    AGENT_DOWN = "AgentDown"  # the operator's fast poll of the agent's /healthz fails
     LEASE_EXPIRED = "LeaseExpired"  # the agent's Lease was not renewed in time
     DRAINED = "Drained"
     NOT_SELECTED = "NotSelected"  # spec.nodeSelector does not match the node's labels

@@ -7,15 +7,15 @@ diff base go to annotations, so the only status writer is the reconcile loop (pr
 
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any
 
 import kopf
 
 from floatip import logs
-from floatip.api import names
-from floatip_operator import deleting, events, kube, options, runtime, views
+from floatip.api import events, names, times
+from floatip.kube import client, config
+from floatip_operator import deleting, notices, options, runtime
 
 log = logs.get(__name__)
 
@@ -60,7 +60,7 @@ async def deleted(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None
 def handle_login(*, memo: kopf.Memo) -> kopf.ConnectionInfo:
     """kopf logs in with the same credentials as floatip's own client (see :mod:`kube`)."""
     opts: options.Options = memo["options"]
-    endpoint = kube.load_endpoint(kubeconfig=opts.kubeconfig)
+    endpoint = config.load_endpoint(kubeconfig=opts.kubeconfig)
     return kopf.ConnectionInfo(
         server=endpoint.server,
         token=endpoint.token,
@@ -74,7 +74,7 @@ def handle_login(*, memo: kopf.Memo) -> kopf.ConnectionInfo:
 async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
     configure(settings)
     opts: options.Options = memo["options"]
-    api = kube.Api(kube.load_endpoint(kubeconfig=opts.kubeconfig))
+    api = client.Api(config.load_endpoint(kubeconfig=opts.kubeconfig))
     memo["runtime"] = rt = runtime.Runtime(opts, api)
     rt.start()
     log.info("operator started", identity=opts.identity, profile=opts.profile)
@@ -91,10 +91,10 @@ async def handle_delete_vip(*, name: str, body: dict[str, Any], memo: kopf.Memo)
     rt: runtime.Runtime = memo["runtime"]
     if not rt.elector.is_leader:
         raise kopf.TemporaryError("only the leader releases VirtualIPs; retrying", delay=1)
-    started = views.parse_time(body.get("metadata", {}).get("deletionTimestamp"))
+    started = times.parse(body.get("metadata", {}).get("deletionTimestamp"))
     waited = 0.0
     if started is not None:
-        waited = max(0.0, (datetime.datetime.now(datetime.UTC) - started).total_seconds())
+        waited = max(0.0, (times.now() - started).total_seconds())
     begun = time.monotonic()
     deadline = begun + max(0.0, rt.options.delete_timeout_seconds - waited)
     result = await deleting.wait_released(
@@ -105,9 +105,7 @@ async def handle_delete_vip(*, name: str, body: dict[str, Any], memo: kopf.Memo)
             f"{result.why} gave up after {rt.options.delete_timeout_seconds:g} s; "
             "the VirtualIP is deleted anyway (check that node for a stale address)"
         )
-        await events.post_event(
-            api=rt.api,
-            vip=body,
-            notice=events.Notice("Warning", "ReleaseTimeout", note),
-            instance=rt.options.identity,
-        )
+        meta = body.get("metadata", {})
+        regarding = events.Regarding(name, str(meta.get("uid") or ""))
+        notice = notices.Notice(events.Type.WARNING, notices.Reason.RELEASE_TIMEOUT, note)
+        await rt.poster.send(regarding, notice)

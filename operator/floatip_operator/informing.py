@@ -18,10 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
-
 from floatip import logs
-from floatip_operator import kube
+from floatip.kube import client, watching
 
 log = logs.get(__name__)
 
@@ -42,15 +40,15 @@ class Contact:
     def lost(self, error: BaseException) -> None:
         if self.reachable:
             self.reachable = False
-            log.warning("api contact lost", error=repr(error))
+            log.warning("api contact lost", error=str(error))
 
 
 class Informer:
-    """One resource's objects by name, kept current by list + watch."""
+    """One resource's objects by name, kept current by list + watch (`floatip.kube.watching`)."""
 
     def __init__(
         self,
-        api: kube.Api,
+        api: client.Api,
         path: str,
         *,
         on_change: Callable[[], None],
@@ -75,27 +73,22 @@ class Informer:
         if old is None or _newer(obj, old):
             self.store[name] = obj
 
-    async def run(self) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                version = await self._list()
-                backoff = 0.2
-                await self._watch(version)
-            except (aiohttp.ClientError, TimeoutError, kube.ApiError, ValueError) as exc:
-                self.contact.lost(exc)
-                log.info("informer retrying", path=self.path, error=repr(exc), in_s=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+    def _failed(self, error: client.ApiError) -> None:
+        self.contact.lost(error)
+        log.info("informer retrying", path=self.path, error=str(error))
 
-    async def _list(self) -> str:
-        answer = await self.api.request("GET", self.path)
-        self.contact.ok()
-        fresh = {
-            item["metadata"]["name"]: _slim(item)
-            for item in answer.get("items", [])
-            if self.keep(item)
-        }
+    async def run(self) -> None:
+        async for event in watching.list_and_watch(
+            self.api, self.path, on_error=self._failed, watch_timeout_s=self.watch_timeout_s
+        ):
+            self.contact.ok()
+            if isinstance(event, watching.Listed):
+                self._listed(event.objects)
+            else:
+                self._changed(event)
+
+    def _listed(self, objects: list[dict[str, Any]]) -> None:
+        fresh = {item["metadata"]["name"]: _slim(item) for item in objects if self.keep(item)}
         changed = fresh.keys() != self.store.keys() or any(
             self.store[name].get("metadata", {}).get("resourceVersion")
             != item["metadata"].get("resourceVersion")
@@ -105,28 +98,16 @@ class Informer:
         self.synced.set()
         if changed:
             self.on_change()
-        return str(answer.get("metadata", {}).get("resourceVersion", ""))
 
-    async def _watch(self, version: str) -> None:
-        while True:
-            async for event in self.api.watch(
-                self.path, resource_version=version, timeout_s=self.watch_timeout_s
-            ):
-                self.contact.ok()
-                kind, obj = event.get("type"), event.get("object") or {}
-                if kind == "ERROR":
-                    log.info("watch expired; relisting", path=self.path, status=obj.get("code"))
-                    return
-                version = obj.get("metadata", {}).get("resourceVersion", version)
-                if kind == "BOOKMARK":
-                    continue
-                name = obj["metadata"]["name"]
-                if kind == "DELETED" or not self.keep(obj):
-                    if self.store.pop(name, None) is not None:
-                        self.on_change()
-                else:
-                    self.put(obj)
-                    self.on_change()
+    def _changed(self, event: watching.Changed) -> None:
+        obj = event.object
+        name = obj["metadata"]["name"]
+        if event.type == "DELETED" or not self.keep(obj):
+            if self.store.pop(name, None) is not None:
+                self.on_change()
+        else:
+            self.put(obj)
+            self.on_change()
 
 
 def _slim(obj: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Why a Lease and not kopf's peering: peering needs kopf's own CRDs (KopfPeering) and lets every
 replica run handlers until it notices the others; a Lease is a standard object, visible with
 ``kubectl get lease -n floatip``, and it gates exactly one thing: who may write VirtualIP
-status. Standbys keep their caches and probes warm, so a takeover starts from a full picture.
+status. Standbys keep their caches and polls warm, so a takeover starts from a full picture.
 
 Timing (client-go's scheme, by this process's own monotonic clock, so clock skew between
 replicas does not matter): the leader renews every ``duration/3`` and stops acting when it has
@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import enum
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
-
 from floatip import logs
-from floatip_operator import kube
+from floatip.api import times
+from floatip.kube import client, paths
 
 log = logs.get(__name__)
 
@@ -55,15 +53,11 @@ def judge(
     return Action.WAIT
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @dataclasses.dataclass
 class Elector:
     """Keeps ``is_leader`` true only while this replica holds a fresh Lease."""
 
-    api: kube.Api
+    api: client.Api
     namespace: str
     identity: str
     duration_s: int = 6
@@ -75,7 +69,7 @@ class Elector:
 
     @property
     def path(self) -> str:
-        return f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases"
+        return paths.leases(self.namespace)
 
     @property
     def is_leader(self) -> bool:
@@ -94,8 +88,8 @@ class Elector:
         while True:
             try:
                 await self.step()
-            except (aiohttp.ClientError, TimeoutError, kube.ApiError, ValueError) as exc:
-                log.info("leader election retrying", error=repr(exc))
+            except client.ApiError as exc:
+                log.info("leader election retrying", error=str(exc))
             _ = self.is_leader  # steps down when renewals fail for too long
             await asyncio.sleep(self.duration_s / 3)
 
@@ -105,8 +99,8 @@ class Elector:
             lease: dict[str, Any] | None = await self.api.request(
                 "GET", f"{self.path}/{LEASE_NAME}"
             )
-        except kube.ApiError as exc:
-            if exc.code != 404:
+        except client.ApiError as exc:
+            if not exc.not_found:
                 raise
             lease = None
         spec = None if lease is None else lease.get("spec", {})
@@ -119,7 +113,7 @@ class Elector:
         if action is Action.WAIT:
             self._set(False, why=f"held by {spec and spec.get('holderIdentity')}")
             return
-        stamp = _now()
+        stamp = times.micro_time(times.now())
         body_spec = {
             "holderIdentity": self.identity,
             "leaseDurationSeconds": self.duration_s,
@@ -159,5 +153,5 @@ class Elector:
             if lease.get("spec", {}).get("holderIdentity") == self.identity:
                 lease["spec"]["holderIdentity"] = None
                 await self.api.request("PUT", f"{self.path}/{LEASE_NAME}", body=lease)
-        except (aiohttp.ClientError, TimeoutError, kube.ApiError) as exc:
-            log.info("leader lease not released", error=repr(exc))
+        except client.ApiError as exc:
+            log.info("leader lease not released", error=str(exc))

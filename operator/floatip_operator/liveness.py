@@ -1,13 +1,13 @@
-"""Is a node's agent alive? Fast probes with hysteresis, and the Lease as the slower fence.
+"""Is a node's agent alive? Fast polls with hysteresis, and the Lease as the slower fence.
 
 DESIGN.md asks for sub-second failover at no more than 0.2 API writes per second per node, so
-detection cannot come from Lease renewals alone: the operator probes each agent's ``/healthz``
-directly (no API write at all) and judges the agent dead after ``fall`` failed probes in a row,
-alive again after ``rise`` successes in a row. One lost probe, or one slow answer, moves
+detection cannot come from Lease renewals alone: the operator polls each agent's ``/healthz``
+directly (no API write at all) and judges the agent dead after ``fall`` failed polls in a row,
+alive again after ``rise`` successes in a row. One lost poll, or one slow answer, moves
 nothing. The agent's Lease stays the authoritative fence: an agent whose Lease has expired is
-not eligible whatever its probe says, and an agent that cannot renew it knows it is unsure.
+not eligible whatever its poll says, and an agent that cannot renew it knows it is unsure.
 
-Pure: the caller feeds probe results and timestamps; nothing here sleeps or does I/O.
+Pure: the caller feeds poll results and timestamps; nothing here sleeps or does I/O.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import datetime
 
 
 @dataclasses.dataclass(frozen=True)
-class ProbePolicy:
-    """How the operator probes agents; ``detection_s`` is the worst case to judge one dead."""
+class PollPolicy:
+    """How the operator polls agents; ``detection_s`` is the worst case to judge one dead."""
 
     interval_s: float = 0.2
     timeout_s: float = 0.15
@@ -30,10 +30,10 @@ class ProbePolicy:
         return self.fall * self.interval_s + self.timeout_s
 
 
-#: The default: a dead agent is noticed within about 0.75 s, one lost probe is tolerated twice.
-DEFAULT = ProbePolicy()
-#: The documented fast profile: about 0.25 s to notice, at the cost of more probe traffic.
-FAST = ProbePolicy(interval_s=0.1, timeout_s=0.08, fall=2, rise=2)
+#: The default: a dead agent is noticed within about 0.75 s, one lost poll is tolerated twice.
+DEFAULT = PollPolicy()
+#: The documented fast profile: about 0.25 s to notice, at the cost of more poll traffic.
+FAST = PollPolicy(interval_s=0.1, timeout_s=0.08, fall=2, rise=2)
 
 PROFILES = {"default": DEFAULT, "fast": FAST}
 
@@ -42,17 +42,17 @@ PROFILES = {"default": DEFAULT, "fast": FAST}
 class AgentLiveness:
     """The verdict on one agent, changed only by ``fall``/``rise`` results in a row.
 
-    A new agent starts *unknown* (not alive) until ``rise`` probes succeed, so a node that has
+    A new agent starts *unknown* (not alive) until ``rise`` polls succeed, so a node that has
     only just appeared never takes an address on the strength of one answer.
     """
 
-    policy: ProbePolicy = DEFAULT
+    policy: PollPolicy = DEFAULT
     alive: bool = False
     streak: int = 0  # consecutive results that disagree with the current verdict
     last_ok: float | None = None
 
     def observe(self, ok: bool, now: float) -> bool:
-        """Record one probe result; True when the verdict flipped."""
+        """Record one poll result; True when the verdict flipped."""
         if ok:
             self.last_ok = now
         if ok == self.alive:

@@ -30,7 +30,7 @@ from floatip_operator import handlers, liveness, options
     type=click.Choice(sorted(liveness.PROFILES)),
     default="default",
     show_default=True,
-    help="Agent probing: default (about 0.75 s to judge an agent dead) or fast (about 0.3 s).",
+    help="Agent polling: default (about 0.75 s to judge an agent dead) or fast (about 0.3 s).",
 )
 @click.option("--metrics-port", type=int, default=9721, show_default=True, help="0: off.")
 @click.option("--metrics-host", default="0.0.0.0", show_default=True)

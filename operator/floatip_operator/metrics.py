@@ -6,9 +6,21 @@ start with ``floatip_operator_`` so a dashboard can tell them from the agent's.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 
 import prometheus_client
+
+from floatip_operator import statuses
+
+
+class ErrorKind(enum.StrEnum):
+    """The ``kind`` label of reconcile errors."""
+
+    CONFLICT = "conflict"  # a lost race: the write's precondition failed
+    API = "api"  # the API refused or did not answer
+    PASS = "pass"  # a reconcile pass raised
+
 
 VIPS = prometheus_client.Gauge(
     "floatip_operator_virtualips",
@@ -33,15 +45,13 @@ LEADER = prometheus_client.Gauge(
     "floatip_operator_leader", "1 while this replica is the active leader, else 0."
 )
 AGENTS_ALIVE = prometheus_client.Gauge(
-    "floatip_operator_agents_alive", "Agents whose /healthz probe verdict is alive."
+    "floatip_operator_agents_alive", "Agents whose /healthz poll verdict is alive."
 )
 
-STATES = ("ready", "pending", "unassigned", "duplicate", "invalid")
 
-
-def set_states(counts: Mapping[str, int]) -> None:
-    for state in STATES:
-        VIPS.labels(state=state).set(counts.get(state, 0))
+def set_states(counts: Mapping[statuses.State, int]) -> None:
+    for state in statuses.State:
+        VIPS.labels(state=state.value).set(counts.get(state, 0))
 
 
 def serve(*, port: int, host: str = "0.0.0.0") -> None:

@@ -23,5 +23,5 @@ class Options:
     debounce_seconds: float = 0.02
 
     @property
-    def policy(self) -> liveness.ProbePolicy:
+    def policy(self) -> liveness.PollPolicy:
         return liveness.PROFILES[self.profile]

@@ -28,19 +28,23 @@ import heapq
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 
+from floatip.api import model
 from floatip_operator import eligibility
 from floatip_operator.eligibility import HealthResults, NodeView, VipView
 
 
 class Reason(enum.StrEnum):
+    """Why a decision is what it is; a move's reason is also its `model.MoveReason`."""
+
     KEPT = "Kept"
-    ASSIGNED = "Assigned"  # the address had no holder
-    FAILOVER = "Failover"  # the holder is unreachable
-    HOLDER_INELIGIBLE = "HolderIneligible"  # the holder answers but may not hold it (drain, ...)
-    PINNED = "Pinned"
-    PREEMPTED = "Preempted"
-    NO_ELIGIBLE_NODE = "NoEligibleNode"
-    DUPLICATE_ADDRESS = "DuplicateAddress"
+    ASSIGNED = model.MoveReason.ASSIGNED.value  # the address had no holder
+    FAILOVER = model.MoveReason.FAILOVER.value  # the holder is unreachable
+    #: the holder answers but may not hold it (drain, lost carrier, failing check, ...)
+    HOLDER_INELIGIBLE = model.MoveReason.HOLDER_INELIGIBLE.value
+    PINNED = model.MoveReason.PINNED.value
+    PREEMPTED = model.MoveReason.PREEMPTED.value
+    NO_ELIGIBLE_NODE = model.ConditionReason.NO_ELIGIBLE_NODE.value
+    DUPLICATE_ADDRESS = model.ConditionReason.DUPLICATE_ADDRESS.value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +61,14 @@ class Decision:
     @property
     def moved(self) -> bool:
         return self.node != self.previous
+
+    @property
+    def move_reason(self) -> model.MoveReason:
+        """The reason history records when this decision moves the address."""
+        try:
+            return model.MoveReason(self.reason.value)
+        except ValueError:  # Kept, NoEligibleNode, DuplicateAddress: not a move of its own
+            return model.MoveReason.ASSIGNED
 
 
 def tiebreak(node: str) -> int:

@@ -2,7 +2,7 @@
 
 Placement is global (a node's load counts every VirtualIP on it), so instead of one decision
 per object the leader recomputes all of them whenever anything changes: a VirtualIP, a Node
-or an agent Lease (the informers), an agent verdict or health report (the prober), a Lease
+or an agent Lease (the informers), an agent verdict or health report (the poller), a Lease
 that expires with no event at all (checked every tick), or leadership itself. Changes within
 ``debounce_seconds`` are decided together. Only VirtualIPs whose status changed are written,
 each with a JSON patch guarded by a ``test`` of ``/status/epoch`` (docs/design/protocol.md), so
@@ -21,70 +21,60 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-
 from floatip import logs
+from floatip.api import events, leases, status, times
+from floatip.kube import client, paths
 from floatip_operator import (
     eligibility,
-    events,
     informing,
-    kube,
     leadership,
     metrics,
+    notices,
     placement,
-    probing,
+    polling,
+    posting,
     statuses,
     views,
 )
 
 log = logs.get(__name__)
 
-VIPS_PATH = "/apis/floatip.io/v1alpha1/virtualips"
-NODES_PATH = "/api/v1/nodes"
 FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
 WRITE_BATCH = 32  # status writes in flight at once (each VirtualIP's write is independent)
 
 
 class Reconciler:
-    """Owns the loop; its parts (informers, prober, elector) are set up by :mod:`runtime`."""
+    """Owns the loop; its parts (informers, poller, elector) are set up by :mod:`runtime`."""
 
     def __init__(
         self,
         *,
-        api: kube.Api,
+        api: client.Api,
         vips: informing.Informer,
         nodes: informing.Informer,
         leases: informing.Informer,
-        prober: probing.Prober,
+        poller: polling.Poller,
         elector: leadership.Elector,
         contact: informing.Contact,
+        poster: posting.Poster,
         debounce_s: float,
     ) -> None:
         self.api = api
         self.vips = vips
         self.nodes = nodes
         self.leases = leases
-        self.prober = prober
+        self.poller = poller
         self.elector = elector
         self.contact = contact
+        self.poster = poster
         self.debounce_s = debounce_s
         self.poked = asyncio.Event()
         self.specs: dict[str, views.ParsedSpec] = {}
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
-        #: Events wait here for the posters: bounded work, however many VirtualIPs move at once.
-        self.outbox: asyncio.Queue[tuple[dict[str, Any], events.Notice]] = asyncio.Queue()
 
     def poke(self) -> None:
         self.poked.set()
-
-    async def post_events(self) -> None:
-        """Post queued Events one at a time (run a few of these beside :meth:`run`)."""
-        while True:
-            vip, notice = await self.outbox.get()
-            await events.post_event(
-                api=self.api, vip=vip, notice=notice, instance=self.elector.identity
-            )
 
     async def run(self) -> None:
         while True:
@@ -97,33 +87,33 @@ class Reconciler:
             try:
                 await self.pass_once(forced=forced)
             except Exception:
-                metrics.ERRORS.labels(kind="pass").inc()
+                metrics.ERRORS.labels(kind=metrics.ErrorKind.PASS.value).inc()
                 log.exception("reconcile pass failed")
                 self.poke()
                 await asyncio.sleep(0.5)
 
     # -- inputs -----------------------------------------------------------------------
 
-    def agent_leases(self) -> dict[str, dict[str, Any]]:
-        found = {}
-        for lease in self.leases.store.values():
-            node = views.agent_node(lease)
-            if node is not None:
-                found[node] = lease
-        return found
+    def agent_leases(self) -> dict[str, Mapping[str, Any]]:
+        return dict(leases.agents(self.leases.store.values()))
 
-    def agent_states(self, leases: Mapping[str, Mapping[str, Any]]) -> dict[str, views.AgentState]:
-        """The prober's verdicts, restart grace applied (an agent being updated is not dead)."""
-        now = datetime.datetime.now(datetime.UTC)
-        return views.with_restart_grace(self.prober.states(), leases, now=now)
+    def agent_states(
+        self, agent_leases: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, views.AgentState]:
+        """The poller's verdicts, restart grace applied (an agent being updated is not dead)."""
+        return views.with_restart_grace(self.poller.states(), agent_leases, now=times.now())
 
     def node_views(
-        self, leases: Mapping[str, Mapping[str, Any]]
+        self, agent_leases: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, eligibility.NodeView]:
-        now = datetime.datetime.now(datetime.UTC)
+        now = times.now()
         since = now - datetime.timedelta(seconds=time.monotonic() - self.contact.restored_at)
         return views.node_views(
-            self.nodes.store, leases, self.agent_states(leases), now=now, contact_since=since
+            self.nodes.store,
+            agent_leases,
+            self.agent_states(agent_leases),
+            now=now,
+            contact_since=since,
         )
 
     def parsed(self, body: Mapping[str, Any]) -> views.ParsedSpec:
@@ -138,17 +128,17 @@ class Reconciler:
     # -- one pass ---------------------------------------------------------------------
 
     async def pass_once(self, *, forced: bool) -> None:
-        leases = self.agent_leases()
-        endpoints = {n: url for n, lease in leases.items() if (url := views.endpoint(lease))}
-        self.prober.sync(endpoints)
+        agent_leases = self.agent_leases()
+        endpoints = {n: url for n, lease in agent_leases.items() if (url := leases.endpoint(lease))}
+        self.poller.sync(endpoints)
         if not all(i.synced.is_set() for i in (self.vips, self.nodes, self.leases)):
             return
-        nodes = self.node_views(leases)
+        nodes = self.node_views(agent_leases)
         metrics.AGENTS_ALIVE.set(sum(1 for n in nodes.values() if n.agent_alive))
         due = time.monotonic() - self.last_full > FULL_PASS_EVERY_S
         if not forced and not due and nodes == self.last_nodes:
             return
-        if not self.elector.is_leader or not self.prober.settled():
+        if not self.elector.is_leader or not self.poller.settled():
             return
         self.last_nodes = nodes
         self.last_full = time.monotonic()
@@ -166,8 +156,8 @@ class Reconciler:
         started = time.perf_counter()
         decisions = placement.place(placeable, nodes, health)
         metrics.PLACEMENT.observe(time.perf_counter() - started)
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        counts: dict[str, int] = {}
+        now = times.timestamp(times.now())
+        counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for body in bodies:
             parsed = self.parsed(body)
@@ -185,7 +175,7 @@ class Reconciler:
             )
             previous = body.get("status")
             new = statuses.build(previous, inputs)
-            state = _state(new)
+            state = statuses.state(new)
             counts[state] = counts.get(state, 0) + 1
             if statuses.changed(previous, new):
                 writes.append((body, new))
@@ -199,52 +189,44 @@ class Reconciler:
         """Write one status (leader only); on a lost race, refetch and decide again."""
         name = str(body["metadata"]["name"])
         previous = body.get("status")
-        ops = statuses.patch(previous, new, resource_version=body["metadata"]["resourceVersion"])
+        ops = status.operator_patch(
+            previous, new, resource_version=body["metadata"]["resourceVersion"]
+        )
         if not self.elector.is_leader:
             return
         try:
             answer = await self.api.request(
-                "PATCH", f"{VIPS_PATH}/{name}/status", body=ops, content_type=kube.JSON_PATCH
+                "PATCH", paths.virtualip_status(name), body=ops, content_type=client.JSON_PATCH
             )
-        except kube.ApiError as exc:
+        except client.ApiError as exc:
             await self._write_failed(name, exc)
-            return
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            metrics.ERRORS.labels(kind="api").inc()
-            log.warning("status write failed", vip=name, error=repr(exc))
-            self.last_nodes = None  # decide again on the next tick
             return
         self.vips.put(answer)
         log.info("status written", vip=name, holder=new.get("holder"), epoch=new["epoch"])
-        for notice in events.notices(previous, new):
-            if notice.type == "Normal":
-                metrics.MOVES.labels(reason=notice.reason).inc()
-            log.info("vip", vip=name, reason=notice.reason, note=notice.note, epoch=new["epoch"])
-            meta = answer["metadata"]
-            regarding = {k: meta.get(k) for k in ("name", "uid", "resourceVersion")}
-            self.outbox.put_nowait(({"metadata": regarding}, notice))
+        meta = answer["metadata"]
+        regarding = events.Regarding(name, str(meta.get("uid") or ""), str(meta["resourceVersion"]))
+        for notice in notices.notices(previous, new):
+            if notice.move is not None:
+                metrics.MOVES.labels(reason=notice.move.value).inc()
+            log.info(
+                "vip", vip=name, reason=notice.reason.value, note=notice.note, epoch=new["epoch"]
+            )
+            self.poster.post(regarding, notice)
 
-    async def _write_failed(self, name: str, exc: kube.ApiError) -> None:
-        if exc.code == 404:
+    async def _write_failed(self, name: str, exc: client.ApiError) -> None:
+        if exc.not_found:
             self.vips.store.pop(name, None)
             return
-        kind = "conflict" if exc.conflict else "api"
-        metrics.ERRORS.labels(kind=kind).inc()
-        log.info("status write refused; rereading", vip=name, code=exc.code, error=repr(exc))
+        if not exc.code:  # no answer: decide again on the next tick
+            metrics.ERRORS.labels(kind=metrics.ErrorKind.API.value).inc()
+            log.warning("status write failed", vip=name, error=str(exc))
+            self.last_nodes = None
+            return
+        kind = metrics.ErrorKind.CONFLICT if exc.conflict else metrics.ErrorKind.API
+        metrics.ERRORS.labels(kind=kind.value).inc()
+        log.info("status write refused; rereading", vip=name, code=exc.code, error=str(exc))
         try:
-            self.vips.put(await self.api.request("GET", f"{VIPS_PATH}/{name}"))
-        except (kube.ApiError, aiohttp.ClientError, TimeoutError) as again:
-            log.info("reread failed", vip=name, error=repr(again))
+            self.vips.put(await self.api.request("GET", paths.virtualip(name)))
+        except client.ApiError as again:
+            log.info("reread failed", vip=name, error=str(again))
         self.poke()
-
-
-def _state(status: Mapping[str, Any]) -> str:
-    ready = statuses.condition(status, "Ready") or {}
-    if ready.get("status") == "True":
-        return "ready"
-    reason = (statuses.condition(status, "Assigned") or {}).get("reason")
-    if reason == "InvalidSpec":
-        return "invalid"
-    if reason == "DuplicateAddress":
-        return "duplicate"
-    return "pending" if status.get("holder") else "unassigned"

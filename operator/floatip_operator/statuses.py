@@ -1,11 +1,11 @@
 """The VirtualIP status the operator writes, built from a placement decision (pure).
 
 The operator owns ``holder``, ``epoch``, ``observedGeneration``, ``conditions`` and ``history``
-(docs/design/protocol.md); the agents own ``announcement`` and ``conflict``, which this module
-only reads. Rules:
+(`floatip.api.status`, docs/design/protocol.md); the agents own ``announcement`` and
+``conflict``, which this module only reads. Rules:
 
 - A move (new holder differs from the old) bumps ``epoch`` by one and appends to ``history``
-  (the last :data:`model.HISTORY_LENGTH` kept) with the decision's reason.
+  (the last :data:`model.HISTORY_LENGTH` kept) with the decision's `model.MoveReason`.
 - ``Ready`` is True exactly when ``Assigned`` is True and the holder's agent has announced the
   address at the current epoch (``Announced``). ``Conflict`` and ``HealthCheck`` report what the
   agents see; neither moves anything by itself.
@@ -16,16 +16,29 @@ only reads. Rules:
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from floatip.api import model
+from floatip.api import model, status
 from floatip_operator import placement
 
-OWNED = ("holder", "epoch", "observedGeneration", "conditions", "history")
-RELEASED = "Released"  # history reason when an address loses its holder without a new one
+TRUE, FALSE, UNKNOWN = (
+    model.ConditionStatus.TRUE,
+    model.ConditionStatus.FALSE,
+    model.ConditionStatus.UNKNOWN,
+)
+Why = model.ConditionReason
 
-TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+
+class State(enum.StrEnum):
+    """One VirtualIP's state as the operator's metric counts it."""
+
+    READY = "ready"
+    PENDING = "pending"  # assigned, not announced yet
+    UNASSIGNED = "unassigned"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,80 +58,63 @@ class Inputs:
     pinned_exists: bool = True
 
 
-def owned(status: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The operator's part of a status, as stored (absent keys left out)."""
-    status = status or {}
-    return {key: status[key] for key in OWNED if key in status}
-
-
 def build(previous: Mapping[str, Any] | None, inputs: Inputs) -> dict[str, Any]:
     """The operator's part of the new status (see the module docstring)."""
     previous = previous or {}
-    old_holder = previous.get("holder")
-    epoch = int(previous.get("epoch") or 0)
-    history = list(previous.get("history") or [])
+    old_holder = status.holder(previous)
+    epoch = status.epoch(previous)
+    history = list(status.history(previous))
     decision = inputs.decision
     holder = old_holder if decision is None else decision.node
     if decision is not None and holder != old_holder:
         epoch += 1
-        reason = decision.reason.value if holder is not None else RELEASED
-        if reason == placement.Reason.ASSIGNED and old_holder is not None:
-            reason = placement.Reason.FAILOVER.value  # the old holder's Node is gone
-        move = {"time": inputs.now, "from": old_holder, "to": holder, "reason": reason}
-        history.append({k: v for k, v in move.items() if v is not None} | {"epoch": epoch})
+        reason = decision.move_reason if holder is not None else model.MoveReason.RELEASED
+        if reason is model.MoveReason.ASSIGNED and old_holder is not None:
+            reason = model.MoveReason.FAILOVER  # the old holder's Node is gone
+        history.append(
+            status.move_entry(
+                time=inputs.now, previous=old_holder, to=holder, reason=reason, epoch=epoch
+            )
+        )
         history = history[-model.HISTORY_LENGTH :]
-    status: dict[str, Any] = {"epoch": epoch, "observedGeneration": inputs.generation}
+    new: dict[str, Any] = {"epoch": epoch, "observedGeneration": inputs.generation}
     if holder is not None:
-        status["holder"] = holder
+        new["holder"] = holder
     if history:
-        status["history"] = history
+        new["history"] = history
     fresh = _conditions(holder, epoch, history, previous, inputs)
-    status["conditions"] = _keep_transition_times(
+    new["conditions"] = _keep_transition_times(
         fresh, previous.get("conditions") or [], inputs.now, inputs.generation
     )
-    return status
+    return new
 
 
 def changed(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
-    return owned(previous) != dict(new)
+    return status.operator_part(previous) != dict(new)
 
 
-def patch(
-    previous: Mapping[str, Any] | None, new: Mapping[str, Any], *, resource_version: str
-) -> list[dict[str, Any]]:
-    """A JSON patch from the old status to ``new``, guarded by a ``test`` first op.
-
-    The guard is ``/status/epoch`` when the status has one (agents' writes never conflict with
-    it; a competing replica's epoch bump does), else the object's resourceVersion.
-    """
-    old = dict(previous or {})
-    ops: list[dict[str, Any]] = []
-    if "epoch" in old:
-        ops.append({"op": "test", "path": "/status/epoch", "value": old["epoch"]})
-    else:
-        ops.append({"op": "test", "path": "/metadata/resourceVersion", "value": resource_version})
-    if previous is None:
-        ops.append({"op": "add", "path": "/status", "value": {}})
-    for key in OWNED:
-        if key in new and new[key] != old.get(key):
-            ops.append({"op": "add", "path": f"/status/{key}", "value": new[key]})
-        elif key not in new and key in old:
-            ops.append({"op": "remove", "path": f"/status/{key}"})
-    return ops
-
-
-def condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
-    for item in status.get("conditions") or []:
-        if item.get("type") == kind:
-            return item  # type: ignore[no-any-return]
-    return None
+def state(built: Mapping[str, Any]) -> State:
+    """The metric's state of a status this module built."""
+    if status.is_true(built, model.ConditionType.READY):
+        return State.READY
+    reason = status.condition(built, model.ConditionType.ASSIGNED).get("reason")
+    if reason == Why.INVALID_SPEC:
+        return State.INVALID
+    if reason == Why.DUPLICATE_ADDRESS:
+        return State.DUPLICATE
+    return State.PENDING if status.holder(built) else State.UNASSIGNED
 
 
 # --- conditions ------------------------------------------------------------------------
 
 
-def _cond(kind: model.ConditionType, status: str, reason: str, message: str) -> dict[str, Any]:
-    return {"type": kind.value, "status": status, "reason": reason, "message": message}
+class _Fresh(NamedTuple):
+    """A condition as computed now, before its transition time is settled."""
+
+    kind: model.ConditionType
+    value: model.ConditionStatus
+    reason: str  # a ConditionReason or MoveReason member
+    message: str
 
 
 def _conditions(
@@ -127,110 +123,96 @@ def _conditions(
     history: Sequence[Mapping[str, Any]],
     previous: Mapping[str, Any],
     inputs: Inputs,
-) -> list[dict[str, Any]]:
+) -> list[_Fresh]:
     assigned = _assigned(holder, epoch, history, inputs)
-    announced = _announced(holder, epoch, previous.get("announcement"))
-    if assigned["status"] != TRUE:
-        ready = _cond(model.ConditionType.READY, FALSE, assigned["reason"], assigned["message"])
-    elif announced["status"] != TRUE:
-        ready = _cond(model.ConditionType.READY, FALSE, "AnnouncementPending", announced["message"])
+    announced = _announced(holder, epoch, status.announcement(previous))
+    ready = model.ConditionType.READY
+    if assigned.value is not TRUE:
+        readiness = _Fresh(ready, FALSE, assigned.reason, assigned.message)
+    elif announced.value is not TRUE:
+        readiness = _Fresh(ready, FALSE, Why.ANNOUNCEMENT_PENDING, announced.message)
     else:
-        ready = _cond(
-            model.ConditionType.READY,
-            TRUE,
-            "Ready",
-            f"{holder} holds and announces the address at epoch {epoch}",
-        )
-    return [
-        ready,
-        assigned,
-        announced,
-        _health(holder, inputs),
-        _conflict(previous.get("conflict")),
-    ]
+        message = f"{holder} holds and announces the address at epoch {epoch}"
+        readiness = _Fresh(ready, TRUE, Why.READY, message)
+    return [readiness, assigned, announced, _health(holder, inputs), _conflict(previous)]
 
 
 def _assigned(
     holder: str | None, epoch: int, history: Sequence[Mapping[str, Any]], inputs: Inputs
-) -> dict[str, Any]:
+) -> _Fresh:
     kind = model.ConditionType.ASSIGNED
     decision = inputs.decision
     if decision is None:
-        return _cond(kind, FALSE, "InvalidSpec", f"the spec cannot be acted on: {inputs.invalid}")
+        return _Fresh(
+            kind, FALSE, Why.INVALID_SPEC, f"the spec cannot be acted on: {inputs.invalid}"
+        )
     if decision.reason is placement.Reason.DUPLICATE_ADDRESS:
-        return _cond(kind, FALSE, "DuplicateAddress", decision.detail)
+        return _Fresh(kind, FALSE, Why.DUPLICATE_ADDRESS, decision.detail)
     if decision.reason is placement.Reason.NO_ELIGIBLE_NODE or holder is None:
-        return _cond(kind, FALSE, "NoEligibleNode", decision.detail or "no node is eligible")
+        return _Fresh(kind, FALSE, Why.NO_ELIGIBLE_NODE, decision.detail or "no node is eligible")
     if inputs.pinned is not None and inputs.pinned != holder:
-        reason = "PinnedNodeNotFound" if not inputs.pinned_exists else "PinnedNodeIneligible"
-        return _cond(kind, TRUE, reason, f"{decision.detail}; {holder} holds it at epoch {epoch}")
-    last = history[-1]["reason"] if history else placement.Reason.ASSIGNED.value
-    return _cond(kind, TRUE, str(last), f"{holder} holds it at epoch {epoch}")
+        reason = (
+            Why.PINNED_NODE_NOT_FOUND if not inputs.pinned_exists else Why.PINNED_NODE_INELIGIBLE
+        )
+        return _Fresh(kind, TRUE, reason, f"{decision.detail}; {holder} holds it at epoch {epoch}")
+    last = str(history[-1].get("reason")) if history else model.MoveReason.ASSIGNED
+    return _Fresh(kind, TRUE, last, f"{holder} holds it at epoch {epoch}")
 
 
-def _announced(holder: str | None, epoch: int, announcement: object) -> dict[str, Any]:
+def _announced(holder: str | None, epoch: int, announced: model.Announcement | None) -> _Fresh:
     kind = model.ConditionType.ANNOUNCED
     if holder is None:
-        return _cond(kind, FALSE, "NotAssigned", "no node holds the address")
-    if (
-        isinstance(announcement, Mapping)
-        and announcement.get("node") == holder
-        and announcement.get("epoch") == epoch
-    ):
-        mac = announcement.get("mac", "?")
-        return _cond(kind, TRUE, "Announced", f"{holder} announced it at epoch {epoch} from {mac}")
-    return _cond(
-        kind, FALSE, "Pending", f"waiting for {holder} to add and announce it at epoch {epoch}"
-    )
+        return _Fresh(kind, FALSE, Why.NOT_ASSIGNED, "no node holds the address")
+    if announced is not None and announced.node == holder and announced.epoch == epoch:
+        message = f"{holder} announced it at epoch {epoch} from {announced.mac}"
+        return _Fresh(kind, TRUE, Why.ANNOUNCED, message)
+    message = f"waiting for {holder} to add and announce it at epoch {epoch}"
+    return _Fresh(kind, FALSE, Why.PENDING, message)
 
 
-def _health(holder: str | None, inputs: Inputs) -> dict[str, Any]:
+def _health(holder: str | None, inputs: Inputs) -> _Fresh:
     kind = model.ConditionType.HEALTH_CHECK
     if inputs.decision is None:
-        return _cond(kind, UNKNOWN, "InvalidSpec", "the spec cannot be acted on")
+        return _Fresh(kind, UNKNOWN, Why.INVALID_SPEC, "the spec cannot be acted on")
     if not inputs.has_health_check:
-        return _cond(kind, TRUE, "NotConfigured", "spec.healthCheck is not set")
+        return _Fresh(kind, TRUE, Why.NOT_CONFIGURED, "spec.healthCheck is not set")
     if holder is None:
-        return _cond(kind, UNKNOWN, "NotAssigned", "no node holds the address")
+        return _Fresh(kind, UNKNOWN, Why.NOT_ASSIGNED, "no node holds the address")
     verdict = inputs.health.get(holder)
     if verdict is None:
-        return _cond(kind, UNKNOWN, "NoResult", f"{holder} has not reported the check yet")
+        return _Fresh(kind, UNKNOWN, Why.NO_RESULT, f"{holder} has not reported the check yet")
     if verdict:
-        return _cond(kind, TRUE, "Passing", f"the check passes on {holder}")
-    return _cond(kind, FALSE, "Failing", f"the check fails on {holder}")
+        return _Fresh(kind, TRUE, Why.PASSING, f"the check passes on {holder}")
+    return _Fresh(kind, FALSE, Why.FAILING, f"the check fails on {holder}")
 
 
-def _conflict(report: object) -> dict[str, Any]:
+def _conflict(previous: Mapping[str, Any]) -> _Fresh:
     kind = model.ConditionType.CONFLICT
+    report = previous.get("conflict")  # read raw: a malformed report still means a conflict
     if isinstance(report, Mapping):
-        return _cond(
+        return _Fresh(
             kind,
             TRUE,
-            "ForeignClaim",
+            Why.FOREIGN_CLAIM,
             f"a foreign host ({report.get('mac')}) claims the address since "
             f"{report.get('since')}: seen {report.get('count')} times by {report.get('node')}, "
             f"re-asserted {report.get('reasserted')} times",
         )
-    return _cond(kind, FALSE, "NoConflict", "no foreign host claims the address")
+    return _Fresh(kind, FALSE, Why.NO_CONFLICT, "no foreign host claims the address")
 
 
 def _keep_transition_times(
-    fresh: list[dict[str, Any]], old: Sequence[Mapping[str, Any]], now: str, generation: int
+    fresh: list[_Fresh], old: Sequence[Mapping[str, Any]], now: str, generation: int
 ) -> list[dict[str, Any]]:
     before = {item.get("type"): item for item in old}
     result = []
     for item in fresh:
-        prior = before.get(item["type"])
-        same = prior is not None and prior.get("status") == item["status"]
-        since = prior.get("lastTransitionTime") if same and prior else now
+        prior = before.get(item.kind.value)
+        same = prior is not None and prior.get("status") == item.value.value
+        since = str(prior.get("lastTransitionTime") or now) if same and prior else now
         result.append(
-            {
-                "type": item["type"],
-                "status": item["status"],
-                "observedGeneration": generation,
-                "lastTransitionTime": since or now,
-                "reason": item["reason"],
-                "message": item["message"],
-            }
+            status.condition_entry(
+                item.kind, item.value, item.reason, item.message, generation=generation, since=since
+            )
         )
     return result

@@ -1,7 +1,7 @@
-"""Turn API objects and probe results into the views the pure decision modules take.
+"""Turn API objects and poll results into the views the pure decision modules take.
 
 Pure: Nodes, agent Leases (``floatip-agent-<node>``, annotations per docs/design/protocol.md),
-the prober's verdicts and reports, and VirtualIP bodies in; :class:`eligibility.NodeView`,
+the poller's verdicts and reports, and VirtualIP bodies in; :class:`eligibility.NodeView`,
 :class:`eligibility.VipView` and health results out. No I/O and no clock of its own: callers pass
 ``now`` so tests can state exactly when a Lease expires.
 
@@ -16,13 +16,13 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from floatip.api import addresses, leases, model, names, validation
+from floatip.api import addresses, leases, model, names, status, validation
 from floatip_operator import eligibility, liveness
 
 
 @dataclasses.dataclass(frozen=True)
 class AgentState:
-    """What the prober says of one agent: its verdict and the last /healthz answer."""
+    """What the poller says of one agent: its verdict and the last /healthz answer."""
 
     alive: bool
     report: Mapping[str, Any] | None = None
@@ -30,38 +30,23 @@ class AgentState:
 
 def restarting(lease: Mapping[str, Any] | None, *, now: datetime.datetime) -> bool:
     """Whether the agent announced a restart that is still within its grace."""
-    annotations = (lease or {}).get("metadata", {}).get("annotations") or {}
-    until = parse_time(annotations.get(names.RESTARTING_ANNOTATION))
+    until = leases.restarting_until(lease)
     return until is not None and now < until
 
 
 def with_restart_grace(
     agents: Mapping[str, AgentState],
-    leases: Mapping[str, Mapping[str, Any]],
+    agent_leases: Mapping[str, Mapping[str, Any]],
     *,
     now: datetime.datetime,
 ) -> dict[str, AgentState]:
-    """The prober's verdicts, with a restarting agent counted alive (its last report kept)."""
+    """The poller's verdicts, with a restarting agent counted alive (its last report kept)."""
     adjusted = dict(agents)
-    for node, lease in leases.items():
+    for node, lease in agent_leases.items():
         if restarting(lease, now=now):
             previous = agents.get(node)
             adjusted[node] = AgentState(True, previous.report if previous else None)
     return adjusted
-
-
-def agent_node(lease: Mapping[str, Any]) -> str | None:
-    """The node an agent Lease belongs to, or None when it is not an agent Lease."""
-    name = str(lease.get("metadata", {}).get("name", ""))
-    if not name.startswith(names.AGENT_LEASE_PREFIX):
-        return None
-    return name.removeprefix(names.AGENT_LEASE_PREFIX)
-
-
-def endpoint(lease: Mapping[str, Any]) -> str | None:
-    """The agent's health endpoint (``http://IP:PORT``) from its Lease."""
-    value = lease.get("metadata", {}).get("annotations", {}).get(names.ENDPOINT_ANNOTATION)
-    return str(value).rstrip("/") if value else None
 
 
 def parse_interfaces(
@@ -76,17 +61,6 @@ def parse_interfaces(
     return found, frozenset(iface.ip for _, iface in listed)
 
 
-def parse_time(text: object) -> datetime.datetime | None:
-    """An RFC 3339 time (``...Z``, with or without fractions) or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-
-
 def lease_fresh(
     lease: Mapping[str, Any] | None, *, now: datetime.datetime, contact_since: datetime.datetime
 ) -> bool:
@@ -98,9 +72,7 @@ def lease_fresh(
     """
     if lease is None:
         return False
-    spec = lease.get("spec", {})
-    renewed = parse_time(spec.get("renewTime"))
-    duration = spec.get("leaseDurationSeconds")
+    renewed, duration = leases.renewal(lease)
     if liveness.lease_fresh(renewed, duration, now):
         return True
     return liveness.lease_fresh(renewed and contact_since, duration, now)
@@ -122,18 +94,17 @@ def drained(node: Mapping[str, Any]) -> bool:
 
 def node_views(
     nodes: Mapping[str, Mapping[str, Any]],
-    leases: Mapping[str, Mapping[str, Any]],
+    agent_leases: Mapping[str, Mapping[str, Any]],
     agents: Mapping[str, AgentState],
     *,
     now: datetime.datetime,
     contact_since: datetime.datetime,
 ) -> dict[str, eligibility.NodeView]:
-    """Every existing Node as placement sees it (``leases`` and ``agents`` keyed by node)."""
+    """Every existing Node as placement sees it (``agent_leases``, ``agents`` keyed by node)."""
     views: dict[str, eligibility.NodeView] = {}
     for name, node in nodes.items():
-        lease = leases.get(name)
-        annotations = (lease or {}).get("metadata", {}).get("annotations", {}) or {}
-        interfaces, own = parse_interfaces(str(annotations.get(names.INTERFACES_ANNOTATION, "")))
+        lease = agent_leases.get(name)
+        interfaces, own = parse_interfaces(leases.published(lease or {})[0])
         agent = agents.get(name)
         interfaces = with_carrier(interfaces, agent)
         views[name] = eligibility.NodeView(
@@ -192,10 +163,9 @@ def parse_spec(body: Mapping[str, Any]) -> ParsedSpec:
 
 def vip_view(body: Mapping[str, Any], spec: model.VirtualIPSpec) -> eligibility.VipView:
     meta = body.get("metadata", {})
-    holder = (body.get("status") or {}).get("holder")
     return eligibility.VipView(
         name=str(meta.get("name")),
         spec=spec,
-        holder=str(holder) if holder else None,
+        holder=status.holder(status.of(body)),
         created=str(meta.get("creationTimestamp", "")),
     )

@@ -22,7 +22,7 @@ def feed(state: liveness.AgentLiveness, results: str) -> list[bool]:
 
 
 def test_new_agent_needs_rise_successes() -> None:
-    state = liveness.AgentLiveness(liveness.ProbePolicy(rise=2, fall=3))
+    state = liveness.AgentLiveness(liveness.PollPolicy(rise=2, fall=3))
     assert feed(state, "+") == [False]
     assert not state.alive
     assert feed(state, "+") == [True]
@@ -30,13 +30,13 @@ def test_new_agent_needs_rise_successes() -> None:
 
 
 def test_one_lost_probe_never_flips() -> None:
-    state = liveness.AgentLiveness(liveness.ProbePolicy(rise=1, fall=3), alive=True)
+    state = liveness.AgentLiveness(liveness.PollPolicy(rise=1, fall=3), alive=True)
     feed(state, "--+--+--+")
     assert state.alive
 
 
 def test_fall_failures_in_a_row_flip() -> None:
-    state = liveness.AgentLiveness(liveness.ProbePolicy(rise=1, fall=3), alive=True)
+    state = liveness.AgentLiveness(liveness.PollPolicy(rise=1, fall=3), alive=True)
     assert feed(state, "---") == [False, False, True]
     assert not state.alive
     assert state.last_ok is None
@@ -44,7 +44,7 @@ def test_fall_failures_in_a_row_flip() -> None:
 
 @given(st.text(alphabet="+-", max_size=40), st.integers(1, 5), st.integers(1, 5))
 def test_verdict_is_the_last_run_long_enough(results: str, rise: int, fall: int) -> None:
-    state = liveness.AgentLiveness(liveness.ProbePolicy(rise=rise, fall=fall))
+    state = liveness.AgentLiveness(liveness.PollPolicy(rise=rise, fall=fall))
     feed(state, results)
     expected = False
     run_char, run_len = "", 0

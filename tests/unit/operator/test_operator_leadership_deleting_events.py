@@ -9,11 +9,10 @@ as events.k8s.io/v1 Events regarding the VirtualIP in namespace default.
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
-from floatip_operator import deleting, events, leadership
+from floatip.api import events, model
+from floatip_operator import deleting, leadership, notices
 
 DURATION = 6.0
 
@@ -38,7 +37,16 @@ def test_leader_judgement(
     )
 
 
-ANNOUNCED = {"holder": "a", "epoch": 2, "announcement": {"node": "a", "epoch": 2}}
+ANNOUNCED = {
+    "holder": "a",
+    "epoch": 2,
+    "announcement": {
+        "node": "a",
+        "epoch": 2,
+        "mac": "02:00:00:00:00:01",
+        "time": "2026-01-01T00:00:00Z",
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -80,23 +88,25 @@ def _status(epoch: int, assigned_reason: str, conflict: str = "False") -> dict[s
 
 
 def test_notices() -> None:
-    move = events.notices(_status(1, "Assigned"), _status(2, "Failover"))
-    assert move == [events.Notice("Normal", "Failover", "moved from a to b at epoch 2")]
-    first = events.notices(_status(0, "Assigned"), _status(0, "NoEligibleNode"))
-    assert first == [events.Notice("Warning", "NoEligibleNode", "m")]
-    assert events.notices(_status(0, "NoEligibleNode"), _status(0, "NoEligibleNode")) == []
-    conflict = events.notices(_status(1, "Assigned"), _status(1, "Assigned", conflict="True"))
-    assert conflict == [events.Notice("Warning", "Conflict", "foreign")]
+    move = notices.notices(_status(1, "Assigned"), _status(2, "Failover"))
+    assert move == [
+        notices.Notice(
+            events.Type.NORMAL, model.MoveReason.FAILOVER, "moved from a to b at epoch 2"
+        )
+    ]
+    assert move[0].move is model.MoveReason.FAILOVER
+    first = notices.notices(_status(0, "Assigned"), _status(0, "NoEligibleNode"))
+    assert first == [
+        notices.Notice(events.Type.WARNING, model.ConditionReason.NO_ELIGIBLE_NODE, "m")
+    ]
+    assert first[0].move is None
+    assert notices.notices(_status(0, "NoEligibleNode"), _status(0, "NoEligibleNode")) == []
+    conflict = notices.notices(_status(1, "Assigned"), _status(1, "Assigned", conflict="True"))
+    assert conflict == [notices.Notice(events.Type.WARNING, notices.Reason.CONFLICT, "foreign")]
 
 
-def test_event_shape() -> None:
-    vip = {"metadata": {"name": "web", "uid": "u1", "resourceVersion": "9"}}
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    body = events.build_event(
-        vip, events.Notice("Normal", "Failover", "x"), instance="op-a", now=now
-    )
-    assert body["apiVersion"] == "events.k8s.io/v1"
-    assert body["metadata"] == {"generateName": "web.", "namespace": "default"}
-    assert body["regarding"]["kind"] == "VirtualIP" and body["regarding"]["uid"] == "u1"
-    assert (body["type"], body["reason"], body["note"]) == ("Normal", "Failover", "x")
-    assert body["eventTime"] == "2026-01-01T00:00:00.000000Z"
+def test_a_move_with_a_reason_no_floatip_writes_is_not_announced() -> None:
+    """Events and the moves metric take their reason from the enum, never from free text."""
+    odd = _status(2, "Failover")
+    odd["history"] = [{"from": "a", "to": "b", "reason": "Because server-7 said so", "epoch": 2}]
+    assert notices.notices(_status(1, "Assigned"), odd) == []

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from floatip.api import model
+from floatip.api import status as api_status
 from floatip_operator import placement, statuses
 from floatip_operator.placement import Decision, Reason
 
@@ -26,8 +28,8 @@ def _inputs(decision: Decision | None, **extra: Any) -> statuses.Inputs:
 
 
 def _cond(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    found = statuses.condition(status, kind)
-    assert found is not None, kind
+    found = api_status.condition(status, kind)
+    assert found, kind
     return dict(found)
 
 
@@ -133,7 +135,7 @@ def test_losing_the_holder_is_a_release() -> None:
     decision = Decision("web", None, "a", Reason.DUPLICATE_ADDRESS, detail="older 'x'")
     released = statuses.build(previous, _inputs(decision))
     assert "holder" not in released and released["epoch"] == 4
-    assert released["history"][-1]["reason"] == statuses.RELEASED
+    assert released["history"][-1]["reason"] == model.MoveReason.RELEASED
 
 
 @pytest.mark.parametrize(
@@ -218,15 +220,15 @@ def test_conflict_reported_by_the_agent_raises_the_condition_without_moving() ->
 def test_patch_tests_the_epoch_and_touches_only_owned_keys() -> None:
     previous = {"holder": "b", "epoch": 1, "announcement": {"node": "b", "epoch": 1}}
     new = statuses.build(previous, _inputs(Decision("web", "a", "b", Reason.FAILOVER)))
-    ops = statuses.patch(previous, new, resource_version="7")
+    ops = api_status.operator_patch(previous, new, resource_version="7")
     assert ops[0] == {"op": "test", "path": "/status/epoch", "value": 1}
-    assert {op["path"] for op in ops[1:]} <= {f"/status/{k}" for k in statuses.OWNED}
+    assert {op["path"] for op in ops[1:]} <= {f"/status/{k}" for k in api_status.OPERATOR_FIELDS}
     assert {"op": "add", "path": "/status/epoch", "value": 2} in ops
 
 
 def test_patch_of_a_fresh_object_tests_the_resource_version_and_adds_status() -> None:
     new = statuses.build(None, _inputs(_assigned()))
-    ops = statuses.patch(None, new, resource_version="7")
+    ops = api_status.operator_patch(None, new, resource_version="7")
     assert ops[:2] == [
         {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
         {"op": "add", "path": "/status", "value": {}},
@@ -236,7 +238,7 @@ def test_patch_of_a_fresh_object_tests_the_resource_version_and_adds_status() ->
 def test_patch_removes_a_holder_that_went_away() -> None:
     previous = {"holder": "a", "epoch": 1}
     new = statuses.build(previous, _inputs(Decision("web", None, "a", Reason.DUPLICATE_ADDRESS)))
-    assert {"op": "remove", "path": "/status/holder"} in statuses.patch(
+    assert {"op": "remove", "path": "/status/holder"} in api_status.operator_patch(
         previous, new, resource_version="1"
     )
 

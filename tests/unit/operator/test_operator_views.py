@@ -109,12 +109,6 @@ def test_interfaces_annotation_parsing_skips_bad_entries() -> None:
     assert len(own) == 3
 
 
-def test_agent_lease_names_and_endpoints() -> None:
-    assert views.agent_node({"metadata": {"name": "floatip-agent-server1"}}) == "server1"
-    assert views.agent_node({"metadata": {"name": "floatip-operator"}}) is None
-    assert views.endpoint(_lease(NOW)) == "http://1.2.3.4:9720"
-
-
 def test_health_results_only_from_live_agents() -> None:
     agents = {
         "a": views.AgentState(True, {"health": {"web": True, "db": False, "odd": "yes"}}),
@@ -129,12 +123,6 @@ def test_parse_spec_reports_problems_instead_of_raising() -> None:
     assert good.generation == 3 and good.spec is not None and good.problems == ""
     bad = views.parse_spec({"metadata": {"generation": 1}, "spec": {"address": "192.0.2.255/24"}})
     assert bad.spec is None and "spec.address" in bad.problems and "broadcast" in bad.problems
-
-
-def test_parse_time_forms() -> None:
-    assert views.parse_time("2026-01-01T12:00:00Z") == NOW
-    assert views.parse_time("2026-01-01T12:00:00.000000Z") == NOW
-    assert views.parse_time("garbage") is None and views.parse_time(None) is None
 
 
 def test_interfaces_without_carrier_cannot_hold_addresses() -> None:

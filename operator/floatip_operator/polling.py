@@ -1,9 +1,9 @@
-"""The fast liveness path: probe every agent's ``/healthz`` and keep a verdict per node.
+"""The fast liveness path: poll every agent's ``/healthz`` and keep a verdict per node.
 
 Lease renewals every 10 s cannot give sub-second failover within 0.2 API writes/s per node
 (DESIGN.md, Performance), so the operator asks each agent directly, at the profile's interval,
 and feeds :class:`liveness.AgentLiveness` (hysteresis: ``fall`` failures in a row to judge it
-dead, ``rise`` successes to judge it alive). Probes cost no API writes. The answer also carries
+dead, ``rise`` successes to judge it alive). Polls cost no API writes. The answer also carries
 the agent's health-check verdicts and the VirtualIPs it holds, which placement and deletion use.
 
 ``settled`` tells the reconcile loop when every agent has a verdict: a leader that acted
@@ -37,17 +37,17 @@ class _Agent:
     reported_at: float = 0.0  # monotonic time of the last good answer
 
 
-class Prober:
-    """One probing task per agent endpoint; ``on_change`` when a verdict or a report changes."""
+class Poller:
+    """One polling task per agent endpoint; ``on_change`` when a verdict or a report changes."""
 
-    def __init__(self, policy: liveness.ProbePolicy, *, on_change: Callable[[], None]) -> None:
+    def __init__(self, policy: liveness.PollPolicy, *, on_change: Callable[[], None]) -> None:
         self.policy = policy
         self.on_change = on_change
         self.agents: dict[str, _Agent] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def sync(self, endpoints: Mapping[str, str]) -> None:
-        """Probe exactly these ``node -> http://IP:PORT`` endpoints from now on."""
+        """Poll exactly these ``node -> http://IP:PORT`` endpoints from now on."""
         for node in list(self.agents):
             if endpoints.get(node) != self.agents[node].url:
                 agent = self.agents.pop(node)
@@ -56,7 +56,7 @@ class Prober:
         for node, url in endpoints.items():
             if node not in self.agents:
                 agent = _Agent(url, liveness.AgentLiveness(self.policy))
-                agent.task = asyncio.create_task(self._probe_loop(node, agent))
+                agent.task = asyncio.create_task(self._poll_loop(node, agent))
                 self.agents[node] = agent
 
     def states(self) -> dict[str, views.AgentState]:
@@ -92,7 +92,7 @@ class Prober:
             )
         return self._session
 
-    async def _probe_once(self, url: str) -> dict[str, Any] | None:
+    async def _poll_once(self, url: str) -> dict[str, Any] | None:
         timeout = aiohttp.ClientTimeout(total=self.policy.timeout_s)
         try:
             async with self.session.get(f"{url}/healthz", timeout=timeout) as response:
@@ -103,10 +103,10 @@ class Prober:
             return None
         return answer if isinstance(answer, dict) else None
 
-    async def _probe_loop(self, node: str, agent: _Agent) -> None:
+    async def _poll_loop(self, node: str, agent: _Agent) -> None:
         while True:
             started = time.monotonic()
-            answer = await self._probe_once(agent.url)
+            answer = await self._poll_once(agent.url)
             ok = answer is not None
             agent.failures = 0 if ok else agent.failures + 1
             flipped = agent.verdict.observe(ok, started)

@@ -1,9 +1,9 @@
-"""The operator's client follows a rotated ServiceAccount token (floatip_operator.kube).
+"""floatip's client follows a rotated ServiceAccount token (floatip.kube.config).
 
 Proves: a token with no file never changes; a token file is re-read once it is a minute old
 (client-go's period), not before; an unreadable or empty file keeps the last token; and every
 request (plain and watch) carries the token current at that moment, so a kubelet rotation
-never leaves the operator with an expired one.
+never leaves the operator or the agent with an expired one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pathlib
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from floatip_operator import kube
+from floatip.kube import client, config
 
 
 class Clock:
@@ -26,7 +26,7 @@ class Clock:
 
 def test_token_without_file_is_fixed() -> None:
     clock = Clock()
-    tokens = kube.TokenSource("abc", clock=clock)
+    tokens = config.TokenSource("abc", clock=clock)
     clock.now += 3600
     assert tokens.token() == "abc"
 
@@ -35,17 +35,17 @@ def test_token_file_is_reread_after_a_minute(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "token"
     path.write_text("first\n")
     clock = Clock()
-    tokens = kube.TokenSource("first", str(path), clock=clock)
+    tokens = config.TokenSource("first", str(path), clock=clock)
     path.write_text("second\n")
-    clock.now += kube.TOKEN_REREAD_SECONDS - 1
+    clock.now += config.TOKEN_REREAD_SECONDS - 1
     assert tokens.token() == "first"
     clock.now += 1
     assert tokens.token() == "second"
     path.write_text("")
-    clock.now += kube.TOKEN_REREAD_SECONDS
+    clock.now += config.TOKEN_REREAD_SECONDS
     assert tokens.token() == "second", "an empty file keeps the last token"
     path.unlink()
-    clock.now += kube.TOKEN_REREAD_SECONDS
+    clock.now += config.TOKEN_REREAD_SECONDS
     assert tokens.token() == "second", "a missing file keeps the last token"
 
 
@@ -67,15 +67,15 @@ async def test_every_request_carries_the_current_token(tmp_path: pathlib.Path) -
     path.write_text("first")
     clock = Clock()
     async with TestServer(app) as server:
-        endpoint = kube.Endpoint(
+        endpoint = config.Endpoint(
             server=str(server.make_url("")).rstrip("/"),
-            tokens=kube.TokenSource("first", str(path), clock=clock),
+            tokens=config.TokenSource("first", str(path), clock=clock),
         )
-        api = kube.Api(endpoint)
+        api = client.Api(endpoint)
         try:
             await api.request("GET", "/api")
             path.write_text("rotated")
-            clock.now += kube.TOKEN_REREAD_SECONDS
+            clock.now += config.TOKEN_REREAD_SECONDS
             await api.request("GET", "/api")
             events = [
                 e async for e in api.watch("/api/v1/nodes", resource_version="1", timeout_s=1)

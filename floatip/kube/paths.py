@@ -1,0 +1,29 @@
+"""The REST paths floatip reads and writes (cluster-scoped VirtualIPs, namespaced Leases)."""
+
+from __future__ import annotations
+
+from floatip.api import names
+
+VIRTUALIPS = f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
+NODES = "/api/v1/nodes"
+READYZ = "/readyz"
+
+
+def virtualip(name: str) -> str:
+    return f"{VIRTUALIPS}/{name}"
+
+
+def virtualip_status(name: str) -> str:
+    return f"{VIRTUALIPS}/{name}/status"
+
+
+def node(name: str) -> str:
+    return f"{NODES}/{name}"
+
+
+def leases(namespace: str) -> str:
+    return f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+
+
+def lease(namespace: str, name: str) -> str:
+    return f"{leases(namespace)}/{name}"

@@ -1,0 +1,86 @@
+"""What deserves a Kubernetes Event when a status changes (pure).
+
+``kubectl describe vip`` should tell why: every move (its `model.MoveReason`), a refusal the
+first time it appears (invalid spec, duplicate address, no eligible node, unknown pinned node)
+and a new conflict. `notices` compares the old and the new status; `floatip_operator.posting`
+sends what it returns with the shared Event builder (`floatip.api.events`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from floatip.api import events, model, status
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+class Reason(enum.StrEnum):
+    """Event reasons of the operator that are neither a move nor an Assigned reason."""
+
+    CONFLICT = "Conflict"
+    RELEASE_TIMEOUT = "ReleaseTimeout"
+
+
+#: Assigned reasons worth a Warning when they first appear.
+WARN_ON = frozenset(
+    {
+        model.ConditionReason.INVALID_SPEC,
+        model.ConditionReason.DUPLICATE_ADDRESS,
+        model.ConditionReason.NO_ELIGIBLE_NODE,
+        model.ConditionReason.PINNED_NODE_NOT_FOUND,
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """One Event to post: its type, reason (an enum member), note, and the move it reports."""
+
+    type: events.Type
+    reason: model.MoveReason | model.ConditionReason | Reason
+    note: str
+
+    @property
+    def move(self) -> model.MoveReason | None:
+        return self.reason if isinstance(self.reason, model.MoveReason) else None
+
+
+def notices(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Notice]:
+    """What changed between two statuses that deserves an Event."""
+    previous = previous or {}
+    found: list[Notice] = []
+    moves = status.history(new)
+    if status.epoch(new) != status.epoch(previous) and moves:
+        move = moves[-1]
+        reason = _enum(model.MoveReason, move.get("reason"))
+        if reason is not None:
+            found.append(
+                Notice(
+                    events.Type.NORMAL,
+                    reason,
+                    f"moved from {move.get('from') or 'nowhere'} to "
+                    f"{move.get('to') or 'nowhere'} at epoch {move.get('epoch')}",
+                )
+            )
+    old_assigned = status.condition(previous, model.ConditionType.ASSIGNED)
+    assigned = status.condition(new, model.ConditionType.ASSIGNED)
+    refusal = _enum(model.ConditionReason, assigned.get("reason"))
+    if refusal in WARN_ON and refusal != old_assigned.get("reason"):
+        found.append(Notice(events.Type.WARNING, refusal, str(assigned.get("message", ""))))
+    if status.is_true(new, model.ConditionType.CONFLICT) and not status.is_true(
+        previous, model.ConditionType.CONFLICT
+    ):
+        conflict = status.condition(new, model.ConditionType.CONFLICT)
+        found.append(Notice(events.Type.WARNING, Reason.CONFLICT, str(conflict.get("message"))))
+    return found
+
+
+def _enum(kind: type[_E], value: object) -> _E | None:
+    try:
+        return kind(str(value))
+    except ValueError:
+        return None

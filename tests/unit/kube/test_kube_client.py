@@ -1,0 +1,114 @@
+"""floatip's one Kubernetes client against a real HTTP server (floatip.kube.client, watching).
+
+Proves: every failure is an ApiError: an error status with the server's message, or code 0
+when nothing answers; a success and a 404 count as contact (the agent's fence), an error
+status does not; every watch event counts as contact; list_and_watch yields the list, then
+the changes, relists at once on 410 and hands other failures to on_error before retrying.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from floatip.kube import client, config, watching
+
+
+def _api(server: TestServer, contacts: list[int]) -> client.Api:
+    endpoint = config.Endpoint(server=str(server.make_url("")).rstrip("/"))
+    return client.Api(endpoint, on_contact=lambda: contacts.append(1))
+
+
+async def test_errors_and_contact() -> None:
+    async def answer(request: web.Request) -> web.Response:
+        code = int(request.match_info["code"])
+        if code == 200:
+            return web.json_response({"ok": True})
+        return web.json_response({"message": f"said {code}"}, status=code)
+
+    app = web.Application()
+    app.router.add_get("/{code}", answer)
+    contacts: list[int] = []
+    async with TestServer(app) as server:
+        url = str(server.make_url("")).rstrip("/")
+        api = _api(server, contacts)
+        try:
+            assert await api.request("GET", "/200") == {"ok": True}
+            assert len(contacts) == 1
+            for code in (404, 409, 422, 500, 403):
+                try:
+                    await api.request("GET", f"/{code}")
+                except client.ApiError as exc:
+                    assert exc.code == code and f"said {code}" in str(exc)
+                    assert exc.not_found is (code == 404)
+                    assert exc.conflict is (code in (409, 422))
+                else:
+                    raise AssertionError(f"{code} did not raise")
+            assert len(contacts) == 2, "only a success and a 404 prove the server answers"
+        finally:
+            await api.close()
+    refused = client.Api(config.Endpoint(server=url))
+    try:
+        await refused.request("GET", "/200")
+    except client.ApiError as exc:
+        assert exc.code == client.NO_ANSWER and "no answer" in str(exc)
+    else:
+        raise AssertionError("a closed server did not raise")
+    finally:
+        await refused.close()
+
+
+async def test_list_and_watch_relists_on_410_and_reports_failures() -> None:
+    lists = 0
+    watches: list[str] = []
+
+    async def collection(request: web.Request) -> web.StreamResponse:
+        nonlocal lists
+        if request.query.get("watch") != "true":
+            lists += 1
+            if lists == 3:
+                return web.json_response({"message": "boom"}, status=500)
+            items = [{"metadata": {"name": f"v{lists}", "resourceVersion": str(10 * lists)}}]
+            return web.json_response(
+                {"metadata": {"resourceVersion": str(10 * lists)}, "items": items}
+            )
+        watches.append(request.query["resourceVersion"])
+        if len(watches) > 1:  # the second watch is too old for the server: 410 Gone
+            return web.json_response({"message": "too old"}, status=410)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        events: list[dict[str, Any]] = [
+            {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "11"}}},
+            {"type": "MODIFIED", "object": {"metadata": {"name": "v1", "resourceVersion": "12"}}},
+            {"type": "ERROR", "object": {"code": 410, "reason": "Expired"}},
+        ]
+        for event in events:
+            await response.write(json.dumps(event).encode() + b"\n")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/things", collection)
+    contacts: list[int] = []
+    failures: list[client.ApiError] = []
+    seen: list[Any] = []
+    async with TestServer(app) as server:
+        api = _api(server, contacts)
+        try:
+            stream = watching.list_and_watch(api, "/things", on_error=failures.append)
+            async for event in stream:
+                seen.append(event)
+                if len(seen) == 4:
+                    break
+        finally:
+            await api.close()
+    names = [
+        [o["metadata"]["name"] for o in e.objects] if isinstance(e, watching.Listed) else e.type
+        for e in seen
+    ]
+    assert names == [["v1"], "MODIFIED", ["v2"], ["v4"]]
+    assert watches == ["10", "20"]
+    assert [f.code for f in failures] == [500]
+    assert len(contacts) >= 5  # lists, the watch's opening and each event
