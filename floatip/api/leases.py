@@ -109,9 +109,10 @@ def restarting_until(lease: Mapping[str, Any] | None) -> datetime.datetime | Non
 def published(lease: Mapping[str, Any]) -> tuple[str, str]:
     """The raw (interfaces, macs) annotations of one agent Lease ('' when absent)."""
     found = annotations_of(lease)
+    interfaces, macs = found.get(names.INTERFACES_ANNOTATION), found.get(names.MACS_ANNOTATION)
     return (
-        str(found.get(names.INTERFACES_ANNOTATION) or ""),
-        str(found.get(names.MACS_ANNOTATION) or ""),
+        interfaces if isinstance(interfaces, str) else "",
+        macs if isinstance(macs, str) else "",
     )
 
 

@@ -51,12 +51,21 @@ def read(status: object) -> model.VirtualIPStatus:
         key = field.alias or name
         if key not in status:
             continue
+        value = status[key]
+        if key in _ITEMS and isinstance(value, list):  # keep the items that fit
+            value = [item for item in value if _typed(_ITEMS[key], item) is not None]
         try:
-            model.VirtualIPStatus.model_validate({key: status[key]})
+            model.VirtualIPStatus.model_validate({key: value})
         except pydantic.ValidationError:
             continue
-        fitting[key] = status[key]
+        fitting[key] = value
     return model.VirtualIPStatus.model_validate(fitting)
+
+
+_ITEMS: dict[str, type[pydantic.BaseModel]] = {
+    "conditions": model.Condition,
+    "history": model.Move,
+}
 
 
 def holder(status: Mapping[str, Any]) -> str | None:

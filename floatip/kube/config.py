@@ -91,23 +91,30 @@ class ConfigError(Exception):
     """No usable kubeconfig or in-cluster account; the message says what to set."""
 
 
-def load_endpoint(*, kubeconfig: str | None) -> Endpoint:
-    """The API server of ``kubeconfig``, else $KUBECONFIG or ~/.kube/config, else in-cluster.
+def load_endpoint(*, kubeconfig: str | None, in_cluster_first: bool = True) -> Endpoint:
+    """The API server of ``kubeconfig``, else the in-cluster account or $KUBECONFIG.
 
-    Without ``kubeconfig``, a process in a pod uses its ServiceAccount first (the chart's
-    case), anything else its user's kubeconfig.
+    Without ``kubeconfig``, a program in a pod uses its ServiceAccount first (the operator's
+    and the agent's case, ``in_cluster_first``), a person's command its kubeconfig first
+    ($KUBECONFIG or ~/.kube/config), as kubectl does.
     """
     import kubernetes  # slow import, only at start
 
     config = kubernetes.client.Configuration()
     token_path: str | None = None
     try:
-        if kubeconfig is None:
+        if kubeconfig is None and in_cluster_first:
             try:
                 kubernetes.config.load_incluster_config(client_configuration=config)
                 token_path = kubernetes.config.incluster_config.SERVICE_TOKEN_FILENAME
             except kubernetes.config.ConfigException:
                 kubernetes.config.load_kube_config(client_configuration=config)
+        elif kubeconfig is None:
+            try:
+                kubernetes.config.load_kube_config(client_configuration=config)
+            except kubernetes.config.ConfigException:
+                kubernetes.config.load_incluster_config(client_configuration=config)
+                token_path = kubernetes.config.incluster_config.SERVICE_TOKEN_FILENAME
         else:
             kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=config)
     except (kubernetes.config.ConfigException, OSError) as exc:

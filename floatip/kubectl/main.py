@@ -8,17 +8,20 @@ reverts it.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
 
 import click
-import kubernetes
-from kubernetes.client.exceptions import ApiException
 
-from floatip.api import names
+from floatip.api import model, names
+from floatip.api import status as vip_status
+from floatip.kube import client, config, paths
 from floatip.kubectl import views
+
+T = TypeVar("T")
 
 
 def fail(message: str) -> NoReturn:
@@ -27,60 +30,52 @@ def fail(message: str) -> NoReturn:
 
 
 class Cluster:
-    """The few API calls the plugin makes, with errors turned into advice."""
+    """The few API calls the plugin makes (floatip's own client), errors turned into advice."""
 
     def __init__(self, kubeconfig: str | None) -> None:
         try:
-            if kubeconfig:
-                kubernetes.config.load_kube_config(config_file=kubeconfig)
-            else:
-                try:
-                    kubernetes.config.load_kube_config()
-                except kubernetes.config.ConfigException:
-                    kubernetes.config.load_incluster_config()
-        except (kubernetes.config.ConfigException, OSError) as exc:
-            fail(f"no usable kubeconfig ({exc}); set KUBECONFIG or pass --kubeconfig")
-        self.custom = kubernetes.client.CustomObjectsApi()
-        self.core = kubernetes.client.CoreV1Api()
+            endpoint = config.load_endpoint(kubeconfig=kubeconfig, in_cluster_first=False)
+        except config.ConfigError as exc:
+            fail(str(exc))
+        self.endpoint = endpoint
 
-    def call(self, what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def call(self, what: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One request; an error ends the command with a line that says what to do."""
+        return self._run(what, lambda api: api.request(method, path, **kwargs))
+
+    def _run(
+        self, what: str, call: Callable[[client.Api], Coroutine[Any, Any, T]]
+    ) -> T:  # fmt: skip
+        async def once() -> T:
+            api = client.Api(self.endpoint)
+            try:
+                return await call(api)
+            finally:
+                await api.close()
+
         try:
-            return func(*args, **kwargs)
-        except ApiException as exc:
-            if exc.status == 404:
+            return asyncio.run(once())
+        except client.ApiError as exc:
+            if exc.not_found:
                 fail(f"{what} not found")
-            if exc.status in (401, 403):
+            if exc.code in (401, 403):
                 fail(
                     f"not allowed to {what}: ask for RBAC on {names.PLURAL}.{names.GROUP} or nodes"
                 )
-            fail(f"{what} failed: HTTP {exc.status} {exc.reason}: {exc.body}")
-        except OSError as exc:
-            fail(f"{what} failed: cannot reach the API server ({exc}); check KUBECONFIG")
-        except ValueError as exc:  # the client could not read the answer into its model
-            first = str(exc).splitlines()[0]
-            fail(f"{what}: the API server's answer could not be read ({first}); report this")
+            if not exc.code:
+                fail(f"{what} failed: cannot reach the API server ({exc}); check KUBECONFIG")
+            fail(f"{what} failed: {exc}")
 
     def vip(self, name: str) -> dict[str, Any]:
-        obj: dict[str, Any] = self.call(
-            f"get VirtualIP {name!r} (kubectl get vip lists them)",
-            self.custom.get_cluster_custom_object,
-            names.GROUP,
-            names.VERSION,
-            names.PLURAL,
-            name,
+        return self.call(
+            f"get VirtualIP {name!r} (kubectl get vip lists them)", "GET", paths.virtualip(name)
         )
-        return obj
 
     def vips(self) -> list[dict[str, Any]]:
-        result = self.call(
-            "list VirtualIPs (is the floatip CRD installed?)",
-            self.custom.list_cluster_custom_object,
-            names.GROUP,
-            names.VERSION,
-            names.PLURAL,
+        listed = self.call(
+            "list VirtualIPs (is the floatip CRD installed?)", "GET", paths.VIRTUALIPS
         )
-        items: list[dict[str, Any]] = result.get("items", [])
-        return items
+        return [item for item in listed.get("items") or [] if isinstance(item, dict)]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,32 +113,25 @@ def move(ctx: click.Context, name: str, node: str, wait: bool, timeout: float) -
     """Move VirtualIP NAME to NODE: a planned, make-before-break switchover (pins spec.node)."""
     cluster = _cluster(ctx)
     cluster.vip(name)
-    cluster.call(
-        f"get node {node!r} (kubectl get nodes lists them)",
-        cluster.core.read_node,
-        node,
-        _preload_content=False,  # existence is all we need: never parse a Node we do not use
-    )
+    cluster.call(f"get node {node!r} (kubectl get nodes lists them)", "GET", paths.node(node))
     cluster.call(
         f"patch VirtualIP {name!r}",
-        cluster.custom.patch_cluster_custom_object,
-        names.GROUP,
-        names.VERSION,
-        names.PLURAL,
-        name,
-        {"spec": {"node": node}},
+        "PATCH",
+        paths.virtualip(name),
+        body={"spec": {"node": node}},
+        content_type=client.MERGE_PATCH,
     )
     click.echo(f"virtualip/{name} pinned to {node}; floatip moves it make-before-break")
     if wait:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status_ = cluster.vip(name).get("status") or {}
-            ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in status_.get("conditions") or ()
-            )
-            if status_.get("holder") == node and ready:
-                click.echo(f"virtualip/{name} is held by {node} (epoch {status_.get('epoch')})")
+            current = vip_status.of(cluster.vip(name))
+            if vip_status.holder(current) == node and vip_status.is_true(
+                current, model.ConditionType.READY
+            ):
+                click.echo(
+                    f"virtualip/{name} is held by {node} (epoch {vip_status.epoch(current)})"
+                )
                 return
             time.sleep(0.2)
         fail(f"virtualip/{name} not Ready on {node} after {timeout:g} s: kubectl vip status {name}")
@@ -166,10 +154,10 @@ def _set_drain(ctx: click.Context, node: str, drained: bool) -> None:
     value = "true" if drained else None
     cluster.call(
         f"label node {node!r} (kubectl get nodes lists them)",
-        cluster.core.patch_node,
-        node,
-        {"metadata": {"labels": {names.DRAIN_LABEL: value}}},
-        _preload_content=False,  # the answer is not used: never parse it into a typed Node
+        "PATCH",
+        paths.node(node),
+        body={"metadata": {"labels": {names.DRAIN_LABEL: value}}},
+        content_type=client.MERGE_PATCH,
     )
     verb = "drained: its VirtualIPs move away" if drained else "undrained: it may hold VirtualIPs"
     click.echo(f"node/{node} {verb}")

@@ -1,11 +1,18 @@
-"""Turning VirtualIP objects into the plugin's tables: pure, so every column is unit-tested."""
+"""Turning VirtualIP objects into the plugin's tables: pure, so every column is unit-tested.
+
+Statuses are read typed and leniently through `floatip.api.status`, the same reader the
+operator's and the agent's code use: a field or list item that does not fit the schema is
+left out of the table, never a crash.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-CONDITION_ORDER = ("Ready", "Assigned", "Announced", "Conflict", "HealthCheck")
+from floatip.api import model, status
+
+CONDITION_ORDER = tuple(model.ConditionType)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -18,48 +25,50 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def _conditions(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {c.get("type", ""): c for c in status.get("conditions") or () if isinstance(c, Mapping)}
-
-
-def condition_summary(status: Mapping[str, Any]) -> str:
-    """``Assigned=True Announced=False(NotYet) ...`` in a fixed order, reasons where not True."""
-    conditions = _conditions(status)
+def condition_summary(current: model.VirtualIPStatus) -> str:
+    """``Ready=True Announced=False(Pending) ...`` in a fixed order, reasons where unhealthy."""
+    found = {c.type: c for c in current.conditions}
     parts = []
     for kind in CONDITION_ORDER:
-        condition = conditions.get(kind)
+        condition = found.get(kind.value)
         if condition is None:
             continue
-        value = str(condition.get("status", "Unknown"))
-        healthy = value == "False" if kind == "Conflict" else value == "True"
-        reason = "" if healthy else f"({condition.get('reason', '')})"
-        parts.append(f"{kind}={value}{reason}")
+        value = condition.status
+        if kind is model.ConditionType.CONFLICT:
+            healthy = value is model.ConditionStatus.FALSE
+        else:
+            healthy = value is model.ConditionStatus.TRUE
+        reason = "" if healthy else f"({condition.reason})"
+        parts.append(f"{kind.value}={value.value}{reason}")
     return " ".join(parts) or "-"
 
 
-def last_move(status: Mapping[str, Any]) -> str:
-    history = status.get("history") or []
-    if not history:
+def last_move(current: model.VirtualIPStatus) -> str:
+    if not current.history:
         return "-"
-    move = history[-1]
-    route = f"{move.get('from') or '-'}->{move.get('to') or '-'}"
-    return f"{route} {move.get('reason', '')} {move.get('time', '')}"
+    move = current.history[-1]
+    return f"{move.from_ or '-'}->{move.to or '-'} {move.reason} {move.time}"
+
+
+def ready(current: model.VirtualIPStatus) -> str:
+    found = {c.type: c for c in current.conditions}
+    condition = found.get(model.ConditionType.READY.value)
+    return condition.status.value if condition else model.ConditionStatus.UNKNOWN.value
 
 
 def status_rows(objects: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     rows = []
-    for obj in sorted(objects, key=lambda o: o["metadata"]["name"]):
-        status = obj.get("status") or {}
-        ready = _conditions(status).get("Ready", {}).get("status", "Unknown")
+    for obj in sorted(objects, key=lambda o: str(o["metadata"]["name"])):
+        current = status.read(status.of(obj))
         rows.append(
             [
-                obj["metadata"]["name"],
-                str(obj.get("spec", {}).get("address", "")),
-                str(status.get("holder") or "-"),
-                str(ready),
-                str(status.get("epoch", 0)),
-                condition_summary(status),
-                last_move(status),
+                str(obj["metadata"]["name"]),
+                str((obj.get("spec") or {}).get("address", "")),
+                current.holder or "-",
+                ready(current),
+                str(current.epoch),
+                condition_summary(current),
+                last_move(current),
             ]
         )
     return rows
@@ -70,14 +79,5 @@ HISTORY_HEADERS = ("TIME", "FROM", "TO", "REASON", "EPOCH")
 
 
 def history_rows(obj: Mapping[str, Any]) -> list[list[str]]:
-    history = (obj.get("status") or {}).get("history") or []
-    return [
-        [
-            str(m.get("time", "")),
-            str(m.get("from") or "-"),
-            str(m.get("to") or "-"),
-            str(m.get("reason", "")),
-            str(m.get("epoch", "")),
-        ]
-        for m in history
-    ]
+    current = status.read(status.of(obj))
+    return [[m.time, m.from_ or "-", m.to or "-", m.reason, str(m.epoch)] for m in current.history]

@@ -13,6 +13,7 @@ import datetime
 import platform
 from typing import Any
 
+from floatip.api import times
 from floatip_lab import kubeapi
 
 FLOATIP_NAMESPACE = "floatip"
@@ -40,7 +41,7 @@ def build_node(name: str, *, internal_ip: str, data_ip: str | None) -> dict[str,
 
 def build_node_status(name: str, *, internal_ip: str, now: datetime.datetime) -> dict[str, Any]:
     """The Node's status: Ready, with its InternalIP and Hostname addresses."""
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = times.timestamp(now)
     return {
         "status": {
             "conditions": [

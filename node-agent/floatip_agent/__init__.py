@@ -1,27 +1,22 @@
 """floatip's node agent: puts VIPs on a node's interfaces and tells the LAN where they live.
 
-The kernel layer below, and the `floatip-agent` process on top of it. Layers, lowest first:
+Components with one job each, exchanging plain values (docs/architecture.md draws them):
 
-Pure (no I/O, unit tested):
-- `packets`: the ARP/NDP frames (probe, gratuitous ARP, DAD NS, unsolicited NA) as bytes.
-- `claims`: raw frames read back as `Claim(address, mac, kind)`; never raises.
-- `addressing`: where and how a VIP goes (marking, refusal, interface choice).
-- `bpf`: the kernel socket filter for ARP and NDP NS/NA, assembled by hand.
-- `ratelimit`: a token bucket for re-asserting against an intruder.
-- `assignments`: VirtualIP objects read as assignments; the newest-epoch book.
-- `decisions`: take / keep / hand over / release, claims, the restart plan.
-- `fencing`, `conflicts`, `leasing`, `reporting`: unsure, conflict records, Lease, patches.
+- `intake`: the API's word on VirtualIPs (list + watch), newest epoch only, as nudges.
+- `workers`, `worker`, `taking`: one worker task per VirtualIP, the only code that acts on it.
+- `guard`: claims on held addresses turned into nudges (fencing, conflicts).
+- `links`: the link pool, the packet sockets of each interface (probe, send, capture).
+- `announcements`: when each held address is announced (bursts, second burst, refresh).
+- `handoffs`: the nftables flow handoffs in force (`handoff` decides, `nftables` loads).
+- `presence`: the Lease, the API contact (the fence's ping) and the Node.
+- `healthchecks`: local checks of the VirtualIPs that select this node.
+- `reporter`: every API write, deduplicated and rate-limited.
+- `agent`: wiring and supervision; `main`: the ``floatip-agent`` process; `healthserver`.
 
-Adapters (thin, keyword-only, tested on a real kernel in lab namespaces):
-- `namespaces`: creating sockets inside a named netns (lab, tests, benchmarks).
-- `kernel_addresses`: netlink add/remove/list of VIPs (pyroute2 `AsyncIPRoute`).
-- `packet_sockets`: raw AF_PACKET send and filtered capture sockets.
-- `announcing`: bursts of announcements on the `Announce` tuning's schedule.
-- `wire`: the stream of claims seen on an interface.
-- `probing`: RFC 5227-style probe, telling foreign hosts from cluster peers.
-- `kube`: the Kubernetes client (watch, status patches, Events, Lease, Node).
-- `links`: one interface's announcer, claim watcher and shared-watcher probes.
-- `healthchecks`, `healthserver`, `metrics`: local checks, /healthz and /metrics.
-
-The process: `agent` (state and loops), `settings`, `main` (``floatip-agent``).
+Pure decisions (no I/O, unit tested): `decisions`, `assignments`, `fencing`, `conflicts`,
+`ratelimit`, `addressing`, `claims`, `probing`, `handoff`, `leasing`, `problems`, `nudges`,
+`table`, `settings`; `packets` and `bpf` build frames and the socket filter as bytes.
+Adapters (thin, tested on a real kernel): `kernel_addresses` (netlink), `packet_sockets`,
+`wire`, `announcing`, `nftables`, `namespaces`, `carrier`. `ports` names what the workers need
+of the adapters, so the unit tests can pass fakes.
 """

@@ -1,15 +1,11 @@
-"""Telling the LAN where a VIP lives: bursts of gratuitous ARPs / unsolicited NAs.
+"""Writing announcements to the LAN: gratuitous ARPs / unsolicited NAs out of one interface.
 
-DESIGN.md "Announcing": on taking an address, a burst of `burst_count` announcements
-`burst_interval_milliseconds` apart, then the same burst again `second_burst_delay_seconds`
-later for switches and hosts that missed the first (MetalLB #584, keepalived #166); the
-periodic refresh (`refresh_interval_seconds`) is the agent loop's job, with `send_once`.
-
-`schedule` is the pure timing (unit tested); `Announcer` only writes the frames of
-`floatip_agent.packets` to a packet socket at those times. Linux clients with the default
-``arp_accept=0`` update an existing entry from a gratuitous ARP at once (a GARP overrides
-the entry's 1 s ``locktime``) but never create one; hosts that ignore GARPs meanwhile and
-switches that learn late are what the second burst and the refresh are for.
+`Announcer` writes the frames of `floatip_agent.packets` to a packet socket, now; when they
+go out (the bursts, the second burst, the refresh) is `floatip_agent.announcements`' job.
+Linux clients with the default ``arp_accept=0`` update an existing entry from a gratuitous
+ARP at once (a GARP overrides the entry's 1 s ``locktime``) but never create one; hosts that
+ignore GARPs meanwhile and switches that learn late are what the second burst and the
+refresh are for.
 """
 
 from __future__ import annotations
@@ -18,17 +14,7 @@ import asyncio
 import socket
 from collections.abc import Sequence
 
-from floatip.api import model
 from floatip_agent import addressing, packet_sockets, packets
-
-
-def schedule(tuning: model.Announce) -> list[float]:
-    """Seconds after taking the address at which each announcement goes out."""
-    interval = tuning.burst_interval_milliseconds / 1000
-    burst = [index * interval for index in range(tuning.burst_count)]
-    if tuning.second_burst_delay_seconds == 0:
-        return burst
-    return burst + [tuning.second_burst_delay_seconds + offset for offset in burst]
 
 
 class Announcer(packet_sockets.SocketOwner):
@@ -62,19 +48,3 @@ class Announcer(packet_sockets.SocketOwner):
     async def send_once(self, addresses: Sequence[addressing.IPAddress]) -> None:
         """One announcement for each of `addresses` (a refresh round)."""
         await self.send([packets.announcement(a, mac=self.mac) for a in addresses])
-
-    async def announce(
-        self, addresses: Sequence[addressing.IPAddress], *, tuning: model.Announce
-    ) -> None:
-        """Announce freshly taken `addresses` on `tuning`'s schedule; returns after the last.
-
-        Cancel the task to stop early (the address was released meanwhile).
-        """
-        frames = [packets.announcement(a, mac=self.mac) for a in addresses]
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        for offset in schedule(tuning):
-            delay = start + offset - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await self.send(frames)

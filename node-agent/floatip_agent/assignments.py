@@ -2,9 +2,10 @@
 
 The agent never decides placement; it reads `status.holder` and `status.epoch` (the operator's,
 protocol.md "Epochs and handover") and `status.announcement` (the new holder's agent's) from
-each VirtualIP. `EpochBook` keeps the newest epoch seen per VirtualIP so that a late watch
-event, a stale re-read or a relist after a 410 can never take the agent back to an older
-assignment (DESIGN.md safety 1): an older epoch never makes it add or keep an address.
+each VirtualIP, through `floatip.api.status`. `EpochBook` keeps the newest epoch seen per
+VirtualIP so that a late watch event, a stale re-read or a relist after a 410 can never take
+the agent back to an older assignment (DESIGN.md safety 1): an older epoch never makes it add
+or keep an address.
 
 `parse` never raises on a malformed object: it returns `Invalid` saying why (the operator
 reports invalid specs; the agent only skips them).
@@ -12,11 +13,12 @@ reports invalid specs; the agent only skips them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import pydantic
 
-from floatip.api import model
+from floatip.api import model, status
 from floatip_agent import addressing
 
 
@@ -47,7 +49,7 @@ class Invalid(NamedTuple):
     problem: str
 
 
-def parse(obj: dict[str, Any]) -> Assignment | Invalid:
+def parse(obj: Mapping[str, Any]) -> Assignment | Invalid:
     """The assignment an API object (a dict, as the API server sends it) carries."""
     metadata = obj.get("metadata") or {}
     name = str(metadata.get("name") or "")
@@ -55,15 +57,9 @@ def parse(obj: dict[str, Any]) -> Assignment | Invalid:
         spec = model.VirtualIPSpec.model_validate(obj.get("spec") or {})
     except pydantic.ValidationError as exc:
         return Invalid(name, f"spec is invalid ({exc.error_count()} problems): {exc}")
-    status = obj.get("status") or {}
-    if not isinstance(status, dict):
-        return Invalid(name, "status is not an object")
-    announcement = status.get("announcement") or {}
-    conflict = status.get("conflict") or {}
-    history = status.get("history") or []
-    last = history[-1] if isinstance(history, list) and history else {}
-    epoch = status.get("epoch", 0)
-    announced_epoch = announcement.get("epoch") if isinstance(announcement, dict) else None
+    current = status.of(obj)
+    announced = status.announcement(current)
+    conflict = status.conflict(current)
     return Assignment(
         name=name,
         uid=str(metadata.get("uid") or ""),
@@ -72,19 +68,15 @@ def parse(obj: dict[str, Any]) -> Assignment | Invalid:
         announce=spec.announce,
         health_check=spec.health_check,
         node_selector=spec.node_selector,
-        holder=_text(status.get("holder")),
-        epoch=epoch if isinstance(epoch, int) else 0,
-        announced_node=_text(announcement.get("node")) if isinstance(announcement, dict) else None,
-        announced_epoch=announced_epoch if isinstance(announced_epoch, int) else None,
-        last_reason=_text(last.get("reason")) if isinstance(last, dict) else None,
-        conflict_node=_text(conflict.get("node")) if isinstance(conflict, dict) else None,
-        announced_mac=_text(announcement.get("mac")) if isinstance(announcement, dict) else None,
+        holder=status.holder(current),
+        epoch=status.epoch(current),
+        announced_node=announced.node if announced else None,
+        announced_epoch=announced.epoch if announced else None,
+        last_reason=status.last_move_reason(current),
+        conflict_node=conflict.node if conflict else None,
+        announced_mac=announced.mac if announced else None,
         deleting=bool(metadata.get("deletionTimestamp")),
     )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 class EpochBook:

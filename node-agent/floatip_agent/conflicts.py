@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from floatip.api import model, times
 from floatip_agent import ratelimit
 
 REASSERT_BURST = 3
@@ -37,16 +38,16 @@ class Conflict:
         repr=False,
     )
 
-    def to_report(self, *, node: str) -> dict[str, object]:
+    def to_report(self, *, node: str) -> model.ConflictReport:
         """The `status.conflict` value (protocol.md)."""
-        return {
-            "node": node,
-            "mac": self.mac,
-            "since": timestamp(self.since),
-            "lastSeen": timestamp(self.last_seen),
-            "count": self.count,
-            "reasserted": self.reasserted,
-        }
+        return model.ConflictReport(
+            node=node,
+            mac=self.mac,
+            since=times.timestamp(self.since),
+            last_seen=times.timestamp(self.last_seen),
+            count=self.count,
+            reasserted=self.reasserted,
+        )
 
 
 def record(
@@ -76,8 +77,3 @@ def record(
 def over(conflict: Conflict, *, now: float, quiet: float = QUIET) -> bool:
     """Whether no foreign claim was seen for `quiet` seconds."""
     return now - conflict.last_seen_at >= quiet
-
-
-def timestamp(moment: datetime.datetime) -> str:
-    """RFC 3339 in UTC with a Z, as Kubernetes writes times."""
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

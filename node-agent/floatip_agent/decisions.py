@@ -24,11 +24,11 @@ import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from floatip.api import model
 from floatip_agent import addressing, assignments
 
 #: protocol.md: the old holder removes the address at the latest this long after the move.
 HANDOVER_TIMEOUT = 10.0
-FAILOVER = "Failover"
 
 
 class Action(enum.StrEnum):
@@ -37,6 +37,25 @@ class Action(enum.StrEnum):
     RELEASE = "release"
     WAIT = "wait"  # hold on: a planned handover has not finished yet
     IDLE = "idle"  # nothing held, nothing to hold
+
+
+class Cause(enum.StrEnum):
+    """Why a decision is what it is: the label of metrics and the key of Events, never text.
+
+    The values of the causes that release an address are the ``why`` label of
+    ``floatip_agent_releases_total``.
+    """
+
+    GONE = "deleted"  # the VirtualIP was deleted, or is being deleted
+    ASSIGNED_HERE = "assigned-here"
+    SPEC_CHANGED = "changed"  # spec.address changed under a held address
+    ASSIGNED_ELSEWHERE = "elsewhere"  # nothing held here, nothing to do
+    ASSIGNED_TO_NOBODY = "nobody"
+    NEW_HOLDER_ANNOUNCED = "announced"  # make before break: the new holder is on the air
+    FAILED_OVER = "failed-over"  # this node was judged dead: nothing to wait for
+    HANDOVER_TIMEOUT = "did-not-announce"
+    AWAITING_NEW_HOLDER = "awaiting-new-holder"
+    FENCED = "unsure"  # unsure of the API, and another MAC claimed the address
 
 
 class Held(NamedTuple):
@@ -48,9 +67,10 @@ class Held(NamedTuple):
 
 
 class Decision(NamedTuple):
-    """What to do, why (a phrase for logs), and when to decide again at the latest."""
+    """What to do, why (a cause, and a phrase for logs), and when to decide again at the latest."""
 
     action: Action
+    cause: Cause
     reason: str
     recheck_after: float | None = None
 
@@ -71,42 +91,54 @@ def decide(
     """
     if assignment is None:
         if held is None:
-            return Decision(Action.IDLE, "no such VirtualIP")
-        return Decision(Action.RELEASE, "the VirtualIP was deleted")
+            return Decision(Action.IDLE, Cause.GONE, "no such VirtualIP")
+        return Decision(Action.RELEASE, Cause.GONE, "the VirtualIP was deleted")
     if assignment.deleting:
-        if held is None:
-            return Decision(Action.IDLE, "the VirtualIP is being deleted")
-        return Decision(Action.RELEASE, "the VirtualIP is being deleted")
+        action = Action.IDLE if held is None else Action.RELEASE
+        return Decision(action, Cause.GONE, "the VirtualIP is being deleted")
     if assignment.holder == node:
         if held is None:
-            return Decision(Action.TAKE, f"assigned here at epoch {assignment.epoch}")
+            return Decision(
+                Action.TAKE, Cause.ASSIGNED_HERE, f"assigned here at epoch {assignment.epoch}"
+            )
         if held.address != assignment.address:
             return Decision(
-                Action.RELEASE, f"spec.address changed from {held.address} to {assignment.address}"
+                Action.RELEASE,
+                Cause.SPEC_CHANGED,
+                f"spec.address changed from {held.address} to {assignment.address}",
             )
-        return Decision(Action.KEEP, f"assigned here at epoch {assignment.epoch}")
+        return Decision(
+            Action.KEEP, Cause.ASSIGNED_HERE, f"assigned here at epoch {assignment.epoch}"
+        )
     if held is None:
-        return Decision(Action.IDLE, f"assigned to {assignment.holder or 'nobody'}")
+        return Decision(
+            Action.IDLE, Cause.ASSIGNED_ELSEWHERE, f"assigned to {assignment.holder or 'nobody'}"
+        )
     if assignment.holder is None:
-        return Decision(Action.RELEASE, f"assigned to nobody at epoch {assignment.epoch}")
+        return Decision(
+            Action.RELEASE,
+            Cause.ASSIGNED_TO_NOBODY,
+            f"assigned to nobody at epoch {assignment.epoch}",
+        )
     if assignment.announced_epoch is not None and assignment.announced_epoch >= assignment.epoch:
         return Decision(
             Action.RELEASE,
+            Cause.NEW_HOLDER_ANNOUNCED,
             f"{assignment.holder} announced it at epoch {assignment.announced_epoch}",
         )
-    if assignment.last_reason == FAILOVER:
-        return Decision(Action.RELEASE, f"failed over to {assignment.holder}")
+    if assignment.last_reason == model.MoveReason.FAILOVER:
+        return Decision(Action.RELEASE, Cause.FAILED_OVER, f"failed over to {assignment.holder}")
+    waiting = f"waiting for {assignment.holder} to announce"
     if waiting_since is None:
-        return Decision(
-            Action.WAIT, f"waiting for {assignment.holder} to announce", handover_timeout
-        )
+        return Decision(Action.WAIT, Cause.AWAITING_NEW_HOLDER, waiting, handover_timeout)
     left = waiting_since + handover_timeout - now
     if left <= 0:
         return Decision(
             Action.RELEASE,
+            Cause.HANDOVER_TIMEOUT,
             f"{assignment.holder} did not announce within {handover_timeout:g} s",
         )
-    return Decision(Action.WAIT, f"waiting for {assignment.holder} to announce", left)
+    return Decision(Action.WAIT, Cause.AWAITING_NEW_HOLDER, waiting, left)
 
 
 class ClaimResponse(enum.StrEnum):

@@ -25,12 +25,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from floatip.api import leases
+from floatip.api import leases, model
 from floatip_agent import addressing, assignments
 
 #: The tables floatip owns; nothing else in the node's ruleset is touched.
 TABLE = "floatip_handoff"
-FAILOVER = "Failover"  # the previous holder was judged dead: nobody to hand flows to
 
 
 class Handoff(NamedTuple):
@@ -75,7 +74,7 @@ def plan(
         or assignment.announced_mac is None
         or assignment.announced_epoch is None
         or assignment.announced_epoch >= assignment.epoch
-        or assignment.last_reason == FAILOVER
+        or assignment.last_reason == model.MoveReason.FAILOVER  # nobody to hand flows to
     ):
         return None
     address = node_address(peer_interfaces.get(previous, ""), assignment.address)

@@ -2,7 +2,7 @@
 
 The verdict goes into ``/healthz`` (protocol.md: ``health`` maps VirtualIP name to a bool for
 every VirtualIP that has a check and selects this node, holder or not); the operator reads it
-with its liveness probe, so checks cost no API writes. `Verdict` is the pure rise/fall
+when it polls the agent, so checks cost no API writes. `Verdict` is the pure rise/fall
 hysteresis; `check_once` is one TCP connect or HTTP GET to 127.0.0.1:port with a timeout.
 A node starts unhealthy and must pass `rise` checks in a row first.
 """
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Mapping
 
 from floatip.api import model
+from floatip_agent import assignments
 
 
 class Verdict:
@@ -71,3 +73,61 @@ async def run(check: model.HealthCheck, verdict: Verdict) -> None:
         started = loop.time()
         verdict.record(await check_once(check))
         await asyncio.sleep(max(0.0, started + check.interval_seconds - loop.time()))
+
+
+class HealthChecks:
+    """A running check for every VirtualIP with one whose nodeSelector selects this node.
+
+    ``wanted`` says which those are now (from the table's assignments and the node's labels);
+    `poke` asks for them to be matched again (an assignment or the labels changed). The
+    verdicts go to ``/healthz``, which the operator polls: checks cost no API writes.
+    """
+
+    def __init__(self, wanted: Callable[[], Mapping[str, model.HealthCheck]]) -> None:
+        self.wanted = wanted
+        self.verdicts: dict[str, Verdict] = {}
+        self._running: dict[str, tuple[model.HealthCheck, asyncio.Task[None]]] = {}
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def sync(self) -> None:
+        """Start, stop or restart checks so that exactly the wanted ones run."""
+        wanted = self.wanted()
+        for name in list(self._running):
+            check, task = self._running[name]
+            if wanted.get(name) != check:
+                task.cancel()
+                del self._running[name]
+                self.verdicts.pop(name, None)
+        for name, check in wanted.items():
+            if name not in self._running:
+                verdict = Verdict(rise=check.rise, fall=check.fall)
+                self.verdicts[name] = verdict
+                task = asyncio.create_task(run(check, verdict), name=f"check-{name}")
+                self._running[name] = (check, task)
+
+    async def run(self) -> None:
+        """Match the running checks to the wanted ones whenever poked, forever."""
+        try:
+            while True:
+                await self._poked.wait()
+                self._poked.clear()
+                self.sync()
+        finally:
+            for _, task in self._running.values():
+                task.cancel()
+            self._running.clear()
+
+
+def wanted(
+    assigned: Mapping[str, assignments.Assignment], labels: Mapping[str, str]
+) -> dict[str, model.HealthCheck]:
+    """The checks this node runs: VirtualIPs with one whose nodeSelector selects it (pure)."""
+    return {
+        name: a.health_check
+        for name, a in assigned.items()
+        if a.health_check is not None
+        and (a.node_selector is None or a.node_selector.matches(dict(labels)))
+    }

@@ -20,12 +20,14 @@ Both verbs are idempotent: adding a present VIP (EEXIST) and removing an absent 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import errno
 import ipaddress
 import os
 import socket
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -167,14 +169,42 @@ def _index(link: addressing.Link | None) -> int:
     return link.ifindex if link is not None else -1
 
 
-async def owned_addresses(ipr: AsyncIPRoute) -> dict[str, list[addressing.IPAddress]]:
-    """The addresses the agent owns (marked), by interface: what to rebuild after a restart."""
-    return addressing.owned_by_link(await read_snapshot(ipr))
-
-
 def _error(verb: str, address: addressing.IPAddress, ifname: str, exc: NetlinkError) -> OSError:
     return OSError(
         exc.code,
         f"cannot {verb} {address} on {ifname}: {os.strerror(exc.code)} (netlink error "
         f"{exc.code}); check that the agent has CAP_NET_ADMIN in the node's network namespace",
     )
+
+
+class Kernel:
+    """The agent's netlink socket, with a kernel snapshot shared between takes.
+
+    One dump per take would cost N² for N VIPs taken at once, so `snapshot` reuses one up to
+    ``max_age`` seconds old. A slightly old snapshot is safe: an address added since makes the
+    add fail with EEXIST, and `add_vip` then re-reads the kernel and refuses an address it
+    does not own.
+    """
+
+    def __init__(self, ipr: AsyncIPRoute, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ipr = ipr
+        self._clock = clock
+        self._cached: tuple[float, addressing.Snapshot] | None = None
+        self._lock = asyncio.Lock()
+
+    async def snapshot(self, *, max_age: float = 0.0) -> addressing.Snapshot:
+        async with self._lock:
+            cached = self._cached
+            if cached is None or self._clock() - cached[0] > max_age:
+                cached = (self._clock(), await read_snapshot(self.ipr))
+                self._cached = cached
+            return cached[1]
+
+    async def add(
+        self, address: addressing.IPAddress, *, ifname: str, snapshot: addressing.Snapshot
+    ) -> Added:
+        added, _ = await add_vip(self.ipr, address=address, ifname=ifname, snapshot=snapshot)
+        return added
+
+    async def remove(self, address: addressing.IPAddress, *, ifname: str | None = None) -> Removed:
+        return await remove_vip(self.ipr, address=address, ifname=ifname)

@@ -2,21 +2,25 @@
 
 protocol.md "The agent's Lease": ``floatip-agent-<node>`` in the agent's namespace,
 ``holderIdentity`` the node, renewed every 15 s (``--lease-renew-seconds``) for three times
-that (`duration_for`), with annotations naming the
-health endpoint, the node's own (unmarked) addresses per interface and its MACs. Peers read
-the MACs so that a planned switchover's old holder is never taken for an intruder.
+that (`duration_for`), with annotations naming the health endpoint, the node's own (unmarked)
+addresses per interface and its MACs, encoded by `floatip.api.leases` (the operator and the
+other agents decode them there). Peers read the MACs so that a planned switchover's old
+holder is never taken for an intruder, and the addresses for the flow handoff.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
-from floatip.api import names
+from floatip.api import leases, names, times
 from floatip_agent import addressing
 
 LEASE_DURATION = 45  # for the default 15 s renewal
+#: A restart mark stays until the agent has answered polls this long, so that the operator's
+#: verdict (rise: two good polls) is "alive" again before the mark that held failover goes.
+RESTART_MARK_KEPT_SECONDS = 5.0
 
 
 def duration_for(renew_seconds: float) -> int:
@@ -24,80 +28,42 @@ def duration_for(renew_seconds: float) -> int:
     return max(30, int(3 * renew_seconds + 0.999))
 
 
-ZERO_MAC = "00:00:00:00:00:00"
-
-
-def restarting_patch(until: datetime.datetime) -> dict[str, Any]:
-    """Merge patch announcing a restart that should be over by ``until``."""
-    return {"metadata": {"annotations": {names.RESTARTING_ANNOTATION: micro_time(until)}}}
-
-
-def lease_name(node: str) -> str:
-    return names.AGENT_LEASE_PREFIX + node
-
-
-def interfaces_annotation(snapshot: addressing.Snapshot) -> str:
-    """``eth0=192.0.2.11/24,2001:db8:f1::11/64;eth1=...``: unmarked global addresses."""
-    by_link: dict[str, list[str]] = {}
+def published(snapshot: addressing.Snapshot, *, endpoint: str) -> dict[str, str]:
+    """The annotations this node publishes, from a snapshot of its kernel."""
+    by_link: dict[str, list[addressing.IPInterface]] = {}
     for entry in snapshot.addresses:
         ip = entry.interface.ip
         if entry.owned or ip.is_loopback or ip.is_link_local:
             continue
         by_link.setdefault(addressing.link_name(snapshot, entry.link_index), []).append(
-            str(entry.interface)
+            entry.interface
         )
-    return ";".join(f"{name}={','.join(addrs)}" for name, addrs in sorted(by_link.items()))
-
-
-def macs_annotation(snapshot: addressing.Snapshot) -> str:
-    """``eth0=02:f1:00:00:00:01;eth1=...``: every link with a real MAC (not loopback)."""
-    return ";".join(
-        f"{link.name}={link.mac.lower()}"
-        for link in sorted(snapshot.links, key=lambda lk: lk.name)
-        if link.mac and link.mac != ZERO_MAC
-    )
-
-
-def parse_macs(annotation: str) -> set[str]:
-    """The MACs in a ``floatip.io/macs`` annotation; malformed parts are skipped."""
-    macs: set[str] = set()
-    for part in annotation.split(";"):
-        _, sep, mac = part.partition("=")
-        if sep and mac.count(":") == 5:
-            macs.add(mac.strip().lower())
-    return macs
-
-
-def _peers(
-    leases: Iterable[Mapping[str, Any]], *, node: str
-) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(node, annotations) of every other agent's Lease (not this node's, not the operator's)."""
-    for lease in leases:
-        metadata = lease.get("metadata") or {}
-        name = str(metadata.get("name") or "")
-        if name.startswith(names.AGENT_LEASE_PREFIX) and name != lease_name(node):
-            yield name.removeprefix(names.AGENT_LEASE_PREFIX), metadata.get("annotations") or {}
-
-
-def peer_macs(leases: Iterable[Mapping[str, Any]], *, node: str) -> set[str]:
-    """MACs published by every other agent's Lease (not this node's own)."""
-    macs: set[str] = set()
-    for _, published in _peers(leases, node=node):
-        macs |= parse_macs(str(published.get(names.MACS_ANNOTATION) or ""))
-    return macs
-
-
-def peer_interfaces(leases: Iterable[Mapping[str, Any]], *, node: str) -> dict[str, str]:
-    """``{node: floatip.io/interfaces annotation}`` of every other agent's Lease."""
     return {
-        peer: published[names.INTERFACES_ANNOTATION]
-        for peer, published in _peers(leases, node=node)
-        if isinstance(published.get(names.INTERFACES_ANNOTATION), str)
+        names.ENDPOINT_ANNOTATION: endpoint,
+        names.INTERFACES_ANNOTATION: leases.encode_interfaces(by_link),
+        names.MACS_ANNOTATION: leases.encode_macs({link.name: link.mac for link in snapshot.links}),
     }
 
 
-def micro_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+class Peers(NamedTuple):
+    """What the other agents publish: their MACs, and each node's interfaces annotation."""
+
+    macs: frozenset[str]
+    interfaces: Mapping[str, str]
+
+
+def peers(all_leases: Iterable[Mapping[str, Any]], *, node: str) -> Peers:
+    """The other agents' MACs and interfaces (not this node's, not the operator's Lease)."""
+    macs: set[str] = set()
+    interfaces: dict[str, str] = {}
+    for peer, lease in leases.agents(all_leases):
+        if peer == node:
+            continue
+        text, mac_text = leases.published(lease)
+        macs |= leases.macs(mac_text)
+        if text:
+            interfaces[peer] = text
+    return Peers(frozenset(macs), interfaces)
 
 
 def lease_body(
@@ -113,7 +79,7 @@ def lease_body(
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": {
-            "name": lease_name(node),
+            "name": leases.name_for(node),
             "namespace": namespace,
             "annotations": dict(annotations),
             "labels": {"app.kubernetes.io/name": "floatip-agent"},
@@ -121,15 +87,10 @@ def lease_body(
         "spec": {
             "holderIdentity": node,
             "leaseDurationSeconds": duration,
-            "acquireTime": micro_time(now),
-            "renewTime": micro_time(now),
+            "acquireTime": times.micro_time(now),
+            "renewTime": times.micro_time(now),
         },
     }
-
-
-#: A restart mark stays until the agent has answered probes this long, so that the operator's
-#: verdict (rise: two good probes) is "alive" again before the mark that held failover goes.
-RESTART_MARK_KEPT_SECONDS = 5.0
 
 
 def renewal_patch(
@@ -145,7 +106,7 @@ def renewal_patch(
         "spec": {
             "holderIdentity": node,
             "leaseDurationSeconds": duration,
-            "renewTime": micro_time(now),
+            "renewTime": times.micro_time(now),
         }
     }
     if annotations is not None:
@@ -153,3 +114,8 @@ def renewal_patch(
         if clear_restart_mark:  # null removes the mark this agent's previous run left
             patch["metadata"]["annotations"][names.RESTARTING_ANNOTATION] = None
     return patch
+
+
+def restarting_patch(until: datetime.datetime) -> dict[str, Any]:
+    """Merge patch announcing a restart that should be over by ``until``."""
+    return {"metadata": {"annotations": leases.restart_mark(until)}}

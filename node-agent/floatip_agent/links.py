@@ -1,18 +1,20 @@
-"""One interface's wire: its announcer, its claim watcher, and probes that share that watcher.
+"""The wire of each interface: the sockets that announce, probe and watch, owned in one pool.
 
-The agent opens a `LinkIO` on an interface the first time a VIP goes there and keeps it
-while the interface exists. One capture socket per interface feeds both the conflict watch
-(every claim goes to `on_claim`) and any probes in flight (each probe subscribes to the
-claims for its window), so probing 1,000 addresses at once costs no extra sockets. A read
-error (the interface vanished) ends the reader and calls `on_lost`, so the agent reopens it
-when the interface comes back.
+`LinkPool` opens a `Link` on an interface the first time a VIP goes there and keeps it while
+the interface exists. One capture socket per interface feeds both the conflict watch (every
+claim is put on the pool's `claims` queue, which `floatip_agent.guard` reads) and any probes
+in flight (each probe subscribes to the claims for its window), so probing 1,000 addresses
+at once costs no extra sockets. A read error (the interface vanished) closes that link; the
+next use opens it again. This layer knows nothing of VIPs, peers or decisions: it sends what
+it is asked to send and reports what it sees.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 import structlog
 
@@ -20,18 +22,23 @@ from floatip_agent import addressing, announcing, claims, packets, probing, wire
 
 log = structlog.get_logger(__name__)
 
-ClaimHandler = Callable[[str, claims.Claim], None]
+
+class Seen(NamedTuple):
+    """A claim seen on interface ``ifname``."""
+
+    ifname: str
+    claim: claims.Claim
 
 
-class LinkIO:
+class Link:
     """Announcer and watcher of interface `ifname`. Close it when done."""
 
     def __init__(
         self,
         *,
         ifname: str,
-        on_claim: ClaimHandler,
-        on_lost: Callable[[str], None],
+        seen: asyncio.Queue[Seen],
+        on_lost: asyncio.Queue[str],
         netns: str | None = None,
     ) -> None:
         self.ifname = ifname
@@ -42,8 +49,8 @@ class LinkIO:
             self.watcher.close()
             raise
         self.mac = self.announcer.mac
-        self._on_claim = on_claim
-        self._on_lost = on_lost
+        self._seen = seen
+        self._lost = on_lost
         self._probes: set[asyncio.Queue[claims.Claim]] = set()
         self._reader = asyncio.create_task(self._read(), name=f"wire-{ifname}")
 
@@ -52,24 +59,21 @@ class LinkIO:
             async for claim in self.watcher.claims():
                 for queue in self._probes:
                     queue.put_nowait(claim)
-                try:
-                    self._on_claim(self.ifname, claim)
-                except Exception:  # one bad claim handler must not stop the watch
-                    log.exception("claim-handler-failed", interface=self.ifname)
+                self._seen.put_nowait(Seen(self.ifname, claim))
         except OSError as exc:
             log.warning("wire-lost", interface=self.ifname, error=str(exc))
-            self._on_lost(self.ifname)
+            self._lost.put_nowait(self.ifname)
 
     async def probe(
         self,
         address: addressing.IPAddress,
         *,
         peer_macs: Collection[str],
-        count: int = 2,
+        count: int,
+        window: float,
         interval: float = 0.02,
-        window: float = 0.1,
     ) -> probing.ProbeResult:
-        """RFC 5227-style probe for `address` on this interface (see `floatip_agent.probing`)."""
+        """RFC 5227-style probe: ``count`` probes ``interval`` apart, then listen ``window``."""
         queue: asyncio.Queue[claims.Claim] = asyncio.Queue()
         self._probes.add(queue)
         try:
@@ -84,12 +88,65 @@ class LinkIO:
         seen = [queue.get_nowait() for _ in range(queue.qsize())]
         return probing.classify(seen, address=address, own_mac=self.mac, peer_macs=peer_macs)
 
-    async def announce_once(self, addresses: list[addressing.IPAddress]) -> None:
-        await self.announcer.send_once(addresses)
-
     async def close(self) -> None:
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
         self.watcher.close()
         self.announcer.close()
+
+
+class LinkPool:
+    """Every `Link` the agent uses, by interface name; `claims` is what they all see."""
+
+    def __init__(self, *, netns: str | None = None) -> None:
+        self.netns = netns
+        self.links: dict[str, Link] = {}
+        self.claims: asyncio.Queue[Seen] = asyncio.Queue()
+        self._lost: asyncio.Queue[str] = asyncio.Queue()
+
+    def link(self, ifname: str) -> Link:
+        """The link on ``ifname``, opened on first use (raises OSError if it cannot be)."""
+        self._drop_lost()
+        link = self.links.get(ifname)
+        if link is None:
+            link = Link(ifname=ifname, seen=self.claims, on_lost=self._lost, netns=self.netns)
+            self.links[ifname] = link
+        return link
+
+    def mac(self, ifname: str) -> str | None:
+        link = self.links.get(ifname)
+        return link.mac if link is not None else None
+
+    async def probe(
+        self,
+        ifname: str,
+        address: addressing.IPAddress,
+        *,
+        peer_macs: Collection[str],
+        count: int,
+        window: float,
+    ) -> probing.ProbeResult:
+        return await self.link(ifname).probe(
+            address, peer_macs=peer_macs, count=count, window=window
+        )
+
+    async def announce(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None:
+        """One gratuitous ARP / unsolicited NA for each of ``addresses``, now."""
+        await self.link(ifname).announcer.send_once(addresses)
+
+    async def redirect(self, ifname: str, address: addressing.IPAddress, *, to_mac: str) -> None:
+        """Tell the LAN that ``address`` now lives at ``to_mac`` (another node's)."""
+        await self.link(ifname).announcer.redirect(address, to_mac=to_mac)
+
+    def _drop_lost(self) -> None:
+        while not self._lost.empty():
+            link = self.links.pop(self._lost.get_nowait(), None)
+            if link is not None:
+                link.watcher.close()
+                link.announcer.close()
+
+    async def close(self) -> None:
+        for link in list(self.links.values()):
+            await link.close()
+        self.links.clear()

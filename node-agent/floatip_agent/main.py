@@ -40,7 +40,7 @@ async def serve(config: settings.Settings) -> None:
     the_agent = agent.Agent(config)
     runner = await healthserver.start(
         host=config.listen_host, port=config.listen_port,
-        healthz=the_agent.healthz, registry=the_agent.metrics.registry,
+        healthz=the_agent.healthz, registry=the_agent.counters.registry,
     )  # fmt: skip
     log.info("agent-started", node=config.node, listen=f"{config.listen_host}:{config.listen_port}")
     main = asyncio.create_task(the_agent.run(), name="agent")

@@ -1,12 +1,28 @@
 """The agent's Prometheus metrics, in a registry of its own (served on ``/metrics``).
 
 A registry per agent, not the library's global one, so several agents in one process (the
-lab's benchmarks, tests) never collide.
+lab's benchmarks, tests) never collide. Every label value comes from an enum (or is a
+VirtualIP's name), never from a sentence.
 """
 
 from __future__ import annotations
 
+import enum
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class AnnounceKind(enum.StrEnum):
+    """The ``kind`` of an announcement sent."""
+
+    BURST = "burst"  # the first and the second burst after a take
+    REFRESH = "refresh"  # the periodic refresh while held
+    REASSERT = "reassert"  # taking the address back from a foreign claim
+
+
+class HandoffResult(enum.StrEnum):
+    STARTED = "started"
+    FAILED = "failed"
 
 
 class Metrics:
@@ -20,7 +36,7 @@ class Metrics:
         )  # fmt: skip
         self.announcements = Counter(
             "floatip_agent_announcements_sent_total",
-            "Gratuitous ARPs / unsolicited NAs sent, by why",
+            "Gratuitous ARPs / unsolicited NAs sent, by kind (burst, refresh, reassert)",
             ["kind"],
             registry=self.registry,
         )
@@ -46,9 +62,11 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.releases = Counter(
-            "floatip_agent_releases_total", "Addresses released, by why", ["why"],
+            "floatip_agent_releases_total",
+            "Addresses released, by why (floatip_agent.decisions.Cause)",
+            ["why"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.handoffs = Counter(
             "floatip_agent_flow_handoffs_total",
             "Planned takes that sent stray TCP segments to the previous holder, by result",

@@ -1,4 +1,4 @@
-"""Asking the LAN whether anyone already holds an address before taking it (RFC 5227 style).
+"""Asking the LAN whether anyone already holds an address before taking it (RFC 5227 style; pure).
 
 DESIGN.md safety 5: "before first claiming an address, probe for it and refuse to take an
 address that a foreign host already answers for". The probe sends ARP probes (sender IP
@@ -10,17 +10,16 @@ answers (DESIGN.md "Announcing"). The caller passes the MACs its peers publish; 
 answers are reported apart as `ProbeResult.peers` and never make the address unavailable.
 
 RFC 5227's own timing (3 probes over 1-2 s) is far too slow for a sub-second failover, so
-the count, spacing and listening window are the caller's; the defaults take ~120 ms.
+the count, spacing and listening window are the agent's settings (``--profile``). This
+module judges what came back; `floatip_agent.links` sends the probes and gathers the claims.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
-from floatip_agent import addressing, announcing, claims, packets, wire
+from floatip_agent import addressing, claims
 
 
 class ProbeResult(NamedTuple):
@@ -46,37 +45,3 @@ def classify(
     peers = {mac.lower() for mac in peer_macs}
     macs = {claim.mac for claim in seen if claim.address == address} - {own_mac.lower()}
     return ProbeResult(foreign=frozenset(macs - peers), peers=frozenset(macs & peers))
-
-
-async def probe(
-    *,
-    address: addressing.IPAddress,
-    announcer: announcing.Announcer,
-    watcher: wire.Watcher,
-    peer_macs: Collection[str] = (),
-    count: int = 2,
-    interval: float = 0.02,
-    window: float = 0.1,
-) -> ProbeResult:
-    """Send `count` probes for `address` `interval` s apart; gather answers until `window`
-    s after the last; return who answered. `watcher` must be on the announcer's interface.
-    """
-    seen: list[claims.Claim] = []
-
-    async def gather() -> None:
-        async for claim in watcher.claims():
-            seen.append(claim)
-
-    frame = packets.probe(address, mac=announcer.mac)
-    listener = asyncio.create_task(gather())
-    try:
-        for index in range(count):
-            if index:
-                await asyncio.sleep(interval)
-            await announcer.send([frame])
-        await asyncio.sleep(window)
-    finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
-    return classify(seen, address=address, own_mac=announcer.mac, peer_macs=peer_macs)

@@ -1,16 +1,24 @@
-"""The plugin's tables: condition summaries, last move, history rows and column alignment."""
+"""The plugin's tables: condition summaries, last move, history rows and column alignment.
+
+Statuses are read typed through floatip.api.status: a condition or move that does not fit the
+schema is left out of the table (and the rest shown), never a crash.
+"""
 
 from __future__ import annotations
 
+from floatip.api import status
 from floatip.kubectl import views
+
+T = "2026-11-26T12:00:00Z"
 
 STATUS = {
     "holder": "s2",
     "epoch": 3,
     "conditions": [
-        {"type": "Conflict", "status": "True", "reason": "ForeignClaim"},
-        {"type": "Ready", "status": "True", "reason": "Announced"},
-        {"type": "Announced", "status": "False", "reason": "Pending"},
+        {"type": "Conflict", "status": "True", "reason": "ForeignClaim", "lastTransitionTime": T},
+        {"type": "Ready", "status": "True", "reason": "Announced", "lastTransitionTime": T},
+        {"type": "Announced", "status": "False", "reason": "Pending", "lastTransitionTime": T},
+        {"type": "HealthCheck", "status": "Maybe", "reason": "Odd", "lastTransitionTime": T},
     ],
     "history": [
         {"time": "t1", "from": None, "to": "s1", "reason": "Assigned", "epoch": 1},
@@ -20,15 +28,15 @@ STATUS = {
 
 
 def test_condition_summary_in_fixed_order_with_reasons_when_unhealthy() -> None:
-    assert views.condition_summary(STATUS) == (
+    assert views.condition_summary(status.read(STATUS)) == (
         "Ready=True Announced=False(Pending) Conflict=True(ForeignClaim)"
     )
-    assert views.condition_summary({}) == "-"
+    assert views.condition_summary(status.read({})) == "-"
 
 
 def test_last_move() -> None:
-    assert views.last_move(STATUS) == "s1->s2 Failover t2"
-    assert views.last_move({}) == "-"
+    assert views.last_move(status.read(STATUS)) == "s1->s2 Failover t2"
+    assert views.last_move(status.read({})) == "-"
 
 
 def test_status_rows_sorted_by_name() -> None:

@@ -13,7 +13,6 @@ test server creates about 250 VirtualIPs/s), so off by default.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import pathlib
 import ssl
@@ -26,7 +25,7 @@ from typing import IO, Any
 import aiohttp
 from aiohttp import web
 
-from floatip.api import names
+from floatip.api import names, times
 
 VIPS = "/apis/floatip.io/v1alpha1/virtualips"
 
@@ -67,7 +66,7 @@ async def _seed(
     agent: str,
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = times.micro_time(times.now())
     gate = asyncio.Semaphore(32)
 
     async def post(path: str, body: dict[str, Any]) -> None:

@@ -156,6 +156,16 @@ class AgentProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def log_events(self, event: str) -> list[dict[str, Any]]:
+        """The agent's JSON log records named ``event``, in order."""
+        found = []
+        for line in self.log().splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("event") == event:
+                    found.append(record)
+        return found
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         """Send `sig`, wait for the exit and return the exit status."""
         if self.process.poll() is None:

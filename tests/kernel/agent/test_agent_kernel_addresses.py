@@ -61,12 +61,12 @@ async def test_add_and_remove_are_idempotent_and_leave_routing_alone(lan: LanFac
         assert [e.label for e in entries(node, VIP4)] == ["eth0:vip"]
         assert ["nodad" in e.flags for e in entries(node, VIP6)] == [True]
         assert routes(node) == before
-        assert await K.owned_addresses(ipr) == {"eth0": [VIP4, VIP6]}
+        assert addressing.owned_by_link(await K.read_snapshot(ipr)) == {"eth0": [VIP4, VIP6]}
 
         for vip in (VIP4, VIP6):
             assert await K.remove_vip(ipr, address=vip) is K.Removed.REMOVED
             assert await K.remove_vip(ipr, address=vip) is K.Removed.ABSENT
-        assert await K.owned_addresses(ipr) == {}
+        assert addressing.owned_by_link(await K.read_snapshot(ipr)) == {}
     assert [a for a in node.addresses("eth0") if a.interface.ip in (VIP4, VIP6)] == []
     assert routes(node) == before
 
@@ -79,7 +79,7 @@ async def test_unmarked_addresses_are_never_taken_or_removed(lan: LanFactory) ->
     unmarked = [ipaddress.ip_address(a) for a in (foreign4, foreign6)] + [node.ip, node.ip6]
     async with K.open_netlink(netns=node.netns) as ipr:
         await K.add_vip(ipr, address=VIP4)
-        assert await K.owned_addresses(ipr) == {"eth0": [VIP4]}
+        assert addressing.owned_by_link(await K.read_snapshot(ipr)) == {"eth0": [VIP4]}
         for address in unmarked:
             with pytest.raises(
                 addressing.NodeAddressError, match=re.escape(f"{address} is already on eth0")
@@ -87,7 +87,7 @@ async def test_unmarked_addresses_are_never_taken_or_removed(lan: LanFactory) ->
                 await K.add_vip(ipr, address=address)
             assert await K.remove_vip(ipr, address=address) is K.Removed.NOT_OWNED
             assert await K.remove_vip(ipr, address=address, ifname="eth0") is K.Removed.NOT_OWNED
-        assert await K.owned_addresses(ipr) == {"eth0": [VIP4]}
+        assert addressing.owned_by_link(await K.read_snapshot(ipr)) == {"eth0": [VIP4]}
     present = {a.interface.ip for a in node.addresses("eth0")}
     assert set(unmarked) | {VIP4} <= present
 

@@ -1,4 +1,5 @@
-"""Probing for an address before taking it (floatip_agent.probing) on a real LAN. Proves:
+"""Probing for an address before taking it, through the agent's own link pool (links.LinkPool,
+probing). Proves, with the probe count and window of the default profile:
 
 - an intruder that holds the address (real ``ip addr add``, announced with real ``arping``)
   answers the node's ARP probe and is reported as foreign: the address is not free; the same
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 import pytest
 
-from floatip_agent import announcing, probing, wire
+from floatip_agent import links, probing, settings
 from floatip_lab import hosts, netns
 
 LanFactory = Callable[..., netns.Topology]
@@ -24,18 +25,20 @@ LanFactory = Callable[..., netns.Topology]
 pytestmark = pytest.mark.kernel
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+PROFILE = settings.PROFILES["default"]
 
 
 async def probe_from(
     node: hosts.Host, address: IPAddress, peer_macs: tuple[str, ...] = ()
 ) -> probing.ProbeResult:
-    with (
-        wire.Watcher.open(ifname="eth0", netns=node.netns) as watcher,
-        announcing.Announcer.open(ifname="eth0", netns=node.netns) as announcer,
-    ):
-        return await probing.probe(
-            address=address, announcer=announcer, watcher=watcher, peer_macs=peer_macs
-        )
+    pool = links.LinkPool(netns=node.netns)
+    try:
+        return await pool.probe(
+            "eth0", address, peer_macs=peer_macs,
+            count=PROFILE.probe_count, window=PROFILE.probe_window_seconds,
+        )  # fmt: skip
+    finally:
+        await pool.close()
 
 
 def hold(host: hosts.Host, address: IPAddress) -> None:

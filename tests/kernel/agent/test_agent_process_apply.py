@@ -5,8 +5,10 @@ agent processes in lab nodes against floatip's API server (see conftest.py):
   the epoch and its MAC; its Lease carries the endpoint, interfaces and MACs annotations;
   ``/healthz`` shows the address held at that epoch;
 - a planned switchover (reason Pinned) is make before break: the old holder keeps the address
-  until the new holder's announcement shows the new epoch, and the client's neighbour entry
-  flips to the new holder's MAC (IPv4 and IPv6);
+  until the new holder's announcement shows the new epoch and releases *because of it* (its
+  release's cause is ``announced``, not the handover timeout, which would release the address
+  later anyway), and the client's neighbour entry flips to the new holder's MAC (IPv4 and
+  IPv6);
 - a failover (reason Failover) and a deletion make the holder release at once;
 - an older epoch is ignored: it never makes an agent add the address back.
 """
@@ -66,9 +68,10 @@ async def test_take_announce_and_planned_handover(agent_lab: AgentLabFactory, ad
     await eventually(
         lambda: client.neighbour_mac(address) == lab["server2"].mac, what="client flipped"
     )
-    log = one.log()
-    assert "handover-waiting" in log
-    assert log.index("handover-waiting") < log.index("vip-released")
+    waited, released = one.log_events("handover-waiting"), one.log_events("vip-released")
+    assert [r["epoch"] for r in waited] == [2], one.log()
+    assert [r["cause"] for r in released] == ["announced"], one.log()
+    assert waited[0]["timestamp"] <= released[0]["timestamp"]
 
 
 async def test_failover_delete_and_stale_epoch(agent_lab: AgentLabFactory) -> None:

@@ -13,21 +13,21 @@ import ipaddress
 import pytest
 
 from floatip.api import model
-from floatip_agent import announcing, claims, probing
+from floatip_agent import announcements, claims, probing
 
 VIP = ipaddress.IPv4Address("192.0.2.100")
 OWN, PEER, INTRUDER = "02:f1:00:00:00:01", "02:f1:00:00:00:02", "02:f1:00:00:00:03"
 
 
 def test_default_schedule() -> None:
-    assert announcing.schedule(model.Announce()) == pytest.approx([0.0, 0.1, 0.2, 5.0, 5.1, 5.2])
+    assert announcements.schedule(model.Announce()) == pytest.approx([0.0, 0.1, 0.2, 5.0, 5.1, 5.2])
 
 
 def test_schedule_without_second_burst() -> None:
     tuning = model.Announce(
         burst_count=4, burst_interval_milliseconds=20, second_burst_delay_seconds=0
     )
-    assert announcing.schedule(tuning) == pytest.approx([0.0, 0.02, 0.04, 0.06])
+    assert announcements.schedule(tuning) == pytest.approx([0.0, 0.02, 0.04, 0.06])
 
 
 def claim(mac: str, address: str = str(VIP)) -> claims.Claim:

@@ -1,6 +1,7 @@
 """The agent's pure decisions (floatip_agent.decisions, assignments, fencing). Proves:
 
-- take / keep / release / wait for every combination of holder, held and handover evidence;
+- take / keep / release / wait for every combination of holder, held and handover evidence,
+  each with its cause (the enum metrics and logs use);
   the old holder never releases before the new holder's announcement, a Failover, or the
   timeout (a property over every epoch and time);
 - claims on a held address: own frames ignored; unsure -> release for any other MAC; sure ->
@@ -23,6 +24,7 @@ from floatip.api import model
 from floatip_agent import assignments, decisions, fencing
 
 A = decisions.Action
+C = decisions.Cause
 V4 = ipaddress.ip_address("192.0.2.100")
 
 
@@ -40,22 +42,23 @@ HELD = decisions.Held(V4, "eth0", 1)
 
 
 @pytest.mark.parametrize(
-    ("assignment", "held", "since", "action"),
+    ("assignment", "held", "since", "action", "cause"),
     [
-        (None, None, None, A.IDLE),
-        (None, HELD, None, A.RELEASE),
-        (make(), None, None, A.TAKE),
-        (make(), HELD, None, A.KEEP),
-        (make(address=ipaddress.ip_address("192.0.2.101")), HELD, None, A.RELEASE),
-        (make(holder="other"), None, None, A.IDLE),
-        (make(holder=None), HELD, None, A.RELEASE),
-        (make(holder="other"), HELD, None, A.WAIT),
-        (make(holder="other"), HELD, 95.0, A.WAIT),
-        (make(holder="other"), HELD, 90.0, A.RELEASE),
-        (make(holder="other", announced_epoch=2), HELD, None, A.RELEASE),
-        (make(holder="other", announced_epoch=1), HELD, None, A.WAIT),
-        (make(holder="other", last_reason="Failover"), HELD, None, A.RELEASE),
-        (make(holder="other", last_reason="Pinned"), HELD, None, A.WAIT),
+        (None, None, None, A.IDLE, C.GONE),
+        (None, HELD, None, A.RELEASE, C.GONE),
+        (make(deleting=True), HELD, None, A.RELEASE, C.GONE),
+        (make(), None, None, A.TAKE, C.ASSIGNED_HERE),
+        (make(), HELD, None, A.KEEP, C.ASSIGNED_HERE),
+        (make(address=ipaddress.ip_address("192.0.2.101")), HELD, None, A.RELEASE, C.SPEC_CHANGED),
+        (make(holder="other"), None, None, A.IDLE, C.ASSIGNED_ELSEWHERE),
+        (make(holder=None), HELD, None, A.RELEASE, C.ASSIGNED_TO_NOBODY),
+        (make(holder="other"), HELD, None, A.WAIT, C.AWAITING_NEW_HOLDER),
+        (make(holder="other"), HELD, 95.0, A.WAIT, C.AWAITING_NEW_HOLDER),
+        (make(holder="other"), HELD, 90.0, A.RELEASE, C.HANDOVER_TIMEOUT),
+        (make(holder="other", announced_epoch=2), HELD, None, A.RELEASE, C.NEW_HOLDER_ANNOUNCED),
+        (make(holder="other", announced_epoch=1), HELD, None, A.WAIT, C.AWAITING_NEW_HOLDER),
+        (make(holder="other", last_reason="Failover"), HELD, None, A.RELEASE, C.FAILED_OVER),
+        (make(holder="other", last_reason="Pinned"), HELD, None, A.WAIT, C.AWAITING_NEW_HOLDER),
     ],
 )
 def test_decide(
@@ -63,11 +66,12 @@ def test_decide(
     held: decisions.Held | None,
     since: float | None,
     action: decisions.Action,
+    cause: decisions.Cause,
 ) -> None:
     decision = decisions.decide(
         assignment, node="me", held=held, waiting_since=since, now=100.0, handover_timeout=10
     )
-    assert decision.action is action
+    assert (decision.action, decision.cause) == (action, cause)
     if action is A.WAIT:
         assert decision.recheck_after is not None and 0 < decision.recheck_after <= 10
 
@@ -134,6 +138,9 @@ def test_restart_plan() -> None:
     )  # fmt: skip
 
 
+T = "2026-11-26T12:00:00Z"
+
+
 def vip(epoch: int, uid: str = "u1", **status: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": "web", "uid": uid},
@@ -144,7 +151,11 @@ def vip(epoch: int, uid: str = "u1", **status: Any) -> dict[str, Any]:
 
 def test_parse_and_epoch_book() -> None:
     parsed = assignments.parse(
-        vip(3, announcement={"node": "x", "epoch": 3}, history=[{"reason": "Failover"}])
+        vip(
+            3,
+            announcement={"node": "x", "epoch": 3, "mac": "02:00:00:00:00:01", "time": T},
+            history=[{"time": T, "reason": "Failover", "epoch": 3}],
+        )
     )
     assert isinstance(parsed, assignments.Assignment)
     assert (parsed.address, parsed.announced_epoch, parsed.last_reason) == (V4, 3, "Failover")
@@ -202,7 +213,8 @@ def test_parse_reads_deletion_and_the_announced_mac() -> None:
         "metadata": {"name": "web", "uid": "u", "deletionTimestamp": "2026-11-26T12:00:00Z"},
         "spec": {"address": "192.0.2.100/24"},
         "status": {"holder": "s2", "epoch": 2,
-                   "announcement": {"node": "s2", "epoch": 2, "mac": "02:f1:00:00:00:02"}},
+                   "announcement": {"node": "s2", "epoch": 2, "mac": "02:f1:00:00:00:02",
+                                    "time": T}},
     }  # fmt: skip
     parsed = assignments.parse(obj)
     assert isinstance(parsed, assignments.Assignment)

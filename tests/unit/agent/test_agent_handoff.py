@@ -125,4 +125,4 @@ def test_peer_interfaces_from_other_agents_leases() -> None:
         lease("floatip-agent-odd", 7),
         {"metadata": {"name": "floatip-agent-bare"}},
     ]
-    assert leasing.peer_interfaces(leases, node="me") == PEERS
+    assert leasing.peers(leases, node="me").interfaces == PEERS

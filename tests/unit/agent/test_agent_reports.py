@@ -1,8 +1,8 @@
-"""What the agent writes and publishes (floatip_agent.leasing, reporting, conflicts,
-healthchecks.Verdict, settings). Proves: Lease annotations in protocol.md's format and peer
-MACs read back from other agents' Leases only; merge patches naming only the agent's keys;
-Events regarding the VirtualIP with Warning types for problems; the conflict record's report
-and quiet period; rise/fall hysteresis; --listen parsing.
+"""What the agent writes and publishes (floatip_agent.leasing, conflicts, healthchecks,
+settings). Proves: Lease annotations in protocol.md's format and peer MACs and addresses read
+back from other agents' Leases only; the conflict record's report (a ConflictReport of the
+API model) and quiet period; rise/fall hysteresis; which health checks a node runs; --listen
+parsing. (Patches and Events are the API contract's: tests/unit/api/test_api_contract.py.)
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import ipaddress
 
 import pytest
 
-from floatip.api import names
-from floatip_agent import addressing, conflicts, healthchecks, leasing, reporting, settings
+from floatip.api import model, names
+from floatip_agent import addressing, assignments, conflicts, healthchecks, leasing, settings
 
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
 
@@ -38,23 +38,27 @@ def snapshot() -> addressing.Snapshot:
 
 
 def test_lease_annotations() -> None:
-    assert leasing.interfaces_annotation(snapshot()) == (
-        "eth0=192.0.2.11/24,2001:db8:f1::11/64;eth1=198.51.100.11/24"
-    )
-    assert leasing.macs_annotation(snapshot()) == "eth0=02:f1:00:00:00:01;eth1=02:f1:00:00:01:01"
+    assert leasing.published(snapshot(), endpoint="http://198.51.100.11:9720") == {
+        names.ENDPOINT_ANNOTATION: "http://198.51.100.11:9720",
+        names.INTERFACES_ANNOTATION: "eth0=192.0.2.11/24,2001:db8:f1::11/64;eth1=198.51.100.11/24",
+        names.MACS_ANNOTATION: "eth0=02:f1:00:00:00:01;eth1=02:f1:00:00:01:01",
+    }
 
 
-def test_peer_macs_from_other_agents_leases() -> None:
-    def lease(name: str, macs: str) -> dict[str, object]:
-        return {"metadata": {"name": name, "annotations": {names.MACS_ANNOTATION: macs}}}
+def test_peers_from_other_agents_leases() -> None:
+    def lease(name: str, macs: str, interfaces: str = "") -> dict[str, object]:
+        published = {names.MACS_ANNOTATION: macs, names.INTERFACES_ANNOTATION: interfaces}
+        return {"metadata": {"name": name, "annotations": published}}
 
     leases = [
-        lease("floatip-agent-me", "eth0=02:00:00:00:00:01"),
-        lease("floatip-agent-b", "eth0=02:00:00:00:00:0B;eth1=junk;=;x"),
-        lease("floatip-operator", "eth0=02:00:00:00:00:0c"),
+        lease("floatip-agent-me", "eth0=02:00:00:00:00:01", "eth0=192.0.2.1/24"),
+        lease("floatip-agent-b", "eth0=02:00:00:00:00:0B;eth1=junk;=;x", "eth0=192.0.2.2/24"),
+        lease("floatip-operator", "eth0=02:00:00:00:00:0c", "eth0=192.0.2.3/24"),
         {"metadata": {"name": "floatip-agent-c"}},
     ]
-    assert leasing.peer_macs(leases, node="me") == {"02:00:00:00:00:0b"}
+    assert leasing.peers(leases, node="me") == leasing.Peers(
+        frozenset({"02:00:00:00:00:0b"}), {"b": "eth0=192.0.2.2/24"}
+    )
 
 
 def test_lease_body_and_renewal() -> None:
@@ -86,29 +90,6 @@ def test_lease_outlives_two_missed_renewals() -> None:
     assert leasing.duration_for(2) == 30
 
 
-def test_patches_name_only_the_agents_keys() -> None:
-    patch = reporting.announcement_patch(node="n1", epoch=3, mac="m", time="t")
-    assert patch == {
-        "status": {"announcement": {"node": "n1", "epoch": 3, "mac": "m", "time": "t"}}
-    }
-    assert reporting.conflict_patch(None) == {"status": {"conflict": None}}
-
-
-def test_event() -> None:
-    event = reporting.event(
-        vip="web", uid="u", node="n1", reason=reporting.Reason.CONFLICT, note="x" * 2000,
-        action="Reassert", now=NOW,
-    )  # fmt: skip
-    assert event["type"] == "Warning"
-    assert event["regarding"] == {"apiVersion": "floatip.io/v1alpha1", "kind": "VirtualIP",
-                                  "name": "web", "uid": "u"}  # fmt: skip
-    assert event["metadata"]["namespace"] == "default"
-    assert len(event["note"]) == 1024
-    normal = reporting.event(vip="web", uid="", node="n1", reason=reporting.Reason.ANNOUNCED,
-                             note="", action="Announce", now=NOW)  # fmt: skip
-    assert normal["type"] == "Normal" and "uid" not in normal["regarding"]
-
-
 def test_conflict_record_report_and_quiet() -> None:
     now = [0.0]
     record = conflicts.record(None, mac="02:00:00:00:00:0f", now=0, wall=NOW, clock=lambda: now[0])
@@ -121,7 +102,8 @@ def test_conflict_record_report_and_quiet() -> None:
     now[0] = 2.0
     assert record.bucket.try_take()
     report = record.to_report(node="n1")
-    assert report["count"] == 2 and report["since"] == "2026-01-02T03:04:05Z"
+    assert isinstance(report, model.ConflictReport)
+    assert report.count == 2 and report.since == "2026-01-02T03:04:05Z"
     assert not conflicts.over(record, now=5 + conflicts.QUIET - 1)
     assert conflicts.over(record, now=5 + conflicts.QUIET)
 
@@ -132,6 +114,26 @@ def test_rise_fall() -> None:
                                           False, False]] == [
         False, False, False, True, True, True, True, True, True, False,
     ]  # fmt: skip
+
+
+def test_health_checks_follow_the_node_selector() -> None:
+    check = model.HealthCheck(type=model.HealthCheckType.TCP, port=80)
+
+    def assigned(name: str, **fields: object) -> assignments.Assignment:
+        parsed = assignments.parse({"metadata": {"name": name}, "spec": fields})
+        assert isinstance(parsed, assignments.Assignment)
+        return parsed
+
+    found = {
+        "web": assigned("web", address="192.0.2.1", healthCheck=check.to_json()),
+        "db": assigned(
+            "db", address="192.0.2.2", healthCheck=check.to_json(),
+            nodeSelector={"matchLabels": {"role": "db"}},
+        ),
+        "plain": assigned("plain", address="192.0.2.3"),
+    }  # fmt: skip
+    assert healthchecks.wanted(found, {"role": "web"}) == {"web": check}
+    assert healthchecks.wanted(found, {"role": "db"}) == {"web": check, "db": check}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,338 @@
+"""One VirtualIP's worker: the only code that changes what this node does about that VIP.
+
+Other components only nudge it (`floatip_agent.nudges`): the intake with each new word of the
+API, the claim guard with claims on its address. It applies the nudges in order, asks
+`decisions.decide` what to do and does it, then sleeps until the next nudge or until the
+decision says to look again:
+
+- **take** (`taking.take`: probe, flow handoff, add), then the first announcement and the
+  schedule;
+- **keep**: announce anew at a newer epoch; end a conflict that went quiet;
+- **wait**: a planned move away (make before break): stop refreshing, keep the address;
+- **release**: stop announcing, end a handoff, name the new holder's MAC to the LAN (after a
+  planned move), remove the address.
+
+A foreign claim (`nudges.Foreign`) is recorded, reported and answered at a bounded rate
+(`conflicts`); a claim while unsure (`nudges.Fenced`) releases at once and takes nothing
+until the API speaks again. No failure of one VIP disturbs another: a failed step is logged,
+reported once (Event) and retried. Every I/O goes through `Ports`, so the unit tests drive a
+worker against fakes, without root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+
+from floatip.api import events, times
+from floatip_agent import (
+    assignments,
+    conflicts,
+    decisions,
+    metrics,
+    nudges,
+    ports,
+    problems,
+    settings,
+    taking,
+)
+
+log = structlog.get_logger(__name__)
+Action = decisions.Action
+
+
+Ports = ports.Ports
+
+
+class VipWorker:
+    """The state of one VirtualIP on this node, and the loop that acts on it (`run`)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: settings.Settings,
+        io: Ports,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.io = io
+        self.clock = clock
+        self.assignment: assignments.Assignment | None = None
+        self.held: decisions.Held | None = None
+        self.waiting: tuple[int, float] | None = None  # (epoch, since) of a move away
+        self.fenced = False
+        self.conflict: conflicts.Conflict | None = None
+        self.reassert_at: float | None = None
+        self.problem: str | None = None  # the last problem reported (each one Event, once)
+        self._inbox: collections.deque[nudges.Nudge] = collections.deque()
+        self._nudged = asyncio.Event()
+
+    @property
+    def node(self) -> str:
+        return self.config.node
+
+    def nudge(self, nudge: nudges.Nudge) -> None:
+        self._inbox.append(nudge)
+        self._nudged.set()
+
+    def adopt(self, held: decisions.Held) -> None:
+        """An address a restarted agent keeps for this VirtualIP (`decisions.restart_plan`)."""
+        self._hold(held)
+
+    @property
+    def pending(self) -> bool:
+        """Whether nudges wait to be applied."""
+        return bool(self._inbox)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing assigned, nothing held, nothing to read: the worker may go."""
+        return self.assignment is None and self.held is None and not self._inbox
+
+    async def run(self) -> None:
+        """Apply nudges and decide until `finished`."""
+        recheck: float | None = 0.0
+        while True:
+            await self._sleep(recheck)
+            while self._inbox:
+                await self._apply(self._inbox.popleft())
+            if self.reassert_at is not None and self.clock() >= self.reassert_at:
+                self.reassert_at = None
+                if self.conflict is not None and self.conflict.bucket.try_take():
+                    await self._reassert()
+            try:
+                recheck = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("vip-step-failed", vip=self.name)
+                self.report(problems.Reason.APPLY_FAILED, _describe(exc), problems.Action.APPLY)
+                recheck = self.config.retry_seconds
+            if self.finished:
+                return
+
+    async def _sleep(self, recheck: float | None) -> None:
+        deadlines = [d for d in (recheck, self._until(self.reassert_at)) if d is not None]
+        if self._inbox or (deadlines and min(deadlines) <= 0):
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._nudged.wait(), min(deadlines) if deadlines else None)
+        self._nudged.clear()
+
+    def _until(self, moment: float | None) -> float | None:
+        return None if moment is None else moment - self.clock()
+
+    # -- nudges ---------------------------------------------------------------------------------
+
+    async def _apply(self, nudge: nudges.Nudge) -> None:
+        if isinstance(nudge, nudges.Reassigned):
+            self.assignment = nudge.assignment
+            self.fenced = False
+        elif isinstance(nudge, nudges.Fenced):
+            await self._fenced(nudge)
+        elif self.held is not None and self.held.address == nudge.claim.address:
+            await self._foreign(nudge)
+
+    async def _fenced(self, nudge: nudges.Fenced) -> None:
+        if self.held is None:
+            return
+        claim = nudge.claim
+        log.warning("fenced-release", vip=self.name, mac=claim.mac, silence=self.io.fence.silence())
+        self.fenced = True
+        await self.release(decisions.Cause.FENCED, f"unsure and {claim.mac} claims it")
+        self.report(
+            problems.Reason.FENCED,
+            f"{claim.mac} claimed {claim.address} while this node had no API contact for too "
+            "long: released it at once (DESIGN.md safety 3)",
+            problems.Action.RELEASE,
+        )
+
+    async def _foreign(self, nudge: nudges.Foreign) -> None:
+        claim = nudge.claim
+        first = self.conflict is None
+        self.conflict = conflicts.record(
+            self.conflict, mac=claim.mac, now=self.clock(), wall=times.now(), clock=self.clock
+        )
+        self.io.counters.conflicts.labels(vip=self.name).inc()
+        if first:
+            log.warning("conflict", vip=self.name, mac=claim.mac, address=str(claim.address))
+            self.report(
+                problems.Reason.CONFLICT,
+                f"{claim.mac} claims {claim.address} on {nudge.ifname} ({claim.kind}); this "
+                "node keeps it and re-asserts at a bounded rate. Find the host with that MAC",
+                problems.Action.REASSERT,
+                once=False,
+            )
+        if self.conflict.bucket.try_take():
+            await self._reassert()
+        else:
+            if self.reassert_at is None:
+                self.reassert_at = self.clock() + self.conflict.bucket.wait_time()
+            self.io.reports.conflict(self.name, self.conflict.to_report(node=self.node))
+
+    async def _reassert(self) -> None:
+        """Announce the held address again (the bucket allowed it) and report the conflict."""
+        if self.held is None or self.conflict is None:
+            return
+        self.conflict.reasserted += 1
+        try:
+            await self.io.wire.announce(self.held.ifname, [self.held.address])
+            self.io.counters.announcements.labels(kind=metrics.AnnounceKind.REASSERT.value).inc()
+        except OSError as exc:
+            log.warning("announce-failed", interface=self.held.ifname, error=str(exc))
+        self.io.reports.conflict(self.name, self.conflict.to_report(node=self.node))
+
+    # -- deciding and acting --------------------------------------------------------------------
+
+    async def step(self) -> float | None:
+        """Decide and act once; return when to look again at the latest (None: on a nudge)."""
+        assignment, waiting = self.assignment, self.waiting
+        since = waiting[1] if waiting and assignment and waiting[0] == assignment.epoch else None
+        decision = decisions.decide(
+            assignment, node=self.node, held=self.held, waiting_since=since,
+            now=self.clock(), handover_timeout=self.config.handover_timeout_seconds,
+        )  # fmt: skip
+        if decision.action is not Action.WAIT:
+            self.waiting = None
+        if decision.action is Action.TAKE and assignment is not None:
+            if self.io.fence.unsure or self.fenced:
+                return self.config.ping_interval_seconds  # no take on a possibly stale word
+            return await self._take(assignment)
+        if decision.action is Action.KEEP and assignment is not None:
+            return self._keep(assignment)
+        if decision.action is Action.RELEASE:
+            redirect = _new_holder_mac(assignment, node=self.node)
+            await self.release(decision.cause, decision.reason, redirect_to=redirect)
+            return 0.0 if assignment is not None and assignment.holder == self.node else None
+        if decision.action is Action.WAIT and assignment is not None:
+            if since is None:
+                log.info("handover-waiting", vip=self.name, epoch=assignment.epoch,
+                         why=decision.reason)  # fmt: skip
+                self.waiting = (assignment.epoch, self.clock())
+                self.io.announcements.stop(self.name)  # clients are moving to the new holder
+            return decision.recheck_after
+        return None
+
+    async def _take(self, assignment: assignments.Assignment) -> float | None:
+        outcome = await taking.take(
+            assignment, io=self.io, config=self.config, news=lambda: self.pending, clock=self.clock
+        )
+        if outcome is None:
+            return 0.0  # the assignment may have changed meanwhile: decide again
+        if isinstance(outcome, taking.Refused):
+            if outcome.foreign is not None:
+                self.io.counters.conflicts.labels(vip=self.name).inc()
+                self.conflict = conflicts.record(
+                    self.conflict, mac=outcome.foreign, now=self.clock(), wall=times.now(),
+                    clock=self.clock,
+                )  # fmt: skip
+                self.io.reports.conflict(self.name, self.conflict.to_report(node=self.node))
+            self.report(outcome.reason, outcome.note, outcome.action)
+            return outcome.retry_after
+        held = outcome.held
+        self._hold(held)
+        await self.io.wire.announce(held.ifname, [held.address])
+        self.io.counters.apply_seconds.observe(self.clock() - outcome.started)
+        self.io.counters.announcements.labels(kind=metrics.AnnounceKind.BURST.value).inc()
+        self.problem = None
+        self.conflict = None
+        log.info("vip-taken", vip=self.name, address=str(held.address), epoch=held.epoch,
+                 interface=held.ifname, peers_answered=sorted(outcome.peers))  # fmt: skip
+        self.announce(assignment, first_sent=True)
+        return None
+
+    def _keep(self, assignment: assignments.Assignment) -> float | None:
+        held = self.held
+        assert held is not None
+        if assignment.epoch > held.epoch:  # re-assigned here at a newer epoch: announce anew
+            self._hold(held._replace(epoch=assignment.epoch))
+            self.announce(assignment, first_sent=False)
+        elif not self.io.announcements.active(self.name):  # held but silent (handover called off)
+            self.announce(assignment, first_sent=False)
+        if self.conflict is not None:
+            if conflicts.over(self.conflict, now=self.clock()):
+                log.info("conflict-over", vip=self.name, mac=self.conflict.mac,
+                         count=self.conflict.count)  # fmt: skip
+                self.conflict = None
+                self.reassert_at = None
+                self.io.reports.conflict(self.name, None)
+                return None
+            return conflicts.QUIET / 4
+        if assignment.conflict_node == self.node:
+            self.io.reports.conflict(self.name, None)  # our report from before a restart
+        return None
+
+    def announce(self, assignment: assignments.Assignment, *, first_sent: bool) -> None:
+        """Put the held address on its announcement schedule (report it unless it is)."""
+        held = self.held
+        assert held is not None
+        reported = (assignment.announced_node, assignment.announced_epoch) == (
+            self.node, held.epoch
+        )  # fmt: skip
+        self.io.announcements.start(
+            self.name, held, assignment.announce, first_sent=first_sent, report=not reported
+        )
+
+    async def release(
+        self, cause: decisions.Cause, why: str, *, redirect_to: str | None = None
+    ) -> None:
+        """Stop announcing and remove the address (after naming the new holder's MAC)."""
+        held = self.held
+        self._hold(None)
+        self.io.announcements.stop(self.name)
+        self.conflict = None
+        self.reassert_at = None
+        if self.name in self.io.handoffs.active:
+            await self.io.handoffs.end(self.name)
+        if held is None:
+            return
+        if redirect_to is not None and self.io.wire.mac(held.ifname) is not None:
+            with contextlib.suppress(OSError):
+                await self.io.wire.redirect(held.ifname, held.address, to_mac=redirect_to)
+        result = await self.io.kernel.remove(held.address, ifname=held.ifname)
+        self.io.counters.releases.labels(why=cause.value).inc()
+        log.info("vip-released", vip=self.name, address=str(held.address), why=why,
+                 cause=cause.value, result=result)  # fmt: skip
+
+    def _hold(self, held: decisions.Held | None) -> None:
+        self.held = held
+        self.io.table.hold(self.name, held)
+        self.io.counters.vips_held.set(len(self.io.table.held))
+
+    def report(
+        self, reason: problems.Reason, note: str, action: problems.Action, *, once: bool = True
+    ) -> None:
+        """Log a problem with this VirtualIP and post an Event (once per distinct problem)."""
+        log.warning("vip-problem", vip=self.name, reason=reason.value, note=note)
+        key = f"{reason}:{note}"
+        if once and self.problem == key:
+            return
+        self.problem = key
+        uid = self.assignment.uid if self.assignment else ""
+        self.io.reports.event(events.Regarding(self.name, uid), reason=reason, action=action,
+                              note=note)  # fmt: skip
+
+
+def _new_holder_mac(assignment: assignments.Assignment | None, *, node: str) -> str | None:
+    """The MAC of the node that announced this VirtualIP at its current epoch, if another did."""
+    if (
+        assignment is None
+        or assignment.holder in (None, node)
+        or assignment.announced_mac is None
+        or assignment.announced_epoch is None
+        or assignment.announced_epoch < assignment.epoch
+        or assignment.announced_node != assignment.holder
+    ):
+        return None
+    return assignment.announced_mac
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,209 @@
+"""One VirtualIP's worker against fakes of every port, without root (floatip_agent.worker).
+
+Proves, for the only code that acts on a VirtualIP:
+- an assignment here is probed, added, announced once and handed to the schedule, which
+  reports it; a foreign answer to the probe refuses the take (no add), reports the conflict
+  and an Event and probes again later; a MAC that a fresh look shows to be a peer does not;
+- nothing is taken while the fence is unsure, nor after a fenced release until the API
+  speaks again (`Reassigned`);
+- a claim while unsure (`Fenced`) releases at once, with its cause label and an Event;
+- foreign claims (`Foreign`) are recorded and answered at a bounded rate (burst 3, then one
+  every 2 s), with one Event, and the conflict clears after the quiet period;
+- a planned move away waits (no refresh, address kept) until the new holder announces, then
+  releases naming the new holder's MAC; a failover away releases at once;
+- a planned take begins the flow handoff first; a deletion releases and the worker ends;
+- a failing step is reported once and retried, and the worker keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from floatip_agent import assignments, claims, conflicts, decisions, nudges, problems
+from tests.unit.agent import fakes
+
+HERE = fakes.vip_object(holder="me", epoch=1)
+
+
+def assigned(obj: dict[str, object]) -> nudges.Reassigned:
+    parsed = assignments.parse(obj)
+    assert isinstance(parsed, assignments.Assignment)
+    return nudges.Reassigned(parsed)
+
+
+def claim(mac: str) -> claims.Claim:
+    return claims.Claim(fakes.VIP, mac, claims.ClaimKind.ARP_REPLY)
+
+
+async def holding(world: fakes.World) -> object:
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    await drain(one)
+    assert one.held == decisions.Held(fakes.VIP, "eth0", 1)
+    return one
+
+
+async def drain(one: object) -> float | None:
+    """Apply the queued nudges and take one step, as the worker's loop does."""
+    assert hasattr(one, "_inbox")
+    while one._inbox:
+        await one._apply(one._inbox.popleft())
+    return await one.step()
+
+
+async def test_take_probes_adds_announces_and_schedules() -> None:
+    world = fakes.World()
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    assert await drain(one) is None
+    assert world.wire.probes == [fakes.VIP]
+    assert world.kernel.added == [fakes.VIP]
+    assert world.wire.announced == [("eth0", (fakes.VIP,))]
+    held = decisions.Held(fakes.VIP, "eth0", 1)
+    assert world.announcements.started == [("web", held, True, True)]
+    assert world.table.holding(fakes.VIP, "eth0") == "web"
+    assert world.sample("floatip_agent_vips_held") == 1
+    assert world.sample("floatip_agent_announcements_sent_total", kind="burst") == 1
+
+
+async def test_a_foreign_answer_to_the_probe_refuses_the_take() -> None:
+    world = fakes.World()
+    world.wire.answering = {fakes.INTRUDER_MAC}
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    assert await drain(one) == world.config.probe_retry_seconds
+    assert world.kernel.added == [] and one.held is None
+    assert world.reports.reasons() == [problems.Reason.PROBE_CONFLICT]
+    [report] = world.reports.conflicts
+    assert report is not None and report.mac == fakes.INTRUDER_MAC
+    assert world.peers.refreshes == 1  # a stale list of peers is never the reason to refuse
+
+
+async def test_a_peer_that_started_since_the_last_look_does_not_refuse() -> None:
+    world = fakes.World()
+    newcomer = "02:f1:00:00:00:09"
+    world.wire.answering = {newcomer}
+    world.peers.after_refresh = world.peers.peers._replace(macs=frozenset({newcomer}))
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    await drain(one)
+    assert world.kernel.added == [fakes.VIP] and world.reports.events == []
+
+
+async def test_nothing_is_taken_while_unsure() -> None:
+    world = fakes.World()
+    world.clock.now += 5  # no API contact for 5 s
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    assert await drain(one) == world.config.ping_interval_seconds
+    assert world.wire.probes == [] and world.kernel.added == []
+
+
+async def test_a_claim_while_unsure_releases_and_fences_until_the_api_speaks() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    world.clock.now += 5
+    one.nudge(nudges.Fenced(claim(fakes.PEER_MAC)))
+    await drain(one)
+    assert world.kernel.removed == [fakes.VIP] and one.held is None
+    assert world.sample("floatip_agent_releases_total", why="unsure") == 1
+    assert world.reports.reasons() == [problems.Reason.FENCED]
+    world.fence.contact()  # the API answers again, but says nothing of this VirtualIP yet
+    assert await drain(one) == world.config.ping_interval_seconds
+    assert world.kernel.added == [fakes.VIP]
+    one.nudge(assigned(HERE))  # word of the API: take it again
+    await drain(one)
+    assert world.kernel.added == [fakes.VIP, fakes.VIP]
+
+
+async def test_foreign_claims_are_answered_at_a_bounded_rate() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    before = len(world.wire.announced)
+    for _ in range(6):
+        one.nudge(nudges.Foreign(claim(fakes.INTRUDER_MAC), "eth0"))
+    await drain(one)
+    assert len(world.wire.announced) - before == conflicts.REASSERT_BURST
+    assert world.reports.reasons() == [problems.Reason.CONFLICT]  # one Event, not six
+    assert one.reassert_at is not None and one.held is not None  # never moved
+    assert world.sample("floatip_agent_conflicts_total", vip="web") == 6
+    report = world.reports.conflicts[-1]
+    assert report is not None and (report.count, report.reasserted) == (6, 3)
+    world.clock.now += conflicts.QUIET
+    assert await drain(one) is None  # a keep step: the conflict went quiet
+    assert world.reports.conflicts[-1] is None and one.conflict is None
+
+
+async def test_a_planned_move_away_waits_for_the_new_holders_announcement() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    moved = fakes.vip_object(holder="other", epoch=2, reason="Pinned")
+    one.nudge(assigned(moved))
+    wait = await drain(one)
+    assert wait == world.config.handover_timeout_seconds
+    assert world.announcements.stopped == ["web"] and world.kernel.removed == []
+    announced = {"node": "other", "epoch": 2, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:01Z"}
+    one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Pinned",
+                                        announcement=announced)))  # fmt: skip
+    await drain(one)
+    assert world.wire.redirected == [(fakes.VIP, fakes.PEER_MAC)]
+    assert world.kernel.removed == [fakes.VIP]
+    assert world.sample("floatip_agent_releases_total", why="announced") == 1
+
+
+async def test_a_failover_away_releases_at_once() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Failover")))
+    await drain(one)
+    assert world.kernel.removed == [fakes.VIP] and world.wire.redirected == []
+    assert world.sample("floatip_agent_releases_total", why="failed-over") == 1
+
+
+async def test_a_planned_take_begins_the_flow_handoff_first() -> None:
+    world = fakes.World()
+    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
+    announced = {"node": "old", "epoch": 1, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:00Z"}
+    one = world.worker()
+    one.nudge(assigned(fakes.vip_object(holder="me", epoch=2, reason="Pinned",
+                                        announcement=announced)))  # fmt: skip
+    await drain(one)
+    [planned] = world.handoffs.begun
+    assert (str(planned.previous), planned.previous_mac) == ("192.0.2.12", fakes.PEER_MAC)
+    assert world.kernel.added == [fakes.VIP]
+    one.nudge(nudges.Reassigned(None))
+    await drain(one)
+    assert world.handoffs.ended == ["web"]
+
+
+async def test_deletion_releases_and_the_worker_ends() -> None:
+    world = fakes.World()
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    runner = asyncio.create_task(one.run())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert world.kernel.added == [fakes.VIP]
+    one.nudge(nudges.Reassigned(None))
+    await asyncio.wait_for(runner, 5)
+    assert world.kernel.removed == [fakes.VIP] and one.finished
+    assert world.sample("floatip_agent_releases_total", why="deleted") == 1
+
+
+async def test_a_failing_step_is_reported_once_and_retried() -> None:
+    world = fakes.World()
+    world.kernel.fail_add = OSError(1, "Operation not permitted")
+    one = world.worker()
+    one.nudge(assigned(HERE))
+    runner = asyncio.create_task(one.run())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert world.reports.reasons() == [problems.Reason.APPLY_FAILED]
+    assert not runner.done()
+    world.kernel.fail_add = None
+    one.nudge(assigned(HERE))  # any nudge: look again now instead of after the retry delay
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert world.kernel.added == [fakes.VIP]
+    assert world.reports.reasons() == [problems.Reason.APPLY_FAILED]
+    runner.cancel()
