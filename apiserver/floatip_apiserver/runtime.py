@@ -4,8 +4,8 @@
 CA, or plain HTTP), loads the CRDs, creates the namespaces a fresh cluster has, writes an admin
 kubeconfig, and removes its temp directory afterwards. ``server.kubeconfig_for(...)`` mints a
 token and kubeconfig for any identity (a ServiceAccount of the Helm chart, say) so RBAC applies
-to it. ``down()``, ``up()``, ``restart()``, ``hang()``, ``heal()``, ``latency`` and
-``drop_watches()`` are the fault controls.
+to it. ``down()``, ``up()``, ``restart()``, ``hang()``, ``heal()``, ``latency``,
+``drop_watches()`` and ``hold(...)`` (see :mod:`faults`) are the fault controls.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from floatip_apiserver import certs, kubeconfig, rbac
+from floatip_apiserver import certs, faults, kubeconfig, rbac
 from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
 
@@ -149,6 +149,12 @@ class RunningServer:
     def heal(self) -> None:
         self.api.faults.heal()
 
+    def hold(
+        self, method: str, path: str, *, user: str | None = None, count: int | None = None
+    ) -> faults.Hold:
+        """Hold matching requests until the returned hold is released or dropped."""
+        return self.api.faults.hold(method, path, user=user, count=count)
+
     def set_latency(self, seconds: float) -> None:
         self.api.faults.latency = seconds
 
@@ -161,6 +167,7 @@ class RunningServer:
 
     async def stop(self) -> None:
         self.api.faults.heal()
+        self.api.faults.drop_holds()
         await self.down()
 
 

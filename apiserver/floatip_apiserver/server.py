@@ -2,8 +2,8 @@
 
 Paths: ``/api/v1[/namespaces/NS]/PLURAL[/NAME[/status]]`` and the same under
 ``/apis/GROUP/VERSION``. Every request is authenticated by bearer token, authorized by RBAC,
-delayed or hung by the active faults, and answered with the object, a List, a Table, a watch
-stream, or a ``Status`` error.
+delayed, hung or held by the active faults, and answered with the object, a List, a Table, a
+watch stream, or a ``Status`` error.
 """
 
 from __future__ import annotations
@@ -57,15 +57,28 @@ class ApiServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         await self.faults.before_request()
+        caught = None
+        user = self.tokens.get(_bearer(request))
+        name = user.name if user is not None else None
+        if self.faults.holding(request.method, request.path, name) is not None:
+            # the whole body has arrived: once released, it applies whatever became of the client
+            body = await request.read()
+            again = self.faults.holding(request.method, request.path, name)
+            if again is not None:
+                caught = await self.faults.held(again, request.method, request.path, name, body)
+                if caught is None:
+                    message = f"{request.method} {request.path} held and dropped by {again.name}"
+                    return _error(ApiError(503, "ServiceUnavailable", message))
         try:
-            return await handler(request)  # type: ignore[no-any-return]
+            response: web.StreamResponse = await handler(request)
         except ApiError as exc:
-            return web.json_response(exc.status(), status=exc.code)
+            response = _error(exc)
+        if caught is not None:
+            caught.answer(response.status)
+        return response
 
     def _user(self, request: web.Request) -> rbac.User:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        user = self.tokens.get(token)
+        user = self.tokens.get(_bearer(request))
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return user
@@ -114,6 +127,8 @@ class ApiServer:
         parts = [p for p in path.split("/") if p]
         if path == "/metrics":
             return web.Response(text=metrics.render(self.request_counts))
+        if parts[:2] == ["_faults", "holds"]:
+            return await self._holds(request, user, parts[2:])
         self.request_counts[(request.method, metrics.resource_of(parts))] += 1
         if path == "/version":
             return web.json_response(discovery.VERSION)
@@ -175,6 +190,40 @@ class ApiServer:
             ),
         )
         return await self._resource(request, res, namespace or "", name, sub, verb, user)
+
+    async def _holds(self, request: web.Request, user: rbac.User, rest: list[str]) -> web.Response:
+        """The hold fault over HTTP (``faults.Hold``), for tests driving a server process.
+
+        ``POST /_faults/holds`` with ``{"method", "path", "user"?, "count"?}`` starts one;
+        ``GET /_faults/holds/NAME`` shows what it caught; ``POST .../NAME/release`` or
+        ``.../NAME/drop`` ends it. Not a Kubernetes path: ``system:masters`` only.
+        """
+        if rbac.MASTERS not in user.groups:
+            raise ApiError(403, "Forbidden", f"{user.name} may not control the server's faults")
+        if not rest and request.method == "POST":
+            body = await self._body(request) or {}
+            try:
+                hold = self.faults.hold(
+                    str(body["method"]),
+                    str(body["path"]),
+                    user=body.get("user"),
+                    count=body.get("count"),
+                )
+            except KeyError as exc:
+                raise status.bad_request(f"a hold needs {exc.args[0]!r}") from None
+            return web.json_response(hold.as_dict(), status=201)
+        found = self.faults.holds.get(rest[0]) if rest else None
+        if found is None:
+            raise ApiError(404, "NotFound", f"no hold {'/'.join(rest)!r}")
+        if len(rest) == 1 and request.method == "GET":
+            return web.json_response(found.as_dict())
+        if len(rest) == 2 and request.method == "POST" and rest[1] in ("release", "drop"):
+            if rest[1] == "release":
+                found.release()
+            else:
+                found.drop()
+            return web.json_response(found.as_dict())
+        raise ApiError(405, "MethodNotAllowed", f"{request.method} {request.path} is not allowed")
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
         if parts[:2] == ["openapi", "v2"]:
@@ -319,3 +368,12 @@ class ApiServer:
         return web.Response(
             body=json.dumps(body, separators=(",", ":")), content_type="application/json"
         )
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+
+
+def _error(exc: ApiError) -> web.Response:
+    return web.json_response(exc.status(), status=exc.code)

@@ -5,13 +5,16 @@ status subresource, health endpoints, OpenAPI), server-assigned metadata, 404/40
 errors, label/field selectors and pagination, every patch type (including a failed JSON-patch
 ``test`` as 422 and strategic merge refused for custom resources), server-side apply conflicts,
 dryRun, finalizers, the status subresource split, schema pruning/defaults/validation with
-fieldValidation, watch ordering/bookmarks/410, Table rendering, RBAC, and the fault controls.
+fieldValidation, watch ordering/bookmarks/410, Table rendering, RBAC, and the fault controls,
+including the hold fault: a held write is provably pending, a released one is applied even
+after its client went away, a dropped one never is, and only the named user's writes are held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from typing import Any
 
 import aiohttp
@@ -525,3 +528,87 @@ async def test_faults_down_hang_latency_drop_watches_and_restart_keeping_state(
     await apiserver.restart()
     _, obj = await http.call("GET", f"{VIPS}/a")
     assert obj["metadata"]["name"] == "a" and apiserver.api.store.revision == rv
+
+
+async def test_hold_keeps_matching_writes_pending_until_released_or_dropped(
+    apiserver: RunningServer, http: Any
+) -> None:
+    await http.call("POST", VIPS, vip("a"))
+    merge = "application/merge-patch+json"
+    op_a = apiserver.add_token(rbac.User("op-a", (rbac.MASTERS,)))
+    hold = apiserver.hold("PATCH", f"{VIPS}/*/status", user="op-a")
+    # another user's write to the same path is not held
+    code, _ = await http.call(
+        "PATCH", f"{VIPS}/a/status", {"status": {"holder": "x"}}, content_type=merge
+    )
+    assert code == 200 and hold.caught == []
+
+    # op-a's write is held; its client goes away; released, it is applied all the same
+    context = ssl.create_default_context(cadata=(apiserver.ca_pem or b"").decode())
+    gone = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+    held = asyncio.create_task(
+        gone.patch(
+            apiserver.url + f"{VIPS}/a/status",
+            data=json.dumps({"status": {"holder": "y"}}),
+            headers={"Authorization": f"Bearer {op_a}", "Content-Type": merge},
+        )
+    )
+    await asyncio.wait_for(hold.wait_caught(1), 10)
+    assert [(c.method, c.path, c.user, c.body, c.code) for c in hold.caught] == [
+        ("PATCH", f"{VIPS}/a/status", "op-a", {"status": {"holder": "y"}}, None)
+    ]
+    assert not held.done()
+    _, obj = await http.call("GET", f"{VIPS}/a")
+    assert obj["status"]["holder"] == "x", "a held write was applied before its release"
+    held.cancel()
+    await gone.close()
+    hold.release()
+    await asyncio.wait_for(hold.wait_answered(), 10)
+    assert hold.caught[0].code == 200
+    _, obj = await http.call("GET", f"{VIPS}/a")
+    assert obj["status"]["holder"] == "y"
+    # a released hold holds nothing more
+    code, _ = await http.call(
+        "PATCH", f"{VIPS}/a/status", {"status": {"holder": "z"}}, token=op_a, content_type=merge
+    )
+    assert code == 200
+
+    # dropped: answered 503, never applied; count=1 holds only the first match
+    hold = apiserver.hold("PATCH", f"{VIPS}/a/status", count=1)
+    first = asyncio.create_task(
+        http.call("PATCH", f"{VIPS}/a/status", {"status": {"holder": "lost"}}, content_type=merge)
+    )
+    await asyncio.wait_for(hold.wait_caught(1), 10)
+    code, _ = await http.call(
+        "PATCH", f"{VIPS}/a/status", {"status": {"holder": "second"}}, content_type=merge
+    )
+    assert code == 200 and len(hold.caught) == 1
+    hold.drop()
+    code, answer = await first
+    assert (code, answer["reason"]) == (503, "ServiceUnavailable")
+    _, obj = await http.call("GET", f"{VIPS}/a")
+    assert obj["status"]["holder"] == "second"
+
+
+async def test_hold_over_http_for_a_server_process(apiserver: RunningServer, http: Any) -> None:
+    await http.call("POST", VIPS, vip("a"))
+    rule = {"method": "PATCH", "path": f"{VIPS}/a/status", "count": 1}
+    code, hold = await http.call("POST", "/_faults/holds", rule)
+    assert (code, hold["fate"], hold["caught"]) == (201, None, [])
+    merge = "application/merge-patch+json"
+    write = asyncio.create_task(
+        http.call("PATCH", f"{VIPS}/a/status", {"status": {"holder": "y"}}, content_type=merge)
+    )
+    await asyncio.wait_for(apiserver.api.faults.holds[hold["name"]].wait_caught(1), 10)
+    _, seen = await http.call("GET", f"/_faults/holds/{hold['name']}")
+    assert [(c["path"], c["user"], c["code"]) for c in seen["caught"]] == [
+        (f"{VIPS}/a/status", "floatip-admin", None)
+    ]
+    _, ended = await http.call("POST", f"/_faults/holds/{hold['name']}/release")
+    assert ended["fate"] == "release"
+    assert (await write)[0] == 200
+    _, seen = await http.call("GET", f"/_faults/holds/{hold['name']}")
+    assert seen["caught"][0]["code"] == 200
+    token = apiserver.add_token(rbac.User.service_account("floatip", "agent"))
+    code, denied = await http.call("POST", "/_faults/holds", rule, token=token)
+    assert (code, denied["reason"]) == (403, "Forbidden")
