@@ -4,7 +4,8 @@ Fake agents are aiohttp servers on 127.0.0.1 serving ``/healthz`` per docs/desig
 with JSON the test controls (``held``, ``health``) and a switch that kills them (the port then
 refuses connections, as a crashed agent's would). The test plays the agent's API part itself
 (Lease, ``status.announcement``). Operators run as real subprocesses (``python -m
-floatip_operator``) with the admin kubeconfig; their logs go to files shown on failure.
+floatip_operator``), each as a user of its own (in ``system:masters``) so that the API server's
+hold fault can single out one replica's writes; their logs go to files shown on failure.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from floatip_apiserver import rbac
 from floatip_apiserver.runtime import RunningServer
 
 VIPS = "/apis/floatip.io/v1alpha1/virtualips"
@@ -33,15 +35,25 @@ DEADLINE = 20.0
 T = TypeVar("T")
 
 
-async def eventually(what: str, probe: Callable[[], Awaitable[T]], deadline: float = DEADLINE) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+async def eventually(
+    what: str,
+    probe: Callable[[], Awaitable[T]],
+    deadline: float = DEADLINE,
+    *,
+    describe: Callable[[], Awaitable[str]] | None = None,
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline.
+
+    ``describe`` says what was seen instead (statuses, log tails) in the failure message.
+    """
     end = time.monotonic() + deadline
     while True:
         result = await probe()
         if result:
             return result
         if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
+            seen = f"; saw:\n{await describe()}" if describe is not None else ""
+            raise AssertionError(f"timed out after {deadline} s waiting for {what}{seen}")
         await asyncio.sleep(0.05)
 
 
@@ -253,7 +265,18 @@ class Cluster:
             status = await self.status(name)
             return status if status and check(status) else None
 
-        return await eventually(f"{name}: {what}", probe, deadline)
+        return await eventually(f"{name}: {what}", probe, deadline, describe=self.describe(name))
+
+    def describe(self, *names: str) -> Callable[[], Awaitable[str]]:
+        """A ``describe`` for :func:`eventually`: these VirtualIPs' status, operators' log tails."""
+
+        async def seen() -> str:
+            lines = [f"status of {name}: {await self.status(name)}" for name in names]
+            for op in self.operators:
+                lines.append(f"---- operator {op.identity} log tail ----\n{op.log_tail()}")
+            return "\n".join(lines)
+
+        return seen
 
     async def placed_and_announced(self, name: str) -> dict[str, Any]:
         """Wait for a holder, announce as its agent would, and wait for Ready."""
@@ -294,6 +317,11 @@ class Operator:
         self.extra = extra
         self.log = lab.tmp / f"operator-{identity}.log"
         self.proc: asyncio.subprocess.Process | None = None
+        #: the API user it authenticates as (its own, so that faults can single it out)
+        self.user = f"operator-{identity}"
+        self.kubeconfig = lab.server.kubeconfig_for(
+            rbac.User(self.user, (rbac.MASTERS,)), path=lab.tmp / f"operator-{identity}.kubeconfig"
+        )
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -303,7 +331,7 @@ class Operator:
                 "-m",
                 "floatip_operator",
                 "--kubeconfig",
-                str(self.lab.server.kubeconfig),
+                str(self.kubeconfig),
                 "--id",
                 self.identity,
                 "--metrics-port",
@@ -333,6 +361,9 @@ class Operator:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def log_events(self) -> list[dict[str, Any]]:
         found = []

@@ -2,8 +2,10 @@
 
 Proves: with the API server down nothing moves, and after it returns the operator converges
 without moving the healthy VirtualIP; an operator restart keeps every healthy holder and epoch;
-two replicas run and exactly one (the Lease holder) writes status; a leader killed in the middle
-of a failover is replaced by the standby and the VirtualIP ends with exactly one epoch bump;
+two replicas run and exactly one (the Lease holder) writes status; a leader killed while its
+failover write is held in flight by the API server (lost, landing before the standby leads, or
+arriving after the standby moved) is replaced by the standby and the VirtualIP ends with one
+holder and exactly one epoch bump;
 deletion waits for an alive holder to release, and does not wait for a dead one.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+import pytest
 
 from tests.operator import harness
 from tests.operator.harness import ready
@@ -88,16 +92,31 @@ async def test_two_replicas_exactly_one_writes(cluster: harness.Cluster) -> None
     assert await _leader(cluster) == "op-a"
 
 
+def _sets(ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a JSON patch sets: path -> value of its ``add``/``replace`` operations."""
+    return {op["path"]: op.get("value") for op in ops if op["op"] in ("add", "replace")}
+
+
 async def _equals(value: Any, expected: object) -> bool:
     return bool(await value == expected)
 
 
-async def test_leader_killed_mid_failover_converges_with_one_epoch_bump(
-    cluster: harness.Cluster,
+@pytest.mark.parametrize("fate", ["lost", "landed", "refused"])
+async def test_leader_killed_with_its_failover_write_in_flight_moves_once(
+    cluster: harness.Cluster, fate: str
 ) -> None:
-    await cluster.add_node("server1")
-    await cluster.add_node("server2")
-    await cluster.add_node("server3")
+    """The leader is SIGKILLed while the API server holds its failover write (the hold fault),
+    so the write is provably in flight at the kill, whatever the timing. Its fate then:
+
+    - lost: dropped, never applied: the standby must make the move itself;
+    - landed: applied after the kill, before the standby leads: the standby must not move again;
+    - refused: applied only after the standby moved: its ``test`` of the epoch refuses it (422).
+
+    The standby's own leader-Lease writes are held until the test lets it lead, so the order
+    of these steps is fixed. Every fate must end with one holder, one epoch bump, one Failover.
+    """
+    for node in ("server1", "server2", "server3"):
+        await cluster.add_node(node)
     a = await cluster.run_operator("op-a")
     await harness.eventually("op-a to lead", lambda: _equals(_leader(cluster), "op-a"))
     b = await cluster.run_operator("op-b")
@@ -105,20 +124,54 @@ async def test_leader_killed_mid_failover_converges_with_one_epoch_bump(
     await cluster.create_vip("web", address="192.0.2.100/24")
     before = await cluster.placed_and_announced("web")
     old = before["holder"]
+    standby = cluster.server.hold("PUT", f"{harness.LEASES}/floatip-operator", user=b.user)
+    write = cluster.server.hold("PATCH", f"{harness.VIPS}/web/status", user=a.user)
+
+    async def caught() -> bool:
+        return bool(write.caught)
+
     await cluster.agents[old].kill()
-    # Kill the leader the moment it judges the holder dead: before or as it writes the move.
     await harness.eventually(
-        "op-a's verdict", lambda: _logged(a, "agent verdict", node=old, alive=False)
+        "op-a's failover write to reach the API server", caught, describe=cluster.describe("web")
     )
     await a.stop(kill=True)
+    # In flight at the kill: the move itself, caught, unanswered, not applied, unheard of by op-a.
+    assert [(c.user, c.code) for c in write.caught] == [(a.user, None)], write.caught
+    sets = _sets(write.caught[0].body)
+    assert sets["/status/epoch"] == 2 and sets["/status/holder"] != old, write.caught[0].body
+    at_kill = await cluster.status("web")
+    assert (at_kill["holder"], at_kill["epoch"]) == (old, 1), at_kill
+    assert not await _logged(a, "status written", vip="web", epoch=2)
+    assert not await _logged(a, "status write failed", vip="web")
+
+    if fate == "lost":
+        write.drop()
+    elif fate == "landed":
+        write.release()
+        await asyncio.wait_for(write.wait_answered(), harness.DEADLINE)
+        assert write.caught[0].code == 200, write.caught
+        landed = await cluster.status("web")
+        assert landed["epoch"] == 2 and landed["holder"] != old, landed
+        assert await _leader(cluster) == "op-a", "the standby led before the write landed"
+    standby.release()  # op-b may lead now
     await harness.eventually("op-b to lead", lambda: _equals(_leader(cluster), "op-b"))
-    await cluster.create_vip("probe", address="192.0.2.101/24")
-    await cluster.wait_status("probe", lambda s: bool(s.get("holder")), "op-b deciding")
-    after = await cluster.wait_status("web", lambda s: s["holder"] != old, "the failover")
-    await cluster.announce("web", node=after["holder"], epoch=after["epoch"])
+    moved = await cluster.wait_status("web", lambda s: s["holder"] != old, "the failover")
+    if fate == "refused":
+        write.release()  # the dead leader's write arrives after the standby's move
+        await asyncio.wait_for(write.wait_answered(), harness.DEADLINE)
+        assert write.caught[0].code == 422, (
+            f"the dead leader's stale write was answered {write.caught[0].code}, not refused: "
+            f"{await cluster.status('web')}"
+        )
+    await cluster.announce("web", node=moved["holder"], epoch=moved["epoch"])
     final = await cluster.wait_status("web", ready, "Ready after the failover")
-    assert final["epoch"] == 2
-    assert [m["reason"] for m in final["history"]] == ["Assigned", "Failover"]
+    assert (final["holder"], final["epoch"]) == (moved["holder"], 2), final
+    assert [(m.get("from"), m["to"], m["reason"]) for m in final["history"]] == [
+        (None, old, "Assigned"),
+        (old, moved["holder"], "Failover"),
+    ], final["history"]
+    # who moved it: the standby, unless the dead leader's write had landed before it led
+    assert await _logged(b, "vip", vip="web", reason="Failover") is (fate != "landed")
 
 
 async def test_deletion_waits_for_an_alive_holder_and_not_for_a_dead_one(
