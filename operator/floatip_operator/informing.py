@@ -7,8 +7,9 @@ from the list's resourceVersion, and tells its owner that something changed. Sta
 run the same informers, so a new leader starts from a warm cache.
 
 :class:`Contact` records whether the operator can reach the API server at all: after an
-outage, agents could not renew their Leases either, so Lease expiry is not believed until the
-API has been reachable again for a full Lease duration (see :mod:`views`).
+outage, agents could not renew their Leases either, so Lease expiry is not believed while the
+informers have no contact (their caches are frozen), nor until the API has been reachable
+again for a full Lease duration (see :mod:`views`).
 """
 
 from __future__ import annotations

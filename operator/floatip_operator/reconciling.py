@@ -107,7 +107,13 @@ class Reconciler:
         self, agent_leases: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, eligibility.NodeView]:
         now = times.now()
-        since = now - datetime.timedelta(seconds=time.monotonic() - self.contact.restored_at)
+        # Without API contact the caches are frozen: no Lease in them could have been renewed,
+        # so none has expired as far as we know (the grace then runs from the contact's return).
+        since = (
+            now - datetime.timedelta(seconds=time.monotonic() - self.contact.restored_at)
+            if self.contact.reachable
+            else now
+        )
         return views.node_views(
             self.nodes.store,
             agent_leases,
