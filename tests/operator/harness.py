@@ -3,9 +3,11 @@
 Fake agents are aiohttp servers on 127.0.0.1 serving ``/healthz`` per docs/design/protocol.md,
 with JSON the test controls (``held``, ``health``) and a switch that kills them (the port then
 refuses connections, as a crashed agent's would). The test plays the agent's API part itself
-(Lease, ``status.announcement``). Operators run as real subprocesses (``python -m
-floatip_operator``), each as a user of its own (in ``system:masters``) so that the API server's
-hold fault can single out one replica's writes; their logs go to files shown on failure.
+(Lease, ``status.announcement``); a :class:`Renewer` renews an agent's Lease in the background
+as the agent would, for tests whose Leases are short enough to expire. Operators run as real
+subprocesses (``python -m floatip_operator``), each as a user of its own (in
+``system:masters``) so that the API server's hold fault can single out one replica's writes;
+their logs go to files shown on failure.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class FakeAgent:
         self.node = node
         self.held: dict[str, int] = {}
         self.health: dict[str, bool] = {}
+        self.links: dict[str, bool] | None = None  # carriers, when the test reports them
         self.port = 0
         self._runner: web.AppRunner | None = None
         self.probes = 0
@@ -85,6 +88,8 @@ class FakeAgent:
             "held": self.held,
             "health": self.health,
         }
+        if self.links is not None:
+            body["links"] = self.links
         return web.json_response(body)
 
     async def start(self) -> None:
@@ -118,6 +123,7 @@ class Cluster:
         self.tmp = tmp
         self.agents: dict[str, FakeAgent] = {}
         self.operators: list[Operator] = []
+        self.renewers: list[Renewer] = []
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -132,6 +138,8 @@ class Cluster:
                 # pytest shows captured output only for failed tests
                 for op in lab.operators:
                     print(f"---- operator {op.identity} log ----\n{op.log_text()[-20000:]}")
+                for renewer in lab.renewers:
+                    await renewer.stop()
                 for op in lab.operators:
                     await op.stop()
                 for agent in lab.agents.values():
@@ -169,6 +177,7 @@ class Cluster:
         labels: dict[str, str] | None = None,
         interfaces: str = "eth0=192.0.2.{n}/24",
         agent: bool = True,
+        lease_seconds: int = 30,
     ) -> FakeAgent | None:
         index = len(self.agents) + 11
         node = {
@@ -195,10 +204,34 @@ class Cluster:
                     "floatip.io/macs": f"eth0=02:f1:00:00:00:{index:02x}",
                 },
             },
-            "spec": {"holderIdentity": name, "leaseDurationSeconds": 30, "renewTime": now()},
+            "spec": {
+                "holderIdentity": name,
+                "leaseDurationSeconds": lease_seconds,
+                "renewTime": now(),
+            },
         }
         await self.call("POST", LEASES, lease)
         return fake
+
+    async def renew(self, name: str, annotations: dict[str, str] | None = None) -> str:
+        """Renew node ``name``'s agent Lease as its agent would; return the renewTime written."""
+        stamp = now()
+        body: dict[str, Any] = {"spec": {"renewTime": stamp}}
+        if annotations:
+            body["metadata"] = {"annotations": annotations}
+        await self.call(
+            "PATCH",
+            f"{LEASES}/floatip-agent-{name}",
+            body,
+            content_type="application/merge-patch+json",
+        )
+        return stamp
+
+    def keep_renewed(self, name: str, every: float) -> Renewer:
+        """Renew node ``name``'s agent Lease every ``every`` s from now on (see :class:`Renewer`)."""
+        renewer = Renewer(self, name, every).start()
+        self.renewers.append(renewer)
+        return renewer
 
     async def set_ready(self, name: str, ready: bool) -> None:
         condition = {"type": "Ready", "status": "True" if ready else "False", "reason": "Test"}
@@ -306,6 +339,60 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def ready(status: dict[str, Any]) -> bool:
     return condition(status, "Ready").get("status") == "True"
+
+
+class Renewer:
+    """Renews one agent Lease every ``every`` s in the background while ``running`` is set.
+
+    Failed renewals (the API server down) are counted and retried at the next period, as the
+    agent does; ``renewed`` is the renewTime of the last renewal the API server accepted.
+    """
+
+    def __init__(self, lab: Cluster, node: str, every: float) -> None:
+        self.lab = lab
+        self.node = node
+        self.every = every
+        self.running = asyncio.Event()
+        self.running.set()
+        self.renewed: datetime.datetime | None = None
+        self.failures = 0
+        self._task: asyncio.Task[None] | None = None
+        self._busy = asyncio.Lock()
+
+    def start(self) -> Renewer:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            await self.running.wait()
+            async with self._busy:
+                if self.running.is_set():
+                    await self._renew()
+            await asyncio.sleep(self.every)
+
+    async def _renew(self) -> None:
+        try:
+            stamp = await self.lab.renew(self.node)
+        except (aiohttp.ClientError, AssertionError):
+            self.failures += 1
+            return
+        self.renewed = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    async def pause(self) -> None:
+        """Stop renewing; returns once no renewal is in flight any more."""
+        self.running.clear()
+        async with self._busy:
+            pass
+
+    def resume(self) -> None:
+        self.running.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class Operator:

@@ -1,7 +1,10 @@
 """The real operator through outages, restarts and leader changes (safety properties 4 and 8).
 
 Proves: with the API server down nothing moves, and after it returns the operator converges
-without moving the healthy VirtualIP; an operator restart keeps every healthy holder and epoch;
+without moving the healthy VirtualIP; Leases that expired during an outage are not believed
+while the operator's caches are frozen, nor until the agents have had a whole Lease duration of
+working API to renew in (the after-outage grace, reached with 3 s Leases and a longer outage);
+an operator restart keeps every healthy holder and epoch;
 two replicas run and exactly one (the Lease holder) writes status; a leader killed while its
 failover write is held in flight by the API server (lost, landing before the standby leads, or
 arriving after the standby moved) is replaced by the standby and the VirtualIP ends with one
@@ -12,12 +15,15 @@ deletion waits for an alive holder to release, and does not wait for a dead one.
 from __future__ import annotations
 
 import asyncio
+import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
+from floatip.api import names
 from tests.operator import harness
-from tests.operator.harness import ready
+from tests.operator.harness import condition, ready
 
 
 async def _logged(op: harness.Operator, event: str, **fields: object) -> bool:
@@ -35,6 +41,8 @@ async def _leader(cluster: harness.Cluster) -> str | None:
 async def test_api_server_down_moves_nothing_and_converges_after(
     cluster: harness.Cluster,
 ) -> None:
+    """A 3 s outage against 30 s agent Leases: no Lease expires, so this does not reach the
+    after-outage grace (the next test does); it shows the operator reconnects and decides."""
     await cluster.add_node("server1")
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
@@ -51,6 +59,141 @@ async def test_api_server_down_moves_nothing_and_converges_after(
     after = await cluster.status("web")
     assert (after["holder"], after["epoch"]) == (before["holder"], 1)
     assert ready(after)
+
+
+LEASE_S = 3  # the agents' Lease duration in the outage test (30 s elsewhere)
+
+
+async def test_leases_expired_in_an_outage_are_not_believed_until_agents_could_renew(
+    cluster: harness.Cluster,
+) -> None:
+    """The after-outage grace (views.lease_fresh's ``contact_since``), reached for real.
+
+    The agents' Leases last 3 s and the API is down longer than that, so every Lease has
+    expired by the clock when it comes back. Nothing may move for that:
+
+    1. while the operator's informers cannot relist yet (the hold fault keeps their lists
+       pending: a slow API right after an outage) its caches are frozen, so it must not take
+       a Lease in them as expired; the proof that it decided meanwhile is ``eth1``: server2's
+       agent reports that link's carrier back on /healthz (the prober, not the API), and the
+       VirtualIP ``probe`` on eth1's subnet gets placed on server2;
+    2. once they relisted ("api contact restored"), server2's agent renews at once while
+       server1's (the holder's) stays silent: the operator must wait a whole Lease duration of
+       working API before it believes server1's expired Lease. server2's renewal publishes
+       ``eth2``, where ``probe2`` alone fits, so ``probe2`` being placed proves the operator
+       decided with that renewal and server1's expired Lease in hand;
+    3. server1 renews within the grace; after it, still nothing has moved and web is Ready.
+    """
+    eth1 = "eth0=192.0.2.12/24;eth1=198.51.100.12/24"
+    await cluster.add_node("server1", lease_seconds=LEASE_S)
+    server2 = await cluster.add_node("server2", lease_seconds=LEASE_S, interfaces=eth1)
+    assert server2 is not None
+    server2.links = {"eth0": True, "eth1": False}
+    renewers = {n: cluster.keep_renewed(n, every=0.5) for n in ("server1", "server2")}
+    await cluster.create_vip("web", address="192.0.2.100/24", preferredNodes=["server1"])
+    await cluster.create_vip("probe", address="198.51.100.100/24")
+    op = await cluster.run_operator("op-a")
+    before = await cluster.placed_and_announced("web")
+    assert before["holder"] == "server1"
+    await cluster.wait_status(
+        "probe", lambda s: condition(s, "Assigned").get("reason") == "NoEligibleNode", "no room"
+    )
+
+    for renewer in renewers.values():  # no agent can renew through an outage
+        await renewer.pause()
+    renewed = [await _renew_time(cluster, n) for n in renewers]
+    await cluster.server.down()
+    await harness.eventually("the operator to notice", lambda: _logged(op, "api contact lost"))
+    await _until(max(renewed) + datetime.timedelta(seconds=LEASE_S + 0.5))  # all expired
+    lists = [
+        cluster.server.hold("GET", path, user=op.user)
+        for path in (harness.VIPS, "/api/v1/nodes", harness.LEASES)
+    ]
+    back = datetime.datetime.now(datetime.UTC)
+    await cluster.server.up()
+
+    # 1: the informers' lists held, the leader decides again from its frozen caches.
+    await harness.eventually(
+        "op-a to lead again", lambda: _leads_since(cluster, "op-a", back), describe=_tail(op)
+    )
+    server2.links = {"eth0": True, "eth1": True}
+    await cluster.wait_status("probe", lambda s: s.get("holder") == "server2", "probe placed")
+    frozen = await cluster.status("web")
+    assert (frozen["holder"], frozen["epoch"], frozen["conditions"]) == (
+        "server1",
+        1,
+        before["conditions"],
+    ), f"web changed on Leases read before the outage: {frozen}"
+    assert not await _logged(op, "api contact restored"), "an informer relisted meanwhile"
+    for hold in lists:
+        hold.release()
+    await harness.eventually(
+        "contact restored", lambda: _logged(op, "api contact restored"), describe=_tail(op)
+    )
+    [restored] = [e for e in op.log_events() if e.get("event") == "api contact restored"]
+    restored_at = datetime.datetime.fromisoformat(restored["timestamp"].replace("Z", "+00:00"))
+
+    # 2: server2 reconnects first and renews, publishing eth2; server1 (the holder) is slower.
+    await cluster.renew("server2", {names.INTERFACES_ANNOTATION: f"{eth1};eth2=203.0.113.12/24"})
+    await cluster.create_vip("probe2", address="203.0.113.100/24")
+    await cluster.wait_status("probe2", lambda s: s.get("holder") == "server2", "probe2 placed")
+    within = await cluster.status("web")
+    assert (within["holder"], within["epoch"]) == ("server1", 1), (
+        "the operator moved web on a Lease that expired while nobody could renew it: "
+        f"{within.get('history')}"
+    )
+
+    # 3: server1 renews within the grace; once the grace is over, still nothing moved.
+    renewers["server2"].resume()
+    renewers["server1"].resume()
+    await harness.eventually(
+        "server1's first renewal after the outage",
+        lambda: _renewed_after(renewers["server1"], restored_at),
+    )
+    late = renewers["server1"].renewed
+    assert late is not None and late < restored_at + datetime.timedelta(seconds=LEASE_S), (
+        f"server1 renewed {late} only, after the grace ({LEASE_S} s from {restored_at}): "
+        "the test itself was too slow to show anything"
+    )
+    await _until(restored_at + datetime.timedelta(seconds=LEASE_S))
+    await cluster.create_vip("probe3", address="203.0.113.101/24")
+    await cluster.wait_status("probe3", lambda s: s.get("holder") == "server2", "probe3 placed")
+    after = await cluster.status("web")
+    assert (after["holder"], after["epoch"], after["history"]) == (
+        "server1",
+        1,
+        before["history"],
+    ), after
+    assert ready(after), after
+
+
+async def _leads_since(cluster: harness.Cluster, identity: str, moment: datetime.datetime) -> bool:
+    lease = await cluster.call("GET", f"{harness.LEASES}/floatip-operator")
+    spec = lease.get("spec", {})
+    renewed = datetime.datetime.fromisoformat(str(spec.get("renewTime")).replace("Z", "+00:00"))
+    return bool(spec.get("holderIdentity") == identity and renewed > moment)
+
+
+async def _until(moment: datetime.datetime) -> None:
+    """Let the clock reach ``moment`` (Lease times are wall-clock times)."""
+    await asyncio.sleep(max(0.0, (moment - datetime.datetime.now(datetime.UTC)).total_seconds()))
+
+
+async def _renew_time(cluster: harness.Cluster, node: str) -> datetime.datetime:
+    lease = await cluster.call("GET", f"{harness.LEASES}/floatip-agent-{node}")
+    stamp = str(lease["spec"]["renewTime"])
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+async def _renewed_after(renewer: harness.Renewer, moment: datetime.datetime) -> bool:
+    return renewer.renewed is not None and renewer.renewed > moment
+
+
+def _tail(op: harness.Operator) -> Callable[[], Awaitable[str]]:
+    async def tail() -> str:
+        return op.log_tail()
+
+    return tail
 
 
 async def test_operator_restart_keeps_healthy_holders(cluster: harness.Cluster) -> None:
