@@ -8,9 +8,11 @@ Proves, with the client requesting the VIP every 10 ms and logging who answers A
   but holding) with real processes; the 6 s outage is far shorter than the agents' 45 s
   Leases, so it does not reach the operator's after-outage Lease grace: that is
   tests/operator/test_operator_resilience.py's outage test with 3 s Leases;
-- 8: a restart of every operator replica, or the leader killed, in the middle of a failover
-  (right after the holder lost power) converges to one holder on the other node with the
-  epoch bumped exactly once and one Failover in the history, also after the node is back;
+- 8: a restart of every operator replica, or the leader killed, while the API server holds
+  the leader's failover write (after the holder lost power), converges to one holder on the
+  other node with the epoch bumped exactly once and one Failover in the history, also after
+  the node is back, whether that write is lost, lands before the standby leads, or arrives
+  after the standby moved (refused);
 - deletion: the address leaves every server while the object still exists (the finalizer
   waits for the release, without timing out), then the object goes and the client gets
   no answer at the address any more.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,6 +33,7 @@ from tests.e2e.conftest import (
     create,
     events_about,
     holders,
+    log_tail,
     reset,
     running_lab,
     status,
@@ -86,22 +90,74 @@ def test_api_down_moves_nothing_and_drops_nothing(
     assert after["history"] == before["history"]
 
 
-@pytest.mark.parametrize("fault", ["restart-operator", "kill-leader"])
-def test_operator_disruption_mid_failover_moves_once(
-    lab: session.Session, addresses: Addresses, fault: str
+#: the lab's operator replicas authenticate as this ServiceAccount (the agents as another)
+OPERATOR = "system:serviceaccount:floatip:floatip-operator"
+VIPS = "/apis/floatip.io/v1alpha1/virtualips"
+
+
+@pytest.mark.parametrize(
+    ("fault", "fate"),
+    [
+        ("restart-operator", "lost"),
+        ("kill-leader", "lost"),
+        ("kill-leader", "landed"),
+        ("kill-leader", "refused"),
+    ],
+)
+def test_operator_disruption_with_the_failover_write_in_flight_moves_once(
+    lab: session.Session, addresses: Addresses, fault: str, fate: str
 ) -> None:
+    """The lab's API server holds the leader's failover write (the hold fault: the first
+    status PATCH of this VirtualIP by the operator's ServiceAccount), so the write is
+    provably in flight when every replica restarts or the leader is SIGKILLed. Then the
+    write is lost (dropped: the replicas left must move it), lands before the standby leads
+    (it must not move again) or arrives after the standby moved (refused by its epoch test).
+    Each way: one holder on server2, the epoch bumped once, one Failover, one answering host.
+    """
     vip = addresses.take()
-    name = f"mid-{fault}"
+    name = f"mid-{fault}-{fate}"
     before = create(lab, name, vip, "server1")
-    with watch(lab, vip, arp=False) as seen:
-        time.sleep(0.5)
-        lab.fault("kill-node", "server1")
-        lab.fault(fault)  # within the liveness probe's detection window of the power loss
-        lab.wait_holder(name, "server2", timeout=60)
-        lab.wait_answer(vip, "server2", timeout=60)
-        lab.fault("heal")  # server1 and, for kill-leader, the killed replica come back
-        wait_holders(lab, vip, ["server2"], timeout=30)
-        reset(lab)
+    hold = _hold(lab, f"{VIPS}/{name}/status")
+    try:
+        with watch(lab, vip, arp=False) as seen:
+            time.sleep(0.5)
+            lab.fault("kill-node", "server1")
+            [write] = waiting.wait_until(
+                lambda: _held(lab, hold)["caught"] or None,
+                what="the leader's failover write to reach the API server",
+                timeout=30,
+                describe=lambda: _seen(lab, name, hold),
+            )
+            # The leader waits on its held write, so nothing else of it can have landed.
+            at_fault = status(lab, name)
+            assert (at_fault["holder"], at_fault["epoch"]) == ("server1", before["epoch"])
+            leader = _leader(lab)
+            lab.fault(fault)
+            # In flight at the fault: the move itself, caught, still unanswered.
+            assert (write["body_sets"], write["code"]) == ((2, "server2"), None), write
+            assert _held(lab, hold)["caught"] == [write], _held(lab, hold)
+            if fate == "lost":
+                _end(lab, hold, "drop")
+            elif fate == "landed":
+                assert _answered(lab, hold, "release") == 200
+                assert status(lab, name)["epoch"] == before["epoch"] + 1
+                assert _leader(lab) == leader, "the standby led before the write landed"
+            lab.wait_holder(name, "server2", timeout=60)
+            if fate == "refused":
+                assert _answered(lab, hold, "release") == 422, (
+                    f"the dead leader's stale write was not refused: {status(lab, name)}"
+                )
+            lab.wait_answer(vip, "server2", timeout=60)
+            # Ready is written by a live leader only: the one left has decided on all this.
+            lab.wait_condition(name, "Ready", timeout=60)
+            if fault == "kill-leader":
+                assert _leader(lab) not in (None, leader)
+            lab.fault("heal")  # server1 and, for kill-leader, the killed replica come back
+            wait_holders(lab, vip, ["server2"], timeout=30)
+            reset(lab)
+    finally:
+        if _held(lab, hold)["fate"] is None:
+            _end(lab, hold, "drop")
     [record] = seen
     assert record.last_answer() == "server2"
     after = status(lab, name)
@@ -113,6 +169,57 @@ def test_operator_disruption_mid_failover_moves_once(
     ]
     assert after["announcement"]["epoch"] == after["epoch"]
     assert holders(lab, vip) == ["server2"]
+
+
+def _hold(lab: session.Session, path: str) -> str:
+    """Hold the next PATCH of ``path`` by the operator (floatip_apiserver.faults.Hold)."""
+    rule = {"method": "PATCH", "path": path, "user": OPERATOR, "count": 1}
+    return str(lab.api.request("POST", "/_faults/holds", rule)["name"])
+
+
+def _held(lab: session.Session, hold: str) -> dict[str, Any]:
+    """The hold's state; each caught write also gets ``body_sets``: (epoch, holder) it sets."""
+    found = lab.api.request("GET", f"/_faults/holds/{hold}")
+    for caught in found["caught"]:
+        sets = {
+            op["path"]: op.get("value")
+            for op in caught.pop("body") or ()
+            if op.get("op") in ("add", "replace")
+        }
+        caught["body_sets"] = (sets.get("/status/epoch"), sets.get("/status/holder"))
+    return found
+
+
+def _end(lab: session.Session, hold: str, fate: str) -> None:
+    lab.api.request("POST", f"/_faults/holds/{hold}/{fate}")
+
+
+def _answered(lab: session.Session, hold: str, fate: str) -> int:
+    """End the hold with ``fate``; the code the API server answered the held write with."""
+    _end(lab, hold, fate)
+    code: int = waiting.wait_until(
+        lambda: _held(lab, hold)["caught"][0]["code"],
+        what=f"the held write to be answered after its {fate}",
+        timeout=30,
+        describe=lambda: str(_held(lab, hold)),
+    )
+    return code
+
+
+def _leader(lab: session.Session) -> str | None:
+    lease = lab.api.request(
+        "GET", "/apis/coordination.k8s.io/v1/namespaces/floatip/leases/floatip-operator"
+    )
+    holder = lease.get("spec", {}).get("holderIdentity")
+    return str(holder) if holder else None
+
+
+def _seen(lab: session.Session, name: str, hold: str) -> str:
+    logs = "\n".join(
+        f"---- {replica} ----\n{log_tail(lab, replica, 10)}"
+        for replica in ("operator-1", "operator-2")
+    )
+    return f"hold {_held(lab, hold)}; status {status(lab, name)}\n{logs}"
 
 
 def test_deletion_removes_address_everywhere_before_object_goes(
