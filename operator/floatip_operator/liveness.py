@@ -18,16 +18,13 @@ import datetime
 
 @dataclasses.dataclass(frozen=True)
 class PollPolicy:
-    """How the operator polls agents; ``detection_s`` is the worst case to judge one dead."""
+    """How the operator polls agents; ``fall * interval_s + timeout_s`` is the worst case to
+    judge one dead (docs/tuning.md)."""
 
     interval_s: float = 0.2
     timeout_s: float = 0.15
     fall: int = 3
     rise: int = 2
-
-    @property
-    def detection_s(self) -> float:
-        return self.fall * self.interval_s + self.timeout_s
 
 
 #: The default: a dead agent is noticed within about 0.75 s, one lost poll is tolerated twice.
@@ -76,8 +73,3 @@ def lease_fresh(
     if renew_time is None or not duration_s:
         return False
     return now < renew_time + datetime.timedelta(seconds=duration_s)
-
-
-def lease_writes_per_second(renew_interval_s: float) -> float:
-    """The API cost of one agent's Lease: one write per renewal (sizing aid for the docs)."""
-    return 1.0 / renew_interval_s
