@@ -12,20 +12,24 @@ Proves, with the client requesting the VIP every 10 ms and logging who answers A
   releases the address while still cut off: from then on only the new holder answers;
 - 7: restarting the holder's agent never removes the address (no failed request, the
   kernel never loses it), keeps the epoch, and leaves the node's own addresses and another
-  program's address on the same interface alone.
+  program's address on the same interface alone;
+- and that the judge of "two hosts answer for the VIP" used above does see two hosts when
+  there are two (an address on server1 and on the intruder), and none when there is one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from floatip_lab import naming, session, waiting
+from floatip_lab import naming, session, timeline, waiting
 from tests.e2e.conftest import (
     MAC,
     Addresses,
+    Seen,
     create,
     holders,
     reset,
@@ -177,6 +181,55 @@ def test_agent_restart_keeps_owned_and_foreign_addresses(
         assert _holds(lab, "restart", before["epoch"]), "the agent does not report the VIP held"
     finally:
         lab.run("server1", ["ip", "addr", "del", f"{FOREIGN}/24", "dev", "eth0"], check=False)
+
+
+def test_the_double_answer_judge_sees_two_hosts_answering(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    """The judge the other tests use against two holders (`Seen.doubles`: the client's ARP log
+    of the broadcast questions `session.arp_asker` asks) is not blind: with an address on
+    server1 alone it reports nothing; with the same address on the intruder too, it reports
+    doubles, each naming exactly both MACs. No VirtualIP has the address: server1 holds it as
+    another program's address would, which floatip leaves alone."""
+    vip = addresses.take()
+    intruder = lab.lab.host("intruder").mac
+    lab.run("server1", ["ip", "addr", "add", f"{vip}/24", "dev", "eth0"])
+    try:
+        alone = _judged(lab, vip, {MAC["server1"]})
+        lab.steal(vip)
+        both = _judged(lab, vip, {MAC["server1"], intruder})
+    finally:
+        lab.give_back(vip)
+        lab.run("server1", ["ip", "addr", "del", f"{vip}/24", "dev", "eth0"], check=False)
+    assert alone.answerers(vip) == {MAC["server1"]}
+    assert alone.doubles(vip) == []
+    assert both.answerers(vip) == {MAC["server1"], intruder}
+    doubles = both.doubles(vip)
+    assert len(doubles) >= 3, f"two hosts answered every question, doubles seen: {doubles}"
+    assert {frozenset(macs) for _, macs in doubles} == {frozenset({MAC["server1"], intruder})}
+
+
+def _judged(lab: session.Session, vip: str, macs: set[str]) -> Seen:
+    """Record who answers the asker's questions for ``vip`` until each of ``macs`` answered
+    five times (a count, not a duration), as `watch` does; the record."""
+    with lab.arp_log(vip) as log, session.arp_asker(lab, vip):
+
+        def counts() -> dict[str, int]:
+            found: dict[str, int] = {}
+            for line in log.lines():
+                with contextlib.suppress(ValueError, KeyError):  # a line still being written
+                    frame = timeline.ArpFrame.from_json(line)
+                    if frame in session.answers([frame], vip):
+                        found[frame.sender_mac] = found.get(frame.sender_mac, 0) + 1
+            return found
+
+        waiting.wait_until(
+            lambda: all(counts().get(mac, 0) >= 5 for mac in macs),
+            what=f"five answers for {vip} from each of {sorted(macs)}",
+            timeout=30,
+            describe=lambda: f"answers by MAC {counts()}",
+        )
+    return Seen([], log.frames())
 
 
 def _sample(lab: session.Session, samples: list[set[str]]) -> bool:
