@@ -1,12 +1,12 @@
 """Agent liveness as production uses it: the poller's verdicts, the CLI profiles, Lease freshness.
 
 Proves: AgentLiveness's hysteresis (a new agent is not alive until `rise` successes; fewer than
-`fall` lost probes in a row never flip a live agent; `fall` do; a success in between resets
+`fall` lost polls in a row never flip a live agent; `fall` do; a success in between resets
 the count), both on its own and through polling.Poller against a real /healthz endpoint, where
-a 503 and an answer later than the probe timeout each count as a lost probe and each verdict
-flips at exactly the probe the profile's `rise` and `fall` say; `--profile` offers exactly
+a 503 and an answer later than the poll timeout each count as a lost poll and each verdict
+flips at exactly the poll the profile's `rise` and `fall` say; `--profile` offers exactly
 the profiles and Options.policy hands the chosen one to the poller, with the documented values
-(docs/tuning.md: probe every 0.2 s / 0.1 s, timeout 0.15 s / 0.08 s, fall 3 / 2, rise 2 / 2,
+(docs/tuning.md: poll every 0.2 s / 0.1 s, timeout 0.15 s / 0.08 s, fall 3 / 2, rise 2 / 2,
 worst-case detection 0.75 s / 0.28 s); a Lease, read as views reads it, is fresh strictly
 before renewTime + leaseDurationSeconds and never without either.
 """
@@ -42,7 +42,7 @@ def test_new_agent_needs_rise_successes() -> None:
     assert state.alive
 
 
-def test_one_lost_probe_never_flips() -> None:
+def test_one_lost_poll_never_flips() -> None:
     state = liveness.AgentLiveness(liveness.PollPolicy(rise=1, fall=3), alive=True)
     feed(state, "--+--+--+")
     assert state.alive
@@ -77,8 +77,8 @@ def test_verdict_is_the_last_run_long_enough(results: str, rise: int, fall: int)
 
 
 class Healthz:
-    """An agent's /healthz answering from a script, one entry per probe: ``ok``, ``503``, or
-    ``slow`` (answered after the probe's timeout); past the script it answers 503."""
+    """An agent's /healthz answering from a script, one entry per poll: ``ok``, ``503``, or
+    ``slow`` (answered after the poll's timeout); past the script it answers 503."""
 
     def __init__(self, script: list[str], slow_s: float) -> None:
         self.script = collections.deque(script)
@@ -119,11 +119,11 @@ async def test_poller_flips_at_exactly_the_polls_the_profile_says(profile: str) 
     rise, fall = policy.rise, policy.fall
     script = (
         ["ok"] * rise  # a new agent: alive at the rise-th success, not before
-        + ["slow"] + ["503"] * (fall - 2) + ["ok"]  # fall-1 lost probes, then one answer
-        + ["503"] * (fall - 1) + ["slow"]  # fall lost probes in a row: dead
+        + ["slow"] + ["503"] * (fall - 2) + ["ok"]  # fall-1 lost polls, then one answer
+        + ["503"] * (fall - 1) + ["slow"]  # fall lost polls in a row: dead
     )  # fmt: skip
     endpoint = Healthz(script, slow_s=policy.timeout_s + 0.5)
-    flips: list[tuple[int, bool, bool]] = []  # (probes served, verdict, poller settled)
+    flips: list[tuple[int, bool, bool]] = []  # (polls served, verdict, poller settled)
     first: list[bool] = []  # settled() at the first change the poller reported
     changed = asyncio.Event()
 
