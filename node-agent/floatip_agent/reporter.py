@@ -65,6 +65,7 @@ class Reporter:
         self._pending: dict[Key, dict[str, Any]] = {}
         self._keys: asyncio.Queue[Key] = asyncio.Queue()
         self._not_before: dict[Key, float] = {}
+        self._writing: set[Key] = set()  # never two writes of one key at once: order holds
         self._events: asyncio.Queue[tuple[tuple[str, str, str], dict[str, Any]]] = asyncio.Queue()
         self._queued_events: set[tuple[str, str, str]] = set()
         self._bucket = ratelimit.TokenBucket(capacity=EVENT_BURST, rate=EVENT_RATE, clock=clock)
@@ -116,6 +117,8 @@ class Reporter:
         while True:
             key = await self._keys.get()
             wait = self._not_before.get(key, 0.0) - self.clock()
+            if key in self._writing:  # an older value of it is on its way: after that one
+                wait = max(wait, CONFLICT_SPACING / 10)
             if wait > 0:  # too soon after the last write of this key: come back then
                 loop.call_later(wait, self._keys.put_nowait, key)
                 continue
@@ -123,11 +126,17 @@ class Reporter:
             if patch is None:
                 continue
             name, field = key
-            if field is Field.CONFLICT:
-                self._not_before[key] = self.clock() + CONFLICT_SPACING
-                await self._write(name, patch, attempts=1, what="conflict")
-            else:
-                await self._write(name, patch, attempts=ANNOUNCEMENT_ATTEMPTS, what="announcement")
+            self._writing.add(key)
+            try:
+                if field is Field.CONFLICT:
+                    self._not_before[key] = self.clock() + CONFLICT_SPACING
+                    await self._write(name, patch, attempts=1, what="conflict")
+                else:
+                    await self._write(
+                        name, patch, attempts=ANNOUNCEMENT_ATTEMPTS, what="announcement"
+                    )
+            finally:
+                self._writing.discard(key)
 
     async def _write(self, name: str, patch: dict[str, Any], *, attempts: int, what: str) -> None:
         for attempt in range(attempts):
