@@ -9,19 +9,22 @@ ARP) and IPv6 (unsolicited NA):
   same burst again after ``secondBurstDelaySeconds`` and a refresh every
   ``refreshIntervalSeconds``, and none after the schedule is stopped (never early: lower
   bounds are exact, upper bounds only guard against a stuck schedule);
-- the announcement is reported (node, epoch, the node's MAC) once, right after the first frame.
+- the announcement is reported (node, epoch, the node's MAC) once, right after the first frame
+  and before the second (the old holder of a planned move waits for it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
 from floatip.api import model
 from floatip_agent import (
+    addressing,
     announcements,
     decisions,
     kernel_addresses,
@@ -47,6 +50,28 @@ TUNING = model.Announce(
 EXPECTED = (0.0, 0.1, 0.2, 1.0, 1.1, 1.2, 2.2)
 WATCH = 2.7
 SLACK = 0.4  # the upper bound: a frame this late means a stuck schedule, not a slow machine
+
+
+class RecordingPool(links.LinkPool):
+    """The real link pool, noting each write of frames in ``order``."""
+
+    def __init__(self, order: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.order = order
+
+    async def announce(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None:
+        await super().announce(ifname, addresses)
+        self.order.append("frame")
+
+
+class RecordingReports(fakes.Reports):
+    def __init__(self, order: list[str]) -> None:
+        super().__init__()
+        self.order = order
+
+    def announcement(self, name: str, announced: model.Announcement) -> None:
+        super().announcement(name, announced)
+        self.order.append("report")
 
 
 async def seen_from(watcher: wire.Watcher, mac: str, vip: IPAddress, seconds: float) -> list[float]:
@@ -80,8 +105,9 @@ async def test_schedule_moves_the_client_and_keeps_its_timing(
     assert client.neighbour_mac(vip) == old.mac
     old.run(["ip", "addr", "del", f"{vip}/{prefix}", "dev", "eth0"])  # the old holder is gone
 
-    pool = links.LinkPool(netns=node.netns)
-    reports = fakes.Reports()
+    order: list[str] = []
+    pool = RecordingPool(order, netns=node.netns)
+    reports = RecordingReports(order)
     schedules = announcements.Announcements(
         node="node", wire=pool, reports=reports, counters=metrics.Metrics()
     )
@@ -109,6 +135,7 @@ async def test_schedule_moves_the_client_and_keeps_its_timing(
     assert after_stop == [], "a stopped schedule sent on"
     [announced] = reports.announcements
     assert (announced.node, announced.epoch, announced.mac) == ("node", 1, node.mac)
+    assert order[:3] == ["frame", "report", "frame"], order
 
     waiting.wait_until(
         lambda: client.neighbour_mac(vip) == node.mac,
