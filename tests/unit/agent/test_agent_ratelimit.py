@@ -11,24 +11,17 @@ from __future__ import annotations
 import pytest
 
 from floatip_agent import ratelimit
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.agent import fakes
 
 
 def test_burst_then_refusal() -> None:
-    clock = FakeClock()
+    clock = fakes.Clock()
     bucket = ratelimit.TokenBucket(capacity=3, rate=1.0, clock=clock)
     assert [bucket.try_take() for _ in range(4)] == [True, True, True, False]
 
 
 def test_refill_at_rate_up_to_capacity() -> None:
-    clock = FakeClock()
+    clock = fakes.Clock()
     bucket = ratelimit.TokenBucket(capacity=2, rate=4.0, clock=clock)
     assert bucket.try_take() and bucket.try_take()
     clock.now += 0.125
@@ -41,7 +34,7 @@ def test_refill_at_rate_up_to_capacity() -> None:
 
 
 def test_wait_time() -> None:
-    clock = FakeClock()
+    clock = fakes.Clock()
     bucket = ratelimit.TokenBucket(capacity=1, rate=2.0, clock=clock)
     assert bucket.wait_time() == 0
     assert bucket.try_take()
@@ -54,7 +47,7 @@ def test_wait_time() -> None:
 
 
 def test_clock_going_backwards_adds_nothing() -> None:
-    clock = FakeClock()
+    clock = fakes.Clock()
     bucket = ratelimit.TokenBucket(capacity=1, rate=1.0, clock=clock)
     assert bucket.try_take()
     clock.now -= 10
