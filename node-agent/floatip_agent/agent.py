@@ -1,17 +1,11 @@
 """The agent: wires its components together and keeps them running; it decides nothing.
 
-    intake ──Reassigned──▶ workers (one VipWorker per VirtualIP) ──▶ kernel (netlink)
-    guard ──Fenced/Foreign─▶      │  probe, announce ──────────────▶ links (packet sockets)
-      ▲ claims (links.Seen)       │  schedules ────────────────────▶ announcements
-      └──────────── links         │  handoffs ─────────────────────▶ handoffs (nftables)
-    presence (Lease, ping, Node): peers, node facts   └─ reports ──▶ reporter (API writes)
-    health checks ◀── table (assignments, held) ──▶ /healthz
-
-Start (protocol.md "Restart"): read the kernel's owned addresses and the VirtualIPs, keep those
-assigned here (`decisions.restart_plan`), remove the other owned ones, then run every component.
-A component that crashes is logged and started again after a second (kopf's way with
-daemons). Stopping (SIGTERM) cancels everything and leaves every address in place: a rolling
-update must not drop VIPs.
+The components and the values between them are drawn in docs/architecture.md. Start
+(protocol.md "Restart"): read the kernel's owned addresses and the VirtualIPs, keep those
+assigned here (`decisions.restart_plan`), remove the other owned ones, then run every
+component. A component that crashes is logged and started again after a second (kopf's way
+with daemons). Stopping (SIGTERM) cancels everything and leaves every address in place: a
+rolling update must not drop VIPs.
 """
 
 from __future__ import annotations
@@ -29,6 +23,7 @@ from floatip_agent import (
     announcements,
     assignments,
     carrier,
+    conflicts,
     decisions,
     fencing,
     guard,
@@ -40,9 +35,11 @@ from floatip_agent import (
     metrics,
     nftables,
     presence,
+    ratelimit,
     reporter,
     settings,
     table,
+    verifying,
     worker,
     workers,
 )
@@ -94,6 +91,14 @@ class Agent:
                 kernel=kernel, wire=self.links, announcements=schedules, handoffs=self.handoffs,
                 reports=self.reporter, peers=found, fence=self.fence, table=self.table,
                 counters=self.counters,
+                budget=ratelimit.TokenBucket(
+                    capacity=conflicts.NODE_BURST, rate=conflicts.NODE_RATE
+                ),
+            )  # fmt: skip
+            ownership = verifying.Verifier(
+                held=self.table, wire=self.links, counters=self.counters,
+                interval=self.config.verify_interval_seconds,
+                budget=self.config.verify_budget_per_second,
             )  # fmt: skip
             pool = workers.Workers(lambda name: worker.VipWorker(name, config=self.config, io=io))
             news = intake.Intake(
@@ -112,6 +117,7 @@ class Agent:
                     _supervised("guard", lambda: claims.run(self.links.claims)),
                     _supervised("presence", found.run),
                     _supervised("announcements", schedules.run),
+                    _supervised("verifier", ownership.run),
                     _supervised("reporter", self.reporter.run),
                     _supervised("health-checks", self.health.run),
                 )

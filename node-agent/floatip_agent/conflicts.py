@@ -1,11 +1,14 @@
 """Keeping count of a foreign host's claims on a held address (pure, clock injected).
 
-DESIGN.md safety 5: the holder detects an intruder from ARP/NDP traffic, reports it
-(`status.conflict`, an Event, a metric) and re-asserts at a bounded rate without moving the
-address. A `Conflict` is the running record behind `status.conflict`; its token bucket
-(protocol.md: burst 3, then one announcement every 2 s) bounds the re-assertions, so two
-hosts fighting over an address, or a flood of forged claims, never turns into an ARP storm.
-The conflict is over after `QUIET` seconds without a foreign claim (`status.conflict: null`).
+DESIGN.md safety 5: the holder detects an intruder from ARP/NDP traffic (its own
+verification probes draw a silent one's answers: `floatip_agent.verifying`), reports it
+(`status.conflict`, an Event, a metric) and defends the address at a bounded rate without
+moving it. A `Conflict` is the running record behind `status.conflict`; its token bucket
+(burst `REASSERT_BURST`, then `REASSERT_RATE` frames a second for this VIP, and the node's
+own budget: protocol.md "Defending the address") bounds the defence, so two hosts fighting
+over an address, or a flood of forged claims, never turns into an ARP storm. The conflict is
+over once `QUIET_ROUNDS` rounds of verification (`quiet`) drew no foreign answer
+(`status.conflict: null`): it lasts exactly as long as a foreign host still answers.
 """
 
 from __future__ import annotations
@@ -18,9 +21,18 @@ from dataclasses import dataclass, field
 from floatip.api import model, times
 from floatip_agent import ratelimit
 
-REASSERT_BURST = 3
-REASSERT_RATE = 0.5  # announcements per second after the burst
-QUIET = 30.0
+REASSERT_BURST = 5
+REASSERT_RATE = 5.0  # frames per second for one VIP after the burst
+#: The node's defence budget, shared by all its VIPs (`ports.Ports.budget`).
+NODE_BURST = 100
+NODE_RATE = 100.0  # frames per second
+QUIET_ROUNDS = 3
+MIN_QUIET = 3.0  # seconds
+
+
+def quiet(period: float) -> float:
+    """Seconds without a foreign claim that end a conflict, for a verification ``period``."""
+    return max(MIN_QUIET, QUIET_ROUNDS * period)
 
 
 @dataclass
@@ -74,6 +86,6 @@ def record(
     return current
 
 
-def over(conflict: Conflict, *, now: float, quiet: float = QUIET) -> bool:
-    """Whether no foreign claim was seen for `quiet` seconds."""
-    return now - conflict.last_seen_at >= quiet
+def over(conflict: Conflict, *, now: float, quiet_for: float) -> bool:
+    """Whether no foreign claim was seen for `quiet_for` seconds."""
+    return now - conflict.last_seen_at >= quiet_for

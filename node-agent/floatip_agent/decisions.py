@@ -162,6 +162,21 @@ def respond_to_claim(
     return ClaimResponse.CONFLICT
 
 
+class QuestionResponse(enum.StrEnum):
+    IGNORE = "ignore"  # our own question, or a cluster peer's (never fight a peer)
+    NOTE = "note"  # another host resolves a held address: the worker may defend it
+
+
+def respond_to_question(
+    mac: str, *, own_macs: Collection[str], peer_macs: Collection[str]
+) -> QuestionResponse:
+    """What a question by `mac` about an address this agent holds calls for."""
+    mac = mac.lower()
+    if mac in {m.lower() for m in own_macs} | {m.lower() for m in peer_macs}:
+        return QuestionResponse.IGNORE
+    return QuestionResponse.NOTE
+
+
 class RestartPlan(NamedTuple):
     """What a restarted agent does with the owned addresses it finds in the kernel."""
 

@@ -9,6 +9,10 @@ holds (the table), and asks `decisions.respond_to_claim` (protocol.md "Fencing")
 - a cluster peer's MAC: the intake reads the VirtualIP again (the newest epoch decides);
 - a foreign MAC: ``Foreign`` for the worker (report, re-assert at a bounded rate, never move;
   safety 5), unless a fresh look at the peers' Leases shows it is a peer that just started.
+  The answers to the node's own verification probes (`verifying`) arrive here the same way.
+
+A question about a held address (a host resolving it) by any MAC but ours and the peers' is
+``Asked`` for the worker, which defends the address after it while a conflict is known.
   Those looks happen at most once a second, so an intruder's flood costs no API load, and in
   the background, so a fencing claim is never held up behind one.
 
@@ -23,7 +27,7 @@ from collections.abc import Callable
 
 import structlog
 
-from floatip_agent import decisions, fencing, links, nudges, ports, presence, table
+from floatip_agent import claims, decisions, fencing, links, nudges, ports, presence, table
 
 log = structlog.get_logger(__name__)
 PEERS_FRESH_FOR = 1.0  # seconds a look at the peers' Leases is trusted for a foreign claim
@@ -52,7 +56,7 @@ class ClaimGuard:
         self.wire = wire
         self.nudge = nudge
         self.reread = reread
-        self._suspects: list[tuple[str, links.Seen]] = []
+        self._suspects: list[tuple[str, claims.Claim, str]] = []
         self._looking: asyncio.Task[None] | None = None
 
     async def run(self, seen: asyncio.Queue[links.Seen]) -> None:
@@ -60,8 +64,10 @@ class ClaimGuard:
         while True:
             self.judge(await seen.get())
 
-    def judge(self, seen: links.Seen) -> decisions.ClaimResponse | None:
-        """Act on one claim; return the response (None: not on an address held here)."""
+    def judge(
+        self, seen: links.Seen
+    ) -> decisions.ClaimResponse | decisions.QuestionResponse | None:
+        """Act on one sighting; return the response (None: not about an address held here)."""
         claim = seen.claim
         name = self.table.holding(claim.address, seen.ifname)
         if name is None:
@@ -69,6 +75,13 @@ class ClaimGuard:
         own = set(self.node_facts().own_macs)
         if (mac := self.wire.mac(seen.ifname)) is not None:
             own.add(mac)
+        if isinstance(claim, claims.Question):
+            asked = decisions.respond_to_question(
+                claim.mac, own_macs=own, peer_macs=self.peering.peers.macs
+            )
+            if asked is decisions.QuestionResponse.NOTE:
+                self.nudge(name, nudges.Asked(claim, seen.ifname))
+            return asked
         response = decisions.respond_to_claim(
             claim.mac, own_macs=own, peer_macs=self.peering.peers.macs, unsure=self.fence.unsure
         )
@@ -80,11 +93,11 @@ class ClaimGuard:
             if self.peers_age() <= PEERS_FRESH_FOR:
                 self.nudge(name, nudges.Foreign(claim, seen.ifname))
             else:
-                self._suspect(name, seen)
+                self._suspect(name, claim, seen.ifname)
         return response
 
-    def _suspect(self, name: str, seen: links.Seen) -> None:
-        self._suspects.append((name, seen))
+    def _suspect(self, name: str, claim: claims.Claim, ifname: str) -> None:
+        self._suspects.append((name, claim, ifname))
         if self._looking is None or self._looking.done():
             self._looking = asyncio.create_task(self._look_at_peers(), name="guard-peers")
 
@@ -92,10 +105,10 @@ class ClaimGuard:
         started = time.monotonic()
         fresh = await self.peering.refresh_peers()
         suspects, self._suspects = self._suspects, []
-        for name, seen in suspects:
-            if fresh and seen.claim.mac.lower() in self.peering.peers.macs:
-                log.info("claim-by-new-peer", vip=name, mac=seen.claim.mac,
+        for name, claim, ifname in suspects:
+            if fresh and claim.mac.lower() in self.peering.peers.macs:
+                log.info("claim-by-new-peer", vip=name, mac=claim.mac,
                          looked_in=round(time.monotonic() - started, 3))  # fmt: skip
                 self.reread(name)
             else:
-                self.nudge(name, nudges.Foreign(seen.claim, seen.ifname))
+                self.nudge(name, nudges.Foreign(claim, ifname))

@@ -2,11 +2,12 @@
 
 `LinkPool` opens a `Link` on an interface the first time a VIP goes there and keeps it while
 the interface exists. One capture socket per interface feeds both the conflict watch (every
-claim is put on the pool's `claims` queue, which `floatip_agent.guard` reads) and any probes
-in flight (each probe subscribes to the claims for its window), so probing 1,000 addresses
-at once costs no extra sockets. A read error (the interface vanished) closes that link; the
-next use opens it again. This layer knows nothing of VIPs, peers or decisions: it sends what
-it is asked to send and reports what it sees.
+claim and every question about an address is put on the pool's `claims` queue, which
+`floatip_agent.guard` reads) and any probes in flight (each probe subscribes to the claims
+for its window), so probing 1,000 addresses at once costs no extra sockets. A read error
+(the interface vanished) closes that link; the next use opens it again. This layer knows
+nothing of VIPs, peers or decisions: it sends what it is asked to send and reports what it
+sees.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ log = structlog.get_logger(__name__)
 
 
 class Seen(NamedTuple):
-    """A claim seen on interface ``ifname``."""
+    """A claim or a question seen on interface ``ifname``."""
 
     ifname: str
-    claim: claims.Claim
+    claim: claims.Claim | claims.Question
 
 
 class Link:
@@ -56,10 +57,11 @@ class Link:
 
     async def _read(self) -> None:
         try:
-            async for claim in self.watcher.claims():
-                for queue in self._probes:
-                    queue.put_nowait(claim)
-                self._seen.put_nowait(Seen(self.ifname, claim))
+            async for sighting in self.watcher.sightings():
+                if isinstance(sighting, claims.Claim):
+                    for queue in self._probes:
+                        queue.put_nowait(sighting)
+                self._seen.put_nowait(Seen(self.ifname, sighting))
         except OSError as exc:
             log.warning("wire-lost", interface=self.ifname, error=str(exc))
             self._lost.put_nowait(self.ifname)
@@ -134,6 +136,12 @@ class LinkPool:
     async def announce(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None:
         """One gratuitous ARP / unsolicited NA for each of ``addresses``, now."""
         await self.link(ifname).announcer.send_once(addresses)
+
+    async def verify(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None:
+        """One probe for each of ``addresses``, now: whoever else holds one answers it, and
+        the answer reaches the guard as a claim (`floatip_agent.verifying`)."""
+        link = self.link(ifname)
+        await link.announcer.send([packets.probe(a, mac=link.mac) for a in addresses])
 
     async def redirect(self, ifname: str, address: addressing.IPAddress, *, to_mac: str) -> None:
         """Tell the LAN that ``address`` now lives at ``to_mac`` (another node's)."""

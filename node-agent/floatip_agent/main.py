@@ -136,6 +136,7 @@ def cli(  # noqa: PLR0917 - one parameter per click option
         flow_handoff_seconds=flow_handoff_seconds,
         restart_grace_seconds=restart_grace_seconds,
         probe_count=preset.probe_count, probe_window_seconds=preset.probe_window_seconds,
+        verify_interval_seconds=preset.verify_interval_seconds,
     )  # fmt: skip
     asyncio.run(serve(config))
 

@@ -18,6 +18,7 @@ class AnnounceKind(enum.StrEnum):
     BURST = "burst"  # the first and the second burst after a take
     REFRESH = "refresh"  # the periodic refresh while held
     REASSERT = "reassert"  # taking the address back from a foreign claim
+    ANSWER = "answer"  # after a host asked for an address in conflict (it may have the wrong MAC)
 
 
 class HandoffResult(enum.StrEnum):
@@ -36,7 +37,7 @@ class Metrics:
         )  # fmt: skip
         self.announcements = Counter(
             "floatip_agent_announcements_sent_total",
-            "Gratuitous ARPs / unsolicited NAs sent, by kind (burst, refresh, reassert)",
+            "Gratuitous ARPs / unsolicited NAs sent, by kind (burst, refresh, reassert, answer)",
             ["kind"],
             registry=self.registry,
         )
@@ -44,6 +45,16 @@ class Metrics:
             "floatip_agent_conflicts_total",
             "Claims by foreign MACs on addresses this node holds or probes",
             ["vip"],
+            registry=self.registry,
+        )
+        self.in_conflict = Gauge(
+            "floatip_agent_vips_in_conflict",
+            "Held VirtualIPs a foreign host claims now (its status.conflict is set)",
+            registry=self.registry,
+        )
+        self.verifications = Counter(
+            "floatip_agent_verification_probes_total",
+            "Probes of held addresses sent to draw the answer of any other host holding one",
             registry=self.registry,
         )
         self.apply_seconds = Histogram(

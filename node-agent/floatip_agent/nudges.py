@@ -45,4 +45,16 @@ class Foreign(NamedTuple):
     ifname: str
 
 
-Nudge = Reassigned | Fenced | Foreign
+class Asked(NamedTuple):
+    """A host that is no cluster peer resolves the held address (an ARP request or an NS).
+
+    From `floatip_agent.guard`: while a conflict is known the worker answers right after it
+    (a gratuitous ARP overrides the answer the asker may have taken from the intruder), at a
+    bounded rate; with no conflict it does nothing (the kernel answers).
+    """
+
+    question: claims.Question
+    ifname: str
+
+
+Nudge = Reassigned | Fenced | Foreign | Asked

@@ -22,6 +22,7 @@ from floatip_agent import (
     metrics,
     probing,
     problems,
+    ratelimit,
     table,
 )
 
@@ -54,6 +55,8 @@ class Wire(Protocol):
     ) -> probing.ProbeResult: ...
 
     async def announce(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None: ...
+
+    async def verify(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None: ...
 
     async def redirect(
         self, ifname: str, address: addressing.IPAddress, *, to_mac: str
@@ -123,3 +126,5 @@ class Ports(NamedTuple):
     fence: fencing.Fence
     table: table.Table
     counters: metrics.Metrics
+    #: The node's defence budget: frames a second all its VIPs' defences may send together.
+    budget: ratelimit.TokenBucket

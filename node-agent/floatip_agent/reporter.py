@@ -150,8 +150,9 @@ class Reporter:
                 if exc.not_found or attempt == attempts - 1:
                     return
                 await asyncio.sleep(self.retry_seconds)
-            else:
-                log.info(f"{what}-written", vip=name, **patch["status"][what] or {})
+            else:  # an announcement is a state change; a conflict's new count is not
+                emit = log.info if what == "announcement" else log.debug
+                emit(f"{what}-written", vip=name, **patch["status"][what] or {})
                 return
 
     async def _post_loop(self) -> None:

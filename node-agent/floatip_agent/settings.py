@@ -29,6 +29,10 @@ class Settings(NamedTuple):
     #: A LAN answers ARP within a millisecond; the window only has to outlast a busy host.
     probe_count: int = 2
     probe_window_seconds: float = 0.05
+    #: Ownership verified while holding (`verifying`): each held address probed this often,
+    #: within a per-node budget of probes a second (more held addresses: a longer period).
+    verify_interval_seconds: float = 1.0
+    verify_budget_per_second: float = 100.0
 
 
 class Profile(NamedTuple):
@@ -37,12 +41,19 @@ class Profile(NamedTuple):
     unsure_after_seconds: float
     probe_count: int
     probe_window_seconds: float
+    verify_interval_seconds: float
 
 
 PROFILES = {
-    "default": Profile(unsure_after_seconds=2.0, probe_count=2, probe_window_seconds=0.05),
-    "fast": Profile(unsure_after_seconds=1.0, probe_count=1, probe_window_seconds=0.03),
-}
+    "default": Profile(
+        unsure_after_seconds=2.0, probe_count=2, probe_window_seconds=0.05,
+        verify_interval_seconds=1.0,
+    ),
+    "fast": Profile(
+        unsure_after_seconds=1.0, probe_count=1, probe_window_seconds=0.03,
+        verify_interval_seconds=0.5,
+    ),
+}  # fmt: skip
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -1,4 +1,5 @@
-"""Watching an interface for claims on addresses: who says which address is theirs.
+"""Watching an interface for claims on addresses (who says which address is theirs) and for
+questions about them (who resolves which address).
 
 A `Watcher` reads the ARP and NDP frames that the kernel filter (`floatip_agent.bpf`) lets
 through and yields them as `floatip_agent.claims.Claim`s. The conflict detector (DESIGN.md
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator
 from floatip_agent import claims, packet_sockets
 
 PACKET_OUTGOING = 4
+Sighting = claims.Claim | claims.Question
 MAX_FRAME = 65535
 
 
@@ -41,3 +43,13 @@ class Watcher(packet_sockets.SocketOwner):
             claim = claims.parse_claim(frame)
             if claim is not None:
                 yield claim
+
+    async def sightings(self) -> AsyncIterator[Sighting]:
+        """Every claim and every question on the wire, forever (a frame may carry both)."""
+        async for frame in self.frames():
+            claim = claims.parse_claim(frame)
+            if claim is not None:
+                yield claim
+            question = claims.parse_question(frame)
+            if question is not None:
+                yield question

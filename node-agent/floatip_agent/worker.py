@@ -12,9 +12,10 @@ decision says to look again:
 - **release**: stop announcing, end a handoff, name the new holder's MAC to the LAN (after a
   planned move), remove the address.
 
-A foreign claim (`nudges.Foreign`) is recorded, reported and answered at a bounded rate
-(`conflicts`); a claim while unsure (`nudges.Fenced`) releases at once and takes nothing
-until the API speaks again. No failure of one VIP disturbs another: a failed step is logged,
+A foreign claim (`nudges.Foreign`) and, during a conflict, a host resolving the address
+(`nudges.Asked`) go to the VIP's `defending.Defence` (report, defend at a bounded rate, never
+move); a claim while unsure (`nudges.Fenced`) releases at once and takes nothing until the
+API speaks again. No failure of one VIP disturbs another: a failed step is logged,
 reported once (Event) and retried. Every I/O goes through `Ports`, so the unit tests drive a
 worker against fakes, without root.
 """
@@ -29,11 +30,11 @@ from collections.abc import Callable
 
 import structlog
 
-from floatip.api import events, times
+from floatip.api import events
 from floatip_agent import (
     assignments,
-    conflicts,
     decisions,
+    defending,
     metrics,
     nudges,
     ports,
@@ -68,8 +69,11 @@ class VipWorker:
         self.held: decisions.Held | None = None
         self.waiting: tuple[int, float] | None = None  # (epoch, since) of a move away
         self.fenced = False
-        self.conflict: conflicts.Conflict | None = None
-        self.reassert_at: float | None = None
+        self.defence = defending.Defence(
+            name, node=config.node, io=io, report=self._report, clock=clock,
+            verify_interval=config.verify_interval_seconds,
+            verify_budget=config.verify_budget_per_second,
+        )  # fmt: skip
         self.problem: str | None = None  # the last problem reported (each one Event, once)
         self._inbox: collections.deque[nudges.Nudge] = collections.deque()
         self._nudged = asyncio.Event()
@@ -103,10 +107,7 @@ class VipWorker:
             await self._sleep(recheck)
             while self._inbox:
                 await self._apply(self._inbox.popleft())
-            if self.reassert_at is not None and self.clock() >= self.reassert_at:
-                self.reassert_at = None
-                if self.conflict is not None and self.conflict.bucket.try_take():
-                    await self._reassert()
+            await self.defence.due(self.held)
             try:
                 recheck = await self.step()
             except asyncio.CancelledError:
@@ -119,7 +120,7 @@ class VipWorker:
                 return
 
     async def _sleep(self, recheck: float | None) -> None:
-        deadlines = [d for d in (recheck, self._until(self.reassert_at)) if d is not None]
+        deadlines = [d for d in (recheck, self._until(self.defence.due_at)) if d is not None]
         if self._inbox or (deadlines and min(deadlines) <= 0):
             return
         with contextlib.suppress(TimeoutError):
@@ -135,14 +136,18 @@ class VipWorker:
         if isinstance(nudge, nudges.Reassigned):
             self.assignment = nudge.assignment
             self.fenced = False
-        elif isinstance(nudge, nudges.Fenced):
+            return
+        held = self.held
+        if held is None or held.address != nudge[0].address:
+            return  # about an address this worker no longer holds
+        if isinstance(nudge, nudges.Fenced):
             await self._fenced(nudge)
-        elif self.held is not None and self.held.address == nudge.claim.address:
-            await self._foreign(nudge)
+        elif isinstance(nudge, nudges.Foreign):
+            await self.defence.foreign(nudge.claim, nudge.ifname, held)
+        else:
+            await self.defence.asked(nudge.question, held)
 
     async def _fenced(self, nudge: nudges.Fenced) -> None:
-        if self.held is None:
-            return
         claim = nudge.claim
         log.warning("fenced-release", vip=self.name, mac=claim.mac, silence=self.io.fence.silence())
         self.fenced = True
@@ -153,41 +158,6 @@ class VipWorker:
             "long: released it at once (DESIGN.md safety 3)",
             problems.Action.RELEASE,
         )
-
-    async def _foreign(self, nudge: nudges.Foreign) -> None:
-        claim = nudge.claim
-        first = self.conflict is None
-        self.conflict = conflicts.record(
-            self.conflict, mac=claim.mac, now=self.clock(), wall=times.now(), clock=self.clock
-        )
-        self.io.counters.conflicts.labels(vip=self.name).inc()
-        if first:
-            log.warning("conflict", vip=self.name, mac=claim.mac, address=str(claim.address))
-            self.report(
-                problems.Reason.CONFLICT,
-                f"{claim.mac} claims {claim.address} on {nudge.ifname} ({claim.kind}); this "
-                "node keeps it and re-asserts at a bounded rate. Find the host with that MAC",
-                problems.Action.REASSERT,
-                once=False,
-            )
-        if self.conflict.bucket.try_take():
-            await self._reassert()
-        else:
-            if self.reassert_at is None:
-                self.reassert_at = self.clock() + self.conflict.bucket.wait_time()
-            self.io.reports.conflict(self.name, self.conflict.to_report(node=self.node))
-
-    async def _reassert(self) -> None:
-        """Announce the held address again (the bucket allowed it) and report the conflict."""
-        if self.held is None or self.conflict is None:
-            return
-        self.conflict.reasserted += 1
-        try:
-            await self.io.wire.announce(self.held.ifname, [self.held.address])
-            self.io.counters.announcements.labels(kind=metrics.AnnounceKind.REASSERT.value).inc()
-        except OSError as exc:
-            log.warning("announce-failed", interface=self.held.ifname, error=str(exc))
-        self.io.reports.conflict(self.name, self.conflict.to_report(node=self.node))
 
     # -- deciding and acting --------------------------------------------------------------------
 
@@ -228,12 +198,7 @@ class VipWorker:
             return 0.0  # the assignment may have changed meanwhile: decide again
         if isinstance(outcome, taking.Refused):
             if outcome.foreign is not None:
-                self.io.counters.conflicts.labels(vip=self.name).inc()
-                self.conflict = conflicts.record(
-                    self.conflict, mac=outcome.foreign, now=self.clock(), wall=times.now(),
-                    clock=self.clock,
-                )  # fmt: skip
-                self.io.reports.conflict(self.name, self.conflict.to_report(node=self.node))
+                self.defence.refused(outcome.foreign)
             self.report(outcome.reason, outcome.note, outcome.action)
             return outcome.retry_after
         held = outcome.held
@@ -242,7 +207,7 @@ class VipWorker:
         self.io.counters.apply_seconds.observe(self.clock() - outcome.started)
         self.io.counters.announcements.labels(kind=metrics.AnnounceKind.BURST.value).inc()
         self.problem = None
-        self.conflict = None
+        self.defence.clear()
         log.info("vip-taken", vip=self.name, address=str(held.address), epoch=held.epoch,
                  interface=held.ifname, peers_answered=sorted(outcome.peers))  # fmt: skip
         self.announce(assignment, first_sent=True)
@@ -256,15 +221,8 @@ class VipWorker:
             self.announce(assignment, first_sent=False)
         elif not self.io.announcements.active(self.name):  # held but silent (handover called off)
             self.announce(assignment, first_sent=False)
-        if self.conflict is not None:
-            if conflicts.over(self.conflict, now=self.clock()):
-                log.info("conflict-over", vip=self.name, mac=self.conflict.mac,
-                         count=self.conflict.count)  # fmt: skip
-                self.conflict = None
-                self.reassert_at = None
-                self.io.reports.conflict(self.name, None)
-                return None
-            return conflicts.QUIET / 4
+        if self.defence.conflict is not None:
+            return self.defence.keep()
         if assignment.conflict_node == self.node:
             self.io.reports.conflict(self.name, None)  # our report from before a restart
         return None
@@ -287,8 +245,7 @@ class VipWorker:
         held = self.held
         self._hold(None)
         self.io.announcements.stop(self.name)
-        self.conflict = None
-        self.reassert_at = None
+        self.defence.clear()
         if self.name in self.io.handoffs.active:
             await self.io.handoffs.end(self.name)
         if held is None:
@@ -305,6 +262,11 @@ class VipWorker:
         self.held = held
         self.io.table.hold(self.name, held)
         self.io.counters.vips_held.set(len(self.io.table.held))
+
+    def _report(
+        self, reason: problems.Reason, note: str, action: problems.Action, once: bool
+    ) -> None:
+        self.report(reason, note, action, once=once)
 
     def report(
         self, reason: problems.Reason, note: str, action: problems.Action, *, once: bool = True

@@ -14,6 +14,7 @@ from typing import Any
 from floatip.api import events, model
 from floatip_agent import (
     addressing,
+    conflicts,
     decisions,
     fencing,
     handoff,
@@ -22,6 +23,7 @@ from floatip_agent import (
     metrics,
     probing,
     problems,
+    ratelimit,
     settings,
     table,
     worker,
@@ -82,6 +84,7 @@ class Wire:
         self.probes: list[addressing.IPAddress] = []
         self.announced: list[tuple[str, tuple[addressing.IPAddress, ...]]] = []
         self.redirected: list[tuple[addressing.IPAddress, str]] = []
+        self.verified: list[tuple[str, tuple[addressing.IPAddress, ...]]] = []
         self.opened: set[str] = set()
 
     async def probe(
@@ -102,6 +105,9 @@ class Wire:
     async def announce(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None:
         self.opened.add(ifname)
         self.announced.append((ifname, tuple(addresses)))
+
+    async def verify(self, ifname: str, addresses: Sequence[addressing.IPAddress]) -> None:
+        self.verified.append((ifname, tuple(addresses)))
 
     async def redirect(self, ifname: str, address: addressing.IPAddress, *, to_mac: str) -> None:
         self.redirected.append((address, to_mac))
@@ -207,10 +213,13 @@ class World:
         self.fence.contact()
         self.table = table.Table()
         self.counters = metrics.Metrics()
+        self.budget = ratelimit.TokenBucket(
+            capacity=conflicts.NODE_BURST, rate=conflicts.NODE_RATE, clock=self.clock
+        )
         self.io = worker.Ports(
             kernel=self.kernel, wire=self.wire, announcements=self.announcements,
             handoffs=self.handoffs, reports=self.reports, peers=self.peers, fence=self.fence,
-            table=self.table, counters=self.counters,
+            table=self.table, counters=self.counters, budget=self.budget,
         )  # fmt: skip
 
     def worker(self, name: str = "web") -> worker.VipWorker:

@@ -5,8 +5,10 @@ holds on another interface, is no business of the guard's; our own frames are ig
 other MAC while unsure is a `Fenced` nudge (release at once, DESIGN.md safety 3); a peer's
 MAC makes the intake re-read the VirtualIP; a foreign MAC is a `Foreign` nudge when the list
 of peers is fresh, and when it is stale the guard looks at the peers first, in the
-background, and re-reads instead if the MAC belongs to a peer that just started. The guard
-itself never releases, announces or writes: its only outputs are nudges and re-reads.
+background, and re-reads instead if the MAC belongs to a peer that just started. A question
+about a held address by another host is an `Asked` nudge; ours and a peer's are ignored (a
+peer is never fought). The guard itself never releases, announces or writes: its only
+outputs are nudges and re-reads.
 """
 
 from __future__ import annotations
@@ -90,3 +92,17 @@ async def test_with_stale_peers_the_guard_looks_first() -> None:
     assert rig.world.peers.refreshes == 1  # one look for both claims
     assert rig.rereads == ["web"]
     assert [(name, type(n)) for name, n in rig.nudges] == [("web", nudges.Foreign)]
+
+
+def test_questions_by_others_are_noted_ours_and_peers_ignored() -> None:
+    rig = Rig()
+    for mac, response in (
+        ("02:00:00:00:00:c1", decisions.QuestionResponse.NOTE),
+        (fakes.PEER_MAC, decisions.QuestionResponse.IGNORE),
+        (fakes.ETH0_MAC, decisions.QuestionResponse.IGNORE),
+    ):
+        question = claims.Question(fakes.VIP, mac)
+        assert rig.guard.judge(links.Seen("eth0", question)) is response
+    assert [(name, type(n)) for name, n in rig.nudges] == [("web", nudges.Asked)]
+    other = claims.Question(fakes.VIP + 1, "02:00:00:00:00:c1")
+    assert rig.guard.judge(links.Seen("eth0", other)) is None

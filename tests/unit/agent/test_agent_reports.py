@@ -97,15 +97,17 @@ def test_conflict_record_report_and_quiet() -> None:
         record, mac="02:00:00:00:00:0f", now=5, wall=NOW, clock=lambda: now[0]
     )
     assert record.count == 2
-    taken = [record.bucket.try_take() for _ in range(5)]
-    assert taken == [True, True, True, False, False]  # the burst, then the rate
-    now[0] = 2.0
+    taken = [record.bucket.try_take() for _ in range(conflicts.REASSERT_BURST + 2)]
+    assert taken == [True] * conflicts.REASSERT_BURST + [False, False]  # the burst, then the rate
+    now[0] = 1 / conflicts.REASSERT_RATE
     assert record.bucket.try_take()
     report = record.to_report(node="n1")
     assert isinstance(report, model.ConflictReport)
     assert report.count == 2 and report.since == "2026-01-02T03:04:05Z"
-    assert not conflicts.over(record, now=5 + conflicts.QUIET - 1)
-    assert conflicts.over(record, now=5 + conflicts.QUIET)
+    quiet = conflicts.quiet(1.0)
+    assert quiet == 3.0 and conflicts.quiet(10.0) == 30.0  # three rounds of verification
+    assert not conflicts.over(record, now=5 + quiet - 0.5, quiet_for=quiet)
+    assert conflicts.over(record, now=5 + quiet, quiet_for=quiet)
 
 
 def test_rise_fall() -> None:

@@ -7,8 +7,10 @@ Proves, for the only code that acts on a VirtualIP:
 - nothing is taken while the fence is unsure, nor after a fenced release until the API
   speaks again (`Reassigned`);
 - a claim while unsure (`Fenced`) releases at once, with its cause label and an Event;
-- foreign claims (`Foreign`) are recorded and answered at a bounded rate (burst 3, then one
-  every 2 s), with one Event, and the conflict clears after the quiet period;
+- foreign claims (`Foreign`) are recorded and answered at a bounded rate (the VIP's burst,
+  then its rate, and never past the node's budget), with one Event, and the conflict clears
+  after three quiet rounds of verification; while it lasts, a host that resolves the address
+  (`Asked`) gets an announcement right after, and with no conflict it gets nothing;
 - a planned move away waits (no refresh, address kept) until the new holder announces, then
   releases naming the new holder's MAC; a failover away releases at once;
 - a planned take begins the flow handoff first; a deletion releases and the worker ends;
@@ -125,13 +127,47 @@ async def test_foreign_claims_are_answered_at_a_bounded_rate() -> None:
     await drain(one)
     assert len(world.wire.announced) - before == conflicts.REASSERT_BURST
     assert world.reports.reasons() == [problems.Reason.CONFLICT]  # one Event, not six
-    assert one.reassert_at is not None and one.held is not None  # never moved
+    assert one.held is not None  # never moved
     assert world.sample("floatip_agent_conflicts_total", vip="web") == 6
+    assert world.sample("floatip_agent_vips_in_conflict") == 1
     report = world.reports.conflicts[-1]
-    assert report is not None and (report.count, report.reasserted) == (6, 3)
-    world.clock.now += conflicts.QUIET
-    assert await drain(one) is None  # a keep step: the conflict went quiet
-    assert world.reports.conflicts[-1] is None and one.conflict is None
+    assert report is not None and (report.count, report.reasserted) == (6, 5)
+    assert one.defence.due_at is not None  # the sixth waits for a token
+    world.clock.now += one.defence.quiet_for() - 0.1
+    assert await drain(one) is not None  # still in conflict: look again
+    world.clock.now += 0.1
+    assert await drain(one) is None  # a keep step: three rounds drew no foreign answer
+    assert world.reports.conflicts[-1] is None and one.defence.conflict is None
+    assert world.sample("floatip_agent_vips_in_conflict") == 0
+
+
+async def test_during_a_conflict_askers_get_an_answer_and_not_before() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    question = claims.Question(fakes.VIP, "02:00:00:00:00:c1")
+    one.nudge(nudges.Asked(question, "eth0"))
+    await drain(one)
+    assert len(world.wire.announced) == 1  # only the take's own first announcement
+    one.nudge(nudges.Foreign(claim(fakes.INTRUDER_MAC), "eth0"))
+    await drain(one)
+    one.nudge(nudges.Asked(question, "eth0"))
+    await drain(one)
+    assert len(world.wire.announced) == 3
+    assert world.sample("floatip_agent_announcements_sent_total", kind="answer") == 1
+
+
+async def test_the_nodes_budget_bounds_every_vips_defence() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    while world.budget.try_take():  # other VIPs of this node spent the node's budget
+        pass
+    before = len(world.wire.announced)
+    one.nudge(nudges.Foreign(claim(fakes.INTRUDER_MAC), "eth0"))
+    await drain(one)
+    assert len(world.wire.announced) == before and one.defence.due_at is not None
+    world.clock.now = one.defence.due_at + 0.001
+    await one.defence.due(one.held)
+    assert len(world.wire.announced) == before + 1
 
 
 async def test_a_planned_move_away_waits_for_the_new_holders_announcement() -> None:
