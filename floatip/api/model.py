@@ -331,6 +331,18 @@ class VirtualIPSpec(
             "Off by default to avoid flapping (keepalived's nopreempt)."
         ),
     )
+    hold_down_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a node that lost eligibility (its link, its agent, the health check) "
+            "must stay eligible before the address is preempted back to it or it is chosen "
+            "over a node that stayed eligible; doubled for each further loss within 5 minutes "
+            "(at most 8 times). A failover away from a failed holder is never delayed "
+            "(keepalived's preempt_delay; 0 turns it off)."
+        ),
+    )
     node: NodeName | None = Field(
         default=None,
         description=(

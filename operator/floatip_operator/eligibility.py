@@ -50,11 +50,18 @@ class NodeView:
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     interfaces: tuple[Interface, ...] = ()
     own_addresses: frozenset[addresses.IPAddress] = frozenset()
+    #: An interface it publishes has lost its carrier (it is left out of ``interfaces``).
+    carrier_lost: bool = False
 
     @property
     def alive(self) -> bool:
         """Whether the node itself can hold anything, whatever the address."""
         return self.ready and self.agent_alive and self.lease_fresh and not self.drained
+
+    @property
+    def fit(self) -> bool:
+        """Alive with every link up: what flap damping (`damping`) watches."""
+        return self.alive and not self.carrier_lost
 
     @property
     def reachable(self) -> bool:

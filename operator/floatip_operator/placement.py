@@ -5,10 +5,12 @@ Pure and deterministic. The rules, in order:
 1. Of VirtualIPs sharing an address, the oldest keeps it; the others get ``DuplicateAddress``.
 2. ``spec.node`` pins: the pinned node when it is eligible (a planned switchover when the
    address was elsewhere); otherwise placement goes on as if unpinned and says why.
-3. ``preempt``: a better eligible preferred node takes the address back (planned).
+3. ``preempt``: the best eligible preferred node takes the address back (planned), once it is
+   *settled* (`damping`: fit for ``holdDownSeconds`` since its last loss).
 4. The current holder keeps the address while it is eligible: no move without a reason.
-5. Otherwise the first eligible of ``preferredNodes``; otherwise the least-loaded eligible
-   node, ties broken by a stable hash of the node name.
+5. Otherwise the first settled eligible of ``preferredNodes``; otherwise the least-loaded
+   settled eligible node, ties broken by a stable hash of the node name. Only when no
+   eligible node is settled does an unsettled one take it (a failover is never delayed).
 6. An address is taken from its holder only when another node can take it: with no eligible
    node the holder (if any) keeps it and the decision says ``NoEligibleNode``.
 
@@ -26,10 +28,10 @@ import dataclasses
 import enum
 import heapq
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence, Set
 
 from floatip.api import model
-from floatip_operator import eligibility
+from floatip_operator import damping, eligibility
 from floatip_operator.eligibility import HealthResults, NodeView, VipView
 
 
@@ -80,15 +82,26 @@ def place(
     vips: Iterable[VipView],
     nodes: Mapping[str, NodeView],
     health: HealthResults | None = None,
+    unrest: Mapping[Hashable, damping.Unrest] | None = None,
 ) -> dict[str, Decision]:
-    """Decide the holder of every VirtualIP (see the module docstring for the rules)."""
-    return _Placer(nodes, health or {}).run(sorted(vips, key=lambda v: v.name))
+    """Decide the holder of every VirtualIP (see the module docstring for the rules).
+
+    ``unrest`` (`damping.Damping.unrest`): nodes, and (VirtualIP, node) health checks, that
+    lost eligibility lately.
+    """
+    return _Placer(nodes, health or {}, unrest or {}).run(sorted(vips, key=lambda v: v.name))
 
 
 class _Placer:
-    def __init__(self, nodes: Mapping[str, NodeView], health: HealthResults) -> None:
+    def __init__(
+        self,
+        nodes: Mapping[str, NodeView],
+        health: HealthResults,
+        unrest: Mapping[Hashable, damping.Unrest],
+    ) -> None:
         self.nodes = nodes
         self.health = health
+        self.unrest = unrest
         self.loads: dict[str, int] = dict.fromkeys(nodes, 0)
         self.alive = [n for n in nodes.values() if n.alive]
         self.networks = sorted(
@@ -133,8 +146,30 @@ class _Placer:
             return self.health.get(vip.name, {}).get(node) is True
         return True
 
+    def _settled(self, vip: VipView, node: str) -> bool:
+        """Whether ``node`` (and the VirtualIP's check on it) was fit for the hold-down."""
+        if not self.unrest:
+            return True
+        hold = vip.spec.hold_down_seconds
+        for key in (node, (vip.name, node)):
+            unrest = self.unrest.get(key)
+            if unrest is not None and not unrest.settled(hold):
+                return False
+        return True
+
     def _least_loaded(
         self, vip: VipView, key: tuple[object, ...], base: frozenset[str]
+    ) -> str | None:
+        if self.unrest:  # a settled node first; an unsettled one only when none is
+            unsettled = {n for n in base if not self._settled(vip, n)}
+            if unsettled and unsettled != base:
+                chosen = self._lightest(vip, key, base, skip=unsettled)
+                if chosen is not None:
+                    return chosen
+        return self._lightest(vip, key, base, skip=frozenset())
+
+    def _lightest(
+        self, vip: VipView, key: tuple[object, ...], base: frozenset[str], *, skip: Set[str]
     ) -> str | None:
         heap = self.heaps.get(key)
         if heap is None:
@@ -148,7 +183,7 @@ class _Placer:
             if load != self.loads[node]:  # stale: another group changed this node's load
                 heapq.heappush(heap, (self.loads[node], rank, node))
                 continue
-            if self._eligible(vip, base, node):
+            if node not in skip and self._eligible(vip, base, node):
                 chosen = node
                 heapq.heappush(heap, (load + 1, rank, node))
                 break
@@ -209,14 +244,19 @@ class _Placer:
         preferred = [n for n in vip.spec.preferred_nodes if self._eligible(vip, base, n)]
         holder_ok = self._eligible(vip, base, vip.holder)
         if holder_ok and vip.holder is not None:
-            if vip.spec.preempt and preferred and preferred[0] != vip.holder:
+            best = preferred[0] if preferred else None
+            if vip.spec.preempt and best and best != vip.holder and self._settled(vip, best):
                 order = vip.spec.preferred_nodes
-                if vip.holder not in order or order.index(preferred[0]) < order.index(vip.holder):
-                    return self._move(vip, preferred[0], Reason.PREEMPTED, pin_note), pin_note
+                if vip.holder not in order or order.index(best) < order.index(vip.holder):
+                    return self._move(vip, best, Reason.PREEMPTED, pin_note), pin_note
             return Decision(
                 vip.name, vip.holder, vip.holder, Reason.KEPT, detail=pin_note
             ), pin_note
-        if preferred:
+        settled = [n for n in preferred if self._settled(vip, n)]
+        if settled:
+            return self._move(vip, settled[0], Reason.ASSIGNED, pin_note), pin_note
+        if preferred and not any(self._settled(vip, n) and self._eligible(vip, base, n)
+                                 for n in base):  # fmt: skip
             return self._move(vip, preferred[0], Reason.ASSIGNED, pin_note), pin_note
         return None, pin_note
 

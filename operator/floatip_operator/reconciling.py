@@ -18,13 +18,14 @@ import asyncio
 import contextlib
 import datetime
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from floatip import logs
 from floatip.api import events, leases, status, times
 from floatip.kube import client, paths
 from floatip_operator import (
+    damping,
     eligibility,
     informing,
     leadership,
@@ -72,6 +73,7 @@ class Reconciler:
         self.specs: dict[str, views.ParsedSpec] = {}
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
+        self.damping = damping.Damping()
 
     def poke(self) -> None:
         self.poked.set()
@@ -141,6 +143,7 @@ class Reconciler:
             return
         nodes = self.node_views(agent_leases)
         metrics.AGENTS_ALIVE.set(sum(1 for n in nodes.values() if n.agent_alive))
+        self.observe(nodes, views.health_results(self.agent_states(agent_leases)))
         due = time.monotonic() - self.last_full > FULL_PASS_EVERY_S
         if not forced and not due and nodes == self.last_nodes:
             return
@@ -149,6 +152,16 @@ class Reconciler:
         self.last_nodes = nodes
         self.last_full = time.monotonic()
         await self.decide_and_write(nodes)
+
+    def observe(
+        self, nodes: Mapping[str, eligibility.NodeView], health: eligibility.HealthResults
+    ) -> None:
+        """Feed flap damping, every pass, leader or not (a new leader starts with history)."""
+        fitness: dict[Hashable, bool] = {name: node.fit for name, node in nodes.items()}
+        for vip, verdicts in health.items():
+            for node, passing in verdicts.items():
+                fitness[(vip, node)] = passing
+        self.damping.observe(fitness, now=time.monotonic())
 
     async def decide_and_write(self, nodes: Mapping[str, eligibility.NodeView]) -> None:
         health = views.health_results(self.agent_states(self.agent_leases()))
@@ -160,7 +173,8 @@ class Reconciler:
             if spec is not None:
                 placeable.append(views.vip_view(body, spec))
         started = time.perf_counter()
-        decisions = placement.place(placeable, nodes, health)
+        unrest = self.damping.unrest(now=time.monotonic())
+        decisions = placement.place(placeable, nodes, health, unrest)
         metrics.PLACEMENT.observe(time.perf_counter() - started)
         now = times.timestamp(times.now())
         counts: dict[statuses.State, int] = {}

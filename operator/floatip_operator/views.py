@@ -106,6 +106,7 @@ def node_views(
         lease = agent_leases.get(name)
         interfaces, own = parse_interfaces(leases.published(lease or {})[0])
         agent = agents.get(name)
+        published = interfaces
         interfaces = with_carrier(interfaces, agent)
         views[name] = eligibility.NodeView(
             name=name,
@@ -116,6 +117,7 @@ def node_views(
             labels=dict(node.get("metadata", {}).get("labels") or {}),
             interfaces=interfaces,
             own_addresses=own,
+            carrier_lost=len(interfaces) < len(published),
         )
     return views
 
