@@ -26,7 +26,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def condition_summary(current: model.VirtualIPStatus) -> str:
-    """``Ready=True Announced=False(Pending) ...`` in a fixed order, reasons where unhealthy."""
+    """``Ready=True Announced=False(Pending) ...`` in a fixed order, reasons where unhealthy;
+    a conflict names the foreign MAC and since when it claims the address."""
     found = {c.type: c for c in current.conditions}
     parts = []
     for kind in CONDITION_ORDER:
@@ -39,6 +40,10 @@ def condition_summary(current: model.VirtualIPStatus) -> str:
         else:
             healthy = value is model.ConditionStatus.TRUE
         reason = "" if healthy else f"({condition.reason})"
+        if kind is model.ConditionType.CONFLICT and current.conflict and not healthy:
+            reason = (
+                f"({condition.reason} by {current.conflict.mac} since {current.conflict.since})"
+            )
         parts.append(f"{kind.value}={value.value}{reason}")
     return " ".join(parts) or "-"
 

@@ -181,7 +181,10 @@ def _api_down(
     processes.send(server, apiserving.DOWN_SIGNAL)
     client = kubeapi.Client(place.kubeconfig, timeout=1)
     waiting.wait_until(
-        lambda: not client.answers(), what="the API server to stop answering", timeout=15
+        lambda: not client.answers(),
+        what="the API server to stop answering",
+        timeout=15,
+        describe=lambda: processes.log_tail(server),
     )
     lab.faults.api_down = True
     say("API server down (connections refused; objects kept); `api-up` or `heal` restores it")
@@ -193,7 +196,12 @@ def _api_up(
     server = _apiserver(lab)
     processes.send(server, apiserving.UP_SIGNAL)
     client = kubeapi.Client(place.kubeconfig, timeout=2)
-    waiting.wait_until(client.answers, what="the API server to answer again", timeout=15)
+    waiting.wait_until(
+        client.answers,
+        what="the API server to answer again",
+        timeout=15,
+        describe=lambda: processes.log_tail(server),
+    )
     lab.faults.api_down = False
     say("API server up again")
 

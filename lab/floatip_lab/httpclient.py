@@ -5,6 +5,11 @@ request opens a new TCP connection, so every request goes through the client's n
 entry for the VIP exactly as a real client's first packet would. Bounded in count and time:
 it stops by itself after ``--duration`` seconds or ``--count`` requests, whichever is first,
 and on SIGTERM. One JSON line per request (`floatip_lab.timeline.Request`).
+
+``--flush-every S`` makes it a client that resolves the VIP afresh: every S seconds it drops
+its neighbour entry for the VIP (``ip neigh flush``), so the next request asks the LAN again
+with a broadcast ARP request / neighbour solicitation, which every host holding the address
+answers. That is how a fresh client meets an intruder (DESIGN.md "Defending the address").
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -43,7 +49,21 @@ def ask(host: str, port: int, path: str, timeout: float) -> tuple[bool, str]:
     return True, body.decode(errors="replace").strip()
 
 
-def run(url: str, *, interval: float, timeout: float, duration: float, count: int, out: str) -> int:
+def forget(address: str) -> None:
+    """Drop this host's neighbour entry for ``address`` (the next packet resolves it anew)."""
+    subprocess.run(["ip", "neigh", "flush", "to", address], check=False, capture_output=True)
+
+
+def run(
+    url: str,
+    *,
+    interval: float,
+    timeout: float,
+    duration: float,
+    count: int,
+    out: str,
+    flush_every: float = 0.0,
+) -> int:
     """Probe until the duration or count runs out; return the number of requests made."""
     parsed = urllib.parse.urlsplit(url)
     host = parsed.hostname or ""
@@ -52,9 +72,13 @@ def run(url: str, *, interval: float, timeout: float, duration: float, count: in
     signal.signal(signal.SIGTERM, _on_term)
     made = 0
     deadline = time.time() + duration
+    flushed = 0.0
     with open(out, "a", buffering=1) as sink:
         next_start = time.time()
         while not _stop and made < count and time.time() < deadline:
+            if flush_every and time.time() - flushed >= flush_every:
+                forget(host)
+                flushed = time.time()
             start = time.time()
             ok, answer = ask(host, port, path, timeout)
             sink.write(timeline.Request(start, time.time(), ok, answer).to_json() + "\n")
@@ -72,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=0.1, help="seconds one request may take")
     parser.add_argument("--duration", type=float, default=60.0, help="stop after these seconds")
     parser.add_argument("--count", type=int, default=20_000, help="stop after these requests")
+    parser.add_argument(
+        "--flush-every", type=float, default=0.0, help="forget the VIP's MAC every S seconds"
+    )
     args = parser.parse_args(argv)
     run(
         args.url,
@@ -80,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         count=args.count,
         out=args.out,
+        flush_every=args.flush_every,
     )
     return 0
 

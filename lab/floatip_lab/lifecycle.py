@@ -213,6 +213,7 @@ def _start_api(place: state.Place, lab: state.LabState, say: Say) -> None:
             what=f"{record.name} to start (log {record.log})",
             timeout=30,
             interval=0.05,
+            describe=functools.partial(processes.log_tail, record),
         )
     lab.relay_port = int(port_file.read_text())
     text = place.lab_kubeconfig.read_text().replace(
@@ -254,6 +255,7 @@ def _start_webservers(place: state.Place, lab: state.LabState, say: Say) -> None
             what=f"nginx on {node} to answer the client (log {record.log})",
             timeout=20,
             interval=0.05,
+            describe=functools.partial(processes.log_tail, record),
         )
 
 

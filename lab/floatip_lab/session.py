@@ -106,6 +106,54 @@ class Session:
                 return found
         return None
 
+    def wait(
+        self,
+        probe: Callable[[], Any],
+        *,
+        what: str,
+        timeout: float = 30,
+        interval: float = 0.05,
+        describe: Callable[[], str] | None = None,
+    ) -> Any:
+        """`waiting.wait_until`, and when it gives up, everything `explain` sees."""
+
+        def seen() -> str:
+            own = f"{describe()}\n" if describe else ""
+            return own + self.explain()
+
+        return waiting.wait_until(
+            probe, what=what, timeout=timeout, interval=interval, describe=seen
+        )
+
+    def explain(self, *, log_lines: int = 15) -> str:
+        """What the lab looks like now, for a wait that gave up: the addresses on every node
+        (and the intruder), every VirtualIP's status, the tails of the agents' and the
+        operators' logs. Never raises: what cannot be read says why."""
+        parts = ["--- addresses on eth0"]
+        lab = self.lab
+        for host in [*lab.nodes_names(), "intruder"]:
+            try:
+                parts.append(f"{host}: {sorted(self.addresses_on(host))}")
+            except Exception as exc:  # a dead namespace must not hide the rest
+                parts.append(f"{host}: unreadable ({exc})")
+        parts.append("--- VirtualIPs")
+        try:
+            for item in self.api.request("GET", VIPS).get("items") or []:
+                name = (item.get("metadata") or {}).get("name")
+                parts.append(f"{name}: {json.dumps(item.get('status'), sort_keys=True)}")
+        except Exception as exc:
+            parts.append(f"unreadable ({exc})")
+        for name, record in sorted(lab.processes.items()):
+            if not name.startswith(("agent-", "operator-")):
+                continue
+            try:
+                tail = pathlib.Path(record.log).read_text(errors="replace").splitlines()
+            except OSError as exc:
+                tail = [f"unreadable ({exc})"]
+            parts.append(f"--- {name} log (last {log_lines} lines of {record.log})")
+            parts.extend(line[:400] for line in tail[-log_lines:])
+        return "\n".join(parts)
+
     def wait_condition(
         self, name: str, kind: str, value: str = "True", timeout: float = 30
     ) -> None:
@@ -113,26 +161,15 @@ class Session:
             condition = self.condition(name, kind)
             return condition is not None and condition.get("status") == value
 
-        waiting.wait_until(
-            holds,
-            what=f"virtualip/{name} {kind}={value}",
-            timeout=timeout,
-            interval=0.05,
-            describe=lambda: str((self.vip(name).get("status") or {}).get("conditions")),
-        )
+        self.wait(holds, what=f"virtualip/{name} {kind}={value}", timeout=timeout)
 
     def holder(self, name: str) -> str | None:
         holder: str | None = (self.vip(name).get("status") or {}).get("holder")
         return holder
 
     def wait_holder(self, name: str, node: str, timeout: float = 30) -> None:
-        waiting.wait_until(
-            lambda: self.holder(name) == node,
-            what=f"virtualip/{name} held by {node}",
-            timeout=timeout,
-            interval=0.05,
-            describe=lambda: str(self.vip(name).get("status")),
-        )
+        self.wait(lambda: self.holder(name) == node, what=f"virtualip/{name} held by {node}",
+                  timeout=timeout)  # fmt: skip
 
     # -- hosts ----------------------------------------------------------------------------
 
@@ -157,26 +194,28 @@ class Session:
         return request.ok, request.answer
 
     def wait_answer(self, vip: str, server: str, timeout: float = 30) -> None:
-        waiting.wait_until(
+        self.wait(
             lambda: self.ask(vip) == (True, server),
             what=f"the client to get an answer from {server} at {vip}",
             timeout=timeout,
             interval=0.1,
-            describe=lambda: str(self.ask(vip)),
+            describe=lambda: f"the client's last request: {self.ask(vip)}",
         )
 
     @contextlib.contextmanager
     def prober(
-        self, vip: str, *, duration: float = 120, interval: float = 0.01
+        self, vip: str, *, duration: float = 120, interval: float = 0.01, flush_every: float = 0
     ) -> Iterator[Recording]:
         """The client asking ``vip`` every ``interval`` s (0: back to back) until the block ends.
 
         Bounded by ``duration``; each request is a new TCP connection with a 100 ms timeout.
+        ``flush_every`` > 0: a client that forgets the VIP's MAC that often (resolves afresh).
         """
         recording = self._start(
             "requests",
             [sys.executable, "-m", "floatip_lab.httpclient", f"http://{_url_host(vip)}/",
-             "--duration", str(duration), "--timeout", "0.1", "--interval", str(interval)],
+             "--duration", str(duration), "--timeout", "0.1", "--interval", str(interval),
+             "--flush-every", str(flush_every)],
         )  # fmt: skip
         try:
             yield recording
@@ -235,6 +274,9 @@ class Session:
             return None
         return report if isinstance(report, dict) else None
 
+    def _report_of(self, node: str) -> str:
+        return f"{node}'s /healthz: {self.agent_report(node)}"
+
     def agent_sure(self, node: str) -> bool:
         """Whether ``node``'s agent answers /healthz and is sure of the API."""
         report = self.agent_report(node)
@@ -247,11 +289,12 @@ class Session:
         default profile); the extra second covers that and a busy machine.
         """
         for node in self.lab.nodes_names():
-            waiting.wait_until(
+            self.wait(
                 functools.partial(self.agent_sure, node),
                 what=f"the agent of {node} to answer /healthz and be sure of the API",
                 timeout=timeout,
                 interval=0.1,
+                describe=functools.partial(self._report_of, node),
             )
         time.sleep(1.0)
 
@@ -267,6 +310,11 @@ class Session:
         """The seed's prank, from the intruder: ``ip addr add`` and a gratuitous ARP."""
         self.run("intruder", ["ip", "addr", "add", f"{vip}/{prefix}", "dev", "eth0"])
         self.run("intruder", ["arping", "-U", "-c", "1", "-I", "eth0", vip], check=False)
+
+    def squat(self, vip: str, prefix: int = 24) -> None:
+        """The quiet intruder: only ``ip addr add`` (no arping); its kernel answers ARP/NDP."""
+        extra = ["nodad"] if ":" in vip else []
+        self.run("intruder", ["ip", "addr", "add", f"{vip}/{prefix}", "dev", "eth0", *extra])
 
     def give_back(self, vip: str, prefix: int = 24) -> None:
         self.run("intruder", ["ip", "addr", "del", f"{vip}/{prefix}", "dev", "eth0"], check=False)

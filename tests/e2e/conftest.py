@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from floatip_lab import lifecycle, naming, session, state, timeline, waiting
+from floatip_lab import lifecycle, naming, session, state, timeline
 
 #: the data LAN's free addresses start here (`floatip_lab.naming`)
 FIRST_VIP = 100
@@ -74,7 +74,7 @@ def holders(lab: session.Session, vip: str) -> list[str]:
 
 def wait_holders(lab: session.Session, vip: str, expected: list[str], timeout: float = 30) -> None:
     """Poll until exactly ``expected`` servers carry ``vip`` on eth0."""
-    waiting.wait_until(
+    lab.wait(
         lambda: holders(lab, vip) == sorted(expected),
         what=f"{vip} on exactly {expected}",
         timeout=timeout,

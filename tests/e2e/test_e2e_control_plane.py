@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from floatip_lab import kubeapi, session, waiting
+from floatip_lab import kubeapi, session
 from tests.e2e.conftest import (
     MAC,
     Addresses,
@@ -122,7 +122,7 @@ def test_operator_disruption_with_the_failover_write_in_flight_moves_once(
         with watch(lab, vip, arp=False) as seen:
             time.sleep(0.5)
             lab.fault("kill-node", "server1")
-            [write] = waiting.wait_until(
+            [write] = lab.wait(
                 lambda: _held(lab, hold)["caught"] or None,
                 what="the leader's failover write to reach the API server",
                 timeout=30,
@@ -197,7 +197,7 @@ def _end(lab: session.Session, hold: str, fate: str) -> None:
 def _answered(lab: session.Session, hold: str, fate: str) -> int:
     """End the hold with ``fate``; the code the API server answered the held write with."""
     _end(lab, hold, fate)
-    code: int = waiting.wait_until(
+    code: int = lab.wait(
         lambda: _held(lab, hold)["caught"][0]["code"],
         what=f"the held write to be answered after its {fate}",
         timeout=30,
@@ -237,9 +237,7 @@ def test_deletion_removes_address_everywhere_before_object_goes(
             early.append(held)
         return not exists and not held
 
-    waiting.wait_until(
-        observe, what="the address and the VirtualIP to be gone", timeout=60, interval=0.05
-    )
+    lab.wait(observe, what="the address and the VirtualIP to be gone", timeout=60, interval=0.05)
     timeouts = [e for e in events_about(lab, "gone") if e.get("reason") == "ReleaseTimeout"]
     assert early == [], f"the VirtualIP went while {early[0]} still held the address"
     assert timeouts == [], (

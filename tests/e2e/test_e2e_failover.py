@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip_lab import naming, session, timeline, waiting
+from floatip_lab import naming, session, timeline
 from tests.e2e.conftest import (
     MAC,
     Addresses,
@@ -156,7 +156,7 @@ def test_agent_restart_keeps_owned_and_foreign_addresses(
         with watch(lab, vip) as seen:
             time.sleep(0.5)
             lab.fault("restart-agent", "server1")
-            waiting.wait_until(
+            lab.wait(
                 lambda: _sample(lab, samples) and lab.agent_sure("server1"),
                 what="server1's restarted agent to answer /healthz again",
                 timeout=30,
@@ -223,7 +223,7 @@ def _judged(lab: session.Session, vip: str, macs: set[str]) -> Seen:
                         found[frame.sender_mac] = found.get(frame.sender_mac, 0) + 1
             return found
 
-        waiting.wait_until(
+        lab.wait(
             lambda: all(counts().get(mac, 0) >= 5 for mac in macs),
             what=f"five answers for {vip} from each of {sorted(macs)}",
             timeout=30,

@@ -34,6 +34,13 @@ def test_condition_summary_in_fixed_order_with_reasons_when_unhealthy() -> None:
     assert views.condition_summary(status.read({})) == "-"
 
 
+def test_a_conflict_names_the_foreign_mac_and_since_when() -> None:
+    report = {"node": "s2", "mac": "02:66:00:00:00:01", "since": T, "lastSeen": T, "count": 3,
+              "reasserted": 2}  # fmt: skip
+    summary = views.condition_summary(status.read(STATUS | {"conflict": report}))
+    assert summary.endswith(f"Conflict=True(ForeignClaim by 02:66:00:00:00:01 since {T})")
+
+
 def test_last_move() -> None:
     assert views.last_move(status.read(STATUS)) == "s1->s2 Failover t2"
     assert views.last_move(status.read({})) == "-"

@@ -15,6 +15,7 @@ bench_group = lazy.LazyGroup(
     lazy={
         "agent": "floatip_lab.benchmarks.agent:agent_command",
         "apiserver": "floatip_lab.benchmarks.apiserver:apiserver",
+        "conflict": "floatip_lab.benchmarks.conflict:conflict_command",
         "failover": "floatip_lab.benchmarks.failover:failover_command",
         "placement": "floatip_lab.benchmarks.placement:placement_command",
         "switchover": "floatip_lab.benchmarks.switchover:switchover_command",

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from floatip_lab import keepalived, lifecycle, session, state, timeline, waiting
+from floatip_lab import keepalived, lifecycle, session, state, timeline
 
 Say = Callable[[str], None]
 SCENARIOS = ("kill-node", "freeze-node", "cut-data")
@@ -71,7 +71,7 @@ class Bench:
         self.lab.wait_condition("bench", "Ready", timeout=60)
         holder = self.lab.holder("bench")
         assert holder is not None
-        waiting.wait_until(
+        self.lab.wait(
             lambda: all(
                 (self.vip in self.lab.addresses_on(n)) == (n == holder)
                 for n in self.lab.lab.nodes_names()
@@ -128,14 +128,16 @@ class Bench:
 
 
 @contextlib.contextmanager
-def bench_lab(profile: str, say: Say, *, agent_args: Sequence[str] = ()) -> Iterator[state.Place]:
+def bench_lab(
+    profile: str, say: Say, *, agent_args: Sequence[str] = (), ipv6: bool = False
+) -> Iterator[state.Place]:
     """A 2-node lab of its own (a temporary state directory), removed when the block ends."""
     with tempfile.TemporaryDirectory(prefix="floatip-bench-") as tmp:
         place = state.locate({state.STATE_DIR_ENV: tmp})
         extra = f" (agent args: {list(agent_args)})" if agent_args else ""
         say(f"building a lab in namespaces {place.prefix}*{extra}")
         lifecycle.up(
-            place, nodes=2, ipv6=False, say=lambda m: None, profile=profile, agent_args=agent_args
+            place, nodes=2, ipv6=ipv6, say=lambda m: None, profile=profile, agent_args=agent_args
         )
         try:
             yield place
