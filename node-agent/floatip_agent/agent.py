@@ -94,6 +94,7 @@ class Agent:
                 budget=ratelimit.TokenBucket(
                     capacity=conflicts.NODE_BURST, rate=conflicts.NODE_RATE
                 ),
+                reread=lambda name: news.reread(name),  # noqa: PLW0108 - news comes below
             )  # fmt: skip
             ownership = verifying.Verifier(
                 held=self.table, wire=self.links, counters=self.counters,

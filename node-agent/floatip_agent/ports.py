@@ -9,7 +9,7 @@ fakes that record what was asked.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from floatip.api import events, model
@@ -128,3 +128,5 @@ class Ports(NamedTuple):
     counters: metrics.Metrics
     #: The node's defence budget: frames a second all its VIPs' defences may send together.
     budget: ratelimit.TokenBucket
+    #: Ask the intake to read a VirtualIP anew (the answer comes back as a nudge).
+    reread: Callable[[str], None]

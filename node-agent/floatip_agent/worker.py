@@ -15,9 +15,10 @@ decision says to look again:
 A foreign claim (`nudges.Foreign`) and, during a conflict, a host resolving the address
 (`nudges.Asked`) go to the VIP's `defending.Defence` (report, defend at a bounded rate, never
 move); a claim while unsure (`nudges.Fenced`) releases at once and takes nothing until the
-API speaks again. No failure of one VIP disturbs another: a failed step is logged,
-reported once (Event) and retried. Every I/O goes through `Ports`, so the unit tests drive a
-worker against fakes, without root.
+API speaks of the VirtualIP again (once sure again, the worker asks the intake to read it
+anew: an unchanged VirtualIP sends no watch event). No failure of one VIP disturbs another:
+a failed step is logged, reported once (Event) and retried. Every I/O goes through `Ports`,
+so the unit tests drive a worker against fakes, without root.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class VipWorker:
         self.held: decisions.Held | None = None
         self.waiting: tuple[int, float] | None = None  # (epoch, since) of a move away
         self.fenced = False
+        self.asked_anew = False  # a re-read was asked for since the fence
         self.defence = defending.Defence(
             name, node=config.node, io=io, report=self._report, clock=clock,
             verify_interval=config.verify_interval_seconds,
@@ -135,7 +137,7 @@ class VipWorker:
     async def _apply(self, nudge: nudges.Nudge) -> None:
         if isinstance(nudge, nudges.Reassigned):
             self.assignment = nudge.assignment
-            self.fenced = False
+            self.fenced = self.asked_anew = False
             return
         held = self.held
         if held is None or held.address != nudge[0].address:
@@ -172,8 +174,13 @@ class VipWorker:
         if decision.action is not Action.WAIT:
             self.waiting = None
         if decision.action is Action.TAKE and assignment is not None:
-            if self.io.fence.unsure or self.fenced:
+            if self.io.fence.unsure:
                 return self.config.ping_interval_seconds  # no take on a possibly stale word
+            if self.fenced:  # sure again, but the last word is from before: hear it anew
+                if not self.asked_anew:
+                    self.asked_anew = True
+                    self.io.reread(self.name)
+                return self.config.ping_interval_seconds
             return await self._take(assignment)
         if decision.action is Action.KEEP and assignment is not None:
             return self._keep(assignment)

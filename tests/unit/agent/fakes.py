@@ -216,10 +216,12 @@ class World:
         self.budget = ratelimit.TokenBucket(
             capacity=conflicts.NODE_BURST, rate=conflicts.NODE_RATE, clock=self.clock
         )
+        self.rereads: list[str] = []
         self.io = worker.Ports(
             kernel=self.kernel, wire=self.wire, announcements=self.announcements,
             handoffs=self.handoffs, reports=self.reports, peers=self.peers, fence=self.fence,
             table=self.table, counters=self.counters, budget=self.budget,
+            reread=self.rereads.append,
         )  # fmt: skip
 
     def worker(self, name: str = "web") -> worker.VipWorker:

@@ -5,7 +5,7 @@ Proves, for the only code that acts on a VirtualIP:
   reports it; a foreign answer to the probe refuses the take (no add), reports the conflict
   and an Event and probes again later; a MAC that a fresh look shows to be a peer does not;
 - nothing is taken while the fence is unsure, nor after a fenced release until the API
-  speaks again (`Reassigned`);
+  speaks again (`Reassigned`), which the worker asks for (once) as soon as it is sure again;
 - a claim while unsure (`Fenced`) releases at once, with its cause label and an Event;
 - foreign claims (`Foreign`) are recorded and answered at a bounded rate (the VIP's burst,
   then its rate, and never past the node's budget), with one Event, and the conflict clears
@@ -112,7 +112,9 @@ async def test_a_claim_while_unsure_releases_and_fences_until_the_api_speaks() -
     assert world.reports.reasons() == [problems.Reason.FENCED]
     world.fence.contact()  # the API answers again, but says nothing of this VirtualIP yet
     assert await drain(one) == world.config.ping_interval_seconds
+    assert await drain(one) == world.config.ping_interval_seconds
     assert world.kernel.added == [fakes.VIP]
+    assert world.rereads == ["web"]  # once: an unchanged VirtualIP sends no watch event
     one.nudge(assigned(HERE))  # word of the API: take it again
     await drain(one)
     assert world.kernel.added == [fakes.VIP, fakes.VIP]
