@@ -277,7 +277,7 @@ async def agent_lab(
     stack = contextlib.AsyncExitStack()
     labs: list[AgentLab] = []
 
-    async def make(*nodes: str, ipv6: bool = False) -> AgentLab:
+    async def make(*nodes: str, ipv6: bool = False, bookmark_interval: float = 0.5) -> AgentLab:
         topo = lan(
             *(netns.HostSpec(n, mgmt=True) for n in nodes),
             netns.HostSpec("api", data=False, mgmt=True), "client", "intruder",
@@ -285,7 +285,7 @@ async def agent_lab(
         )  # fmt: skip
         workdir = pathlib.Path(tempfile.mkdtemp(prefix="floatip-agent-test-"))
         stack.callback(lambda: __import__("shutil").rmtree(workdir, ignore_errors=True))
-        api = ApiServer(history=10_000, bookmark_interval=0.5)
+        api = ApiServer(history=10_000, bookmark_interval=bookmark_interval)
         runtime.seed(api, runtime.load_crds(CRDS))
         host = str(topo["api"].mgmt_ip)
         server = NamespacedServer(api, workdir, host, 6443, topo["api"].netns)

@@ -130,5 +130,30 @@ async def test_unsure_holder_releases_on_a_foreign_claim(agent_lab: AgentLabFact
     assert "fenced-release" in one.log()
 
 
+async def test_a_fenced_release_is_taken_back_once_the_api_answers(
+    agent_lab: AgentLabFactory,
+) -> None:
+    """The API hangs (the watch stays open and quiet), a claim makes the unsure holder let go;
+    when the API answers again the VirtualIP has not changed, so no watch event will come: the
+    agent must ask for it anew and take the address back (it stayed Ready meanwhile)."""
+    lab = await agent_lab("server1", bookmark_interval=30)
+    one = lab.start_agent("server1", "--unsure-after-seconds", "1")
+    await lab.wait_ready(one)
+    lab.cluster.create_vip("api", {"address": "192.0.2.131/24", "announce": QUIET})
+    lab.cluster.assign("api", "server1", 1)
+    await eventually(lambda: holds(lab["server1"], "192.0.2.131"), what="server1 holds")
+
+    lab.server.hang()
+    try:
+        await eventually(lambda: _unsure(one), what="agent unsure")
+        intrude(lab["intruder"], "192.0.2.131")
+        await eventually(lambda: lacks(lab["server1"], "192.0.2.131"), what="fenced release")
+        lab["intruder"].run(["ip", "addr", "del", "192.0.2.131/24", "dev", "eth0"])
+    finally:
+        lab.server.heal()
+    await eventually(lambda: holds(lab["server1"], "192.0.2.131"), what="taken back")
+    assert [r["vip"] for r in one.log_events("fenced-release")] == ["api"]
+
+
 async def _unsure(agent) -> bool:  # type: ignore[no-untyped-def]
     return bool((await agent.healthz())["unsure"])
