@@ -93,8 +93,9 @@ def create(lab: session.Session, name: str, vip: str, holder: str, **spec: Any) 
     lab.apply_vip(name, {"address": f"{vip}/24", "preferredNodes": [holder], **spec})
     lab.wait_condition(name, "Ready", timeout=30)
     if lab.holder(name) != holder:
-        # the operator had not judged a node that was just healed alive again yet: move it
-        # there by a pin, then drop the pin (without preempt it stays)
+        # a node that was just healed is not judged alive again yet, or it is held down
+        # (flap damping: a new address goes to a steady node first): move it there by a pin,
+        # then drop the pin (without preempt it stays)
         lab.patch_spec(name, {"node": holder})
         lab.wait_holder(name, holder, timeout=30)
         lab.patch_spec(name, {"node": None})

@@ -134,7 +134,8 @@ def test_operator_disruption_with_the_failover_write_in_flight_moves_once(
             leader = _leader(lab)
             lab.fault(fault)
             # In flight at the fault: the move itself, caught, still unanswered.
-            assert (write["body_sets"], write["code"]) == ((2, "server2"), None), write
+            moved = (before["epoch"] + 1, "server2")
+            assert (write["body_sets"], write["code"]) == (moved, None), write
             assert _held(lab, hold)["caught"] == [write], _held(lab, hold)
             if fate == "lost":
                 _end(lab, hold, "drop")
