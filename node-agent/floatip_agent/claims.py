@@ -93,14 +93,10 @@ def parse_question(frame: bytes) -> Question | None:
             return None
         return Question(ipaddress.IPv4Address(arp[24:28]), format_mac(arp[8:14]))
     if ethertype == ETH_P_IPV6:
-        icmp = _ndp(frame[ETH_HEADER:], NEIGHBOR_SOLICITATION)
-        if icmp is None:
-            return None
-        target = ipaddress.IPv6Address(icmp[8:24])
-        options = _options(icmp[24:])
-        if target.is_multicast or options is None:
-            return None
-        return Question(target, format_mac(options.get(OPTION_SOURCE_LLADDR, frame[6:12])))
+        subject = _ndp_subject(
+            frame[ETH_HEADER:], NEIGHBOR_SOLICITATION, OPTION_SOURCE_LLADDR, frame[6:12]
+        )
+        return None if subject is None else Question(*subject)
     return None
 
 
@@ -123,15 +119,23 @@ def _arp_claim(arp: bytes) -> Claim | None:
 
 
 def _na_claim(packet: bytes, *, ethernet_source: bytes) -> Claim | None:
-    icmp = _ndp(packet, NEIGHBOR_ADVERTISEMENT)
+    subject = _ndp_subject(packet, NEIGHBOR_ADVERTISEMENT, OPTION_TARGET_LLADDR, ethernet_source)
+    return None if subject is None else Claim(*subject, ClaimKind.NEIGHBOR_ADVERTISEMENT)
+
+
+def _ndp_subject(
+    packet: bytes, kind: int, option: int, ethernet_source: bytes
+) -> tuple[ipaddress.IPv6Address, str] | None:
+    """The target of a valid NS or NA, and the MAC its link-layer option names (else the
+    Ethernet source): who claims, or who asks about, which address."""
+    icmp = _ndp(packet, kind)
     if icmp is None:
         return None
     target = ipaddress.IPv6Address(icmp[8:24])
     options = _options(icmp[24:])
     if target.is_multicast or options is None:
         return None
-    mac = options.get(OPTION_TARGET_LLADDR, ethernet_source)
-    return Claim(target, format_mac(mac), ClaimKind.NEIGHBOR_ADVERTISEMENT)
+    return target, format_mac(options.get(option, ethernet_source))
 
 
 def _ndp(packet: bytes, kind: int) -> bytes | None:
