@@ -177,33 +177,29 @@ def _power_on(place: state.Place, lab: state.LabState, host: state.HostRecord, s
 def _api_down(
     place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
 ) -> None:
-    server = _apiserver(lab)
-    processes.send(server, apiserving.DOWN_SIGNAL)
-    client = kubeapi.Client(place.kubeconfig, timeout=1)
-    waiting.wait_until(
-        lambda: not client.answers(),
-        what="the API server to stop answering",
-        timeout=15,
-        describe=lambda: processes.log_tail(server),
-    )
-    lab.faults.api_down = True
+    _switch_api(place, lab, up=False)
     say("API server down (connections refused; objects kept); `api-up` or `heal` restores it")
 
 
 def _api_up(
     place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
 ) -> None:
+    _switch_api(place, lab, up=True)
+    say("API server up again")
+
+
+def _switch_api(place: state.Place, lab: state.LabState, *, up: bool) -> None:
+    """Signal the API server down or up, and wait until it stops or starts answering."""
     server = _apiserver(lab)
-    processes.send(server, apiserving.UP_SIGNAL)
-    client = kubeapi.Client(place.kubeconfig, timeout=2)
+    processes.send(server, apiserving.UP_SIGNAL if up else apiserving.DOWN_SIGNAL)
+    client = kubeapi.Client(place.kubeconfig, timeout=2 if up else 1)
     waiting.wait_until(
-        client.answers,
-        what="the API server to answer again",
+        lambda: client.answers() == up,
+        what=f"the API server to {'answer again' if up else 'stop answering'}",
         timeout=15,
         describe=lambda: processes.log_tail(server),
     )
-    lab.faults.api_down = False
-    say("API server up again")
+    lab.faults.api_down = not up
 
 
 def _restart_operator(
