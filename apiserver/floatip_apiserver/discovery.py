@@ -83,6 +83,18 @@ def resource_list(registry: Registry, group_name: str, version: str) -> dict[str
                     "verbs": ["get", "patch", "update"],
                 }
             )
+        for sub in res.subresources:  # serviceaccounts/token: kubectl create token looks here
+            entries.append(
+                {
+                    "name": f"{res.plural}/{sub.name}",
+                    "singularName": "",
+                    "namespaced": res.namespaced,
+                    "group": sub.group,
+                    "version": sub.version,
+                    "kind": sub.kind,
+                    "verbs": list(sub.verbs),
+                }
+            )
     gv = f"{group_name}/{version}" if group_name else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}
 

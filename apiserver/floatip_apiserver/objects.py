@@ -18,7 +18,7 @@ import random
 import uuid
 from typing import Any
 
-from floatip_apiserver import applying, cel, fielderrors, resources, schema, status
+from floatip_apiserver import applying, cel, fielderrors, kinds, resources, schema, status
 from floatip_apiserver.fielderrors import FieldError
 from floatip_apiserver.resources import Registry, Resource
 from floatip_apiserver.store import Store
@@ -50,6 +50,8 @@ class Objects:
     def __init__(self, store: Store, registry: Registry) -> None:
         self.store = store
         self.registry = registry
+        #: built-in kinds' own strategies (conversion, defaults, validation, allocation)
+        self.kinds = kinds.Kinds(store)
 
     # ---- helpers -----------------------------------------------------------------------
     def _existing(self, res: Resource, ns: str, name: str) -> dict[str, Any]:
@@ -60,6 +62,7 @@ class Objects:
 
     def view(self, res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
         """The object as served at ``res``'s version (objects are stored once per kind)."""
+        obj = self.kinds.to_served(res, obj)
         if obj.get("apiVersion") == res.api_version:
             return obj
         return dict(obj, apiVersion=res.api_version)
@@ -173,6 +176,8 @@ class Objects:
         for field in ("resourceVersion", "deletionTimestamp", "managedFields"):
             meta.pop(field, None)
         self._custom_checks(res, obj, None, opts)
+        obj = self.kinds.admit(res, obj, None, "", opts.dry_run, opts.warnings)
+        meta = obj["metadata"]
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         applying.record_update(None, obj, opts.manager, res.api_version)
         self._commit(res, obj, "ADDED", opts)
@@ -266,6 +271,8 @@ class Objects:
                 ],
             )
         self._custom_checks(res, new, old, opts)
+        new = self.kinds.admit(res, new, old, subresource, opts.dry_run, opts.warnings)
+        meta = new["metadata"]
         if _spec_part(new) != _spec_part(old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         applying.record_update(old, new, opts.manager, res.api_version, subresource)
@@ -301,8 +308,9 @@ class Objects:
             if not isinstance(body, dict):
                 raise status.bad_request("an apply patch must be an object")
             applied = self._check_identity(res, body)
+            served = self.view(res, current) if current is not None else None
             merged = applying.server_side_apply(
-                current, applied, opts.manager, force, res.api_version
+                served, applied, opts.manager, force, res.api_version
             )
             if current is None:
                 merged["metadata"].pop("managedFields", None)
@@ -316,7 +324,9 @@ class Objects:
             return self._patched(res, current, merged, opts, subresource, apply_managed=True)
         if current is None:
             raise status.not_found(res.qualified_plural, name, res.group, res.plural)
-        patched = patching.apply(content_type, current, body, custom=res.crd is not None)
+        patched = patching.apply(
+            content_type, self.view(res, current), body, custom=res.crd is not None
+        )
         return self._patched(res, current, patched, opts, subresource)
 
     def _patched(  # noqa: PLR0917

@@ -15,6 +15,17 @@ ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "up
 
 
 @dataclasses.dataclass(frozen=True)
+class Subresource:
+    """A subresource other than ``/status``, e.g. ``serviceaccounts/token`` (TokenRequest)."""
+
+    name: str
+    kind: str
+    group: str = ""
+    version: str = ""
+    verbs: tuple[str, ...] = ("create",)
+
+
+@dataclasses.dataclass(frozen=True)
 class Resource:
     """One served (group, version, plural)."""
 
@@ -31,6 +42,9 @@ class Resource:
     columns: tuple[Mapping[str, Any], ...] = ()
     crd: str | None = None  # name of the defining CRD
     list_kind: str = ""
+    subresources: tuple[Subresource, ...] = ()
+    #: another resource's storage key, when one store serves both (events.k8s.io Events)
+    stored_as: tuple[str, str] | None = None
 
     @property
     def api_version(self) -> str:
@@ -39,7 +53,7 @@ class Resource:
     @property
     def key(self) -> tuple[str, str]:
         """Storage key: objects are shared across versions of one group/plural."""
-        return (self.group, self.plural)
+        return self.stored_as or (self.group, self.plural)
 
     @property
     def qualified_kind(self) -> str:
@@ -63,7 +77,16 @@ BUILTINS: tuple[Resource, ...] = (
     _builtin("", "v1", "nodes", "Node", False, short_names=("no",), status=True),
     _builtin("", "v1", "events", "Event", True, short_names=("ev",)),
     _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
-    _builtin("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",)),
+    # kube-apiserver keeps one store of Events and converts between the two shapes
+    _builtin(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        True,
+        short_names=("ev",),
+        stored_as=("", "events"),
+    ),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease", True),
     _builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     _builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),

@@ -81,20 +81,29 @@ _FIELDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def field_selector(text: str | None) -> Predicate:
-    """A predicate for ``fieldSelector``; only metadata.name and metadata.namespace exist."""
+def field_selector(
+    text: str | None, extra: Mapping[str, Callable[[Mapping[str, Any]], str]] | None = None
+) -> Predicate:
+    """A predicate for ``fieldSelector``: metadata.name, metadata.namespace and ``extra``.
+
+    ``extra`` is a kind's own selectable fields (``involvedObject.name`` of an Event,
+    ``spec.nodeName`` of a Pod), as the real server's per-kind field label conversion allows.
+    """
     if not text:
         return lambda obj: True
+    known = {**_FIELDS, **(extra or {})}
     checks: list[Predicate] = []
     for part in _split(text):
         match = _EQ_RE.match(part)
-        if not match or match.group(1) not in _FIELDS:
+        if not match or match.group(1) not in known:
+            label = match.group(1) if match else part.strip()
             raise status.bad_request(
-                f'field label not supported: "{part.strip()}": use metadata.name or '
-                "metadata.namespace with =, == or !="
+                f'field label not supported: "{label}": this kind can be selected by '
+                + ", ".join(sorted(known))
+                + " with =, == or !="
             )
         field, op, value = match.groups()
-        getter = _FIELDS[field]
+        getter = known[field]
         if op == "!=":
             checks.append(lambda obj, g=getter, v=value: g(obj) != v)  # type: ignore[misc]
         else:

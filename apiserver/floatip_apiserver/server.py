@@ -317,7 +317,9 @@ class ApiServer:
         self, request: web.Request, res: Resource, ns: str | None, verb: str
     ) -> web.StreamResponse:
         labels = selectors.label_selector(request.query.get("labelSelector"))
-        fields = selectors.field_selector(request.query.get("fieldSelector"))
+        fields = selectors.field_selector(
+            request.query.get("fieldSelector"), self.objects.kinds.fields(res)
+        )
 
         def match(obj: Any) -> bool:
             return labels(obj) and fields(obj)

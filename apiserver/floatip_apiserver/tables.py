@@ -8,9 +8,10 @@ use: ``.a.b``, ``[0]``, ``['k']``, ``[*]`` and ``[?(@.type=="Ready")]`` filters.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from floatip_apiserver.resources import Resource
@@ -71,6 +72,27 @@ def human_age(timestamp: str | None, now: datetime.datetime | None = None) -> st
     return f"{hours // 24}d"
 
 
+@dataclasses.dataclass(frozen=True)
+class Printer:
+    """How one built-in kind prints, as kube-apiserver's ``pkg/printers`` prints it.
+
+    Built-in kinds compute their cells in code (PORT(S) of a Service, READY of a Pod), so they
+    cannot be JSONPath columns. ``columns`` are whole column definitions, Name included where
+    the kind has one (Events put it last, at priority 1); ``cells`` gives a row's cells.
+    """
+
+    columns: tuple[Mapping[str, Any], ...]
+    cells: Callable[[Mapping[str, Any]], list[Any]]
+
+
+#: (group, plural) -> Printer; filled by :mod:`floatip_apiserver.kinds` when it is imported.
+PRINTERS: dict[tuple[str, str], Printer] = {}
+
+
+def _printer(res: Resource) -> Printer | None:
+    return PRINTERS.get((res.group, res.plural)) if res.crd is None else None
+
+
 def _columns(res: Resource) -> list[Mapping[str, Any]]:
     if res.columns:
         return list(res.columns)
@@ -101,6 +123,8 @@ def _cell(obj: Mapping[str, Any], column: Mapping[str, Any]) -> Any:
 
 
 def column_definitions(res: Resource) -> list[dict[str, Any]]:
+    if (printer := _printer(res)) is not None:
+        return [dict(column) for column in printer.columns]
     defs = [
         {
             "name": "Name",
@@ -124,7 +148,11 @@ def column_definitions(res: Resource) -> list[dict[str, Any]]:
 
 
 def row(res: Resource, obj: Mapping[str, Any], include: str) -> dict[str, Any]:
-    cells = [obj["metadata"]["name"], *(_cell(obj, c) for c in _columns(res))]
+    printer = _printer(res)
+    if printer is not None:
+        cells = printer.cells(obj)
+    else:
+        cells = [obj["metadata"]["name"], *(_cell(obj, c) for c in _columns(res))]
     if include == "None":
         embedded: Any = None
     elif include == "Object":

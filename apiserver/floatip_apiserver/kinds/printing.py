@@ -1,0 +1,100 @@
+"""Table columns of the built-in kinds, as kube-apiserver's ``pkg/printers/internalversion``.
+
+``kubectl get`` prints whatever columns the server sends, so ``kubectl get svc`` shows
+``NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE`` only if the server computes them. The server
+prints "wide" (every column); kubectl hides priority-1 columns unless ``-o wide``. Cells are
+computed like the real printers: EXTERNAL-IP ``<pending>`` for a LoadBalancer without an
+ingress, a Pod's READY from its container statuses, an Event's OBJECT as ``kind/name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from floatip_apiserver import tables
+from floatip_apiserver.kinds import events
+
+Obj = Mapping[str, Any]
+
+
+def _column(name: str, priority: int = 0, kind: str = "string", fmt: str = "") -> dict[str, Any]:
+    return {"name": name, "type": kind, "format": fmt, "description": "", "priority": priority}
+
+
+_NAME = {**_column("Name", fmt="name"), "description": "Name must be unique within a namespace."}
+_AGE = _column("Age")
+
+
+def _age(obj: Obj) -> str:
+    return tables.human_age((obj.get("metadata") or {}).get("creationTimestamp"))
+
+
+def _list(obj: Obj, *path: str) -> list[Any]:
+    value: Any = obj
+    for part in path:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value if isinstance(value, list) else []
+
+
+def _more(items: Sequence[str], total: int, limit: int = 3, empty: str = "<unset>") -> str:
+    """``listWithMoreString``: at most three, then ``+ N more...``."""
+    text = ",".join(items[:limit])
+    if total > limit:
+        return f"{text} + {total - limit} more..."
+    return text or empty
+
+
+# ---- Events ------------------------------------------------------------------------------
+def _event_cells(obj: Obj) -> list[Any]:
+    shape = events.EVENTS if obj.get("apiVersion") == events.EVENTS else events.CORE
+    event = events.decode(obj, shape)
+    first = tables.human_age(event["firstTimestamp"] or event["eventTime"])
+    last = tables.human_age(event["lastTimestamp"]) if event["lastTimestamp"] else first
+    count = event["count"] or 1
+    if event["series"] is not None:
+        last = tables.human_age(event["series"]["lastObservedTime"])
+        count = event["series"]["count"]
+    ref = event["involvedObject"]
+    target = ref.get("kind", "").lower()
+    if ref.get("name"):
+        target = f"{target}/{ref['name']}"
+    component = event["source"].get("component") or event["reportingComponent"]
+    host = event["source"].get("host") or event["reportingInstance"]
+    source = f"{component}, {host}" if host else component
+    name = (obj.get("metadata") or {}).get("name", "")
+    return [
+        last,
+        event["type"],
+        event["reason"],
+        target,
+        ref.get("fieldPath", ""),
+        source,
+        event["message"].strip(),
+        first,
+        count,
+        name,
+    ]
+
+
+_EVENTS = tables.Printer(
+    (
+        _column("Last Seen"),
+        _column("Type"),
+        _column("Reason"),
+        _column("Object"),
+        _column("Subobject", 1),
+        _column("Source", 1),
+        _column("Message"),
+        _column("First Seen", 1),
+        _column("Count", 1),
+        _column("Name", 1, fmt="name"),
+    ),
+    _event_cells,
+)
+
+
+PRINTERS: dict[tuple[str, str], tables.Printer] = {
+    ("", "events"): _EVENTS,
+    ("events.k8s.io", "events"): _EVENTS,
+}
