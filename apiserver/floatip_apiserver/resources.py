@@ -77,6 +77,16 @@ BUILTINS: tuple[Resource, ...] = (
     _builtin("", "v1", "nodes", "Node", False, short_names=("no",), status=True),
     _builtin("", "v1", "events", "Event", True, short_names=("ev",)),
     _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
+    _builtin(
+        "",
+        "v1",
+        "services",
+        "Service",
+        True,
+        short_names=("svc",),
+        categories=("all",),
+        status=True,
+    ),
     # kube-apiserver keeps one store of Events and converts between the two shapes
     _builtin(
         "events.k8s.io",

@@ -23,6 +23,7 @@ import yaml
 from aiohttp import web
 
 from floatip_apiserver import certs, faults, kubeconfig, rbac
+from floatip_apiserver.kinds import services
 from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
 
@@ -185,6 +186,14 @@ def seed(api: ApiServer, crds: list[dict[str, Any]]) -> None:
         api.objects.create(crd_res, "", crd, opts)
 
 
+def seed_kubernetes_service(api: ApiServer, port: int) -> None:
+    """``default/kubernetes`` (10.96.0.1:443 -> ``port``), which kube-apiserver keeps itself."""
+    opts = WriteOptions(field_validation="Strict", manager="kube-apiserver")
+    res = api.registry.get("", "v1", "services")
+    assert res is not None
+    api.objects.create(res, "default", services.kubernetes_service(port), opts)
+
+
 @contextlib.asynccontextmanager
 async def serve(
     *,
@@ -202,6 +211,7 @@ async def serve(
     own_dir = workdir is None
     directory = workdir or pathlib.Path(tempfile.mkdtemp(prefix="floatip-apiserver-"))
     server = RunningServer(api, directory, host, port or free_port(host), tls)
+    seed_kubernetes_service(api, server.port)
     api.address = f"{host}:{server.port}"
     try:
         await server.start()

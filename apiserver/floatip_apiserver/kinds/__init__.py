@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from floatip_apiserver import tables
-from floatip_apiserver.kinds import events, printing
+from floatip_apiserver.kinds import events, printing, services
 from floatip_apiserver.kinds.base import Admission, Getter, Kind
 from floatip_apiserver.resources import Resource
 from floatip_apiserver.store import Store
@@ -32,6 +32,7 @@ class Kinds:
         self._kinds: dict[tuple[str, str], Kind] = {
             ("", "events"): events.Events(events.CORE),
             ("events.k8s.io", "events"): events.Events(events.EVENTS),
+            ("", "services"): services.Services(store),
         }
 
     def kind(self, res: Resource) -> Kind | None:

@@ -94,7 +94,66 @@ _EVENTS = tables.Printer(
 )
 
 
+# ---- Services ----------------------------------------------------------------------------
+def _external_ip(spec: Obj, obj: Obj) -> str:
+    kind = spec.get("type", "ClusterIP")
+    external = [str(ip) for ip in spec.get("externalIPs") or []]
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) or "<none>"
+    if kind == "ExternalName":
+        return str(spec.get("externalName", ""))
+    if kind == "LoadBalancer":
+        found = {
+            str(i.get("ip") or i.get("hostname"))
+            for i in _list(obj, "status", "loadBalancer", "ingress")
+            if isinstance(i, Mapping) and (i.get("ip") or i.get("hostname"))
+        }
+        return ",".join([*sorted(found), *external]) or "<pending>"
+    return "<unknown>"
+
+
+def _ports(spec: Obj) -> str:
+    pieces = []
+    for port in spec.get("ports") or []:
+        protocol = port.get("protocol", "TCP")
+        if port.get("nodePort"):
+            pieces.append(f"{port.get('port')}:{port['nodePort']}/{protocol}")
+        else:
+            pieces.append(f"{port.get('port')}/{protocol}")
+    return ",".join(pieces) or "<none>"
+
+
+def _service_cells(obj: Obj) -> list[Any]:
+    spec = obj.get("spec") or {}
+    ips = spec.get("clusterIPs") or []
+    selector = spec.get("selector") or {}
+    return [
+        obj["metadata"]["name"],
+        spec.get("type", ""),
+        ips[0] if ips else "<none>",
+        _external_ip(spec, obj),
+        _ports(spec),
+        _age(obj),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+    ]
+
+
+_SERVICES = tables.Printer(
+    (
+        _NAME,
+        _column("Type"),
+        _column("Cluster-IP"),
+        _column("External-IP"),
+        _column("Port(s)"),
+        _AGE,
+        _column("Selector", 1),
+    ),
+    _service_cells,
+)
+
+
 PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("", "events"): _EVENTS,
     ("events.k8s.io", "events"): _EVENTS,
+    ("", "services"): _SERVICES,
 }
