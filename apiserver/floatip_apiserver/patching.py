@@ -4,7 +4,9 @@ The real server picks the algorithm from the Content-Type. A failed JSON-patch `
 operation is a 422 (kopf relies on it for optimistic concurrency; a 500 makes it retry
 forever). Strategic merge is refused with 415 for custom resources, as the real server does,
 and for built-in kinds merges the lists clients patch by key (conditions by ``type``,
-ownerReferences by ``uid``) and honours ``$patch`` and ``$deleteFromPrimitiveList`` directives.
+ownerReferences by ``uid``, a Service's ports by ``port``, containers by ``name``: the key
+depends on where the list is) and honours ``$patch`` and ``$deleteFromPrimitiveList``
+directives. ``kubectl apply`` sends only the changed items of such lists.
 Server-side apply lives in :mod:`applying`.
 """
 
@@ -32,6 +34,30 @@ _MERGE_KEYS = {
     "subjects": "name",
 }
 _PRIMITIVE_SETS = {"finalizers"}
+# Lists whose merge key depends on where they are: (parent field, field) -> key, None = atomic.
+# The built-in kinds' patchMergeKey tags: Service ports by port, containers by name, ...
+_NESTED_MERGE_KEYS: dict[tuple[str, str], str | None] = {
+    ("spec", "ports"): "port",
+    ("spec", "containers"): "name",
+    ("spec", "initContainers"): "name",
+    ("spec", "volumes"): "name",
+    ("spec", "imagePullSecrets"): "name",
+    ("containers", "ports"): "containerPort",
+    ("containers", "env"): "name",
+    ("containers", "volumeMounts"): "mountPath",
+    ("initContainers", "ports"): "containerPort",
+    ("initContainers", "env"): "name",
+    ("initContainers", "volumeMounts"): "mountPath",
+    ("status", "podIPs"): "ip",
+    ("subsets", "addresses"): None,  # Endpoints: atomic
+    ("endpoints", "addresses"): None,  # EndpointSlice: a list of strings, atomic
+}
+
+
+def _merge_key(path: tuple[str, ...]) -> str | None:
+    if path[-2:] in _NESTED_MERGE_KEYS:
+        return _NESTED_MERGE_KEYS[path[-2:]]  # type: ignore[index]
+    return _MERGE_KEYS.get(path[-1]) if path else None
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -66,11 +92,15 @@ def json_patch(target: dict[str, Any], operations: Any) -> dict[str, Any]:
     return result
 
 
-def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
-    """Strategic merge patch for the built-in kinds (the subset clients send)."""
+def strategic_merge(target: Any, patch: Any, path: tuple[str, ...] = ()) -> Any:
+    """Strategic merge patch for the built-in kinds (the subset clients send).
+
+    ``path`` names the fields leading here (list items add nothing), which picks a list's
+    merge key.
+    """
     if not isinstance(patch, dict):
         if isinstance(patch, list) and isinstance(target, list):
-            return _merge_list(target, patch, field)
+            return _merge_list(target, patch, path)
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
         return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
@@ -87,7 +117,7 @@ def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
         if value is None:
             result.pop(key, None)
             continue
-        merged = strategic_merge(result.get(key), value, key)
+        merged = strategic_merge(result.get(key), value, (*path, key))
         if merged is None:
             result.pop(key, None)
         else:
@@ -95,10 +125,11 @@ def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
     return result
 
 
-def _merge_list(target: list[Any], patch: list[Any], field: str) -> list[Any]:
+def _merge_list(target: list[Any], patch: list[Any], path: tuple[str, ...]) -> list[Any]:
+    field = path[-1] if path else ""
     if field in _PRIMITIVE_SETS:
         return list(target) + [v for v in patch if v not in target]
-    merge_key = _MERGE_KEYS.get(field)
+    merge_key = _merge_key(path)
     if merge_key is None:
         return copy.deepcopy(patch)
     result = [copy.deepcopy(item) for item in target]
@@ -114,7 +145,7 @@ def _merge_list(target: list[Any], patch: list[Any], field: str) -> list[Any]:
         elif index is None:
             result.append({k: v for k, v in item.items() if k != "$patch"})
         else:
-            result[index] = strategic_merge(result[index], item)
+            result[index] = strategic_merge(result[index], item, path)
     return result
 
 

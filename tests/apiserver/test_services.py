@@ -372,3 +372,43 @@ async def test_kubectl_create_get_status_and_get_all_for_a_load_balancer_service
     names = [line.split()[0] for line in out.splitlines()[1:] if line.strip()]
     # kubectl names the kind once more than one kind is in the category
     assert [n.removeprefix("service/") for n in names] == ["kubernetes", "web"], out
+
+
+async def test_kubectl_apply_merges_service_ports_by_port_like_strategic_merge(
+    apiserver: RunningServer,
+) -> None:
+    manifest = """apiVersion: v1
+kind: Service
+metadata:
+  name: two
+spec:
+  type: NodePort
+  selector: {{app: two}}
+  ports:
+  - {{name: http, port: 80, targetPort: 8080}}
+{extra}"""
+    https = "  - {name: https, port: 443, targetPort: %d}\n"
+    code, out = await kubectl(
+        apiserver, "apply", "-f", "-", stdin=manifest.format(extra=https % 8443)
+    )
+    assert code == 0, out
+    code, out = await kubectl(apiserver, "get", "svc", "two", "-o", "json")
+    before = {p["name"]: p for p in json.loads(out)["spec"]["ports"]}
+    code, out = await kubectl(
+        apiserver, "apply", "-f", "-", stdin=manifest.format(extra=https % 9443)
+    )
+    assert code == 0 and "configured" in out, out
+    code, out = await kubectl(apiserver, "get", "svc", "two", "-o", "json")
+    after = {p["name"]: p for p in json.loads(out)["spec"]["ports"]}
+    assert after["http"] == before["http"]  # the patch named only the changed port
+    assert after["https"] == dict(before["https"], targetPort=9443)
+    code, out = await kubectl(
+        apiserver, "diff", "-f", "-", stdin=manifest.format(extra=https % 9443)
+    )
+    assert code == 0, out
+    code, out = await kubectl(apiserver, "apply", "-f", "-", stdin=manifest.format(extra=""))
+    assert code == 0, out
+    code, out = await kubectl(
+        apiserver, "get", "svc", "two", "-o", "jsonpath={.spec.ports[*].name}"
+    )
+    assert out == "http"
