@@ -87,6 +87,7 @@ BUILTINS: tuple[Resource, ...] = (
         categories=("all",),
         status=True,
     ),
+    _builtin("", "v1", "pods", "Pod", True, short_names=("po",), categories=("all",), status=True),
     # kube-apiserver keeps one store of Events and converts between the two shapes
     _builtin(
         "events.k8s.io",

@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from floatip_apiserver import tables
-from floatip_apiserver.kinds import events, printing, services
+from floatip_apiserver.kinds import (
+    events,
+    pods,
+    printing,
+    services,
+)
 from floatip_apiserver.kinds.base import Admission, Getter, Kind
 from floatip_apiserver.resources import Resource
 from floatip_apiserver.store import Store
@@ -33,6 +38,7 @@ class Kinds:
             ("", "events"): events.Events(events.CORE),
             ("events.k8s.io", "events"): events.Events(events.EVENTS),
             ("", "services"): services.Services(store),
+            ("", "pods"): pods.Pods(),
         }
 
     def kind(self, res: Resource) -> Kind | None:

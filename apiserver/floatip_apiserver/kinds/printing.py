@@ -152,8 +152,63 @@ _SERVICES = tables.Printer(
 )
 
 
+# ---- Pods --------------------------------------------------------------------------------
+def _pod_cells(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or ""
+    restarts = ready = 0
+    for container in reversed(_list(obj, "status", "containerStatuses")):
+        restarts += int(container.get("restartCount") or 0)
+        state = container.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
+        if waiting and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated and terminated.get("reason"):
+            reason = terminated["reason"]
+        elif terminated:
+            signal = terminated.get("signal")
+            reason = f"Signal:{signal}" if signal else f"ExitCode:{terminated.get('exitCode', 0)}"
+        elif container.get("ready") and state.get("running") is not None:
+            ready += 1
+    if obj["metadata"].get("deletionTimestamp") and status.get("phase") not in (
+        "Succeeded",
+        "Failed",
+    ):
+        reason = "Terminating"
+    ips = _list(obj, "status", "podIPs")
+    gates = spec.get("readinessGates") or []
+    return [
+        obj["metadata"]["name"],
+        f"{ready}/{len(spec.get('containers') or [])}",
+        reason,
+        restarts,
+        _age(obj),
+        (ips[0].get("ip") if ips else status.get("podIP")) or "<none>",
+        spec.get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        f"0/{len(gates)}" if gates else "<none>",
+    ]
+
+
+_PODS = tables.Printer(
+    (
+        _NAME,
+        _column("Ready"),
+        _column("Status"),
+        _column("Restarts"),
+        _AGE,
+        _column("IP", 1),
+        _column("Node", 1),
+        _column("Nominated Node", 1),
+        _column("Readiness Gates", 1),
+    ),
+    _pod_cells,
+)
+
+
 PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("", "events"): _EVENTS,
     ("events.k8s.io", "events"): _EVENTS,
     ("", "services"): _SERVICES,
+    ("", "pods"): _PODS,
 }
