@@ -88,6 +88,8 @@ BUILTINS: tuple[Resource, ...] = (
         status=True,
     ),
     _builtin("", "v1", "pods", "Pod", True, short_names=("po",), categories=("all",), status=True),
+    _builtin("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
+    _builtin("", "v1", "secrets", "Secret", True),
     # kube-apiserver keeps one store of Events and converts between the two shapes
     _builtin(
         "events.k8s.io",

@@ -15,6 +15,7 @@ from typing import Any
 
 from floatip_apiserver import tables
 from floatip_apiserver.kinds import (
+    configdata,
     events,
     pods,
     printing,
@@ -39,6 +40,8 @@ class Kinds:
             ("events.k8s.io", "events"): events.Events(events.EVENTS),
             ("", "services"): services.Services(store),
             ("", "pods"): pods.Pods(),
+            ("", "configmaps"): configdata.ConfigMaps(),
+            ("", "secrets"): configdata.Secrets(),
         }
 
     def kind(self, res: Resource) -> Kind | None:

@@ -9,7 +9,7 @@ ingress, a Pod's READY from its container statuses, an Event's OBJECT as ``kind/
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from floatip_apiserver import tables
@@ -206,9 +206,23 @@ _PODS = tables.Printer(
 )
 
 
+# ---- ConfigMaps, Secrets, ServiceAccounts --------------------------------------------------
+def _data_count(obj: Obj) -> int:
+    return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+
+
+def _simple(*columns: tuple[str, Callable[[Obj], Any]]) -> tables.Printer:
+    return tables.Printer(
+        (_NAME, *(_column(name) for name, _ in columns), _AGE),
+        lambda obj: [obj["metadata"]["name"], *(cell(obj) for _, cell in columns), _age(obj)],
+    )
+
+
 PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("", "events"): _EVENTS,
     ("events.k8s.io", "events"): _EVENTS,
     ("", "services"): _SERVICES,
     ("", "pods"): _PODS,
+    ("", "configmaps"): _simple(("Data", _data_count)),
+    ("", "secrets"): _simple(("Type", lambda o: o.get("type", "")), ("Data", _data_count)),
 }
