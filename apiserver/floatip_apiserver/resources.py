@@ -76,7 +76,15 @@ BUILTINS: tuple[Resource, ...] = (
     _builtin("", "v1", "namespaces", "Namespace", False, short_names=("ns",), status=True),
     _builtin("", "v1", "nodes", "Node", False, short_names=("no",), status=True),
     _builtin("", "v1", "events", "Event", True, short_names=("ev",)),
-    _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
+    _builtin(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        True,
+        short_names=("sa",),
+        subresources=(Subresource("token", "TokenRequest", "authentication.k8s.io", "v1"),),
+    ),
     _builtin(
         "",
         "v1",

@@ -58,7 +58,7 @@ class ApiServer:
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         await self.faults.before_request()
         caught = None
-        user = self.tokens.get(_bearer(request))
+        user = self._identify(request)
         name = user.name if user is not None else None
         if self.faults.holding(request.method, request.path, name) is not None:
             # the whole body has arrived: once released, it applies whatever became of the client
@@ -77,8 +77,13 @@ class ApiServer:
             caught.answer(response.status)
         return response
 
+    def _identify(self, request: web.Request) -> rbac.User | None:
+        """The bearer token's user: a minted identity, or a ServiceAccount token (TokenRequest)."""
+        token = _bearer(request)
+        return self.tokens.get(token) or self.objects.kinds.authenticate(token)
+
     def _user(self, request: web.Request) -> rbac.User:
-        user = self.tokens.get(_bearer(request))
+        user = self._identify(request)
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return user
@@ -169,7 +174,12 @@ class ApiServer:
             (rest[2] if len(rest) > 2 else ""),
         )
         res = self.registry.get(group, version, plural)
-        if res is None or len(rest) > 3 or (sub and not (sub == "status" and res.status)):
+        subs = {s.name for s in res.subresources} if res is not None else set()
+        if (
+            res is None
+            or len(rest) > 3
+            or (sub and not (sub == "status" and res.status) and sub not in subs)
+        ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if res.namespaced and namespace is None and (name or request.method != "GET"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -269,6 +279,11 @@ class ApiServer:
         user: rbac.User,
     ) -> web.StreamResponse:
         objects = self.objects
+        if sub and sub != "status":  # serviceaccounts/NAME/token: create only
+            if verb != "create":
+                raise ApiError(405, "MethodNotAllowed", f"{res.plural}/{sub} can only be created")
+            answer = objects.kinds.subresource(res, ns, name, sub, await self._body(request))
+            return self._answer(answer, code=201)
         if verb == "get":
             obj = self.store.get(res.key, ns, name)
             if obj is None:

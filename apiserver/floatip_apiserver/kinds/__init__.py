@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from floatip_apiserver import tables
+from floatip_apiserver import rbac, status, tables
 from floatip_apiserver.kinds import (
     configdata,
     events,
     pods,
     printing,
+    serviceaccounts,
     services,
 )
 from floatip_apiserver.kinds.base import Admission, Getter, Kind
@@ -42,7 +43,9 @@ class Kinds:
             ("", "pods"): pods.Pods(),
             ("", "configmaps"): configdata.ConfigMaps(),
             ("", "secrets"): configdata.Secrets(),
+            ("", "serviceaccounts"): serviceaccounts.ServiceAccounts(),
         }
+        self.tokens = serviceaccounts.Tokens(store)
 
     def kind(self, res: Resource) -> Kind | None:
         """The strategy of a built-in resource; None for custom resources and plain kinds."""
@@ -79,3 +82,13 @@ class Kinds:
         """Field selector labels ``res`` accepts beyond metadata.name/namespace."""
         kind = self.kind(res)
         return kind.fields if kind is not None else {}
+
+    def subresource(self, res: Resource, ns: str, name: str, sub: str, body: Any) -> dict[str, Any]:
+        """A POST to a subresource other than /status (``serviceaccounts/NAME/token``)."""
+        if (res.group, res.plural, sub) == ("", "serviceaccounts", "token"):
+            return self.tokens.request(res, ns, name, body)
+        raise status.ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def authenticate(self, token: str) -> rbac.User | None:
+        """Who a ServiceAccount token this server minted identifies, if it is still good."""
+        return self.tokens.authenticate(token) if token else None

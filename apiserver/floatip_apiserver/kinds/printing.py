@@ -225,4 +225,5 @@ PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("", "pods"): _PODS,
     ("", "configmaps"): _simple(("Data", _data_count)),
     ("", "secrets"): _simple(("Type", lambda o: o.get("type", "")), ("Data", _data_count)),
+    ("", "serviceaccounts"): _simple(("Secrets", lambda o: len(o.get("secrets") or []))),
 }
