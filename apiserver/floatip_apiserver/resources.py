@@ -95,9 +95,11 @@ BUILTINS: tuple[Resource, ...] = (
         categories=("all",),
         status=True,
     ),
+    _builtin("", "v1", "endpoints", "Endpoints", True, short_names=("ep",)),
     _builtin("", "v1", "pods", "Pod", True, short_names=("po",), categories=("all",), status=True),
     _builtin("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
     _builtin("", "v1", "secrets", "Secret", True),
+    _builtin("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     # kube-apiserver keeps one store of Events and converts between the two shapes
     _builtin(
         "events.k8s.io",

@@ -16,6 +16,7 @@ from typing import Any
 from floatip_apiserver import rbac, status, tables
 from floatip_apiserver.kinds import (
     configdata,
+    endpoints,
     events,
     pods,
     printing,
@@ -44,6 +45,8 @@ class Kinds:
             ("", "configmaps"): configdata.ConfigMaps(),
             ("", "secrets"): configdata.Secrets(),
             ("", "serviceaccounts"): serviceaccounts.ServiceAccounts(),
+            ("", "endpoints"): endpoints.Endpoints(),
+            ("discovery.k8s.io", "endpointslices"): endpoints.EndpointSlices(),
         }
         self.tokens = serviceaccounts.Tokens(store)
 

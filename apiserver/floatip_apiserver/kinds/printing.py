@@ -206,6 +206,40 @@ _PODS = tables.Printer(
 )
 
 
+# ---- EndpointSlices and Endpoints ---------------------------------------------------------
+def _slice_cells(obj: Obj) -> list[Any]:
+    ports = [
+        str(p.get("port") if p.get("port") is not None else (p.get("name") or "*"))
+        for p in _list(obj, "ports")
+    ]
+    addresses = [str(a) for e in _list(obj, "endpoints") for a in e.get("addresses") or []]
+    return [
+        obj["metadata"]["name"],
+        obj.get("addressType", ""),
+        _more(ports, len(ports)),
+        _more(addresses, len(addresses)),
+        _age(obj),
+    ]
+
+
+def _endpoints_cells(obj: Obj) -> list[Any]:
+    pairs = []
+    for subset in _list(obj, "subsets"):
+        ports = [p.get("port") for p in subset.get("ports") or []] or [None]
+        for address in subset.get("addresses") or []:
+            for port in ports:
+                ip = address.get("ip", "")
+                pairs.append(f"{ip}:{port}" if port is not None else ip)
+    return [obj["metadata"]["name"], _more(pairs, len(pairs), empty="<none>"), _age(obj)]
+
+
+_SLICES = tables.Printer(
+    (_NAME, _column("AddressType"), _column("Ports"), _column("Endpoints"), _AGE),
+    _slice_cells,
+)
+_ENDPOINTS = tables.Printer((_NAME, _column("Endpoints"), _AGE), _endpoints_cells)
+
+
 # ---- ConfigMaps, Secrets, ServiceAccounts --------------------------------------------------
 def _data_count(obj: Obj) -> int:
     return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
@@ -223,6 +257,8 @@ PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("events.k8s.io", "events"): _EVENTS,
     ("", "services"): _SERVICES,
     ("", "pods"): _PODS,
+    ("discovery.k8s.io", "endpointslices"): _SLICES,
+    ("", "endpoints"): _ENDPOINTS,
     ("", "configmaps"): _simple(("Data", _data_count)),
     ("", "secrets"): _simple(("Type", lambda o: o.get("type", "")), ("Data", _data_count)),
     ("", "serviceaccounts"): _simple(("Secrets", lambda o: len(o.get("secrets") or []))),
