@@ -2,7 +2,8 @@
 
 Proves: `floatip bench failover --runs 1 --json` builds its own lab, measures every scenario,
 the switchover, the API cost and RSS, and removes the lab; `floatip bench apiserver` and
-`floatip bench agent` print their keys; `floatip bench switchover` measures both modes in two
+`floatip bench agent` print their keys (the former's Service figures too: every Service got its
+own cluster IP and node port); `floatip bench switchover` measures both modes in two
 labs and removes both. Timings are printed by the benchmarks, never asserted.
 """
 
@@ -53,11 +54,13 @@ def test_bench_failover_contract() -> None:
 
 
 def test_bench_apiserver_contract() -> None:
-    figures = last_json(
-        [*FLOATIP, "bench", "apiserver", "--objects", "200", "--watchers", "5", "--json"], 120
-    )
+    argv = ["--objects", "200", "--watchers", "5", "--services", "300", "--json"]
+    figures = last_json([*FLOATIP, "bench", "apiserver", *argv], 120)
     assert figures["objects"] == figures["list_items"] == 200
     assert {"creates_per_s", "full_list_s", "watch_fanout_s", "rss_mib"} <= set(figures)
+    assert figures["services"] == figures["service_list_items"] == 300
+    assert {"service_creates_per_s", "service_full_list_s"} <= set(figures)
+    assert figures["service_allocations_unique"] is True
 
 
 @pytest.mark.kernel
