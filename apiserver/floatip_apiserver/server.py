@@ -20,6 +20,8 @@ from floatip_apiserver import (
     discovery,
     faults,
     metrics,
+    protokinds,
+    protowire,
     rbac,
     selectors,
     status,
@@ -116,6 +118,8 @@ class ApiServer:
         raw = await request.read()
         if not raw:
             return None
+        if request.content_type == protowire.MEDIA_TYPE:
+            return protokinds.decode(raw)
         try:
             if "yaml" in request.content_type:
                 return yaml.safe_load(raw)
