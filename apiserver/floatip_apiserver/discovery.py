@@ -150,9 +150,22 @@ def _paths(res: Resource) -> dict[str, Any]:
             }
         }
 
+    item = operation("get", ref)
+    # kubectl checks that a kind's PATCH takes fieldValidation before it trusts the server
+    # with --validate=warn/strict (else: "cannot perform warn validation ..., skipping")
+    item["patch"] = {
+        "operationId": f"patch{res.kind}",
+        "parameters": [
+            {"name": name, "in": "query", "schema": {"type": "string"}}
+            for name in ("dryRun", "fieldManager", "fieldValidation", "force")
+        ],
+        "responses": {"200": {"content": {"application/json": {"schema": ref}}}},
+        "x-kubernetes-action": "patch",
+        "x-kubernetes-group-version-kind": gvk,
+    }
     return {
         f"{base}{scope}/{res.plural}": operation("list", {"type": "object"}),
-        f"{base}{scope}/{res.plural}/{{name}}": operation("get", ref),
+        f"{base}{scope}/{res.plural}/{{name}}": item,
     }
 
 
