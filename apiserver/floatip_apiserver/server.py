@@ -26,6 +26,7 @@ from floatip_apiserver import (
     selectors,
     status,
     tables,
+    warningheaders,
     watching,
 )
 from floatip_apiserver.objects import Objects, WriteOptions
@@ -267,10 +268,10 @@ class ApiServer:
         )
 
     def _answer(self, data: Any, opts: WriteOptions | None = None, code: int = 200) -> web.Response:
-        headers = {}
-        if opts is not None and opts.warnings:
-            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in opts.warnings)
-        return web.json_response(data, status=code, headers=headers)
+        response = web.json_response(data, status=code)
+        for line in warningheaders.lines(opts.warnings if opts is not None else ()):
+            response.headers.add("Warning", line)
+        return response
 
     async def _resource(  # noqa: PLR0917
         self,
