@@ -8,7 +8,6 @@ watch stream, or a ``Status`` error.
 
 from __future__ import annotations
 
-import base64
 import collections
 import json
 from typing import Any
@@ -20,6 +19,7 @@ from floatip_apiserver import (
     discovery,
     faults,
     metrics,
+    paging,
     protokinds,
     protowire,
     rbac,
@@ -361,21 +361,15 @@ class ApiServer:
                 initial_events=request.query.get("sendInitialEvents") == "true",
                 view=lambda obj: self.objects.view(res, obj),
             )
-        items = [o for o in self.store.items(res.key, ns) if match(o)]
-        start = 0
-        if token := request.query.get("continue"):
-            try:
-                start = int(json.loads(base64.urlsafe_b64decode(token))["start"])
-            except (ValueError, KeyError, TypeError):
-                raise status.bad_request(f"continue token {token!r} is not valid") from None
-        limit = int(request.query.get("limit") or 0)
-        page = items[start : start + limit] if limit else items[start:]
-        meta: dict[str, Any] = {"resourceVersion": str(self.store.revision)}
-        if limit and start + limit < len(items):
-            meta["continue"] = base64.urlsafe_b64encode(
-                json.dumps({"start": start + limit, "rv": self.store.revision}).encode()
-            ).decode()
-            meta["remainingItemCount"] = len(items) - start - limit
+        page, meta = paging.page(
+            self.store,
+            res.key,
+            ns,
+            match,
+            limit=int(request.query.get("limit") or 0),
+            token=request.query.get("continue", ""),
+            filtered=bool(request.query.get("labelSelector") or request.query.get("fieldSelector")),
+        )
         views = [self.objects.view(res, o) for o in page]
         if as_table:
             return web.json_response(

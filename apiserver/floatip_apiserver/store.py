@@ -29,7 +29,8 @@ class Event:
     type: str
     key: Key
     obj: dict[str, Any]
-    old: dict[str, Any] | None = None  # the previous state, for selector-filtered watches
+    # the previous state (None: created): for selector-filtered watches and paging snapshots
+    old: dict[str, Any] | None = None
 
 
 class Watcher:
@@ -94,7 +95,7 @@ class Store:
         self._objects[key].pop((meta.get("namespace", ""), meta["name"]), None)
         gone = copy.deepcopy(obj)
         gone["metadata"]["resourceVersion"] = str(self.next_revision())
-        self._record(Event(self.revision, "DELETED", key, gone))
+        self._record(Event(self.revision, "DELETED", key, gone, obj))
         return gone
 
     def _record(self, event: Event) -> None:
