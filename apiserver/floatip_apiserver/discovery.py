@@ -65,7 +65,7 @@ def resource_list(registry: Registry, group_name: str, version: str) -> dict[str
             "singularName": res.singular,
             "namespaced": res.namespaced,
             "kind": res.kind,
-            "verbs": resources.ALL_VERBS,
+            "verbs": list(res.verbs) or resources.ALL_VERBS,
         }
         if res.short_names:
             entry["shortNames"] = list(res.short_names)

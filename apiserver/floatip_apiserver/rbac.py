@@ -5,13 +5,14 @@ permission the chart forgets (or grants in excess) must show up as a 403 here as
 a real cluster. Rules match verbs x apiGroups x resources(/subresources) x resourceNames, a
 RoleBinding grants only inside its namespace, a ClusterRoleBinding everywhere, and members of
 ``system:masters`` bypass RBAC as on a real server. Discovery URLs are open to every
-authenticated user (the ``system:discovery`` ClusterRole of a real cluster).
+authenticated user (the ``system:discovery`` ClusterRole of a real cluster). Non-resource URL
+rules and the grants' reasons serve the access reviews (:mod:`reviews`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 MASTERS = "system:masters"
@@ -102,21 +103,71 @@ def _role_rules(lister: Lister, ref: Mapping[str, Any], namespace: str) -> list[
 
 def authorize(user: User, request: Request, lister: Lister) -> bool:
     """True when some binding of ``user`` grants ``request``."""
-    if MASTERS in user.groups:
-        return True
+    return MASTERS in user.groups or next(grants(user, request, lister), None) is not None
+
+
+def _bindings(user: User, namespace: str, lister: Lister) -> Iterator[tuple[Any, list[Any]]]:
+    """(binding, rules of its role) for each binding of ``user`` that applies in ``namespace``.
+
+    ClusterRoleBindings apply everywhere; RoleBindings only in their namespace (and only when
+    a namespace is asked about).
+    """
     for binding in lister("clusterrolebindings"):
         if any(_subject_matches(s, user) for s in binding.get("subjects") or []):
-            rules = _role_rules(lister, binding.get("roleRef") or {}, "")
-            if any(rule_allows(r, request) for r in rules):
-                return True
-    if not request.namespace:
-        return False
+            yield binding, _role_rules(lister, binding.get("roleRef") or {}, "")
+    if not namespace:
+        return
     for binding in lister("rolebindings"):
         meta = binding.get("metadata") or {}
-        if meta.get("namespace") != request.namespace:
+        if meta.get("namespace") != namespace:
             continue
         if any(_subject_matches(s, user) for s in binding.get("subjects") or []):
-            rules = _role_rules(lister, binding.get("roleRef") or {}, request.namespace)
-            if any(rule_allows(r, request) for r in rules):
-                return True
-    return False
+            yield binding, _role_rules(lister, binding.get("roleRef") or {}, namespace)
+
+
+def _describe(binding: Mapping[str, Any], user: User) -> str:
+    """How the RBAC authorizer names a grant: ``ClusterRoleBinding "b" of ClusterRole "r"``."""
+    meta = binding.get("metadata") or {}
+    ref = binding.get("roleRef") or {}
+    kind = "RoleBinding" if meta.get("namespace") else "ClusterRoleBinding"
+    where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+    return (
+        f'RBAC: allowed by {kind} "{where}{meta.get("name")}" of {ref.get("kind")} '
+        f'"{ref.get("name")}" to User "{user.name}"'
+    )
+
+
+def grants(user: User, request: Request, lister: Lister) -> Iterator[str]:
+    """The reason of each binding that grants ``request`` (as SubjectAccessReviews report)."""
+    for binding, rules in _bindings(user, request.namespace, lister):
+        if any(rule_allows(r, request) for r in rules):
+            yield _describe(binding, user)
+
+
+def _path_matches(patterns: Iterable[str] | None, path: str) -> bool:
+    return any(
+        pattern == path or (pattern.endswith("*") and path.startswith(pattern[:-1]))
+        for pattern in patterns or []
+    )
+
+
+def authorize_path(user: User, verb: str, path: str, lister: Lister) -> bool:
+    """A non-resource URL (``/healthz``): ClusterRole rules with nonResourceURLs, cluster-wide."""
+    if MASTERS in user.groups:
+        return True
+    return any(
+        _has(rule.get("verbs"), verb) and _path_matches(rule.get("nonResourceURLs"), path)
+        for binding, rules in _bindings(user, "", lister)
+        if not (binding.get("metadata") or {}).get("namespace")
+        for rule in rules
+    )
+
+
+def rules(user: User, namespace: str, lister: Lister) -> list[Mapping[str, Any]]:
+    """Every rule that applies to ``user`` in ``namespace`` (SelfSubjectRulesReview)."""
+    if MASTERS in user.groups:  # what the cluster-admin binding of system:masters grants
+        return [
+            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+            {"verbs": ["*"], "nonResourceURLs": ["*"]},
+        ]
+    return [rule for _, found in _bindings(user, namespace, lister) for rule in found]

@@ -45,6 +45,7 @@ class Resource:
     subresources: tuple[Subresource, ...] = ()
     #: another resource's storage key, when one store serves both (events.k8s.io Events)
     stored_as: tuple[str, str] | None = None
+    verbs: tuple[str, ...] = ()  # () is every verb of ALL_VERBS; reviews take only create
 
     @property
     def api_version(self) -> str:

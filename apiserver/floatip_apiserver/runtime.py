@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from floatip_apiserver import certs, faults, kubeconfig, rbac
+from floatip_apiserver import bootstrap, certs, faults, kubeconfig, rbac
 from floatip_apiserver.kinds import services
 from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
@@ -173,7 +173,7 @@ class RunningServer:
 
 
 def seed(api: ApiServer, crds: list[dict[str, Any]]) -> None:
-    """What a fresh cluster has: the initial namespaces and the given CRDs."""
+    """What a fresh cluster has: the initial namespaces, the bootstrap RBAC, the given CRDs."""
     opts = WriteOptions(field_validation="Strict", manager="floatip-apiserver")
     namespaces = api.registry.get("", "v1", "namespaces")
     crd_res = api.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -182,6 +182,10 @@ def seed(api: ApiServer, crds: list[dict[str, Any]]) -> None:
         api.objects.create(
             namespaces, "", {"metadata": {"name": name}, "status": {"phase": "Active"}}, opts
         )
+    for plural, obj in bootstrap.policy():
+        res = api.registry.get("rbac.authorization.k8s.io", "v1", plural)
+        assert res is not None
+        api.objects.create(res, "", obj, opts)
     for crd in crds:
         api.objects.create(crd_res, "", crd, opts)
 

@@ -18,11 +18,13 @@ from aiohttp import web
 from floatip_apiserver import (
     discovery,
     faults,
+    impersonation,
     metrics,
     paging,
     protokinds,
     protowire,
     rbac,
+    reviews,
     selectors,
     status,
     tables,
@@ -43,6 +45,7 @@ class ApiServer:
     def __init__(self, *, history: int = 10_000, bookmark_interval: float = 5.0) -> None:
         self.store = Store(history=history)
         self.registry = Registry()
+        reviews.register(self.registry)
         self.objects = Objects(self.store, self.registry)
         self.tokens: dict[str, rbac.User] = {}
         self.faults = faults.Faults()
@@ -89,7 +92,14 @@ class ApiServer:
         user = self._identify(request)
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
-        return user
+        requester = user
+        return impersonation.effective_user(
+            user, request.headers.items(), lambda req: rbac.authorize(requester, req, self._rbac)
+        )
+
+    def _rbac(self, plural: str) -> Any:
+        """The stored RBAC objects of one kind (what authorization reads)."""
+        return self.store.items(("rbac.authorization.k8s.io", plural))
 
     def _authorize(self, user: rbac.User, req: rbac.Request) -> None:
         def lister(plural: str) -> Any:
@@ -283,6 +293,11 @@ class ApiServer:
         verb: str,
         user: rbac.User,
     ) -> web.StreamResponse:
+        if reviews.is_review(res):
+            if verb != "create":
+                raise ApiError(405, "MethodNotAllowed", f"{res.kind} can only be created")
+            body = await self._body(request)
+            return web.json_response(reviews.answer(res, ns, body, user, self._rbac), status=201)
         objects = self.objects
         if sub and sub != "status":  # serviceaccounts/NAME/token: create only
             if verb != "create":
