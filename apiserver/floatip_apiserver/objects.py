@@ -44,6 +44,29 @@ def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
 
+def _held(res: Resource, obj: dict[str, Any]) -> bool:
+    """Finalizers keep a deleted object: its own, and a Namespace's ``spec.finalizers``."""
+    if obj["metadata"].get("finalizers"):
+        return True
+    return res.key == ("", "namespaces") and bool((obj.get("spec") or {}).get("finalizers"))
+
+
+class Hooks:
+    """Where the lifecycle controllers (:mod:`lifecycle`) plug into writes; no-ops here."""
+
+    def admit(
+        self, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None, subresource: str
+    ) -> None:
+        """Default or refuse (raise ApiError) a create (``old`` None) or an update, in place."""
+
+    def deleting(self, res: Resource, obj: dict[str, Any], propagation: str) -> list[str]:
+        """The finalizers ``obj`` is marked with when deleted (raise ApiError to refuse)."""
+        return list(obj["metadata"].get("finalizers") or [])
+
+    def marking(self, res: Resource, marked: dict[str, Any]) -> None:
+        """Change the copy about to be stored with its deletionTimestamp (a phase, say)."""
+
+
 class Objects:
     """Reads and writes on one store, for all served resources."""
 
@@ -52,6 +75,7 @@ class Objects:
         self.registry = registry
         #: built-in kinds' own strategies (conversion, defaults, validation, allocation)
         self.kinds = kinds.Kinds(store)
+        self.hooks = Hooks()
 
     # ---- helpers -----------------------------------------------------------------------
     def _existing(self, res: Resource, ns: str, name: str) -> dict[str, Any]:
@@ -135,7 +159,13 @@ class Objects:
                 for t, r, m in (
                     ("NamesAccepted", "NoConflicts", "no conflicts found"),
                     ("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+                    (
+                        "Terminating",
+                        "InstanceDeletionInProgress",
+                        "CustomResource deletion is in progress",
+                    ),
                 )
+                if t != "Terminating" or crd["metadata"].get("deletionTimestamp")
             ],
         }
 
@@ -175,6 +205,7 @@ class Objects:
             obj.pop("status", None)
         for field in ("resourceVersion", "deletionTimestamp", "managedFields"):
             meta.pop(field, None)
+        self.hooks.admit(res, obj, None, "")
         self._custom_checks(res, obj, None, opts)
         obj = self.kinds.admit(res, obj, None, "", opts.dry_run, opts.warnings)
         meta = obj["metadata"]
@@ -270,6 +301,7 @@ class Objects:
                     )
                 ],
             )
+        self.hooks.admit(res, new, old, subresource)
         self._custom_checks(res, new, old, opts)
         new = self.kinds.admit(res, new, old, subresource, opts.dry_run, opts.warnings)
         meta = new["metadata"]
@@ -282,7 +314,7 @@ class Objects:
         ):
             return old  # a no-op write keeps the resourceVersion, like the real server
         meta["resourceVersion"] = old_meta["resourceVersion"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if meta.get("deletionTimestamp") and not _held(res, new):
             if not opts.dry_run:
                 return self.store.remove(res.key, new)
             return new
@@ -357,7 +389,14 @@ class Objects:
         name: str,
         opts: WriteOptions,
         preconditions: dict[str, Any] | None = None,
+        *,
+        propagation: str = "",
     ) -> dict[str, Any]:
+        """Remove, or mark with a deletionTimestamp while finalizers hold the object.
+
+        ``propagation`` (Orphan, Background, Foreground, or "" for the default) is what the
+        garbage collector's finalizers are chosen by (:meth:`Hooks.deleting`).
+        """
         obj = self._existing(res, ns, name)
         pre = preconditions or {}
         if (
@@ -367,24 +406,19 @@ class Objects:
             raise status.conflict(res.qualified_plural, name, res.group, res.plural)
         if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
             raise status.conflict(res.qualified_plural, name, res.group, res.plural)
-        if obj["metadata"].get("finalizers"):
-            if obj["metadata"].get("deletionTimestamp"):
-                return obj
-            marked = copy.deepcopy(obj)
+        finalizers = self.hooks.deleting(res, obj, propagation)
+        if obj["metadata"].get("deletionTimestamp"):
+            return obj  # already going
+        marked = copy.deepcopy(obj)
+        marked["metadata"].pop("finalizers", None)
+        if finalizers:
+            marked["metadata"]["finalizers"] = finalizers
+        if _held(res, marked):
             marked["metadata"]["deletionTimestamp"] = now()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            self.hooks.marking(res, marked)
             self._commit(res, marked, "MODIFIED", opts)
             return marked
         if opts.dry_run:
             return obj
-        if res.plural == "namespaces":
-            self._empty_namespace(name)
-        if res.plural == "customresourcedefinitions":
-            self.registry.set_crd(name, [])
         return self.store.remove(res.key, obj)
-
-    def _empty_namespace(self, ns: str) -> None:
-        for res in list(self.registry):
-            if res.namespaced:
-                for obj in list(self.store.items(res.key, ns)):
-                    self.store.remove(res.key, obj)

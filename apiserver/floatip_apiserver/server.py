@@ -19,6 +19,7 @@ from floatip_apiserver import (
     discovery,
     faults,
     impersonation,
+    lifecycle,
     metrics,
     paging,
     protokinds,
@@ -47,6 +48,7 @@ class ApiServer:
         self.registry = Registry()
         reviews.register(self.registry)
         self.objects = Objects(self.store, self.registry)
+        self.lifecycle = lifecycle.Lifecycle(self.objects)
         self.tokens: dict[str, rbac.User] = {}
         self.faults = faults.Faults()
         self.bookmark_interval = bookmark_interval
@@ -190,10 +192,11 @@ class ApiServer:
         )
         res = self.registry.get(group, version, plural)
         subs = {s.name for s in res.subresources} if res is not None else set()
+        finalize = sub == "finalize" and res is not None and res.key == ("", "namespaces")
         if (
             res is None
             or len(rest) > 3
-            or (sub and not (sub == "status" and res.status) and sub not in subs)
+            or (sub and not (sub == "status" and res.status) and sub not in subs and not finalize)
         ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if res.namespaced and namespace is None and (name or request.method != "GET"):
@@ -336,13 +339,14 @@ class ApiServer:
             return self._answer(objects.view(res, obj), opts, 200 if existed else 201)
         if verb == "delete":
             pre = (body or {}).get("preconditions") if isinstance(body, dict) else None
-            return self._answer(objects.view(res, objects.delete(res, ns, name, opts, pre)), opts)
+            gone = objects.delete(res, ns, name, opts, pre)
+            return self._answer(objects.view(res, gone), opts)
         if verb == "deletecollection":
             match = selectors.label_selector(request.query.get("labelSelector"))
             for obj in [o for o in self.store.items(res.key, ns or None) if match(o)]:
-                objects.delete(
-                    res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], opts
-                )
+                where, what = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+                if self.store.get(res.key, where, what) is not None:  # not collected meanwhile
+                    objects.delete(res, where, what, opts)
             return self._answer(
                 {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
             )

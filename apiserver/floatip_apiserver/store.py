@@ -12,7 +12,7 @@ import asyncio
 import collections
 import copy
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from floatip_apiserver import status
@@ -60,6 +60,8 @@ class Store:
         self._objects: dict[Key, dict[ObjKey, dict[str, Any]]] = collections.defaultdict(dict)
         self._history: collections.deque[Event] = collections.deque(maxlen=history)
         self._watchers: set[Watcher] = set()
+        #: called with every change after the watchers got it (the lifecycle controllers)
+        self.listeners: list[Callable[[Event], None]] = []
 
     # ---- reads -------------------------------------------------------------------------
     def get(self, key: Key, namespace: str, name: str) -> dict[str, Any] | None:
@@ -108,6 +110,8 @@ class Store:
                     self.unsubscribe(watcher)
                     watcher.queue = asyncio.Queue()
                     watcher.close()
+        for listener in self.listeners:
+            listener(event)
 
     # ---- watches -----------------------------------------------------------------------
     def oldest_resumable(self) -> int:
