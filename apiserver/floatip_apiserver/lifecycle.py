@@ -14,15 +14,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from floatip_apiserver import crds, namespaces
+from floatip_apiserver import crds, gc, namespaces
 from floatip_apiserver.objects import Hooks, Objects
 from floatip_apiserver.resources import Resource
 from floatip_apiserver.status import ApiError
-from floatip_apiserver.store import Event, Key
+from floatip_apiserver.store import Event
 
 log = logging.getLogger(__name__)
 
-Ident = tuple[Key, str, str]  # (storage key, namespace, name)
+Ident = gc.Ident
 _LIMIT = 1_000_000  # work items per change: far beyond any lab, short of a livelock
 
 
@@ -39,7 +39,8 @@ class Lifecycle(Hooks):
         self.objects = objects
         self.namespaces = namespaces.Controller(objects)
         self.crds = crds.Controller(objects)
-        self._controllers: tuple[Controller, ...] = (self.namespaces, self.crds)
+        self.gc = gc.Collector(objects, self._schedule_gc)
+        self._controllers: tuple[Controller, ...] = (self.namespaces, self.crds, self.gc)
         self._pending: dict[tuple[int, Ident], None] = {}  # an ordered set
         self._draining = False
         objects.store.listeners.append(self._observe)
@@ -54,12 +55,16 @@ class Lifecycle(Hooks):
 
     def deleting(self, res: Resource, obj: dict[str, Any], propagation: str) -> list[str]:
         self.namespaces.deleting(res, obj)
-        return self.crds.deleting(res, super().deleting(res, obj, propagation))
+        finalizers = self.crds.deleting(res, super().deleting(res, obj, propagation))
+        return gc.finalizers_for(propagation, finalizers)
 
     def marking(self, res: Resource, marked: dict[str, Any]) -> None:
         self.namespaces.marking(res, marked)
 
     # ---- the work queue ----------------------------------------------------------------
+    def _schedule_gc(self, ident: Ident) -> None:
+        self._pending[(self._controllers.index(self.gc), ident)] = None
+
     def _observe(self, event: Event) -> None:
         for index, controller in enumerate(self._controllers):
             for ident in controller.observe(event):

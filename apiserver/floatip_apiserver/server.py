@@ -18,6 +18,7 @@ from aiohttp import web
 from floatip_apiserver import (
     discovery,
     faults,
+    gc,
     impersonation,
     lifecycle,
     metrics,
@@ -339,14 +340,16 @@ class ApiServer:
             return self._answer(objects.view(res, obj), opts, 200 if existed else 201)
         if verb == "delete":
             pre = (body or {}).get("preconditions") if isinstance(body, dict) else None
-            gone = objects.delete(res, ns, name, opts, pre)
+            policy = gc.propagation(body, request.query)
+            gone = objects.delete(res, ns, name, opts, pre, propagation=policy)
             return self._answer(objects.view(res, gone), opts)
         if verb == "deletecollection":
             match = selectors.label_selector(request.query.get("labelSelector"))
+            policy = gc.propagation(body, request.query)
             for obj in [o for o in self.store.items(res.key, ns or None) if match(o)]:
                 where, what = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
                 if self.store.get(res.key, where, what) is not None:  # not collected meanwhile
-                    objects.delete(res, where, what, opts)
+                    objects.delete(res, where, what, opts, propagation=policy)
             return self._answer(
                 {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
             )
