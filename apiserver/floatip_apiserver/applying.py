@@ -1,107 +1,69 @@
-"""Server-side apply and field ownership (``metadata.managedFields``).
+"""Server-side apply and field ownership (``metadata.managedFields``), as structured-merge-diff.
 
 GitOps tools (Argo CD, Flux, ``kubectl apply --server-side``) send the fields they want with a
-``fieldManager``; the server merges them in, removes fields that manager applied before and
-no longer sends, and refuses (409 Conflict) to take a field another manager set to a
-different value unless ``force=true``. Updates by other writers take ownership of what they
-change. Lists are treated as atomic (as are all lists without list-map keys in a real CRD);
-this is the subset floatip and its tests rely on.
+``fieldManager``. As k8s.io/apimachinery's fieldmanager does (Updater.Apply and Update):
+
+* The applied configuration is merged into the live object (:func:`fieldsets.merge`) and the
+  applier then owns exactly the fields it sent.
+* Fields it applied last time and no longer sends are removed, unless another manager owns
+  them too: two managers applying the same value share the field (each has it in its entry),
+  so when one drops it, it stays, owned by the other.
+* A manager owning a field the apply changes (or adds) is a conflict: 409 naming each manager
+  and field, in the real message, unless ``force``, which takes those fields (only those) from
+  them. Fields removed from the object are removed from every entry.
+* Any other write (an Update) takes the fields it changed from everyone, without conflicts.
+
+Entries are keyed by manager, operation and subresource. With a status subresource, main-
+resource writes own no status field and ``/status`` writes only status fields. Lists are
+atomic unless the schema says ``x-kubernetes-list-type: map`` or ``set`` (kinds without a
+schema: always atomic); see :mod:`fieldsets`.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime
-from collections.abc import Iterator
+import json
 from typing import Any
 
+from floatip_apiserver import fieldsets
+from floatip_apiserver.fieldsets import Path
+from floatip_apiserver.resources import Resource
 from floatip_apiserver.status import ApiError
 
-Path = tuple[str, ...]
-_META_MANAGED = ("labels", "annotations", "finalizers")
+
+def _view(obj: dict[str, Any] | None, res: Resource, subresource: str) -> dict[str, Any]:
+    """The part of an object ownership is about (identity and server fields left out)."""
+    out: dict[str, Any] = {}
+    for key, value in (obj or {}).items():
+        if key in ("apiVersion", "kind"):
+            continue
+        if key == "metadata":
+            owned = fieldsets.METADATA["properties"]
+            meta = {k: v for k, v in (value or {}).items() if k in owned}
+            if meta:
+                out["metadata"] = meta
+            continue
+        if res.status and (key == "status") != (subresource == "status"):
+            continue  # the status subresource splits who may own what
+        out[key] = value
+    return out
 
 
-def leaves(obj: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Owned leaf paths of an object: maps recurse, everything else is one field."""
-    if isinstance(obj, dict) and obj:
-        for key, value in obj.items():
-            if not prefix and key in ("apiVersion", "kind"):
-                continue
-            if prefix == ("metadata",) and key not in _META_MANAGED:
-                continue
-            if not prefix and key == "metadata" and isinstance(value, dict):
-                yield from leaves({k: value[k] for k in value if k in _META_MANAGED}, ("metadata",))
-                continue
-            yield from leaves(value, (*prefix, key))
-    elif prefix and prefix != ("metadata",):
-        yield prefix, obj
+def _schema(res: Resource, view: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = (
+        dict(res.schema.get("properties") or {}) if res.schema else dict.fromkeys(view)
+    )
+    props["metadata"] = fieldsets.METADATA
+    return {"type": "object", "properties": props}
 
 
-def _lookup(obj: Any, path: Path) -> tuple[bool, Any]:
-    for part in path:
-        if not isinstance(obj, dict) or part not in obj:
-            return False, None
-        obj = obj[part]
-    return True, obj
+def _members(obj: dict[str, Any] | None, res: Resource, subresource: str) -> set[Path]:
+    view = _view(obj, res, subresource)
+    return {path for path, _, _ in fieldsets.members(view, _schema(res, view))}
 
 
-def _remove(obj: dict[str, Any], path: Path) -> None:
-    parents = []
-    node: Any = obj
-    for part in path[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return
-        parents.append((node, part))
-        node = node[part]
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
-    for parent, part in reversed(parents):  # drop maps the removal emptied
-        if parent[part] == {}:
-            del parent[part]
-
-
-def _deep_merge(target: dict[str, Any], applied: dict[str, Any]) -> None:
-    for key, value in applied.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-
-
-def _encode(paths: set[Path]) -> dict[str, Any]:
-    """FieldsV1: ``{"f:spec": {"f:address": {}}}``."""
-    root: dict[str, Any] = {}
-    for path in sorted(paths):
-        node = root
-        for part in path:
-            node = node.setdefault(f"f:{part}", {})
-    return root
-
-
-def _decode(fields: Any, prefix: Path = ()) -> set[Path]:
-    if not isinstance(fields, dict) or not fields:
-        return {prefix} if prefix else set()
-    result: set[Path] = set()
-    for key, value in fields.items():
-        if key.startswith("f:"):
-            result |= _decode(value, (*prefix, key[2:]))
-    return result
-
-
-def _owners(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    return list((obj.get("metadata") or {}).get("managedFields") or [])
-
-
-def _entry(manager: str, operation: str, api_version: str, paths: set[Path]) -> dict[str, Any]:
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": api_version,
-        "time": now,
-        "fieldsType": "FieldsV1",
-        "fieldsV1": _encode(paths),
-    }
+def _entries(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list(((obj or {}).get("metadata") or {}).get("managedFields") or [])
 
 
 def _same_owner(entry: dict[str, Any], manager: str, operation: str, subresource: str) -> bool:
@@ -117,102 +79,181 @@ def _same_owner(entry: dict[str, Any], manager: str, operation: str, subresource
     )
 
 
-def _set_owners(  # noqa: PLR0917
+def _store(  # noqa: PLR0917
     obj: dict[str, Any],
-    entries: list[dict[str, Any]],
+    before: dict[str, Any] | None,
+    owners: dict[int, set[Path]],
     manager: str,
     operation: str,
     api_version: str,
+    subresource: str,
     paths: set[Path],
-    subresource: str = "",
 ) -> None:
-    kept = [e for e in entries if e.get("fieldsV1")]
-    kept = [e for e in kept if not _same_owner(e, manager, operation, subresource)]
-    if paths:
-        entry = _entry(manager, operation, api_version, paths)
-        if subresource:
-            entry["subresource"] = subresource
-        kept.append(entry)
-    obj.setdefault("metadata", {})["managedFields"] = kept
+    """Write the entries back in their order: ``owners`` (index -> fields) for the old ones,
+    ``paths`` for the writer's. Emptied entries go; an entry keeps its time unless its fields
+    changed (so writing the same again changes nothing), as the real fieldmanager does."""
+    entries = []
+    mine_written = False
+    for index, entry in enumerate(_entries(before)):
+        if _same_owner(entry, manager, operation, subresource):
+            mine_written = True
+            if paths:
+                entries.append(_entry(entry, manager, operation, api_version, subresource, paths))
+        elif owners[index]:
+            entries.append(dict(entry, fieldsV1=fieldsets.encode(owners[index])))
+    if not mine_written and paths:
+        entries.append(_entry(None, manager, operation, api_version, subresource, paths))
+    obj.setdefault("metadata", {})["managedFields"] = entries
+
+
+def _entry(  # noqa: PLR0917
+    previous: dict[str, Any] | None,
+    manager: str,
+    operation: str,
+    api_version: str,
+    subresource: str,
+    paths: set[Path],
+) -> dict[str, Any]:
+    fields = fieldsets.encode(paths)
+    if previous is not None and previous.get("fieldsV1") == fields:
+        return previous
+    entry = {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": api_version,
+        "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    return entry
+
+
+def _split(
+    obj: dict[str, Any] | None, manager: str, operation: str, subresource: str
+) -> tuple[set[Path], dict[int, set[Path]], list[dict[str, Any]]]:
+    """(the writer's own fields, {index: fields} of everyone else's entries, the entries)."""
+    mine: set[Path] = set()
+    others: dict[int, set[Path]] = {}
+    entries = _entries(obj)
+    for index, entry in enumerate(entries):
+        paths = fieldsets.decode(entry.get("fieldsV1"))
+        if _same_owner(entry, manager, operation, subresource):
+            mine = paths
+        else:
+            others[index] = paths
+    return mine, others, entries
 
 
 def record_update(
     old: dict[str, Any] | None,
     new: dict[str, Any],
     manager: str,
-    api_version: str,
+    res: Resource,
     subresource: str = "",
 ) -> None:
-    """A non-apply write: ``manager`` takes every field whose value it changed."""
-    changed = {
-        path for path, value in leaves(new) if old is None or _lookup(old, path) != (True, value)
-    }
-    entries = _owners(old) if old is not None else []
-    others = []
-    mine: set[Path] = set()
-    for entry in entries:
-        paths = _decode(entry.get("fieldsV1"))
-        if _same_owner(entry, manager, "Update", subresource):
-            mine = paths
-            continue
-        others.append(dict(entry, fieldsV1=_encode(paths - changed)))
-    present = {p for p, _ in leaves(new)}
-    _set_owners(
-        new, others, manager, "Update", api_version, (mine | changed) & present, subresource
-    )
+    """A write that is not an apply: ``manager`` takes every field it added or changed."""
+    view_old, view_new = _view(old, res, subresource), _view(new, res, subresource)
+    added, modified, removed = fieldsets.compare(view_old, view_new, _schema(res, view_new))
+    mine, others, _ = _split(old, manager, "Update", subresource)
+    taken = {i: p - added - modified - removed for i, p in others.items()}
+    owned = (mine - removed) | added | modified
+    _store(new, old, taken, manager, "Update", res.api_version, subresource, owned)
+
+
+def _who(entry: dict[str, Any]) -> str:
+    """How the real conflict message names a manager (printManager)."""
+    name = json.dumps(entry["manager"])
+    if entry.get("subresource"):
+        name += f" with subresource {json.dumps(entry['subresource'])}"
+    if entry["operation"] == "Update":
+        name += f" using {entry.get('apiVersion')}"
+        if entry.get("time"):
+            name += f" at {entry['time']}"
+    return name
+
+
+def _path_string(path: Path) -> str:
+    """fieldpath.Path.String: ``.spec.address``, ``.status.conditions[type="Ready"]``."""
+    parts = []
+    for element in path:
+        kind, body = element[:2], element[2:]
+        if kind == "f:":
+            parts.append(f".{body}")
+        elif kind == "k:":
+            keys = json.loads(body)
+            parts.append("[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]")
+        elif kind == "v:":
+            parts.append(f"[={json.dumps(json.loads(body))}]")
+        else:
+            parts.append(f"[{body}]")
+    return "".join(parts)
+
+
+def conflict_error(conflicts: list[tuple[dict[str, Any], Path]]) -> ApiError:
+    """409 Conflict worded as fieldmanager's NewConflictError."""
+    causes = [
+        {
+            "reason": "FieldManagerConflict",
+            "message": f"conflict with {_who(e)}",
+            "field": _path_string(p),
+        }
+        for e, p in conflicts
+    ]
+    if len(conflicts) == 1:
+        entry, path = conflicts[0]
+        message = f"Apply failed with 1 conflict: conflict with {_who(entry)}: {_path_string(path)}"
+    else:
+        by_manager: dict[str, list[str]] = {}
+        for entry, path in conflicts:
+            by_manager.setdefault(_who(entry), []).append(_path_string(path))
+        lines = []
+        for who in sorted(by_manager):
+            lines.append(f"conflicts with {who}:")
+            lines += [f"- {p}" for p in by_manager[who]]
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return ApiError(409, "Conflict", message, {"causes": causes})
 
 
 def server_side_apply(
     current: dict[str, Any] | None,
     applied: dict[str, Any],
+    *,
     manager: str,
     force: bool,
-    api_version: str,
+    res: Resource,
+    subresource: str = "",
 ) -> dict[str, Any]:
-    """Merge an applied configuration into ``current`` for ``manager``; 409 on conflicts."""
-    result = copy.deepcopy(current) if current is not None else {}
-    entries = _owners(result)
-    wanted = {path: value for path, value in leaves(applied)}
-    previous: set[Path] = set()
-    conflicts: list[tuple[str, Path]] = []
-    others = []
-    for entry in entries:
-        paths = _decode(entry.get("fieldsV1"))
-        if _same_owner(entry, manager, "Apply", ""):
-            previous = paths
-            continue
-        for path in paths & set(wanted):
-            if _lookup(result, path) != (True, wanted[path]):
-                conflicts.append((str(entry["manager"]), path))
-        others.append((entry, paths))
+    """``applied`` merged into ``current`` for ``manager``, with managedFields; 409 on conflicts."""
+    live = _view(current, res, subresource)
+    config = _view(applied, res, subresource)
+    schema = _schema(res, {**live, **config})
+    wanted = {path for path, _, _ in fieldsets.members(config, schema)}
+    last, others, entries = _split(current, manager, "Apply", subresource)
+    merged = fieldsets.merge(live, config, schema)
+    kept = wanted.union(*others.values())
+    for path in sorted(last - kept, key=len, reverse=True):  # no longer applied, nobody's
+        if not any(owned[: len(path)] == path for owned in kept):
+            fieldsets.remove(merged, path)
+    added, modified, removed = fieldsets.compare(live, merged, schema)
+    changed = added | modified
+    conflicts = [(entries[i], p) for i, paths in others.items() for p in sorted(paths & changed)]
     if conflicts and not force:
-        lines = [f'conflict with "{owner}": .{".".join(path)}' for owner, path in sorted(conflicts)]
-        raise ApiError(
-            409,
-            "Conflict",
-            f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: "
-            + "; ".join(lines),
-            {
-                "causes": [
-                    {
-                        "reason": "FieldManagerConflict",
-                        "message": line,
-                        "field": "." + ".".join(path),
-                    }
-                    for line, (_, path) in zip(lines, sorted(conflicts), strict=True)
-                ]
-            },
-        )
-    owned_by_others = set().union(*(paths for _, paths in others)) if others else set()
-    for path in previous - set(wanted) - owned_by_others:
-        _remove(result, path)
-    _deep_merge(result, {k: v for k, v in applied.items() if k != "metadata"})
-    meta = applied.get("metadata") or {}
-    target_meta = result.setdefault("metadata", {})
+        raise conflict_error(conflicts)
+    result = dict(current or {})
+    result.update({k: v for k, v in merged.items() if k != "metadata"})
+    for key in [k for k in live if k not in merged and k != "metadata"]:
+        result.pop(key, None)
+    meta = {**(result.get("metadata") or {})}
+    for key in fieldsets.METADATA["properties"]:
+        meta.pop(key, None)
+    meta.update(merged.get("metadata") or {})
     for key in ("name", "namespace", "generateName"):
-        if key in meta:
-            target_meta[key] = meta[key]
-    _deep_merge(target_meta, {k: meta[k] for k in _META_MANAGED if k in meta})
-    kept = [dict(e, fieldsV1=_encode(p - set(wanted) if force else p)) for e, p in others]
-    _set_owners(result, kept, manager, "Apply", api_version, set(wanted))
+        if key in (applied.get("metadata") or {}):
+            meta[key] = applied["metadata"][key]
+    result["metadata"] = meta
+    result["apiVersion"], result["kind"] = applied.get("apiVersion"), applied.get("kind")
+    taken = {i: p - changed - removed for i, p in others.items()}
+    _store(result, current, taken, manager, "Apply", res.api_version, subresource, wanted)
     return result

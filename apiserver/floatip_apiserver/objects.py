@@ -210,7 +210,7 @@ class Objects:
         obj = self.kinds.admit(res, obj, None, "", opts.dry_run, opts.warnings)
         meta = obj["metadata"]
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
-        applying.record_update(None, obj, opts.manager, res.api_version)
+        applying.record_update(None, obj, opts.manager, res)
         self._commit(res, obj, "ADDED", opts)
         return obj
 
@@ -259,7 +259,10 @@ class Objects:
         new: dict[str, Any],
         opts: WriteOptions,
         subresource: str,
+        *,
+        managed: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """Store ``new`` over ``old``; ``managed``: the managedFields an apply computed."""
         if subresource == "status":
             merged = copy.deepcopy(old)
             if "status" in new:
@@ -307,13 +310,13 @@ class Objects:
         meta = new["metadata"]
         if _spec_part(new) != _spec_part(old):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
-        applying.record_update(old, new, opts.manager, res.api_version, subresource)
-        if new == old or (
-            {**new, "metadata": {**meta, "managedFields": None}}
-            == {**old, "metadata": {**old_meta, "managedFields": None}}
-        ):
-            return old  # a no-op write keeps the resourceVersion, like the real server
+        if managed is None:
+            applying.record_update(old, new, opts.manager, res, subresource)
+        else:
+            meta["managedFields"] = managed
         meta["resourceVersion"] = old_meta["resourceVersion"]
+        if new == old:  # a new co-owner alone is a change; the same write again is not
+            return old  # a no-op write keeps the resourceVersion, like the real server
         if meta.get("deletionTimestamp") and not _held(res, new):
             if not opts.dry_run:
                 return self.store.remove(res.key, new)
@@ -342,14 +345,19 @@ class Objects:
             applied = self._check_identity(res, body)
             served = self.view(res, current) if current is not None else None
             merged = applying.server_side_apply(
-                served, applied, opts.manager, force, res.api_version
+                served,
+                applied,
+                manager=opts.manager,
+                force=force,
+                res=res,
+                subresource=subresource,
             )
             if current is None:
                 merged["metadata"].pop("managedFields", None)
                 merged["metadata"]["name"] = name
                 created = self.create(res, ns, merged, opts)
                 fields = applying.server_side_apply(
-                    None, applied, opts.manager, force, res.api_version
+                    None, applied, manager=opts.manager, force=force, res=res
                 )
                 created["metadata"]["managedFields"] = fields["metadata"]["managedFields"]
                 return created
@@ -377,10 +385,9 @@ class Objects:
             )
         managed = (patched.get("metadata") or {}).get("managedFields")
         new = self._check_identity(res, patched)
-        result = self._replace(res, current, new, opts, subresource)
-        if apply_managed and managed is not None and result is not current:
-            result["metadata"]["managedFields"] = managed
-        return result
+        if not apply_managed:
+            return self._replace(res, current, new, opts, subresource)
+        return self._replace(res, current, new, opts, subresource, managed=managed)
 
     def delete(
         self,
