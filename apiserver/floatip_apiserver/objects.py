@@ -6,7 +6,9 @@ one global resourceVersion), optimistic concurrency (a stale resourceVersion is 
 the status subresource split (the main endpoint keeps the stored status, ``/status`` changes
 only status, status never bumps generation), custom-resource schema handling (prune, default,
 validate, CEL), finalizers (delete sets deletionTimestamp; the object goes when the last
-finalizer is removed), and dryRun (everything but the store write).
+finalizer is removed), and dryRun (everything but the store write). What a real cluster's
+admission plugins and controllers add (namespaces, garbage collection, CRD cleanup) plugs in
+through :class:`Hooks` (see :mod:`lifecycle`).
 """
 
 from __future__ import annotations
