@@ -300,7 +300,7 @@ class ApiServer:
             body = await self._body(request)
             return web.json_response(reviews.answer(res, ns, body, user, self._rbac), status=201)
         objects = self.objects
-        if sub and sub != "status":  # serviceaccounts/NAME/token: create only
+        if sub and sub not in ("status", "finalize"):  # serviceaccounts/NAME/token: create only
             if verb != "create":
                 raise ApiError(405, "MethodNotAllowed", f"{res.plural}/{sub} can only be created")
             answer = objects.kinds.subresource(res, ns, name, sub, await self._body(request))
