@@ -96,15 +96,6 @@ def _printer(res: Resource) -> Printer | None:
 def _columns(res: Resource) -> list[Mapping[str, Any]]:
     if res.columns:
         return list(res.columns)
-    if res.kind == "Node":
-        return [
-            {
-                "name": "Status",
-                "type": "string",
-                "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-            },
-            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-        ]
     return [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
 
 

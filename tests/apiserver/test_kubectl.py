@@ -160,3 +160,66 @@ async def test_kubectl_explain_reads_the_crd_schema_from_openapi_v3(
     code, out = await kubectl(apiserver, "explain", "vip.spec.announce.burstCount")
     assert code == 0, out
     assert "Announcements sent right after taking the address." in out
+
+
+async def test_kubectl_get_nodes_namespaces_and_leases_print_the_real_columns(
+    apiserver: RunningServer,
+) -> None:
+    """``printNode``, ``printNamespace``, ``printLease``: what ``kubectl get`` shows of them."""
+    manifest = """
+apiVersion: v1
+kind: Node
+metadata: {name: cp1, labels: {node-role.kubernetes.io/control-plane: ""}}
+spec: {unschedulable: true}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: worker1}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: leader, namespace: team}
+spec: {holderIdentity: replica-a}
+"""
+    code, out = await kubectl(apiserver, "apply", "-f", "-", stdin=manifest)
+    assert code == 0, out
+    status = {
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "addresses": [{"type": "InternalIP", "address": "192.0.2.11"}],
+            "nodeInfo": {"kubeletVersion": "v1.35.0", "osImage": "Debian GNU/Linux 12"},
+        }
+    }
+    code, out = await kubectl(
+        apiserver, "patch", "node", "cp1", "--subresource=status", "--type=merge",
+        "-p", json.dumps(status),
+    )  # fmt: skip
+    assert code == 0, out
+
+    code, out = await kubectl(apiserver, "get", "nodes", "-o", "wide")
+    assert code == 0, out
+    rows = [line.split() for line in out.strip().splitlines()]
+    assert rows[0] == [
+        "NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP",
+        "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME",
+    ]  # fmt: skip
+    assert rows[1][:3] == ["cp1", "Ready,SchedulingDisabled", "control-plane"]
+    assert rows[1][4:7] == ["v1.35.0", "192.0.2.11", "<none>"]
+    assert rows[2][:3] == ["worker1", "Unknown", "<none>"]
+
+    code, out = await kubectl(apiserver, "get", "namespace", "team")
+    assert code == 0, out
+    assert [line.split() for line in out.strip().splitlines()] == [
+        ["NAME", "STATUS", "AGE"],
+        ["team", "Active", out.split()[-1]],
+    ]
+    code, out = await kubectl(apiserver, "get", "lease", "-n", "team")
+    assert code == 0, out
+    assert [line.split()[:2] for line in out.strip().splitlines()] == [
+        ["NAME", "HOLDER"],
+        ["leader", "replica-a"],
+    ]

@@ -252,7 +252,78 @@ def _simple(*columns: tuple[str, Callable[[Obj], Any]]) -> tables.Printer:
     )
 
 
+# ---- Namespaces, Nodes, Leases -------------------------------------------------------------
+def _node_status(obj: Obj) -> str:
+    """``printNode``: Ready, NotReady or Unknown, then SchedulingDisabled when cordoned."""
+    ready = [c for c in _list(obj, "status", "conditions") if c.get("type") == "Ready"]
+    state = "Unknown" if not ready else "Ready" if ready[0].get("status") == "True" else "NotReady"
+    if (obj.get("spec") or {}).get("unschedulable"):
+        state += ",SchedulingDisabled"
+    return state
+
+
+def _node_roles(obj: Obj) -> str:
+    """Roles from ``node-role.kubernetes.io/ROLE`` labels and ``kubernetes.io/role``."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    roles = {
+        k.removeprefix("node-role.kubernetes.io/")
+        for k in labels
+        if k.startswith("node-role.kubernetes.io/")
+    }
+    if labels.get("kubernetes.io/role"):
+        roles.add(labels["kubernetes.io/role"])
+    return ",".join(sorted(r for r in roles if r)) or "<none>"
+
+
+def _node_cells(obj: Obj) -> list[Any]:
+    info = (obj.get("status") or {}).get("nodeInfo") or {}
+    internal = [
+        a.get("address", "")
+        for a in _list(obj, "status", "addresses")
+        if a.get("type") == "InternalIP"
+    ]
+    external = [
+        a.get("address", "")
+        for a in _list(obj, "status", "addresses")
+        if a.get("type") == "ExternalIP"
+    ]
+    return [
+        obj["metadata"]["name"],
+        _node_status(obj),
+        _node_roles(obj),
+        _age(obj),
+        info.get("kubeletVersion", ""),
+        internal[0] if internal else "<none>",
+        external[0] if external else "<none>",
+        info.get("osImage") or "<unknown>",
+        info.get("kernelVersion") or "<unknown>",
+        info.get("containerRuntimeVersion") or "<unknown>",
+    ]
+
+
+_NODES = tables.Printer(
+    (
+        _NAME,
+        _column("Status"),
+        _column("Roles"),
+        _AGE,
+        _column("Version"),
+        _column("Internal-IP", priority=1),
+        _column("External-IP", priority=1),
+        _column("OS-Image", priority=1),
+        _column("Kernel-Version", priority=1),
+        _column("Container-Runtime", priority=1),
+    ),
+    _node_cells,
+)
+
+
 PRINTERS: dict[tuple[str, str], tables.Printer] = {
+    ("", "namespaces"): _simple(("Status", lambda o: (o.get("status") or {}).get("phase", ""))),
+    ("", "nodes"): _NODES,
+    ("coordination.k8s.io", "leases"): _simple(
+        ("Holder", lambda o: (o.get("spec") or {}).get("holderIdentity") or "")
+    ),
     ("", "events"): _EVENTS,
     ("events.k8s.io", "events"): _EVENTS,
     ("", "services"): _SERVICES,
