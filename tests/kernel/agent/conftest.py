@@ -129,7 +129,8 @@ class Cluster:
 
     def events(self, *, reason: str | None = None) -> list[dict[str, Any]]:
         res = self._res("events.k8s.io", "v1", "events")
-        found = list(self.api.store.items(res.key, "default"))
+        # One store behind both Event APIs: read them as events.k8s.io/v1 serves them.
+        found = [self.api.objects.view(res, e) for e in self.api.store.items(res.key, "default")]
         return [e for e in found if reason is None or e.get("reason") == reason]
 
     def lease(self, node: str) -> dict[str, Any] | None:
