@@ -42,6 +42,11 @@ class ApiError(Exception):
         return self.code in (409, 422)
 
     @property
+    def refused(self) -> bool:
+        """403: RBAC or an admission policy forbids this write; sending it again cannot help."""
+        return self.code == 403
+
+    @property
     def not_found(self) -> bool:
         return self.code == 404
 

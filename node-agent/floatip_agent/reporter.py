@@ -147,7 +147,7 @@ class Reporter:
                 )  # fmt: skip
             except client.ApiError as exc:
                 log.warning(f"{what}-write-failed", vip=name, error=str(exc))
-                if exc.not_found or attempt == attempts - 1:
+                if exc.not_found or exc.refused or attempt == attempts - 1:
                     return
                 await asyncio.sleep(self.retry_seconds)
             else:  # an announcement is a state change; a conflict's new count is not

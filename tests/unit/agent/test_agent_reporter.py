@@ -4,7 +4,7 @@ Proves, against a recording fake of the API client: status reports are merge pat
 `/status` naming only the agent's key; a newer value replaces a queued one (one write for a
 burst); a conflict report is written at most once a second per VirtualIP, and never two
 writes of one key at once, so the last value written is the last one given; an announcement
-is retried when the API fails, a conflict is not; identical queued Events are posted once and
+is retried when the API fails (not when it refuses: 403), a conflict is not; identical queued Events are posted once and
 Events are rate-limited by a token bucket.
 """
 
@@ -28,10 +28,12 @@ REPORT = model.ConflictReport(
 class Api:
     """Records every request; ``delay`` slows each one, ``failures`` fail the first ones."""
 
-    def __init__(self, *, delay: float = 0.0, failures: int = 0) -> None:
+    def __init__(self, *, delay: float = 0.0, failures: int = 0, code: int = 500) -> None:
         self.calls: list[tuple[str, str, Any, float]] = []
+        self.attempts = 0
         self.delay = delay
         self.failures = failures
+        self.code = code
         self.in_flight = 0
         self.most_in_flight = 0
 
@@ -43,9 +45,10 @@ class Api:
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             await asyncio.sleep(self.delay)
+            self.attempts += 1
             if self.failures:
                 self.failures -= 1
-                raise client.ApiError(500, "boom", method=method, path=path)
+                raise client.ApiError(self.code, "boom", method=method, path=path)
             self.calls.append((method, path, body, loop.time()))
             return {}
         finally:
@@ -105,6 +108,15 @@ async def test_an_announcement_is_retried_a_conflict_is_not(field: str, writes: 
         reports.conflict("web", REPORT)
     await run_for(reports, 0.3)
     assert len(api.calls) == writes
+
+
+async def test_an_announcement_refused_by_rbac_or_admission_is_not_retried() -> None:
+    """403: the node's token may not write it (admission policy); sending again cannot help."""
+    api = Api(failures=2, code=403)
+    reports = make(api)
+    reports.announcement("web", model.Announcement(node="me", epoch=1, mac="m", time="t"))
+    await run_for(reports, 0.3)
+    assert (api.attempts, api.calls) == (1, [])
 
 
 async def test_events_are_deduplicated_and_rate_limited() -> None:
