@@ -13,7 +13,7 @@ COPY floatip/ floatip/
 COPY operator/ operator/
 COPY node-agent/ node-agent/
 COPY crds/ crds/
-COPY charts/floatip/files/rbac.yaml charts/floatip/files/rbac.yaml
+COPY charts/floatip/files/rbac.yaml charts/floatip/files/admission.yaml charts/floatip/files/
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM ${PYTHON_IMAGE}

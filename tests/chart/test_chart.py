@@ -3,7 +3,8 @@
 Proves: `helm lint --strict` passes with both Helm majors; values.schema.json refuses bad values;
 every object rendered from the defaults and several value sets validates against the Kubernetes
 1.35 schemas (kubernetes-validate; a broken object is refused, so the check can fail); the RBAC
-has no wildcard and is exactly files/rbac.yaml; the agent DaemonSet is host-network, not
+has no wildcard and is exactly files/rbac.yaml; the admission policies are exactly
+files/admission.yaml, as the lab applies it; the agent DaemonSet is host-network, not
 privileged, with NET_ADMIN and NET_RAW only; the chart's CRD is the generated one in crds/.
 """
 
@@ -29,6 +30,7 @@ VALUE_SETS: dict[str, list[str]] = {
     "single-operator": ["--set", "operator.replicas=1"],
     "monitoring": ["--set", "serviceMonitor.enabled=true"],
     "critical-agent": ["--set", "agent.priorityClassName=system-node-critical"],
+    "no-admission-policy": ["--set", "admissionPolicy.enabled=false"],
     "named-accounts": [
         "--set",
         "serviceAccounts.operator.name=vip-op",
@@ -102,6 +104,9 @@ def test_helm3_and_helm4_render_the_same() -> None:
 def test_value_sets_change_what_they_should() -> None:
     assert not by_kind(render("helm4", *VALUE_SETS["no-crds"]), "CustomResourceDefinition")
     assert not by_kind(render("helm4", *VALUE_SETS["single-operator"]), "PodDisruptionBudget")
+    no_policy = render("helm4", *VALUE_SETS["no-admission-policy"])
+    assert not by_kind(no_policy, "ValidatingAdmissionPolicy")
+    assert not by_kind(no_policy, "ValidatingAdmissionPolicyBinding")
     assert len(by_kind(render("helm4", *VALUE_SETS["monitoring"]), "ServiceMonitor")) == 2
     [agent] = by_kind(render("helm4", *VALUE_SETS["critical-agent"]), "DaemonSet")
     assert agent["spec"]["template"]["spec"]["priorityClassName"] == "system-node-critical"
@@ -136,6 +141,45 @@ def test_rbac_is_exactly_the_shared_rules_file() -> None:
     bindings = by_kind(objects, "ClusterRoleBinding") + by_kind(objects, "RoleBinding")
     accounts = {o["metadata"]["name"] for o in by_kind(objects, "ServiceAccount")}
     assert {s["name"] for b in bindings for s in b["subjects"]} == accounts
+
+
+@pytest.mark.parametrize("values", ["defaults", "named-accounts"])
+def test_admission_policies_are_exactly_the_shared_file_the_lab_applies(values: str) -> None:
+    """The chart renders files/admission.yaml with its own names, as floatip_lab.admission does."""
+    from floatip_lab import admission
+
+    objects = render("helm4", *VALUE_SETS[values])
+    accounts = {
+        o["metadata"]["name"].rsplit("-", 1)[-1] if values == "defaults" else
+        {"vip-op": "operator", "vip-agent": "agent"}[o["metadata"]["name"]]: o["metadata"]["name"]
+        for o in by_kind(objects, "ServiceAccount")
+    }  # fmt: skip
+    rendered = [
+        {**o, "metadata": {k: v for k, v in o["metadata"].items() if k != "labels"}}
+        for o in objects
+        if o["kind"].startswith("ValidatingAdmissionPolicy")
+    ]
+    expected = admission.build_objects(
+        (CHART / "files" / "admission.yaml").read_text(),
+        name="vip-floatip",
+        namespace="floatip",
+        agent=accounts["agent"],
+        operator=accounts["operator"],
+    )
+
+    def key(obj: dict[str, Any]) -> tuple[str, str]:
+        return obj["kind"], obj["metadata"]["name"]
+
+    assert sorted(rendered, key=key) == sorted(expected, key=key)  # Helm orders by kind
+    assert sorted(map(key, rendered)) == [
+        ("ValidatingAdmissionPolicy", "vip-floatip-agent-status"),
+        ("ValidatingAdmissionPolicy", "vip-floatip-leases"),
+        ("ValidatingAdmissionPolicyBinding", "vip-floatip-agent-status"),
+        ("ValidatingAdmissionPolicyBinding", "vip-floatip-leases"),
+    ]
+    text = yaml.safe_dump(rendered)
+    assert "__" not in text, "a placeholder was left unreplaced"
+    assert f"system:serviceaccount:floatip:{accounts['agent']}" in text
 
 
 def test_agent_daemonset_is_host_network_and_not_privileged() -> None:

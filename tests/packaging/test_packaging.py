@@ -67,6 +67,7 @@ def test_wheel_contents(tmp_path: pathlib.Path) -> None:
     assert not any("bench" in name for name in names), "benchmarks belong to the lab"
     assert "floatip/_crds/virtualip.yaml" in names
     assert "floatip/_rbac.yaml" in names
+    assert "floatip/_admission.yaml" in names
     assert not any(n.startswith("operator/") for n in names), (
         "a top-level operator/ would shadow Python's"
     )
