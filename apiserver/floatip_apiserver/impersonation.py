@@ -5,11 +5,14 @@ how administrators check someone else's access. The requester must be allowed th
 ``impersonate`` verb on each thing it claims: ``users`` (or the ServiceAccount itself for a
 ``system:serviceaccount:NS:NAME`` user), ``groups``, and ``uids`` and ``userextras/KEY`` in
 authentication.k8s.io. Then the request runs as the impersonated user, whose groups are the
-ones asked for (a ServiceAccount's own groups when none are) plus ``system:authenticated``.
+ones asked for (a ServiceAccount's own groups when none are) plus ``system:authenticated``,
+and the uid and extras asked for (``Impersonate-Extra-KEY``, the key percent-encoded, repeated
+for several values), which admission policies see in ``request.userInfo``.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 
 from floatip_apiserver import rbac, status
@@ -22,7 +25,7 @@ Allowed = Callable[[rbac.Request], bool]
 
 
 def _checks(
-    name: str, groups: list[str], uid: str, extras: Mapping[str, str]
+    name: str, groups: list[str], uid: str, extras: Mapping[str, list[str]]
 ) -> list[rbac.Request]:
     checks = []
     if name.startswith(_SA_PREFIX) and name.count(":") == 3:
@@ -35,7 +38,8 @@ def _checks(
         checks.append(rbac.Request("impersonate", "authentication.k8s.io", "uids", "", uid))
     checks += [
         rbac.Request("impersonate", "authentication.k8s.io", f"userextras/{key}", "", value)
-        for key, value in extras.items()
+        for key, values in extras.items()
+        for value in values
     ]
     return checks
 
@@ -47,7 +51,8 @@ def effective_user(
 
     ``headers`` are the request's (name, value) pairs, repeated names included.
     """
-    name, uid, groups, extras = "", "", [], {}
+    name, uid, groups = "", "", []
+    extras: dict[str, list[str]] = {}
     for key, value in headers:
         lower = key.lower()
         if lower == "impersonate-user":
@@ -57,7 +62,7 @@ def effective_user(
         elif lower == "impersonate-uid":
             uid = value
         elif lower.startswith(_EXTRA):
-            extras[lower[len(_EXTRA) :]] = value
+            extras.setdefault(urllib.parse.unquote(lower[len(_EXTRA) :]), []).append(value)
     if not name:
         if groups or uid or extras:
             raise status.bad_request(
@@ -83,4 +88,4 @@ def effective_user(
     if not groups and name.startswith(_SA_PREFIX) and name.count(":") == 3:
         namespace = name.split(":")[2]
         groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
-    return rbac.User(name, tuple(groups))
+    return rbac.User(name, tuple(groups), uid, {k: tuple(v) for k, v in extras.items()})

@@ -21,18 +21,35 @@ AUTHENTICATED = "system:authenticated"
 
 @dataclasses.dataclass(frozen=True)
 class User:
+    """An authenticated identity, as k8s.io/apiserver's ``user.Info``.
+
+    RBAC reads only the name and groups; ``uid`` and ``extra`` (a pod-bound ServiceAccount
+    token's ``authentication.kubernetes.io/node-name``, say) reach ``kubectl auth whoami`` and
+    the admission policies' ``request.userInfo``.
+    """
+
     name: str
     groups: tuple[str, ...] = ()
+    uid: str = ""
+    extra: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
 
     @property
     def all_groups(self) -> tuple[str, ...]:
         return (*self.groups, AUTHENTICATED)
 
     @classmethod
-    def service_account(cls, namespace: str, name: str) -> User:
+    def service_account(
+        cls,
+        namespace: str,
+        name: str,
+        uid: str = "",
+        extra: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> User:
         return cls(
             f"system:serviceaccount:{namespace}:{name}",
             ("system:serviceaccounts", f"system:serviceaccounts:{namespace}"),
+            uid,
+            dict(extra or {}),
         )
 
 

@@ -95,6 +95,17 @@ def _rules(namespace: str, subject: rbac.User, lister: rbac.Lister) -> dict[str,
     return {"resourceRules": resource_rules, "nonResourceRules": path_rules, "incomplete": False}
 
 
+def user_info(user: rbac.User) -> dict[str, Any]:
+    """authentication.k8s.io/v1 UserInfo: uid and extra only when set (``omitempty``)."""
+    info: dict[str, Any] = {"username": user.name}
+    if user.uid:
+        info["uid"] = user.uid
+    info["groups"] = list(dict.fromkeys(user.all_groups))
+    if user.extra:
+        info["extra"] = {key: list(values) for key, values in user.extra.items()}
+    return info
+
+
 def answer(
     res: Resource, namespace: str, body: Any, user: rbac.User, lister: rbac.Lister
 ) -> dict[str, Any]:
@@ -106,8 +117,7 @@ def answer(
     review.update(apiVersion=res.api_version, kind=res.kind)
     review["metadata"] = {**(review.get("metadata") or {}), "creationTimestamp": None}
     if res.kind == "SelfSubjectReview":
-        groups = list(dict.fromkeys(user.all_groups))
-        review["status"] = {"userInfo": {"username": user.name, "groups": groups}}
+        review["status"] = {"userInfo": user_info(user)}
     elif res.kind == "SelfSubjectRulesReview":
         review["status"] = _rules(str(spec.get("namespace", "")), user, lister)
     elif res.kind == "SelfSubjectAccessReview":

@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from floatip_apiserver import bootstrap, certs, faults, kubeconfig, rbac
-from floatip_apiserver.kinds import services
+from floatip_apiserver import bootstrap, certs, faults, kubeconfig, rbac, status
+from floatip_apiserver.kinds import serviceaccounts, services
 from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
 
@@ -114,6 +114,26 @@ class RunningServer:
     ) -> pathlib.Path:
         """Like `kubeconfig_for_service_account`, written to ``path``."""
         return self.kubeconfig_for(rbac.User.service_account(namespace, name), path=path)
+
+    def kubeconfig_for_pod_at(self, namespace: str, pod: str, path: pathlib.Path) -> pathlib.Path:
+        """A kubeconfig with the token kubelet would mount into Pod ``namespace/pod``.
+
+        As kubelet does: a TokenRequest for the Pod's ServiceAccount, bound to the Pod, for 3607
+        seconds (so signed for a year). It authenticates with the pod and node extras while the
+        Pod exists; 404 (ApiError) if the Pod or its ServiceAccount does not.
+        """
+        found = self.api.store.get(("", "pods"), namespace, pod)
+        if found is None:
+            raise status.not_found("pods", pod, "", "pods")
+        account = str(found["spec"]["serviceAccountName"])
+        accounts = self.api.registry.get("", "v1", "serviceaccounts")
+        assert accounts is not None
+        ref = {"apiVersion": "v1", "kind": "Pod", "name": pod, "uid": found["metadata"]["uid"]}
+        spec = {"boundObjectRef": ref, "expirationSeconds": serviceaccounts.WARN_ONLY_SECONDS}
+        answer = self.api.objects.kinds.tokens.request(accounts, namespace, account, {"spec": spec})
+        token = str(answer["status"]["token"])
+        user = f"system:serviceaccount:{namespace}:{account}"
+        return kubeconfig.write(path, kubeconfig.build(self.url, token, user, self.ca_pem))
 
     # ---- lifecycle and faults ----------------------------------------------------------
     async def start(self) -> None:

@@ -63,6 +63,37 @@ async def test_kubectl_auth_whoami_shows_user_and_groups(apiserver: RunningServe
     assert SA in out and "system:serviceaccounts:default" in out and "system:authenticated" in out
 
 
+async def test_kubectl_auth_whoami_shows_the_pod_and_node_extras_of_a_pod_bound_token(
+    apiserver: RunningServer, http: Any
+) -> None:
+    await http.call("POST", "/api/v1/nodes", {"metadata": {"name": "server1"}})
+    await http.call(
+        "POST", "/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": "agent"}}
+    )
+    pod = {
+        "metadata": {"name": "agent-x"},
+        "spec": {
+            "nodeName": "server1",
+            "serviceAccountName": "agent",
+            "containers": [{"name": "agent", "image": "floatip:dev"}],
+        },
+    }
+    code, created = await http.call("POST", "/api/v1/namespaces/default/pods", pod)
+    assert code == 201, created
+    config = apiserver.kubeconfig_for_pod_at(
+        "default", "agent-x", apiserver.workdir / "agent.kubeconfig"
+    )
+    code, out = await run(config, "auth", "whoami")
+    assert code == 0, out
+    rows = {line.split("   ")[0].strip(): line.split()[-1] for line in out.splitlines()[1:]}
+    assert rows["Username"] == "system:serviceaccount:default:agent"
+    assert rows["Extra: authentication.kubernetes.io/node-name"] == "[server1]"
+    assert rows["Extra: authentication.kubernetes.io/pod-name"] == "[agent-x]"
+    assert rows["Extra: authentication.kubernetes.io/pod-uid"] == f"[{created['metadata']['uid']}]"
+    assert rows["Extra: authentication.kubernetes.io/credential-id"].startswith("[JTI=")
+    assert "Extra: authentication.kubernetes.io/node-uid" in rows
+
+
 async def test_kubectl_auth_can_i_answers_per_rbac_for_a_service_account(
     apiserver: RunningServer, http: Any
 ) -> None:
@@ -176,3 +207,26 @@ async def test_discovery_lists_the_reviews_with_the_create_verb_only(http: Any) 
     assert verbs["subjectaccessreviews"] == ["create"]
     code, _ = await http.call("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
     assert code == 405
+
+
+async def test_impersonated_uid_and_extras_are_the_users_as_whoami_shows(http: Any) -> None:
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    headers = {
+        "Impersonate-User": "system:serviceaccount:default:agent",
+        "Impersonate-Uid": "1234",
+        "Impersonate-Extra-authentication.kubernetes.io%2fnode-name": "server1",
+    }
+    code, answer = await http.call(
+        "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review, headers=headers
+    )
+    assert code == 201, answer
+    assert answer["status"]["userInfo"] == {
+        "username": "system:serviceaccount:default:agent",
+        "uid": "1234",
+        "groups": [
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated",
+        ],
+        "extra": {"authentication.kubernetes.io/node-name": ["server1"]},
+    }

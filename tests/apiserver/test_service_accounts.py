@@ -6,7 +6,9 @@ token is a JWT naming the account; it authenticates as ``system:serviceaccount:N
 against the server's RBAC (the real kubectl uses it); it stops working when the account is
 deleted (even if one of the same name comes back), when the Pod it is bound to goes, or when
 it expires; minting one needs ``create`` on ``serviceaccounts/token``; discovery lists the
-subresource as kubectl expects.
+subresource as kubectl expects. A token bound to a Pod on a node names the node, carries the
+pod/node/credential-id extras (ServiceAccountTokenPodNodeInfo), is refused for another
+account's Pod, and lasts a year when kubelet's 3607 s is asked.
 """
 
 from __future__ import annotations
@@ -136,7 +138,10 @@ async def test_a_bound_token_ends_with_its_pod_and_every_token_with_its_time(htt
     await http.call("POST", ACCOUNTS, {"metadata": {"name": "robot"}})
     pod = {
         "metadata": {"name": "worker"},
-        "spec": {"containers": [{"name": "a", "image": "busybox:1.36"}]},
+        "spec": {
+            "serviceAccountName": "robot",
+            "containers": [{"name": "a", "image": "busybox:1.36"}],
+        },
     }
     code, created = await http.call("POST", "/api/v1/namespaces/default/pods", pod)
     assert code == 201
@@ -175,3 +180,97 @@ async def _accepted_after_expiry(http: Any) -> bool:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(serviceaccounts.datetime, "datetime", Clock)
         return tokens.authenticate(token) is not None
+
+
+async def _agent_pod(http: Any, node: str) -> dict[str, Any]:
+    """ServiceAccount ``agent`` and Pod ``agent-x`` of it, scheduled on ``node``."""
+    await http.call("POST", ACCOUNTS, {"metadata": {"name": "agent"}})
+    pod = {
+        "metadata": {"name": "agent-x"},
+        "spec": {
+            "nodeName": node,
+            "serviceAccountName": "agent",
+            "containers": [{"name": "agent", "image": "floatip:dev"}],
+        },
+    }
+    code, created = await http.call("POST", "/api/v1/namespaces/default/pods", pod)
+    assert code == 201, created
+    return dict(created)
+
+
+async def test_a_pod_bound_token_names_the_node_and_authenticates_with_its_extras(
+    http: Any,
+) -> None:
+    code, node = await http.call("POST", "/api/v1/nodes", {"metadata": {"name": "server1"}})
+    assert code == 201, node
+    pod = await _agent_pod(http, "server1")
+    ref = {"apiVersion": "v1", "kind": "Pod", "name": "agent-x", "uid": pod["metadata"]["uid"]}
+    before = datetime.datetime.now(datetime.UTC)
+    body = dict(REQUEST, spec={"boundObjectRef": ref, "expirationSeconds": 3607})
+    code, answer = await http.call("POST", f"{ACCOUNTS}/agent/token", body)
+    assert code == 201, answer
+    token = answer["status"]["token"]
+    private = claims(token)["kubernetes.io"]
+    assert private["pod"] == {"name": "agent-x", "uid": pod["metadata"]["uid"]}
+    assert private["node"] == {"name": "server1", "uid": node["metadata"]["uid"]}
+    # kubelet's 3607 s: the answer says 3607 s, the token warns then and fails after a year
+    expires = datetime.datetime.fromisoformat(answer["status"]["expirationTimestamp"])
+    assert 3597 <= (expires - before).total_seconds() <= 3617
+    assert private["warnafter"] == int(expires.timestamp())
+    assert claims(token)["exp"] - claims(token)["iat"] == 365 * 24 * 3600
+
+    tokens: serviceaccounts.Tokens = http.server.api.objects.kinds.tokens
+    user = tokens.authenticate(token)
+    assert user is not None and user.uid  # the ServiceAccount's uid
+    assert user.extra == {
+        "authentication.kubernetes.io/pod-name": ("agent-x",),
+        "authentication.kubernetes.io/pod-uid": (pod["metadata"]["uid"],),
+        "authentication.kubernetes.io/credential-id": (f"JTI={claims(token)['jti']}",),
+        "authentication.kubernetes.io/node-name": ("server1",),
+        "authentication.kubernetes.io/node-uid": (node["metadata"]["uid"],),
+    }
+    # any other length is signed as asked
+    short = await mint(http, "agent", boundObjectRef=ref, expirationSeconds=600)
+    assert claims(short)["exp"] - claims(short)["iat"] == 600
+    assert "warnafter" not in claims(short)["kubernetes.io"]
+
+
+async def test_a_pod_on_a_node_not_registered_gives_the_node_name_without_uid(http: Any) -> None:
+    pod = await _agent_pod(http, "server9")
+    ref = {"apiVersion": "v1", "kind": "Pod", "name": "agent-x", "uid": pod["metadata"]["uid"]}
+    token = await mint(http, "agent", boundObjectRef=ref)
+    assert claims(token)["kubernetes.io"]["node"] == {"name": "server9"}
+    user = http.server.api.objects.kinds.tokens.authenticate(token)
+    assert user.extra["authentication.kubernetes.io/node-name"] == ("server9",)
+    assert "authentication.kubernetes.io/node-uid" not in user.extra
+
+
+async def test_a_token_cannot_be_bound_to_a_pod_of_another_service_account(http: Any) -> None:
+    pod = await _agent_pod(http, "server1")
+    await http.call("POST", ACCOUNTS, {"metadata": {"name": "robot"}})
+    ref = {"apiVersion": "v1", "kind": "Pod", "name": "agent-x", "uid": pod["metadata"]["uid"]}
+    body = dict(REQUEST, spec={"boundObjectRef": ref})
+    code, answer = await http.call("POST", f"{ACCOUNTS}/robot/token", body)
+    assert (code, answer["reason"]) == (400, "BadRequest")
+    assert answer["message"] == (
+        'cannot bind token for serviceaccount "robot" to pod running with different '
+        "serviceaccount name."
+    )
+
+
+async def test_kubeconfig_for_pod_at_authenticates_as_kubelets_token_until_the_pod_goes(
+    apiserver: RunningServer, http: Any, tmp_path: pathlib.Path
+) -> None:
+    await _agent_pod(http, "server1")
+    config = apiserver.kubeconfig_for_pod_at("default", "agent-x", tmp_path / "agent.kubeconfig")
+    code, out = await kubectl(
+        apiserver, "--kubeconfig", str(config), "auth", "whoami", "-o", "json"
+    )
+    assert code == 0, out
+    info = json.loads(out)["status"]["userInfo"]
+    assert info["username"] == "system:serviceaccount:default:agent"
+    assert info["extra"]["authentication.kubernetes.io/node-name"] == ["server1"]
+    assert info["extra"]["authentication.kubernetes.io/pod-name"] == ["agent-x"]
+    await http.call("DELETE", "/api/v1/namespaces/default/pods/agent-x")
+    code, out = await kubectl(apiserver, "--kubeconfig", str(config), "auth", "whoami")
+    assert code == 1 and "Unauthorized" in out, out

@@ -8,6 +8,14 @@ the account (and, when bound, a Pod, Secret or Node) and expires after ``expirat
 (default 3600, at least 600); it stops authenticating once it expires or once the
 ServiceAccount or bound object it names is gone or was recreated (another uid). Tokens are
 signed with a per-server key (HS256 here, RS256 on a real cluster: clients do not check).
+
+A token bound to a Pod that is on a node also names the node (ServiceAccountTokenPodNodeInfo,
+on by default since 1.30, GA in 1.32), and authenticating with it gives the user the extras
+``authentication.kubernetes.io/pod-name``, ``pod-uid``, ``node-name``, ``node-uid`` and
+``credential-id`` (``JTI=<jti>``): what ValidatingAdmissionPolicies bind a node's agent to its
+node by. As kubelet asks for 3607 s and the real server's ``--service-account-extend-token-
+expiration`` (on by default) then signs such a pod-bound token for a year, with a
+``warnafter`` at the time asked, a node agent's credential outlives any lab run.
 """
 
 from __future__ import annotations
@@ -32,6 +40,16 @@ AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 DEFAULT_SECONDS = 3600
 MIN_SECONDS = 600
+#: k8s.io/kubernetes/pkg/serviceaccount: what kubelet asks for, and what a pod-bound token of
+#: that length really lasts (``WarnOnlyBoundTokenExpirationSeconds``, ``ExpirationExtension...``)
+WARN_ONLY_SECONDS = 3607
+EXTENDED_SECONDS = 365 * 24 * 60 * 60
+#: k8s.io/apiserver/pkg/authentication/serviceaccount's extra keys
+POD_NAME_KEY = "authentication.kubernetes.io/pod-name"
+POD_UID_KEY = "authentication.kubernetes.io/pod-uid"
+NODE_NAME_KEY = "authentication.kubernetes.io/node-name"
+NODE_UID_KEY = "authentication.kubernetes.io/node-uid"
+CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
 _BOUND = {"Pod": ("", "pods", True), "Secret": ("", "secrets", True), "Node": ("", "nodes", False)}
 
 
@@ -53,7 +71,7 @@ class Tokens:
     def _sign(self, signing_input: str) -> str:
         return _b64(hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest())
 
-    def _bound(self, ns: str, ref: Any) -> dict[str, str]:
+    def _bound(self, ns: str, account: str, ref: Any) -> dict[str, str]:
         """The Pod/Secret/Node a token is bound to; 404 if absent, 409 if the uid differs."""
         if not isinstance(ref, Mapping) or ref.get("kind") not in _BOUND:
             raise status.bad_request(
@@ -66,6 +84,11 @@ class Tokens:
         if found is None:
             raise status.not_found(plural, name, group, plural)
         uid = found["metadata"]["uid"]
+        if plural == "pods" and (found.get("spec") or {}).get("serviceAccountName") != account:
+            raise status.bad_request(
+                f'cannot bind token for serviceaccount "{account}" to pod running with different '
+                "serviceaccount name."
+            )
         if ref.get("uid") and ref["uid"] != uid:
             raise status.ApiError(
                 409,
@@ -74,6 +97,15 @@ class Tokens:
                 "in record. The object might have been deleted and then recreated",
             )
         return {"kind": str(ref["kind"]), "name": name, "uid": uid}
+
+    def _node_of(self, ns: str, pod_name: str) -> dict[str, str] | None:
+        """The node a bound Pod is on: name, and uid if the Node exists (as token.go does)."""
+        pod = self.store.get(("", "pods"), ns, pod_name) or {}
+        node_name = str((pod.get("spec") or {}).get("nodeName") or "")
+        if not node_name:
+            return None
+        node = self.store.get(("", "nodes"), "", node_name)
+        return {"name": node_name, **({"uid": node["metadata"]["uid"]} if node else {})}
 
     def request(self, res: Resource, ns: str, name: str, body: Any) -> dict[str, Any]:
         """Answer a TokenRequest for ServiceAccount ``ns/name`` (201 with status.token)."""
@@ -94,12 +126,21 @@ class Tokens:
                 [error],
             )
         audiences = list(spec.get("audiences") or [AUDIENCE])
-        bound = self._bound(ns, spec["boundObjectRef"]) if spec.get("boundObjectRef") else None
+        ref = spec.get("boundObjectRef")
+        bound = self._bound(ns, name, ref) if ref else None
         now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         expires = now + datetime.timedelta(seconds=seconds)
+        lasts = seconds
+        if (
+            bound is not None
+            and bound["kind"] == "Pod"
+            and seconds == WARN_ONLY_SECONDS
+            and set(audiences) <= {AUDIENCE}
+        ):
+            lasts = EXTENDED_SECONDS  # the token says when to warn; it fails only after a year
         claims: dict[str, Any] = {
             "aud": audiences,
-            "exp": int(expires.timestamp()),
+            "exp": int((now + datetime.timedelta(seconds=lasts)).timestamp()),
             "iat": int(now.timestamp()),
             "iss": ISSUER,
             "jti": str(uuid.uuid4()),
@@ -111,10 +152,13 @@ class Tokens:
             },
         }
         if bound is not None:
-            claims["kubernetes.io"][bound["kind"].lower()] = {
-                "name": bound["name"],
-                "uid": bound["uid"],
-            }
+            private = claims["kubernetes.io"]
+            private[bound["kind"].lower()] = {"name": bound["name"], "uid": bound["uid"]}
+            node = self._node_of(ns, bound["name"]) if bound["kind"] == "Pod" else None
+            if node is not None:
+                private["node"] = node
+            if lasts != seconds:
+                private["warnafter"] = int(expires.timestamp())
         header = _b64(
             json.dumps({"alg": "HS256", "kid": "floatip-apiserver"}, separators=(",", ":")).encode()
         )
@@ -152,11 +196,28 @@ class Tokens:
             return None
         for kind, (group, plural, namespaced) in _BOUND.items():
             ref = info.get(kind.lower())
-            if ref is not None:
-                found = self.store.get((group, plural), ns if namespaced else "", ref["name"])
-                if found is None or found["metadata"]["uid"] != ref["uid"]:
-                    return None
-        return rbac.User.service_account(ns, account["name"])
+            if ref is None or (kind == "Node" and "pod" in info):
+                continue  # a pod-bound token's node is information; the pod is what binds it
+            found = self.store.get((group, plural), ns if namespaced else "", ref["name"])
+            if found is None or found["metadata"]["uid"] != ref["uid"]:
+                return None
+        return rbac.User.service_account(ns, account["name"], account["uid"], _extra(claims))
+
+
+def _extra(claims: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The user's extras from a token's claims, as ServiceAccountInfo.UserInfo sets them."""
+    info = claims["kubernetes.io"]
+    extra: dict[str, tuple[str, ...]] = {}
+    pod, node = info.get("pod"), info.get("node")
+    if pod is not None:
+        extra[POD_NAME_KEY], extra[POD_UID_KEY] = (pod["name"],), (pod["uid"],)
+    if claims.get("jti"):
+        extra[CREDENTIAL_ID_KEY] = (f"JTI={claims['jti']}",)
+    if node is not None:
+        extra[NODE_NAME_KEY] = (node["name"],)
+        if node.get("uid"):
+            extra[NODE_UID_KEY] = (node["uid"],)
+    return extra
 
 
 class ServiceAccounts(Kind):
