@@ -28,8 +28,29 @@ from floatip_apiserver.fielderrors import FieldError
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _FIELD_PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\['([^']*)'\]")
-_FUNCTIONS: dict[str, Any] = {**celstrings.FUNCTIONS, **celnet.FUNCTIONS}
 _ENV = celpy.Environment()
+
+
+def _null_aware(operator: str) -> Any:
+    """``==``/``!=`` with null on either side: cel-go's heterogeneous equality says whether
+    both are null; celpy 0.5 errs (no overload) for maps, lists and numbers against null, so
+    ``object != null`` would fail instead of answering true."""
+    base = celpy.evaluation.base_functions[operator]
+
+    def compare(left: Any, right: Any) -> Any:
+        if left is None or right is None:
+            return celtypes.BoolType((left is None and right is None) == (operator == "_==_"))
+        return base(left, right)
+
+    return compare
+
+
+_FUNCTIONS: dict[str, Any] = {
+    **celstrings.FUNCTIONS,
+    **celnet.FUNCTIONS,
+    "_==_": _null_aware("_==_"),
+    "_!=_": _null_aware("_!=_"),
+}
 
 
 @dataclasses.dataclass(frozen=True)

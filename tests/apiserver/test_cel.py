@@ -347,3 +347,18 @@ def test_a_rule_that_does_not_compile_is_reported_not_raised() -> None:
     )
     assert len(errors) == 1
     assert "compilation failed" in errors[0].detail
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "self != null",
+        "null != self",
+        "!(self == null)",
+        "self.spec != null && self.spec.ports != null && self.spec.ports[0] != null",
+        "self.missing == null || true",
+        "self.spec.nothing == null",
+    ],
+)
+def test_comparing_with_null_is_heterogeneous_equality_like_cel_go(rule: str) -> None:
+    assert check(rule, {"spec": {"ports": [80], "nothing": None}})
