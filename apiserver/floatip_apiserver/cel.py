@@ -146,13 +146,13 @@ def _evaluate_rules(
             activation = {"self": to_cel(value, schema)}
             if has_old:
                 activation["oldSelf"] = to_cel(old, schema)
-        result = _run(compiled.program, activation)
+        result = run(compiled.program, activation)
         if isinstance(result, CELEvalError):
             errors.append(
                 FieldError(
                     path,
                     fielderrors.INVALID,
-                    f"{_eval_error_text(result)} evaluating rule: {rule_string}",
+                    f"{eval_error_text(result)} evaluating rule: {rule_string}",
                     type_name,
                 )
             )
@@ -171,7 +171,7 @@ def _evaluate_rules(
     return errors
 
 
-def _run(program: Any, activation: dict[str, Any]) -> Any:
+def run(program: Any, activation: dict[str, Any]) -> Any:
     """Evaluate, turning celpy's raised errors into returned error values."""
     try:
         return program.evaluate(activation)
@@ -179,7 +179,7 @@ def _run(program: Any, activation: dict[str, Any]) -> Any:
         return exc
 
 
-def _eval_error_text(error: Any) -> str:
+def eval_error_text(error: Any) -> str:
     """celpy's CELEvalError args are (summary, exception class, exception args)."""
     args: tuple[Any, ...] = getattr(error, "args", ())
     if len(args) >= 3 and args[2]:
@@ -195,7 +195,7 @@ def _message(rule: Mapping[str, Any], activation: dict[str, Any]) -> str | None:
     compiled = compile_rule(str(expression))
     if compiled.program is None:
         return None
-    result = _run(compiled.program, activation)
+    result = run(compiled.program, activation)
     if isinstance(result, str) and result.strip():
         return str(result).strip()
     return None

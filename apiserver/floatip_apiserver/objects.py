@@ -20,7 +20,17 @@ import random
 import uuid
 from typing import Any
 
-from floatip_apiserver import applying, cel, fielderrors, kinds, resources, schema, status
+from floatip_apiserver import (
+    admission,
+    applying,
+    cel,
+    fielderrors,
+    kinds,
+    rbac,
+    resources,
+    schema,
+    status,
+)
 from floatip_apiserver.fielderrors import FieldError
 from floatip_apiserver.resources import Registry, Resource
 from floatip_apiserver.store import Store
@@ -40,6 +50,8 @@ class WriteOptions:
     field_validation: str = "Strict"  # kubectl's default; the server default is Warn
     manager: str = "unknown"
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: who asked; None for the server's own writes, which admission policies do not judge
+    user: rbac.User | None = None
 
 
 def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +90,7 @@ class Objects:
         #: built-in kinds' own strategies (conversion, defaults, validation, allocation)
         self.kinds = kinds.Kinds(store)
         self.hooks = Hooks()
+        self.policies = admission.Policies(store, registry)
 
     # ---- helpers -----------------------------------------------------------------------
     def _existing(self, res: Resource, ns: str, name: str) -> dict[str, Any]:
@@ -116,6 +129,33 @@ class Objects:
         if errors:
             name = obj["metadata"].get("name") or obj["metadata"].get("generateName", "")
             raise status.invalid(res.qualified_kind, name, res.group, res.kind, errors)
+
+    def _validating_admission(  # noqa: PLR0917
+        self,
+        res: Resource,
+        operation: str,
+        obj: dict[str, Any] | None,
+        old: dict[str, Any] | None,
+        opts: WriteOptions,
+        subresource: str = "",
+    ) -> None:
+        """The admission policies, after defaulting and validation, as the real server orders."""
+        if opts.user is None:
+            return
+        meta = (obj if obj is not None else old or {})["metadata"]
+        request = admission.Request(
+            operation,
+            res,
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            subresource,
+            None if obj is None else self.view(res, obj),
+            None if old is None else self.view(res, old),
+            opts.user,
+            opts.dry_run,
+            opts.manager,
+        )
+        self.policies.validate(request, opts.warnings)
 
     def _check_identity(self, res: Resource, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -213,6 +253,7 @@ class Objects:
         meta = obj["metadata"]
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         applying.record_update(None, obj, opts.manager, res)
+        self._validating_admission(res, "CREATE", obj, None, opts)
         self._commit(res, obj, "ADDED", opts)
         return obj
 
@@ -317,6 +358,7 @@ class Objects:
         else:
             meta["managedFields"] = managed
         meta["resourceVersion"] = old_meta["resourceVersion"]
+        self._validating_admission(res, "UPDATE", new, old, opts, subresource)
         if new == old:  # a new co-owner alone is a change; the same write again is not
             return old  # a no-op write keeps the resourceVersion, like the real server
         if meta.get("deletionTimestamp") and not _held(res, new):
@@ -416,6 +458,7 @@ class Objects:
         if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
             raise status.conflict(res.qualified_plural, name, res.group, res.plural)
         finalizers = self.hooks.deleting(res, obj, propagation)
+        self._validating_admission(res, "DELETE", None, obj, opts)
         if obj["metadata"].get("deletionTimestamp"):
             return obj  # already going
         marked = copy.deepcopy(obj)

@@ -109,3 +109,28 @@ def field_selector(
         else:
             checks.append(lambda obj, g=getter, v=value: g(obj) == v)  # type: ignore[misc]
     return lambda obj: all(check(obj) for check in checks)
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A metav1.LabelSelector (matchLabels, matchExpressions) against labels; {} matches all.
+
+    What admission policies' namespaceSelector and objectSelector are; the operators are
+    ``In``, ``NotIn``, ``Exists`` and ``DoesNotExist``, as ``LabelSelectorAsSelector`` reads.
+    """
+    if not selector:
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, op = expression.get("key"), expression.get("operator")
+        values = set(expression.get("values") or [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True

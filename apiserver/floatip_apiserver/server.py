@@ -276,6 +276,7 @@ class ApiServer:
             dry_run=bool(dry),
             field_validation=request.query.get("fieldValidation", "Warn"),
             manager=request.query.get("fieldManager", agent),
+            user=user,
         )
 
     def _answer(self, data: Any, opts: WriteOptions | None = None, code: int = 200) -> web.Response:

@@ -15,6 +15,7 @@ from typing import Any
 
 from floatip_apiserver import rbac, status, tables
 from floatip_apiserver.kinds import (
+    admissionpolicies,
     configdata,
     endpoints,
     events,
@@ -47,6 +48,10 @@ class Kinds:
             ("", "serviceaccounts"): serviceaccounts.ServiceAccounts(),
             ("", "endpoints"): endpoints.Endpoints(),
             ("discovery.k8s.io", "endpointslices"): endpoints.EndpointSlices(),
+            (admissionpolicies.GROUP, "validatingadmissionpolicies"): admissionpolicies.Policies(),
+            (admissionpolicies.GROUP, "validatingadmissionpolicybindings"): (
+                admissionpolicies.Bindings()
+            ),
         }
         self.tokens = serviceaccounts.Tokens(store)
 

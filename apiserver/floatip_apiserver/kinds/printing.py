@@ -318,6 +318,23 @@ _NODES = tables.Printer(
 )
 
 
+# ---- ValidatingAdmissionPolicies and their Bindings ----------------------------------------
+def _param_kind(obj: Obj) -> str:
+    kind = (obj.get("spec") or {}).get("paramKind")
+    return f"{kind.get('apiVersion')}/{kind.get('kind')}" if kind else "<unset>"
+
+
+def _param_ref(obj: Obj) -> str:
+    """``printValidatingAdmissionPolicyBinding``: NS/NAME, ``*/NAME`` or the selector."""
+    ref = (obj.get("spec") or {}).get("paramRef")
+    if not ref:
+        return "<unset>"
+    if ref.get("name"):
+        return f"{ref.get('namespace') or '*'}/{ref['name']}"
+    labels = (ref.get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+
 PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("", "namespaces"): _simple(("Status", lambda o: (o.get("status") or {}).get("phase", ""))),
     ("", "nodes"): _NODES,
@@ -333,4 +350,12 @@ PRINTERS: dict[tuple[str, str], tables.Printer] = {
     ("", "configmaps"): _simple(("Data", _data_count)),
     ("", "secrets"): _simple(("Type", lambda o: o.get("type", "")), ("Data", _data_count)),
     ("", "serviceaccounts"): _simple(("Secrets", lambda o: len(o.get("secrets") or []))),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"): _simple(
+        ("Validations", lambda o: len((o.get("spec") or {}).get("validations") or [])),
+        ("ParamKind", _param_kind),
+    ),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"): _simple(
+        ("PolicyName", lambda o: (o.get("spec") or {}).get("policyName", "")),
+        ("ParamRef", _param_ref),
+    ),
 }

@@ -1,0 +1,487 @@
+"""ValidatingAdmissionPolicies enforced on writes, as kube-apiserver's admission plugin does.
+
+A write (CREATE, UPDATE — every PATCH is one —, DELETE; subresources included) is matched
+against each policy's ``matchConstraints`` (resource rules, exclusions, namespace and object
+selectors), then against each of its bindings' ``matchResources``; the policy's
+``matchConditions`` must all be true; then every validation runs with the CEL variables
+``object``, ``oldObject``, ``request``, ``params``, ``namespaceObject`` and ``variables``, in
+the same CEL environment as CRD rules (:mod:`cel`). A false validation is a denial that each of
+the binding's ``validationActions`` reports: Deny fails the request with the real server's
+wording and the validation's ``reason`` (422 Invalid unless set), Warn adds a ``Warning``
+header, Audit logs. An expression that errs follows the policy's failurePolicy. This runs after
+the kind's defaulting and validation, as validating admission does, and never for the
+admissionregistration.k8s.io kinds themselves, which the real server exempts.
+
+Programs are compiled once per policy generation. With no binding stored a write costs one
+dictionary length check, so the server's speed does not change until policies are used.
+Messages follow k8s.io/apiserver/pkg/admission/plugin/policy/validating (dispatcher.go,
+validator.go).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from celpy import celtypes
+from celpy.evaluation import CELEvalError
+
+from floatip_apiserver import cel, rbac, selectors
+from floatip_apiserver.kinds import admissionpolicies
+from floatip_apiserver.resources import Registry, Resource
+from floatip_apiserver.status import ApiError
+from floatip_apiserver.store import Store
+
+log = logging.getLogger(__name__)
+
+POLICIES = (admissionpolicies.GROUP, "validatingadmissionpolicies")
+BINDINGS = (admissionpolicies.GROUP, "validatingadmissionpolicybindings")
+_CODES = {"Unauthorized": 401, "Forbidden": 403, "RequestEntityTooLarge": 413, "Invalid": 422}
+_MAX_MESSAGE = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
+_OPTIONS = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One write as admission sees it (k8s.io/apiserver's ``admission.Attributes``).
+
+    ``obj`` is None on DELETE and ``old`` None on CREATE; ``user`` is who asked.
+    """
+
+    operation: str
+    res: Resource
+    namespace: str
+    name: str
+    subresource: str
+    obj: Mapping[str, Any] | None
+    old: Mapping[str, Any] | None
+    user: rbac.User
+    dry_run: bool
+    manager: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Program:
+    """One named expression compiled; ``program`` None if it did not compile."""
+
+    name: str
+    expression: str
+    program: Any | None
+    error: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Compiled:
+    """A policy's programs, valid for one (uid, generation)."""
+
+    key: tuple[str, int]
+    validations: tuple[tuple[Mapping[str, Any], _Program, _Program | None], ...]
+    conditions: tuple[_Program, ...]
+    variables: tuple[_Program, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Decision:
+    """A failed validation (or an error under failurePolicy Fail): what the actions report."""
+
+    message: str
+    reason: str = "Invalid"
+
+
+class _ConfigError(Exception):
+    """A binding that cannot be used (its params are missing): follows failurePolicy."""
+
+
+def _compile(name: str, expression: str) -> _Program:
+    compiled = cel.compile_rule(expression)
+    return _Program(name, expression, compiled.program, compiled.error)
+
+
+def _compile_policy(policy: Mapping[str, Any]) -> _Compiled:
+    spec = policy.get("spec") or {}
+    meta = policy["metadata"]
+    validations = []
+    for item in spec.get("validations") or []:
+        message = item.get("messageExpression")
+        validations.append(
+            (
+                item,
+                _compile("", str(item.get("expression") or "")),
+                _compile("", str(message)) if message else None,
+            )
+        )
+    return _Compiled(
+        (str(meta.get("uid")), int(meta.get("generation", 1))),
+        tuple(validations),
+        tuple(
+            _compile(str(c.get("name")), str(c.get("expression") or ""))
+            for c in spec.get("matchConditions") or []
+        ),
+        tuple(
+            _compile(str(v.get("name")), str(v.get("expression") or ""))
+            for v in spec.get("variables") or []
+        ),
+    )
+
+
+# ---- matching ----------------------------------------------------------------------------
+def _has(values: Any, wanted: str) -> bool:
+    values = values or []
+    return "*" in values or wanted in values
+
+
+def _rule_matches(rule: Mapping[str, Any], req: Request) -> bool:
+    """One NamedRuleWithOperations, as admission/plugin/webhook/predicates/rules does."""
+    res = req.res
+    if not (
+        _has(rule.get("operations"), req.operation)
+        and _has(rule.get("apiGroups"), res.group)
+        and _has(rule.get("apiVersions"), res.version)
+    ):
+        return False
+    scope = rule.get("scope") or "*"
+    cluster = not res.namespaced
+    if (scope == "Cluster" and not cluster) or (scope == "Namespaced" and cluster):
+        return False
+    names = rule.get("resourceNames") or []
+    if names and req.name not in names:
+        return False
+    for entry in rule.get("resources") or []:
+        plural, _, sub = str(entry).partition("/")
+        if plural in ("*", res.plural) and sub in ("*", req.subresource):
+            return True
+    return False
+
+
+def _labels(obj: Mapping[str, Any] | None) -> Mapping[str, str] | None:
+    return None if obj is None else (obj.get("metadata") or {}).get("labels") or {}
+
+
+class Policies:
+    """The validating admission policies of one server, evaluated on each write."""
+
+    def __init__(self, store: Store, registry: Registry) -> None:
+        self.store = store
+        self.registry = registry
+        self._compiled: dict[str, _Compiled] = {}
+
+    def validate(self, req: Request, warnings: list[str]) -> None:
+        """Raise the first denial (ApiError); add Warn actions' texts to ``warnings``."""
+        if self.store.count(BINDINGS) == 0 or req.res.group == admissionpolicies.GROUP:
+            return
+        by_policy: dict[str, list[Mapping[str, Any]]] = {}
+        for stored in self.store.items(BINDINGS):
+            by_policy.setdefault((stored.get("spec") or {}).get("policyName", ""), []).append(
+                stored
+            )
+        namespace = self._namespace(req)
+        denied: tuple[str, str, _Decision] | None = None
+        for name in sorted(by_policy):
+            policy = self.store.get(POLICIES, "", name)
+            if policy is None or not self._matches(
+                (policy.get("spec") or {}).get("matchConstraints") or {}, req, namespace
+            ):
+                continue
+            for binding in by_policy[name]:
+                match = (binding.get("spec") or {}).get("matchResources")
+                if match and not self._matches(match, req, namespace, binding=True):
+                    continue
+                for decision in self._decide(policy, binding, req, namespace):
+                    actions = (binding.get("spec") or {}).get("validationActions") or []
+                    where = (name, str(binding["metadata"]["name"]))
+                    if "Deny" in actions and denied is None:
+                        denied = (*where, decision)
+                    if "Warn" in actions:
+                        warnings.append(
+                            f"Validation failed for ValidatingAdmissionPolicy '{where[0]}' with "
+                            f"binding '{where[1]}': {decision.message}"
+                        )
+                    if "Audit" in actions:
+                        log.info("admission audit: %s/%s: %s", *where, decision.message)
+        if denied is not None:
+            raise _denial(req, *denied)
+
+    def _namespace(self, req: Request) -> Mapping[str, Any] | None:
+        """The request's Namespace object (None for cluster-scoped objects and Namespaces)."""
+        if not req.res.namespaced or not req.namespace:
+            return None
+        return self.store.get(("", "namespaces"), "", req.namespace)
+
+    def _matches(
+        self,
+        match: Mapping[str, Any],
+        req: Request,
+        namespace: Mapping[str, Any] | None,
+        *,
+        binding: bool = False,
+    ) -> bool:
+        """matchConstraints / matchResources; a binding without resourceRules takes all."""
+        rules = match.get("resourceRules") or []
+        if not (binding and not rules) and not any(_rule_matches(r, req) for r in rules):
+            return False
+        if any(_rule_matches(r, req) for r in match.get("excludeResourceRules") or []):
+            return False
+        if not self._namespace_matches(match.get("namespaceSelector"), req, namespace):
+            return False
+        selector = match.get("objectSelector")
+        return not selector or any(
+            labels is not None and selectors.selector_matches(selector, labels)
+            for labels in (_labels(req.obj), _labels(req.old))
+        )
+
+    @staticmethod
+    def _namespace_matches(
+        selector: Mapping[str, Any] | None, req: Request, namespace: Mapping[str, Any] | None
+    ) -> bool:
+        """A Namespace is judged by its own labels; other cluster-scoped objects always match."""
+        if not selector:
+            return True
+        if req.res.key == ("", "namespaces"):
+            labels = _labels(req.obj if req.obj is not None else req.old) or {}
+        elif not req.res.namespaced:
+            return True
+        else:
+            labels = _labels(namespace) or {}
+        return selectors.selector_matches(selector, labels)
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def _program(self, policy: Mapping[str, Any]) -> _Compiled:
+        meta = policy["metadata"]
+        key = (str(meta.get("uid")), int(meta.get("generation", 1)))
+        found = self._compiled.get(meta["name"])
+        if found is None or found.key != key:
+            found = self._compiled[meta["name"]] = _compile_policy(policy)
+        return found
+
+    def _decide(
+        self,
+        policy: Mapping[str, Any],
+        binding: Mapping[str, Any],
+        req: Request,
+        namespace: Mapping[str, Any] | None,
+    ) -> list[_Decision]:
+        """The failed validations of one binding (every param), errors per failurePolicy."""
+        fail = (policy.get("spec") or {}).get("failurePolicy", "Fail") != "Ignore"
+        try:
+            params = self._params(policy, binding, req)
+        except _ConfigError as exc:
+            return [_Decision(f"failed to configure binding: {exc}")] if fail else []
+        compiled = self._program(policy)
+        decisions: list[_Decision] = []
+        for param in params:
+            activation = _activation(req, param, namespace, compiled.variables)
+            error, matched = _conditions(compiled.conditions, activation)
+            if error is not None:
+                decisions += [_Decision(error)] if fail else []
+                continue
+            if matched:
+                decisions += _validations(compiled, activation, fail)
+        return decisions
+
+    def _params(
+        self, policy: Mapping[str, Any], binding: Mapping[str, Any], req: Request
+    ) -> list[Mapping[str, Any] | None]:
+        """collectParams: [None] without paramKind or paramRef, else the objects referred to."""
+        kind = (policy.get("spec") or {}).get("paramKind")
+        ref = (binding.get("spec") or {}).get("paramRef")
+        if not kind or not ref:
+            return [None]
+        api_version, kind_name = str(kind.get("apiVersion", "")), str(kind.get("kind", ""))
+        group, _, version = api_version.rpartition("/")
+        res = next(
+            (
+                r
+                for r in self.registry
+                if (r.group, r.version, r.kind) == (group, version, kind_name)
+            ),
+            None,
+        )
+        if res is None:
+            raise _ConfigError(f"paramKind kind `{api_version}, Kind={kind_name}` not known")
+        namespace = ""
+        if res.namespaced:
+            namespace = str(ref.get("namespace") or req.namespace)
+            if not namespace:
+                raise _ConfigError(
+                    "cannot use namespaced paramRef in policy binding that matches "
+                    "cluster-scoped resources"
+                )
+        elif ref.get("namespace"):
+            raise _ConfigError(
+                "paramRef.namespace must not be provided for a cluster-scoped `paramKind`"
+            )
+        if ref.get("name"):
+            found = self.store.get(res.key, namespace, str(ref["name"]))
+            params = [found] if found is not None else []
+        else:
+            params = [
+                obj
+                for obj in self.store.items(res.key, namespace if res.namespaced else None)
+                if selectors.selector_matches(ref.get("selector") or {}, _labels(obj) or {})
+            ]
+        if not params and ref.get("parameterNotFoundAction") == "Deny":
+            raise _ConfigError(
+                "no params found for policy binding with `Deny` parameterNotFoundAction"
+            )
+        return [dict(p, apiVersion=api_version, kind=kind_name) for p in params]
+
+
+def _denial(req: Request, policy: str, binding: str, decision: _Decision) -> ApiError:
+    """``admission.NewForbidden`` with the decision's reason and code, as dispatcher.go makes.
+
+    The name is the object's (``Unknown`` on DELETE, which has no object), as
+    ``extractResourceName`` finds it.
+    """
+    message = (
+        f"ValidatingAdmissionPolicy '{policy}' with binding '{binding}' denied request: "
+        f"{decision.message}"
+    )
+    res = req.res
+    name = str(((req.obj or {}).get("metadata") or {}).get("name") or "Unknown")
+    details = {
+        "name": name,
+        "group": res.group,
+        "kind": res.plural,
+        "causes": [{"message": message}],
+    }
+    return ApiError(
+        _CODES.get(decision.reason, 422),
+        decision.reason,
+        f'{res.qualified_plural} "{name}" is forbidden: {message}',
+        details,
+    )
+
+
+class _Variables(celtypes.MapType):
+    """``variables``: each one evaluated when first used, and may use those before it."""
+
+    def __init__(self, programs: tuple[_Program, ...], activation: dict[str, Any]) -> None:
+        super().__init__({})
+        self._programs = {celtypes.StringType(p.name): p for p in programs}
+        self._activation = activation
+        self._values: dict[str, Any] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._programs
+
+    def __getitem__(self, key: Any) -> Any:
+        if key not in self._values:
+            program = self._programs[key]  # KeyError: CEL's "no such key"
+            self._values[key] = _evaluate(program, self._activation)
+        value = self._values[key]
+        if isinstance(value, CELEvalError):
+            raise value
+        return value
+
+
+def _request(req: Request) -> dict[str, Any]:
+    """The AdmissionRequest CEL sees as ``request`` (Go's omitempty fields left out)."""
+    res = req.res
+    kind = {"group": res.group, "version": res.version, "kind": res.kind}
+    resource = {"group": res.group, "version": res.version, "resource": res.plural}
+    user: dict[str, Any] = {"username": req.user.name}
+    if req.user.uid:
+        user["uid"] = req.user.uid
+    user["groups"] = list(dict.fromkeys(req.user.all_groups))
+    if req.user.extra:
+        user["extra"] = {k: list(v) for k, v in req.user.extra.items()}
+    options: dict[str, Any] = {"kind": _OPTIONS[req.operation], "apiVersion": "meta.k8s.io/v1"}
+    if req.dry_run:
+        options["dryRun"] = ["All"]
+    if req.manager and req.operation != "DELETE":
+        options["fieldManager"] = req.manager
+    found: dict[str, Any] = {
+        "uid": str(uuid.uuid4()),
+        "kind": kind,
+        "resource": resource,
+        "requestKind": kind,
+        "requestResource": resource,
+        "name": req.name,
+        "namespace": req.namespace,
+        "operation": req.operation,
+        "userInfo": user,
+        "options": options,
+        "dryRun": req.dry_run,
+    }
+    if req.subresource:
+        found["subResource"] = found["requestSubResource"] = req.subresource
+    return {k: v for k, v in found.items() if v != ""}
+
+
+def _activation(
+    req: Request,
+    param: Mapping[str, Any] | None,
+    namespace: Mapping[str, Any] | None,
+    variables: tuple[_Program, ...],
+) -> dict[str, Any]:
+    activation: dict[str, Any] = {
+        "object": cel.to_cel(req.obj) if req.obj is not None else None,
+        "oldObject": cel.to_cel(req.old) if req.old is not None else None,
+        "request": cel.to_cel(_request(req)),
+        "params": cel.to_cel(param) if param is not None else None,
+        "namespaceObject": cel.to_cel(namespace) if namespace is not None else None,
+    }
+    activation["variables"] = _Variables(variables, activation)
+    return activation
+
+
+def _evaluate(program: _Program, activation: dict[str, Any]) -> Any:
+    """The value, or a CELEvalError (also when the expression did not compile)."""
+    if program.program is None:
+        return CELEvalError(program.error or "compilation failed")
+    return cel.run(program.program, activation)
+
+
+def _error_text(program: _Program, result: Any) -> str:
+    """What cel.Error says about a failed evaluation (filter.go's wording)."""
+    return f"expression '{program.expression}' resulted in error: {cel.eval_error_text(result)}"
+
+
+def _true(result: Any) -> bool:
+    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
+
+
+def _conditions(
+    conditions: tuple[_Program, ...], activation: dict[str, Any]
+) -> tuple[str | None, bool]:
+    """(error, matched): a false condition skips the policy even when another one errs."""
+    errors = []
+    for condition in conditions:
+        result = _evaluate(condition, activation)
+        if isinstance(result, CELEvalError):
+            errors.append(_error_text(condition, result))
+        elif not _true(result):
+            return None, False
+    if errors:
+        return errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]", False
+    return None, True
+
+
+def _validations(compiled: _Compiled, activation: dict[str, Any], fail: bool) -> list[_Decision]:
+    decisions = []
+    for item, program, message in compiled.validations:
+        result = _evaluate(program, activation)
+        if isinstance(result, CELEvalError):
+            if fail:
+                decisions.append(_Decision(_error_text(program, result)))
+            continue
+        if _true(result):
+            continue
+        text = _message(message, activation) or str(item.get("message") or "").strip()
+        text = text or f"failed expression: {program.expression.strip()}"
+        decisions.append(_Decision(text, str(item.get("reason") or "Invalid")))
+    return decisions
+
+
+def _message(program: _Program | None, activation: dict[str, Any]) -> str:
+    """messageExpression's value if usable (a string, one line, at most 5 KiB), else ''."""
+    if program is None:
+        return ""
+    result = _evaluate(program, activation)
+    if not isinstance(result, str):
+        return ""
+    text = str(result).strip()
+    return text if len(text) <= _MAX_MESSAGE and "\n" not in text else ""
