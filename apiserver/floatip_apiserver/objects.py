@@ -5,8 +5,10 @@ metadata (uid, creationTimestamp, generateName, generation bumped only when the 
 one global resourceVersion), optimistic concurrency (a stale resourceVersion is 409 Conflict),
 the status subresource split (the main endpoint keeps the stored status, ``/status`` changes
 only status, status never bumps generation), custom-resource schema handling (prune, default,
-validate, CEL), finalizers (delete sets deletionTimestamp; the object goes when the last
-finalizer is removed), and dryRun (everything but the store write). What a real cluster's
+validate, CEL), the ValidatingAdmissionPolicies (:mod:`admission`, last, as validating
+admission runs after the registry's validation), finalizers (delete sets deletionTimestamp;
+the object goes when the last finalizer is removed), and dryRun (everything but the store
+write). What a real cluster's
 admission plugins and controllers add (namespaces, garbage collection, CRD cleanup) plugs in
 through :class:`Hooks` (see :mod:`lifecycle`).
 """
