@@ -56,7 +56,8 @@ def build_objects(
     return objects
 
 
-def _collection(obj: dict[str, Any]) -> str:
+def collection(obj: dict[str, Any]) -> str:
+    """Where ``obj`` is created."""
     plural = {
         "ValidatingAdmissionPolicy": "validatingadmissionpolicies",
         "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybindings",
@@ -67,4 +68,4 @@ def _collection(obj: dict[str, Any]) -> str:
 def apply_objects(client: kubeapi.Client, objects: list[dict[str, Any]]) -> None:
     """Create each policy before its binding (the file's order)."""
     for obj in objects:
-        client.request("POST", _collection(obj), obj)
+        client.request("POST", collection(obj), obj)

@@ -64,7 +64,8 @@ def build_objects(rules: dict[str, Any], namespace: str = NAMESPACE) -> list[dic
     return objects
 
 
-def _collection(obj: dict[str, Any]) -> str:
+def collection(obj: dict[str, Any]) -> str:
+    """Where ``obj`` is created."""
     kind, namespace = obj["kind"], obj["metadata"].get("namespace")
     if kind == "ServiceAccount":
         return f"/api/v1/namespaces/{namespace}/serviceaccounts"
@@ -76,4 +77,4 @@ def _collection(obj: dict[str, Any]) -> str:
 
 def apply_objects(client: kubeapi.Client, objects: list[dict[str, Any]]) -> None:
     for obj in objects:
-        client.request("POST", _collection(obj), obj)
+        client.request("POST", collection(obj), obj)
