@@ -371,10 +371,9 @@ class _Variables(celtypes.MapType):
         if key not in self._values:
             program = self._programs[key]  # KeyError: CEL's "no such key"
             self._values[key] = _evaluate(program, self._activation)
-        value = self._values[key]
-        if isinstance(value, CELEvalError):
-            raise value
-        return value
+        # An error is returned as CEL's error value, not raised, so that ``||`` and ``&&``
+        # absorb it as cel-go does (``true || error`` is true).
+        return self._values[key]
 
 
 def _request(req: Request) -> dict[str, Any]:

@@ -341,6 +341,30 @@ async def test_an_expression_error_follows_failure_policy_fail_or_ignore(http: A
     assert code == 422  # a false result still denies
 
 
+async def test_an_erring_variable_is_absorbed_by_or_and_and_as_in_cel_go(http: Any) -> None:
+    """cel-go's logical operators are commutative over errors: ``true || error`` is true.
+
+    A variable that errs (here: a missing key) must not fail a rule whose other side already
+    decides it, as the common guard pattern ``!isAgent || variables.node == ...`` relies on.
+    """
+    await install(
+        http,
+        policy(
+            "guarded",
+            [
+                {"expression": "object.metadata.name != 'guarded' || variables.owner == 'me'"},
+                {"expression": "!(object.metadata.name == 'guarded' && variables.owner == 'x')"},
+            ],
+            variables=[{"name": "owner", "expression": "object.data.owner"}],
+        ),
+        binding("guarded", "guarded", ["Deny"]),
+    )
+    code, answer = await http.call("POST", CMS, configmap("other", a="1"))
+    assert code == 201, answer  # decided by the left side; the erring right side is absorbed
+    code, answer = await http.call("POST", CMS, configmap("guarded", a="1"))
+    assert code == 422 and "resulted in error" in answer["message"], answer
+
+
 async def test_a_status_subresource_rule_matches_status_patches_not_spec_patches(
     http: Any,
 ) -> None:
