@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from floatip.api import names
+from floatip_apiserver.rbac import User
 from floatip_apiserver.runtime import RunningServer
 from floatip_apiserver.testing import apiserver
 from floatip_lab import admission, agentpods, rbac
@@ -47,7 +48,8 @@ async def token_for(http: Client, account: str, pod: dict[str, Any] | None = Non
 class Cluster:
     """The chart's objects, two nodes with their agents' Pods, and the tokens of each side."""
 
-    def __init__(self, http: Client) -> None:
+    def __init__(self, server: RunningServer, http: Client) -> None:
+        self.server = server
         self.http = http
         self.tokens: dict[str, str] = {}
 
@@ -64,6 +66,10 @@ class Cluster:
             self.tokens[node] = await token_for(http, rbac.ACCOUNTS["agent"], pod)
         self.tokens["operator"] = await token_for(http, rbac.ACCOUNTS["operator"])
         self.tokens["nodeless-agent"] = await token_for(http, rbac.ACCOUNTS["agent"])
+        # a token with no user extras at all (a legacy Secret-based token authenticates so)
+        self.tokens["operator-no-extras"] = self.server.add_token(
+            User.service_account(NS, rbac.ACCOUNTS["operator"])
+        )
         # The operator's side: a VirtualIP assigned to server1 at epoch 1, its leader Lease.
         await created(http, VIP, {"metadata": {"name": "web"}, "spec": {"address": "192.0.2.10"}})
         move = {"time": "2026-01-01T00:00:00Z", "to": "server1", "reason": "Placed", "epoch": 1}
@@ -116,7 +122,7 @@ def conflict(node: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def cluster(apiserver: RunningServer, http: Client) -> Cluster:
-    built = Cluster(http)
+    built = Cluster(apiserver, http)
     await built.build()
     return built
 
@@ -177,6 +183,8 @@ async def test_only_the_operator_writes_its_leader_lease(cluster: Cluster) -> No
         assert code == 403, message
         assert "only the operator's ServiceAccount" in message, message
     assert (await cluster.lease("operator", LEADER_LEASE, "operator-2"))[0] == 200
+    # the policies read the node from the user's extras; a user without any is not an error
+    assert (await cluster.lease("operator-no-extras", LEADER_LEASE, "operator-1"))[0] == 200
 
 
 async def test_an_agent_writes_its_own_lease_and_no_other(cluster: Cluster) -> None:
