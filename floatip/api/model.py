@@ -429,6 +429,9 @@ class MoveReason(enum.StrEnum):
     PINNED = "Pinned"  # spec.node
     PREEMPTED = "Preempted"  # back to a better preferred node
     RELEASED = "Released"  # no node holds it any more
+    #: the status showed a holder or epoch the operator never assigned; its own assignment is
+    #: put back at a new epoch (docs/design/protocol.md, "A write the operator did not make")
+    RESTORED = "Restored"
 
 
 class ConditionReason(enum.StrEnum):

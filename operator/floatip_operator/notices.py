@@ -3,17 +3,19 @@
 ``kubectl describe vip`` should tell why: every move (its `model.MoveReason`), a refusal the
 first time it appears (invalid spec, duplicate address, no eligible node, unknown pinned node)
 and a new conflict. `notices` compares the old and the new status; `floatip_operator.posting`
-sends what it returns with the shared Event builder (`floatip.api.events`).
+sends what it returns with the shared Event builder (`floatip.api.events`). `forged` is the
+Warning for a holder or epoch the operator never assigned, once it is put back (`trust`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from floatip.api import events, model, status
+from floatip_operator import trust
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -23,6 +25,7 @@ class Reason(enum.StrEnum):
 
     CONFLICT = "Conflict"
     RELEASE_TIMEOUT = "ReleaseTimeout"
+    FORGED_ASSIGNMENT = "ForgedAssignment"
 
 
 #: Assigned reasons worth a Warning when they first appear.
@@ -77,6 +80,33 @@ def notices(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[
         conflict = status.condition(new, model.ConditionType.CONFLICT)
         found.append(Notice(events.Type.WARNING, Reason.CONFLICT, str(conflict.get("message"))))
     return found
+
+
+def forged(
+    verdict: trust.Verdict, restored: trust.Assignment, managers: Sequence[str] = ()
+) -> Notice:
+    """The Warning for a status the operator did not write, once ``restored`` is written."""
+    source = (
+        "its own record of its writes"
+        if verdict.basis is trust.Basis.BOOK
+        else "status.history"
+        if verdict.assigned != trust.NEVER
+        else "status.history, which is empty: the operator never assigned it"
+    )
+    note = (
+        f"status shows {verdict.found}, which the operator never wrote ({verdict.finding}); "
+        f"it last assigned {verdict.assigned} (per {source}). Put back: {restored}"
+    )
+    if restored.holder != verdict.assigned.holder:
+        note += f" ({verdict.assigned.holder or 'no holder'} may not hold it now)"
+    if managers:
+        names = ", ".join(managers)
+        note += (
+            f". status.holder/epoch last written by field manager {names} "
+            "(self-reported by the writer)"
+        )
+    note += ". A node's credentials may be compromised: see the runbook."
+    return Notice(events.Type.WARNING, Reason.FORGED_ASSIGNMENT, note)
 
 
 def _enum(kind: type[_E], value: object) -> _E | None:

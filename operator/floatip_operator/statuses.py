@@ -11,6 +11,9 @@ The operator owns ``holder``, ``epoch``, ``observedGeneration``, ``conditions`` 
   agents see; neither moves anything by itself.
 - A condition keeps its ``lastTransitionTime`` while its status does not change, so an
   unchanged world builds an identical status and the operator writes nothing.
+- A restoration (`Inputs.restore`, a status the operator did not write: `trust`) is a move at
+  `trust.Verdict.restore_epoch`, from the holder the status shows to the decision's node (the
+  operator's own assignment when it is still eligible), with reason ``Restored``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from floatip.api import model, status
-from floatip_operator import placement
+from floatip_operator import placement, trust
 
 TRUE, FALSE, UNKNOWN = (
     model.ConditionStatus.TRUE,
@@ -56,6 +59,8 @@ class Inputs:
     #: spec.node, and whether such a node exists (runs an agent or not).
     pinned: str | None = None
     pinned_exists: bool = True
+    #: The status shows a holder or epoch the operator never assigned: put its own back.
+    restore: trust.Verdict | None = None
 
 
 def build(previous: Mapping[str, Any] | None, inputs: Inputs) -> dict[str, Any]:
@@ -66,7 +71,21 @@ def build(previous: Mapping[str, Any] | None, inputs: Inputs) -> dict[str, Any]:
     history = list(status.history(previous))
     decision = inputs.decision
     holder = old_holder if decision is None else decision.node
-    if decision is not None and holder != old_holder:
+    if inputs.restore is not None:
+        if decision is None:
+            holder = inputs.restore.assigned.holder
+        epoch = inputs.restore.restore_epoch
+        history.append(
+            status.move_entry(
+                time=inputs.now,
+                previous=old_holder,
+                to=holder,
+                reason=model.MoveReason.RESTORED,
+                epoch=epoch,
+            )
+        )
+        history = history[-model.HISTORY_LENGTH :]
+    elif decision is not None and holder != old_holder:
         epoch += 1
         reason = decision.move_reason if holder is not None else model.MoveReason.RELEASED
         if reason is model.MoveReason.ASSIGNED and old_holder is not None:
