@@ -1,4 +1,5 @@
-"""Prometheus metrics of the operator: VirtualIPs by state, moves, placement time, errors, leader.
+"""Prometheus metrics of the operator: VirtualIPs by state, moves, placement time, errors, forged
+assignments, leader.
 
 One registry per process (the prometheus_client default), served on ``--metrics-port``. Names
 start with ``floatip_operator_`` so a dashboard can tell them from the agent's.
@@ -40,6 +41,12 @@ ERRORS = prometheus_client.Counter(
     "floatip_operator_reconcile_errors_total",
     "Failed status writes and reconcile passes, by kind (conflict, api).",
     ["kind"],
+)
+FORGED = prometheus_client.Counter(
+    "floatip_operator_forged_assignments_total",
+    "Statuses showing a holder or epoch the operator never assigned, put back, by what differed "
+    "(holder, epoch, holder-and-epoch, history).",
+    ["finding"],
 )
 LEADER = prometheus_client.Gauge(
     "floatip_operator_leader", "1 while this replica is the active leader, else 0."

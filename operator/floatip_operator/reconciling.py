@@ -8,6 +8,10 @@ that expires with no event at all (checked every tick), or leadership itself. Ch
 each with a JSON patch guarded by a ``test`` of ``/status/epoch`` (docs/design/protocol.md), so
 a replica that lost the leadership in the middle of a failover can never bump an epoch twice.
 
+The leader trusts only a holder and epoch it wrote (`trust`: its book of its own writes, and
+``status.history``): any other is put back at a new epoch, with a ``ForgedAssignment`` Warning
+Event, a log line and ``floatip_operator_forged_assignments_total``.
+
 The leader does nothing until its caches have been fully listed and every agent has been
 judged: deciding from half a picture would move healthy VirtualIPs.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import time
 from collections.abc import Hashable, Mapping
@@ -35,6 +40,7 @@ from floatip_operator import (
     polling,
     posting,
     statuses,
+    trust,
     views,
 )
 
@@ -74,6 +80,7 @@ class Reconciler:
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
         self.damping = damping.Damping()
+        self.book = trust.Book()
 
     def poke(self) -> None:
         self.poked.set()
@@ -167,22 +174,31 @@ class Reconciler:
         health = views.health_results(self.agent_states(self.agent_leases()))
         bodies = [b for b in self.vips.store.values() if not b["metadata"].get("deletionTimestamp")]
         self.specs = {n: s for n, s in self.specs.items() if n in self.vips.store}
+        self.book.keep_only(_key(b) for b in bodies)
+        verdicts = {
+            _key(b): self.book.judge(_key(b), status.of(b), now=time.monotonic()) for b in bodies
+        }
         placeable = []
         for body in bodies:
             spec = self.parsed(body).spec
             if spec is not None:
-                placeable.append(views.vip_view(body, spec))
+                view = views.vip_view(body, spec)
+                verdict = verdicts[_key(body)]
+                if not verdict.trusted:  # place from the operator's own assignment
+                    view = dataclasses.replace(view, holder=verdict.assigned.holder)
+                placeable.append(view)
         started = time.perf_counter()
         unrest = self.damping.unrest(now=time.monotonic())
         decisions = placement.place(placeable, nodes, health, unrest)
         metrics.PLACEMENT.observe(time.perf_counter() - started)
         now = times.timestamp(times.now())
         counts: dict[statuses.State, int] = {}
-        writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
         for body in bodies:
             parsed = self.parsed(body)
             name = str(body["metadata"]["name"])
             spec = parsed.spec
+            verdict = verdicts[_key(body)]
             inputs = statuses.Inputs(
                 generation=parsed.generation,
                 now=now,
@@ -192,20 +208,23 @@ class Reconciler:
                 health=health.get(name, {}),
                 pinned=spec.node if spec is not None else None,
                 pinned_exists=spec is None or spec.node is None or spec.node in nodes,
+                restore=None if verdict.trusted else verdict,
             )
             previous = body.get("status")
             new = statuses.build(previous, inputs)
             state = statuses.state(new)
             counts[state] = counts.get(state, 0) + 1
             if statuses.changed(previous, new):
-                writes.append((body, new))
+                writes.append((body, new, verdict))
         metrics.set_states(counts)
         for start in range(0, len(writes), WRITE_BATCH):
             await asyncio.gather(
-                *(self.write(b, n) for b, n in writes[start : start + WRITE_BATCH])
+                *(self.write(b, n, v) for b, n, v in writes[start : start + WRITE_BATCH])
             )
 
-    async def write(self, body: dict[str, Any], new: dict[str, Any]) -> None:
+    async def write(
+        self, body: dict[str, Any], new: dict[str, Any], verdict: trust.Verdict
+    ) -> None:
         """Write one status (leader only); on a lost race, refetch and decide again."""
         name = str(body["metadata"]["name"])
         previous = body.get("status")
@@ -214,17 +233,25 @@ class Reconciler:
         )
         if not self.elector.is_leader:
             return
+        writers = [] if verdict.trusted else await self._status_writers(name)
+        key, term, assignment = _key(body), self.book.term, trust.found(new)
+        unknown = self.book.sending(key, assignment, term=term)
         try:
             answer = await self.api.request(
                 "PATCH", paths.virtualip_status(name), body=ops, content_type=client.JSON_PATCH
             )
         except client.ApiError as exc:
+            if exc.code and unknown:  # refused: it never landed
+                self.book.refused(key, assignment, term=term)
             await self._write_failed(name, exc)
             return
+        self.book.wrote(key, assignment, term=term, bumped=assignment.epoch > verdict.found.epoch)
         self.vips.put(answer)
         log.info("status written", vip=name, holder=new.get("holder"), epoch=new["epoch"])
         meta = answer["metadata"]
         regarding = events.Regarding(name, str(meta.get("uid") or ""), str(meta["resourceVersion"]))
+        if not verdict.trusted:
+            self._restored(name, regarding, verdict, assignment, writers)
         for notice in notices.notices(previous, new):
             if notice.move is not None:
                 metrics.MOVES.labels(reason=notice.move.value).inc()
@@ -232,6 +259,34 @@ class Reconciler:
                 "vip", vip=name, reason=notice.reason.value, note=notice.note, epoch=new["epoch"]
             )
             self.poster.post(regarding, notice)
+
+    def _restored(
+        self,
+        name: str,
+        regarding: events.Regarding,
+        verdict: trust.Verdict,
+        restored: trust.Assignment,
+        writers: list[str],
+    ) -> None:
+        """A forged assignment was put back: one log line, the metric, the Warning Event."""
+        metrics.FORGED.labels(finding=str(verdict.finding)).inc()
+        log.warning(
+            "forged assignment restored", vip=name, finding=str(verdict.finding),
+            found_holder=verdict.found.holder, found_epoch=verdict.found.epoch,
+            assigned_holder=verdict.assigned.holder, assigned_epoch=verdict.assigned.epoch,
+            basis=verdict.basis.value, holder=restored.holder, epoch=restored.epoch,
+            writers=writers,
+        )  # fmt: skip
+        self.poster.post(regarding, notices.forged(verdict, restored, writers))
+
+    async def _status_writers(self, name: str) -> list[str]:
+        """Who last wrote status.holder/epoch, per managedFields (the informers drop them)."""
+        try:
+            fresh = await self.api.request("GET", paths.virtualip(name))
+        except client.ApiError as exc:
+            log.info("managedFields not read", vip=name, error=str(exc))
+            return []
+        return trust.managers(fresh.get("metadata") or {})
 
     async def _write_failed(self, name: str, exc: client.ApiError) -> None:
         if exc.not_found:
@@ -250,3 +305,9 @@ class Reconciler:
         except client.ApiError as again:
             log.info("reread failed", vip=name, error=str(again))
         self.poke()
+
+
+def _key(body: Mapping[str, Any]) -> tuple[str, str]:
+    """A VirtualIP's key in the book: name and uid (one created again starts afresh)."""
+    meta = body["metadata"]
+    return str(meta["name"]), str(meta.get("uid") or "")

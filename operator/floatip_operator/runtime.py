@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from floatip import logs
@@ -53,6 +54,7 @@ class Runtime:
 
         def leadership_changed(leader: bool) -> None:
             metrics.LEADER.set(1 if leader else 0)
+            self.reconciler.book.reset(now=time.monotonic())  # another may have written since
             if leader:
                 self.reconciler.last_nodes = None
                 self.reconciler.poke()

@@ -8,7 +8,7 @@ an operator restart keeps every healthy holder and epoch;
 two replicas run and exactly one (the Lease holder) writes status; a leader killed while its
 failover write is held in flight by the API server (lost, landing before the standby leads, or
 arriving after the standby moved) is replaced by the standby and the VirtualIP ends with one
-holder and exactly one epoch bump;
+holder and exactly one epoch bump, which the standby does not take for a forgery;
 deletion waits for an alive holder to release, and does not wait for a dead one.
 """
 
@@ -315,6 +315,8 @@ async def test_leader_killed_with_its_failover_write_in_flight_moves_once(
     ], final["history"]
     # who moved it: the standby, unless the dead leader's write had landed before it led
     assert await _logged(b, "vip", vip="web", reason="Failover") is (fate != "landed")
+    # and the dead leader's write, landed or not, is no forgery to the standby
+    assert not await _logged(b, "forged assignment restored")
 
 
 async def test_deletion_waits_for_an_alive_holder_and_not_for_a_dead_one(
