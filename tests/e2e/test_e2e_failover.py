@@ -13,6 +13,10 @@ Proves, with the client requesting the VIP every 10 ms and logging who answers A
 - 7: restarting the holder's agent never removes the address (no failed request, the
   kernel never loses it), keeps the epoch, and leaves the node's own addresses and another
   program's address on the same interface alone;
+- 1 against a forged assignment (issue 14): a status patch naming server2 at epoch + 1, as a
+  compromised node's credentials allow, is put back by the operator (server1 at a higher
+  epoch, a Restored move, a ForgedAssignment Warning): the address ends on server1 alone and
+  the client keeps being answered by server1;
 - and that the judge of "two hosts answer for the VIP" used above does see two hosts when
   there are two (an address on server1 and on the intruder), and none when there is one.
 """
@@ -31,6 +35,7 @@ from tests.e2e.conftest import (
     Addresses,
     Seen,
     create,
+    events_about,
     holders,
     reset,
     running_lab,
@@ -72,6 +77,49 @@ def test_steady_state_one_holder_one_mac(lab: session.Session, addresses: Addres
     assert after["announcement"]["node"] == "server1"
     assert after["announcement"]["epoch"] == after["epoch"]
     assert after["announcement"]["mac"] == MAC["server1"]
+
+
+def test_a_forged_assignment_is_put_back_on_its_holder(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    vip = addresses.take()
+    before = create(lab, "forged", vip, "server1")
+    forged = before["epoch"] + 1
+    with watch(lab, vip) as seen:
+        time.sleep(0.5)
+        lab.api.request(
+            "PATCH",
+            f"{session.VIPS}/forged/status?fieldManager=compromised-node",
+            {"status": {"holder": "server2", "epoch": forged}},
+            content_type="application/merge-patch+json",
+        )
+        lab.wait(
+            lambda: (
+                (status(lab, "forged").get("holder"), status(lab, "forged").get("epoch"))
+                == ("server1", forged + 1)
+            ),
+            what="the operator to put server1 back",
+            timeout=30,
+            describe=lambda: str(status(lab, "forged")),
+        )
+        lab.wait_condition("forged", "Ready", timeout=30)
+        wait_holders(lab, vip, ["server1"], timeout=30)
+        settled = time.time()
+        time.sleep(1.5)  # a recording window after the restoration
+    [record] = seen
+    assert record.failed() == 0, f"the forgery cost the client requests: {record}"
+    assert record.last_answer() == "server1", record
+    assert record.answerers(vip, since=settled) == {MAC["server1"]}
+    assert holders(lab, vip) == ["server1"]
+    after = status(lab, "forged")
+    last = after["history"][-1]
+    assert (last["from"], last["to"], last["reason"], last["epoch"]) == (
+        "server2", "server1", "Restored", forged + 1,
+    )  # fmt: skip
+    assert after["announcement"]["node"] == "server1"
+    assert after["announcement"]["epoch"] == forged + 1
+    warnings = [e for e in events_about(lab, "forged") if e.get("reason") == "ForgedAssignment"]
+    assert len(warnings) == 1 and "compromised-node" in warnings[0]["note"], warnings
 
 
 @pytest.mark.parametrize("fault", ["kill-node", "freeze-node", "cut-data"])
