@@ -13,6 +13,7 @@ as its entry point exists. Every process logs to ``<state dir>/logs/<name>.log``
 from __future__ import annotations
 
 import importlib.util
+import pathlib
 import signal
 import sys
 from collections.abc import Callable
@@ -53,13 +54,12 @@ def start_agents_and_operators(
     Each of the two starts as soon as its entry point exists, so either can be tried alone.
     """
 
-    def start(name: str, host: str, module: str, account: str, *args: str) -> None:
-        kubeconfig = str(place.account_kubeconfig(rbac.ACCOUNTS[account]))
+    def start(name: str, host: str, module: str, kubeconfig: pathlib.Path, *args: str) -> None:
         lab.processes[name] = processes.spawn(
             name=name,
             host=host,
             netns=lab.host(host).netns,
-            argv=[sys.executable, "-m", module, "--kubeconfig", kubeconfig,
+            argv=[sys.executable, "-m", module, "--kubeconfig", str(kubeconfig),
                   "--profile", lab.profile, *args],
             log=place.path("logs", f"{name}.log"),
         )  # fmt: skip
@@ -67,12 +67,14 @@ def start_agents_and_operators(
     if installed(AGENT_MODULE):
         for node in lab.nodes_names():
             say(f"starting {agent_name(node)}")
-            start(agent_name(node), node, AGENT_MODULE, "agent", "--node", node, *lab.agent_args)
+            kubeconfig = place.agent_kubeconfig(node)  # its own node's token (agentpods)
+            start(agent_name(node), node, AGENT_MODULE, kubeconfig, "--node", node, *lab.agent_args)
     if installed(OPERATOR_MODULE):
         for replica in REPLICAS:
             name = operator_name(replica)
             say(f"starting {name} (on host {name})")
-            start(name, name, OPERATOR_MODULE, "operator", "--id", name)
+            kubeconfig = place.account_kubeconfig(rbac.ACCOUNTS["operator"])
+            start(name, name, OPERATOR_MODULE, kubeconfig, "--id", name)
     missing = [m for m in (AGENT_MODULE, OPERATOR_MODULE) if not installed(m)]
     if missing:
         say(

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 
 from floatip.api import names
 from floatip_lab import (
+    admission,
+    agentpods,
     commands,
     floatipd,
     hosts,
@@ -50,6 +52,7 @@ STATE_ENTRIES = (
     "nginx",
     "records",  # the client's recordings (floatip_lab.session)
     "ask.jsonl",
+    "agents",  # each agent's kubeconfig (floatip_lab.agentpods)
     *(f"kubeconfig.mgmt.{account}" for account in rbac.ACCOUNTS.values()),
 )
 
@@ -125,6 +128,7 @@ def up(
             "granting the operator and the agents the chart's RBAC (charts/floatip/files/rbac.yaml)"
         )
         rbac.apply_objects(client, rbac.build_objects(rbac.load_rules()))
+        _bind_agents_to_nodes(place, lab, client, say)
         _start_webservers(place, lab, say)
         if with_floatip:
             floatipd.start_agents_and_operators(place, lab, say)
@@ -142,6 +146,27 @@ def up(
             exc.add_note(f"and removing the partial lab failed too: {cleanup}")
         raise
     return lab
+
+
+def _bind_agents_to_nodes(
+    place: state.Place, lab: state.LabState, client: kubeapi.Client, say: Say
+) -> None:
+    """Each agent's Pod and Pod-bound token, and the chart's policies that key on its node."""
+    say(
+        "binding each agent to its node: a Pod and a Pod-bound token per node, and the "
+        "chart's admission policies (charts/floatip/files/admission.yaml)"
+    )
+    admission.apply_objects(client, admission.build_objects(admission.policy_file().read_text()))
+    for node in lab.nodes_names():
+        pod = agentpods.start_pod(client, node, str(lab.host(node).mgmt_ip))
+        agentpods.write_kubeconfigs(
+            client,
+            pod,
+            {
+                place.agent_kubeconfig(node): place.lab_kubeconfig,
+                place.agent_kubeconfig(node, local=True): place.kubeconfig,
+            },
+        )
 
 
 def refuse_if_present(place: state.Place) -> None:

@@ -62,6 +62,10 @@ class Session:
         self.api = kubeapi.Client(self.place.kubeconfig)
         self._records = 0
 
+    def api_as_agent(self, node: str) -> kubeapi.Client:
+        """A client with the credentials of the agent on ``node`` (its Pod-bound token)."""
+        return kubeapi.Client(self.place.agent_kubeconfig(node, local=True))
+
     @property
     def lab(self) -> state.LabState:
         """The state file as it is now (faults change it)."""

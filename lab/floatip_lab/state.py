@@ -71,6 +71,14 @@ class Place:
         """Kubeconfig for processes inside the lab authenticating as ServiceAccount ``account``."""
         return self.directory / f"kubeconfig.mgmt.{account}"
 
+    def agent_kubeconfig(self, node: str, *, local: bool = False) -> pathlib.Path:
+        """Kubeconfig of the agent on ``node``: a token bound to its Pod, so to its node.
+
+        ``local``: the same credentials through the 127.0.0.1 relay, for this machine's own
+        tools (to see, with kubectl, what that node's agent may and may not write).
+        """
+        return self.directory / "agents" / f"kubeconfig.{node}{'.local' if local else ''}"
+
     def path(self, *parts: str) -> pathlib.Path:
         """A file or directory under the state directory."""
         return self.directory.joinpath(*parts)

@@ -8,7 +8,12 @@ Proves, with the intruder doing the seed's prank (``ip addr add VIP`` and ``arpi
   the address back the Conflict clears;
 - an address a foreign host already answers for before its VirtualIP exists is refused by
   the probe: no server adds it, `status.conflict` names the intruder's MAC, a ProbeConflict
-  Event says why and the VirtualIP is not Ready; once the intruder lets go, floatip takes it.
+  Event says why and the VirtualIP is not Ready; once the intruder lets go, floatip takes it;
+- a compromised node (issue 14): with the credentials of the agent on server2, which does not
+  hold the VIP (its Pod-bound token, as the lab runs that agent), a status patch moving the
+  VIP to server2 at the next epoch, a patch of the operator's leader Lease and a patch of
+  server1's agent Lease are all refused with 403 by the chart's admission policies; the VIP
+  stays on server1 at its epoch and the client keeps getting answers from server1.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip_lab import naming, session
+from floatip.api import names
+from floatip_lab import kubeapi, naming, rbac, session
 from tests.e2e.conftest import (
     Addresses,
     create,
@@ -30,6 +36,7 @@ from tests.e2e.conftest import (
     watch,
 )
 
+MERGE = "application/merge-patch+json"
 SERVER1 = naming.data_mac(1)
 INTRUDER = naming.data_mac(4)  # hosts: server1, server2, client, intruder
 
@@ -104,3 +111,46 @@ def test_probe_refuses_address_a_foreign_host_already_answers(
     assert holder is not None
     wait_holders(lab, vip, [holder], timeout=30)
     lab.wait_answer(vip, holder, timeout=30)
+
+
+def test_a_compromised_nodes_agent_cannot_move_a_vip_or_stop_failover(
+    lab: session.Session, addresses: Addresses
+) -> None:
+    vip = addresses.take()
+    before = create(lab, "guarded", vip, "server1")
+    server2 = lab.api_as_agent("server2")
+    leases = f"/apis/coordination.k8s.io/v1/namespaces/{rbac.NAMESPACE}/leases"
+    forged = {
+        "status holder and epoch": (
+            f"/apis/{names.API_VERSION}/virtualips/guarded/status",
+            {"status": {"holder": "server2", "epoch": before["epoch"] + 1}},
+        ),
+        "the operator's leader Lease": (
+            f"{leases}/floatip-operator",
+            {"spec": {"holderIdentity": "evil"}},
+        ),
+        "server1's agent Lease": (
+            f"{leases}/{names.AGENT_LEASE_PREFIX}server1",
+            {"metadata": {"annotations": {names.MACS_ANNOTATION: "02:66:00:00:00:99"}}},
+        ),
+    }
+    with watch(lab, vip, arp=False) as seen:
+        for what, (path, body) in forged.items():
+            with pytest.raises(kubeapi.ApiError) as refused:
+                server2.request("PATCH", path, body, content_type=MERGE)
+            assert refused.value.status == 403, f"{what}: {refused.value}"
+            assert "ValidatingAdmissionPolicy" in str(refused.value), f"{what}: {refused.value}"
+        # what server2's agent may write still passes: its own Lease
+        server2.request(
+            "PATCH", f"{leases}/{names.AGENT_LEASE_PREFIX}server2",
+            {"metadata": {"labels": {"floatip.io/e2e": "own-lease"}}}, content_type=MERGE,
+        )  # fmt: skip
+        time.sleep(1.0)  # a recording window after the forged writes
+    [record] = seen
+    after = status(lab, "guarded")
+    assert (after["holder"], after["epoch"]) == ("server1", before["epoch"])
+    assert after["history"] == before["history"]
+    assert holders(lab, vip) == ["server1"]
+    assert record.last_answer() == "server1"
+    leader = lab.api.request("GET", f"{leases}/floatip-operator")
+    assert leader["spec"]["holderIdentity"] != "evil"
