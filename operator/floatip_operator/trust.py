@@ -1,9 +1,11 @@
 """Whose assignment is this? The operator trusts only a holder and epoch it wrote (pure).
 
 docs/design/protocol.md: the operator is the only writer of ``status.holder`` and
-``status.epoch``, but every agent's ServiceAccount may patch ``virtualips/status`` (it must
-write ``announcement`` and ``conflict``), so a compromised node can write a holder and a higher
-epoch that every agent would obey. Two records say what the operator really assigned:
+``status.epoch``, but RBAC lets every agent's ServiceAccount patch ``virtualips/status`` (it
+must write ``announcement`` and ``conflict``). Where the chart's admission policies are not in
+force (docs/security.md: before Kubernetes 1.30, or turned off), a compromised node can write a
+holder and a higher epoch that every agent would obey; anyone with more rights than an agent
+can anywhere. Two records say what the operator really assigned:
 
 - ``status.history``, which only the operator appends to: its last entry's ``to`` and
   ``epoch`` are the holder and epoch of the operator's last move. A status whose holder or
