@@ -1,6 +1,7 @@
 """Every benchmark command runs end to end and ends with its JSON contract (figures not judged).
 
-Proves: `floatip bench failover --runs 1 --json` builds its own lab, measures every scenario,
+Proves: `floatip bench failover --runs 1 --json` (and with `--ipv6`, the same keys for an IPv6
+VIP) builds its own lab, measures every scenario,
 the switchover, the API cost and RSS, and removes the lab; `floatip bench apiserver` and
 `floatip bench agent` print their keys (the former's Service figures too: every Service got its
 own cluster IP and node port); `floatip bench switchover` measures both modes in two
@@ -32,10 +33,17 @@ def last_json(argv: list[str], timeout: float) -> dict[str, object]:
 
 
 @pytest.mark.kernel
-def test_bench_failover_contract() -> None:
+@pytest.mark.parametrize(
+    ("flags", "vip"), [([], "192.0.2.100/24"), (["--ipv6"], "2001:db8:f1::100/64")],
+    ids=["ipv4", "ipv6"],
+)  # fmt: skip
+def test_bench_failover_contract(flags: list[str], vip: str) -> None:
+    """The same keys for an IPv4 and an IPv6 VIP; the progress names the VIP measured."""
     figures, progress = run(
-        [*FLOATIP, "bench", "failover", "--runs", "1", "--steady-seconds", "5", "--json"], 300
+        [*FLOATIP, "bench", "failover", "--runs", "1", "--steady-seconds", "5", *flags, "--json"],
+        300,
     )
+    assert f"VIP {vip}," in progress, progress
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
     scenarios = figures["scenarios"]
     assert isinstance(scenarios, dict)

@@ -11,6 +11,7 @@ API server's own ``apiserver_request_total`` over a quiet window; RSS from /proc
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import pathlib
 import re
@@ -145,15 +146,31 @@ def bench_lab(
             lifecycle.down(place, say=lambda m: None)
 
 
+def bench_address(lab: state.LabState, *, ipv6: bool) -> tuple[str, int]:
+    """The benchmark's VIP and prefix: the first free address of the data LAN (naming.py)."""
+    if ipv6:
+        server = lab.host("server1").ip6
+        assert server is not None, "an IPv6 benchmark needs a lab built with IPv6"
+        network = ipaddress.IPv6Network(f"{server}/64", strict=False)
+        return str(network.network_address + 0x100), 64
+    return str(lab.host("server1").ip).rsplit(".", 1)[0] + ".100", 24
+
+
 def run(
-    *, runs: int, baseline: str | None, profile: str, steady_seconds: float, say: Say
+    *,
+    runs: int,
+    baseline: str | None,
+    profile: str,
+    steady_seconds: float,
+    say: Say,
+    ipv6: bool = False,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"profile": profile, "scenarios": {}}
-    with bench_lab(profile, say) as place:
-        say(f"lab up: 2 nodes, profile {profile}, namespaces {place.prefix}*")
+    with bench_lab(profile, say, ipv6=ipv6) as place:
         lab = session.Session(place, say=lambda m: None)
-        vip = str(lab.lab.host("server1").ip).rsplit(".", 1)[0] + ".100"
-        lab.apply_vip("bench", {"address": f"{vip}/24"})
+        vip, prefix = bench_address(lab.lab, ipv6=ipv6)
+        say(f"lab up: 2 nodes, profile {profile}, VIP {vip}/{prefix}, namespaces {place.prefix}*")
+        lab.apply_vip("bench", {"address": f"{vip}/{prefix}"})
         bench = Bench(lab, vip, say)
         for scenario in SCENARIOS:
             times = []
@@ -184,20 +201,31 @@ def run(
 @click.option("--baseline", type=click.Choice(["keepalived"]), default=None)
 @click.option("--profile", type=click.Choice(["default", "fast"]), default="default")
 @click.option("--steady-seconds", type=float, default=60.0, show_default=True)
+@click.option("--ipv6", is_flag=True, help="an IPv6 VIP (neighbour discovery) on a dual-stack lab")
 @click.option("--json", "as_json", is_flag=True, help="end with one JSON line only")
-def failover_command(
-    runs: int, baseline: str | None, profile: str, steady_seconds: float, as_json: bool
+def failover_command(  # noqa: PLR0917 (one parameter per option, as click passes them)
+    runs: int, baseline: str | None, profile: str, steady_seconds: float, ipv6: bool, as_json: bool
 ) -> None:
     """Client-seen failover (kill-node, freeze-node, cut-data), switchover losses, API cost.
 
     Needs root (it builds its own lab in network namespaces and removes it afterwards).
+    ``--ipv6`` measures an IPv6 VIP with the same JSON keys.
     """
 
     def say(message: str) -> None:
         click.echo(message, err=as_json)
 
+    if ipv6 and baseline:
+        raise click.UsageError(
+            "--baseline keepalived measures an IPv4 VRRP address only; run it without --ipv6"
+        )
     result = run(
-        runs=runs, baseline=baseline, profile=profile, steady_seconds=steady_seconds, say=say
+        runs=runs,
+        baseline=baseline,
+        profile=profile,
+        steady_seconds=steady_seconds,
+        say=say,
+        ipv6=ipv6,
     )
     if not as_json:
         for scenario, figures in result["scenarios"].items():
