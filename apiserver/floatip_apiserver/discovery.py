@@ -84,17 +84,16 @@ def resource_list(registry: Registry, group_name: str, version: str) -> dict[str
                 }
             )
         for sub in res.subresources:  # serviceaccounts/token: kubectl create token looks here
-            entries.append(
-                {
-                    "name": f"{res.plural}/{sub.name}",
-                    "singularName": "",
-                    "namespaced": res.namespaced,
-                    "group": sub.group,
-                    "version": sub.version,
-                    "kind": sub.kind,
-                    "verbs": list(sub.verbs),
-                }
-            )
+            sub_entry: dict[str, Any] = {
+                "name": f"{res.plural}/{sub.name}",
+                "singularName": "",
+                "namespaced": res.namespaced,
+                "kind": sub.kind,
+                "verbs": list(sub.verbs),
+            }
+            if sub.group or sub.version:  # another group's kind (Go's omitempty otherwise)
+                sub_entry.update(group=sub.group, version=sub.version)
+            entries.append(sub_entry)
     gv = f"{group_name}/{version}" if group_name else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}
 

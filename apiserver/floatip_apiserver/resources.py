@@ -16,7 +16,8 @@ ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "up
 
 @dataclasses.dataclass(frozen=True)
 class Subresource:
-    """A subresource other than ``/status``, e.g. ``serviceaccounts/token`` (TokenRequest)."""
+    """A subresource other than ``/status``: ``serviceaccounts/token`` answers another kind
+    (a TokenRequest, created), ``namespaces/finalize`` updates the object itself."""
 
     name: str
     kind: str
@@ -74,7 +75,16 @@ def _builtin(
 
 
 BUILTINS: tuple[Resource, ...] = (
-    _builtin("", "v1", "namespaces", "Namespace", False, short_names=("ns",), status=True),
+    _builtin(
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        False,
+        short_names=("ns",),
+        status=True,
+        subresources=(Subresource("finalize", "Namespace", verbs=("update",)),),
+    ),
     _builtin("", "v1", "nodes", "Node", False, short_names=("no",), status=True),
     _builtin("", "v1", "events", "Event", True, short_names=("ev",)),
     _builtin(

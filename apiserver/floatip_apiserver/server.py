@@ -190,11 +190,10 @@ class ApiServer:
         )
         res = self.registry.get(group, version, plural)
         subs = {s.name for s in res.subresources} if res is not None else set()
-        finalize = sub == "finalize" and res is not None and res.key == ("", "namespaces")
         if (
             res is None
             or len(rest) > 3
-            or (sub and not (sub == "status" and res.status) and sub not in subs and not finalize)
+            or (sub and not (sub == "status" and res.status) and sub not in subs)
         ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if res.namespaced and namespace is None and (name or request.method != "GET"):
@@ -301,8 +300,9 @@ class ApiServer:
             body = await self._body(request)
             return web.json_response(reviews.answer(res, ns, body, user, self._rbac), status=201)
         objects = self.objects
-        if sub and sub not in ("status", "finalize"):  # serviceaccounts/NAME/token: create only
-            if verb != "create":
+        served = next((s for s in res.subresources if s.name == sub), None)
+        if served is not None and served.kind != res.kind:  # serviceaccounts/NAME/token
+            if verb not in served.verbs:
                 raise ApiError(405, "MethodNotAllowed", f"{res.plural}/{sub} can only be created")
             answer = objects.kinds.subresource(res, ns, name, sub, await self._body(request))
             return self._answer(answer, code=201)

@@ -63,6 +63,10 @@ async def test_namespace_gets_name_label_kubernetes_finalizer_and_phase_active(h
     code, ns = await http.call("PUT", f"{NS}/team/finalize", ns)
     assert code == 200, ns
     assert ns["spec"]["finalizers"] == ["kubernetes", "example.com/audit"]
+    _, listing = await http.call("GET", "/api/v1")
+    [finalize] = [r for r in listing["resources"] if r["name"] == "namespaces/finalize"]
+    assert (finalize["kind"], finalize["verbs"]) == ("Namespace", ["update"])
+    assert "group" not in finalize  # the parent's own group, omitted as Go omits it
 
 
 @pytest.mark.kubectl
