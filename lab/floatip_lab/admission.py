@@ -10,13 +10,12 @@ as it would be in a cluster. Pure ``build_objects``; ``apply_objects`` sends.
 
 from __future__ import annotations
 
-import importlib.resources
 import pathlib
 from typing import Any
 
 import yaml
 
-from floatip_lab import kubeapi, rbac
+from floatip_lab import chartfiles, kubeapi, rbac
 
 #: the objects' name prefix for a release called "floatip" (the chart's fullname)
 NAME = "floatip"
@@ -24,16 +23,7 @@ API = "/apis/admissionregistration.k8s.io/v1"
 
 
 def policy_file() -> pathlib.Path:
-    """charts/floatip/files/admission.yaml in a checkout, or its copy installed with the wheel."""
-    checkout = pathlib.Path(__file__).resolve().parents[2]
-    installed = pathlib.Path(str(importlib.resources.files("floatip")))
-    for candidate in (
-        checkout / "charts" / "floatip" / "files" / "admission.yaml",
-        installed / "_admission.yaml",
-    ):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("the chart's admission policies (files/admission.yaml) are missing")
+    return chartfiles.find("admission.yaml", "admission policies")
 
 
 def build_objects(

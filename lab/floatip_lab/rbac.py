@@ -9,13 +9,12 @@ Pure ``build_*`` functions; ``apply_*`` sends.
 
 from __future__ import annotations
 
-import importlib.resources
 import pathlib
 from typing import Any
 
 import yaml
 
-from floatip_lab import kubeapi
+from floatip_lab import chartfiles, kubeapi
 
 NAMESPACE = "floatip"
 #: The names the chart gives these objects for a release called "floatip".
@@ -23,16 +22,7 @@ ACCOUNTS = {"operator": "floatip-operator", "agent": "floatip-agent"}
 
 
 def rules_file() -> pathlib.Path:
-    """charts/floatip/files/rbac.yaml in a checkout, or its copy installed with the wheel."""
-    checkout = pathlib.Path(__file__).resolve().parents[2]
-    installed = pathlib.Path(str(importlib.resources.files("floatip")))
-    for candidate in (
-        checkout / "charts" / "floatip" / "files" / "rbac.yaml",
-        installed / "_rbac.yaml",
-    ):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("the chart's RBAC rules (charts/floatip/files/rbac.yaml) are missing")
+    return chartfiles.find("rbac.yaml", "RBAC rules")
 
 
 def load_rules() -> dict[str, Any]:
