@@ -90,15 +90,9 @@ def build_token_request(pod: dict[str, Any]) -> dict[str, Any]:
 def with_token(kubeconfig: str, token: str) -> str:
     """The kubeconfig ``kubeconfig`` (text) with its current user's token replaced."""
     config = yaml.safe_load(kubeconfig)
-    user = next(u for u in config["users"] if u["name"] == _current_user(config))
-    user["user"] = {"token": token}
+    context = kubeapi.named(config["contexts"], config["current-context"])["context"]
+    kubeapi.named(config["users"], context["user"])["user"] = {"token": token}
     return yaml.safe_dump(config, sort_keys=False)
-
-
-def _current_user(config: dict[str, Any]) -> str:
-    context = next(c for c in config["contexts"] if c["name"] == config["current-context"])
-    user: str = context["context"]["user"]
-    return user
 
 
 def start_pod(client: kubeapi.Client, node: str, host_ip: str) -> dict[str, Any]:

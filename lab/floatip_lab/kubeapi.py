@@ -35,9 +35,9 @@ class Client:
         try:
             config = yaml.safe_load(kubeconfig.read_text())
             context_name = config["current-context"]
-            context = _named(config["contexts"], context_name)["context"]
-            cluster = _named(config["clusters"], context["cluster"])["cluster"]
-            user = _named(config["users"], context["user"])["user"]
+            context = named(config["contexts"], context_name)["context"]
+            cluster = named(config["clusters"], context["cluster"])["cluster"]
+            user = named(config["users"], context["user"])["user"]
         except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
             raise commands.LabError(
                 f"cannot use kubeconfig {kubeconfig}: {exc}; is the lab up (`floatip lab up`)?"
@@ -97,7 +97,8 @@ class Client:
             raise ApiError(f"GET {path}: API server {self.url} unreachable: {exc}") from exc
 
 
-def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
+def named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The kubeconfig entry (cluster, context, user) called ``name``; KeyError if none."""
     for item in items:
         if item.get("name") == name:
             return item
