@@ -197,12 +197,9 @@ def test_book_finds_holder_and_epoch_forgeries_like_history() -> None:
     assert book.judge(KEY, history_only, now=100).finding is Finding.HISTORY
 
 
-def test_the_restoration_is_trusted_afterwards() -> None:
-    book = _leader()
-    book.judge(KEY, ASSIGNED, now=1)
-    forged = _forge(ASSIGNED, holder="server2", epoch=2)
-    verdict = book.judge(KEY, forged, now=100)
-    restored = statuses.build(
+def _restored(forged: dict[str, Any], verdict: trust.Verdict) -> dict[str, Any]:
+    """The status the operator writes to put server1 back (placement keeps it)."""
+    return statuses.build(
         forged,
         statuses.Inputs(
             generation=1,
@@ -211,6 +208,14 @@ def test_the_restoration_is_trusted_afterwards() -> None:
             restore=verdict,
         ),
     )
+
+
+def test_the_restoration_is_trusted_afterwards() -> None:
+    book = _leader()
+    book.judge(KEY, ASSIGNED, now=1)
+    forged = _forge(ASSIGNED, holder="server2", epoch=2)
+    verdict = book.judge(KEY, forged, now=100)
+    restored = _restored(forged, verdict)
     assert (restored["holder"], restored["epoch"]) == ("server1", 3)
     assert restored["history"][-1] == {
         "time": T2,
@@ -289,14 +294,6 @@ def test_the_warning_says_what_was_found_and_what_was_put_back() -> None:
 def test_the_restoration_is_a_move_with_its_own_reason() -> None:
     """The moves metric and the move Event take the reason from `model.MoveReason`."""
     forged = _forge(ASSIGNED, holder="server2", epoch=2)
-    restored = statuses.build(
-        forged,
-        statuses.Inputs(
-            generation=1,
-            now=T2,
-            decision=placement.Decision("web", "server1", "server1", placement.Reason.KEPT),
-            restore=trust.judge_history(forged),
-        ),
-    )
+    restored = _restored(forged, trust.judge_history(forged))
     moves = [n for n in notices.notices(forged, restored) if n.move is not None]
     assert [n.move for n in moves] == [model.MoveReason.RESTORED]
