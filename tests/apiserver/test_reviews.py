@@ -48,6 +48,7 @@ async def _grant(
     assert code == 201, body
 
 
+BOB = {"kind": "User", "name": "bob", "apiGroup": "rbac.authorization.k8s.io"}
 LEASE_READER = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list"]}
 ]
@@ -120,13 +121,7 @@ async def test_kubectl_auth_can_i_answers_per_rbac_for_a_service_account(
 async def test_kubectl_auth_can_i_as_another_user_impersonates_them(
     apiserver: RunningServer, http: Any
 ) -> None:
-    await _grant(
-        http,
-        "ClusterRole",
-        "bob-leases",
-        LEASE_READER,
-        {"kind": "User", "name": "bob", "apiGroup": "rbac.authorization.k8s.io"},
-    )
+    await _grant(http, "ClusterRole", "bob-leases", LEASE_READER, BOB)
     admin = apiserver.kubeconfig
     assert await run(admin, "auth", "can-i", "list", "leases", "-A", "--as", "bob") == (0, "yes\n")
     assert await run(
@@ -154,13 +149,7 @@ async def test_kubectl_auth_can_i_as_another_user_impersonates_them(
 async def test_subject_access_review_answers_for_any_user_and_names_the_binding(
     apiserver: RunningServer, http: Any
 ) -> None:
-    await _grant(
-        http,
-        "ClusterRole",
-        "bob-leases",
-        LEASE_READER,
-        {"kind": "User", "name": "bob", "apiGroup": "rbac.authorization.k8s.io"},
-    )
+    await _grant(http, "ClusterRole", "bob-leases", LEASE_READER, BOB)
     review = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
