@@ -1,4 +1,5 @@
-"""The REST paths floatip reads and writes (cluster-scoped VirtualIPs, namespaced Leases)."""
+"""The REST paths floatip reads and writes (cluster-scoped VirtualIPs; namespaced Leases and
+the move record's ConfigMap)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def leases(namespace: str) -> str:
 
 def lease(namespace: str, name: str) -> str:
     return f"{leases(namespace)}/{name}"
+
+
+def configmaps(namespace: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/configmaps"
+
+
+def configmap(namespace: str, name: str) -> str:
+    return f"{configmaps(namespace)}/{name}"

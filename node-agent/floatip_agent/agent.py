@@ -1,7 +1,8 @@
 """The agent: wires its components together and keeps them running; it decides nothing.
 
 The components and the values between them are drawn in docs/architecture.md. Start
-(protocol.md "Restart"): read the kernel's owned addresses and the VirtualIPs, keep those
+(protocol.md "Restart"): read the kernel's owned addresses, the move record and the
+VirtualIPs, keep those
 assigned here (`decisions.restart_plan`), remove the other owned ones, then run every
 component. A component that crashes is logged and started again after a second (kopf's way
 with daemons). Stopping (SIGTERM) cancels everything and leaves every address in place: a
@@ -103,8 +104,9 @@ class Agent:
             )  # fmt: skip
             pool = workers.Workers(lambda name: worker.VipWorker(name, config=self.config, io=io))
             news = intake.Intake(
-                api=self.api, assigned=self.table, nudge=pool.nudge, on_change=self.health.poke
-            )
+                api=self.api, assigned=self.table, nudge=pool.nudge,
+                namespace=self.config.namespace, on_change=self.health.poke,
+            )  # fmt: skip
             claims = guard.ClaimGuard(
                 node_facts=self.facts, peering=found, peers_age=found.peers_age,
                 fence=self.fence, held=self.table, wire=self.links, nudge=pool.nudge,
@@ -142,6 +144,7 @@ class Agent:
         owned = addressing.owned_by_link(snapshot)
         while True:
             try:
+                await news.read_record()
                 listed = await self.api.request("GET", paths.VIRTUALIPS)
                 await found.refresh_node()
                 await found.renew_lease()
@@ -153,9 +156,7 @@ class Agent:
         if nftables.available():  # a handoff of a killed predecessor would outlive its window
             await self.handoffs.clear()
         items = listed.get("items") or []
-        current = [
-            a for a in map(assignments.parse, items) if isinstance(a, assignments.Assignment)
-        ]
+        current = [a for a in map(news.read, items) if isinstance(a, assignments.Assignment)]
         plan = decisions.restart_plan(owned, current, node=self.config.node)
         for ifname, address in plan.remove:
             result = await kernel.remove(address, ifname=ifname)

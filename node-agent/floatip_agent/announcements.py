@@ -67,6 +67,7 @@ class Announcements:
         self._clock = clock
         self._plans: dict[str, _Plan] = {}
         self._generation: dict[str, int] = {}
+        self._first_out: dict[str, int] = {}  # the generation whose first frame went out
         self._heap: list[tuple[float, int, str, int, int]] = []  # due, seq, name, gen, index
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -88,16 +89,31 @@ class Announcements:
         self._plans[name] = plan
         first = 1 if first_sent else 0
         if first_sent:
+            self._first_out[name] = generation
             self._reported(name, plan)
         self._push(name, generation, first)
 
     def stop(self, name: str) -> None:
         """No more announcements for ``name`` (it is released, or handed over)."""
         self._plans.pop(name, None)
+        self._first_out.pop(name, None)
         self._generation[name] = self._generation.get(name, 0) + 1
 
     def active(self, name: str) -> bool:
         return name in self._plans
+
+    def report(self, name: str) -> None:
+        """Report ``name``'s announcement after all: now if its first frame is out, else then.
+
+        For a schedule started with ``report=False`` because the assignment was not in the
+        status yet (only in the move record): the status now names this node.
+        """
+        plan = self._plans.get(name)
+        if plan is None or plan.report:
+            return
+        plan = self._plans[name] = plan._replace(report=True)
+        if self._first_out.get(name) == self._generation.get(name):
+            self._reported(name, plan)
 
     def _push(self, name: str, generation: int, index: int) -> None:
         plan = self._plans[name]
@@ -154,5 +170,6 @@ class Announcements:
                 kind = metrics.AnnounceKind.BURST if burst else metrics.AnnounceKind.REFRESH
                 self.counters.announcements.labels(kind=kind.value).inc()
                 if index == 0:
+                    self._first_out[name] = generation
                     self._reported(name, plan)
                 self._push(name, generation, index + 1)

@@ -7,6 +7,12 @@ VirtualIP so that a late watch event, a stale re-read or a relist after a 410 ca
 the agent back to an older assignment (DESIGN.md safety 1): an older epoch never makes it add
 or keep an address.
 
+A move in the operator's move record (`floatip.api.moves`) newer than the status is read as
+the assignment it makes (`moved`): the status says the same a little later. Such an
+assignment is not ``confirmed`` yet: the agent acts on it at once, but reports its
+announcement only once the status names it (the admission policy lets an agent write
+``status.announcement`` only while ``status.holder`` names its node).
+
 `parse` never raises on a malformed object: it returns `Invalid` saying why (the operator
 reports invalid specs; the agent only skips them).
 """
@@ -18,7 +24,7 @@ from typing import Any, NamedTuple
 
 import pydantic
 
-from floatip.api import model, status
+from floatip.api import model, moves, status
 from floatip_agent import addressing
 
 
@@ -40,6 +46,7 @@ class Assignment(NamedTuple):
     conflict_node: str | None
     announced_mac: str | None = None
     deleting: bool = False  # metadata.deletionTimestamp is set: release before it goes
+    confirmed: bool = True  # the status itself says holder and epoch (not only the move record)
 
 
 class Invalid(NamedTuple):
@@ -79,18 +86,39 @@ def parse(obj: Mapping[str, Any]) -> Assignment | Invalid:
     )
 
 
+def moved(assignment: Assignment, move: moves.Move | None) -> Assignment:
+    """``assignment`` as the recorded ``move`` makes it, when the move is newer than its status.
+
+    The announcement fields stay the status's (they speak of an older epoch, so no decision
+    reads them as the new holder's), the move's reason becomes the last move's.
+    """
+    if not moves.newer(move, uid=assignment.uid, epoch=assignment.epoch):
+        return assignment
+    assert move is not None
+    return assignment._replace(
+        holder=move.holder, epoch=move.epoch, last_reason=move.reason, confirmed=False
+    )
+
+
 class EpochBook:
-    """The newest epoch seen per VirtualIP (by uid, so a re-created object starts afresh)."""
+    """The newest epoch seen per VirtualIP (by uid, so a re-created object starts afresh).
+
+    An assignment the status confirmed is not taken back to unconfirmed at the same epoch (a
+    late event of the older status, read through the move record again, says nothing new).
+    """
 
     def __init__(self) -> None:
-        self._newest: dict[str, tuple[str, int]] = {}
+        self._newest: dict[str, tuple[str, int, bool]] = {}
 
     def accept(self, assignment: Assignment) -> bool:
         """Record `assignment` if it is not older than what was seen; return whether it is."""
         seen = self._newest.get(assignment.name)
-        if seen is not None and seen[0] == assignment.uid and assignment.epoch < seen[1]:
-            return False
-        self._newest[assignment.name] = (assignment.uid, assignment.epoch)
+        if seen is not None and seen[0] == assignment.uid:
+            if assignment.epoch < seen[1]:
+                return False
+            if assignment.epoch == seen[1] and seen[2] and not assignment.confirmed:
+                return False
+        self._newest[assignment.name] = (assignment.uid, assignment.epoch, assignment.confirmed)
         return True
 
     def newest(self, name: str) -> int | None:

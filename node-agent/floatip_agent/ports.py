@@ -77,6 +77,8 @@ class Announcing(Protocol):
 
     def active(self, name: str) -> bool: ...
 
+    def report(self, name: str) -> None: ...
+
 
 class HandingOff(Protocol):
     """The flow handoffs in force."""

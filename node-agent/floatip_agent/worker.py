@@ -71,6 +71,8 @@ class VipWorker:
         self.waiting: tuple[int, float] | None = None  # (epoch, since) of a move away
         self.fenced = False
         self.asked_anew = False  # a re-read was asked for since the fence
+        #: the epoch taken on a recorded move whose announcement waits for the status to agree
+        self.unreported: int | None = None
         self.defence = defending.Defence(
             name, node=config.node, io=io, report=self._report, clock=clock,
             verify_interval=config.verify_interval_seconds,
@@ -228,6 +230,9 @@ class VipWorker:
             self.announce(assignment, first_sent=False)
         elif not self.io.announcements.active(self.name):  # held but silent (handover called off)
             self.announce(assignment, first_sent=False)
+        elif self.unreported == held.epoch and assignment.confirmed:  # the status caught up
+            self.unreported = None
+            self.io.announcements.report(self.name)
         if self.defence.conflict is not None:
             return self.defence.keep()
         if assignment.conflict_node == self.node:
@@ -241,9 +246,13 @@ class VipWorker:
         reported = (assignment.announced_node, assignment.announced_epoch) == (
             self.node, held.epoch
         )  # fmt: skip
+        # Taken on the move record's word alone: the status does not name this node yet, and
+        # the admission policy refuses an announcement until it does (`assignments.moved`).
+        self.unreported = held.epoch if not reported and not assignment.confirmed else None
         self.io.announcements.start(
-            self.name, held, assignment.announce, first_sent=first_sent, report=not reported
-        )
+            self.name, held, assignment.announce, first_sent=first_sent,
+            report=not reported and assignment.confirmed,
+        )  # fmt: skip
 
     async def release(
         self, cause: decisions.Cause, why: str, *, redirect_to: str | None = None

@@ -51,6 +51,17 @@ FORGED = prometheus_client.Counter(
 LEADER = prometheus_client.Gauge(
     "floatip_operator_leader", "1 while this replica is the active leader, else 0."
 )
+RECORD_WRITES = prometheus_client.Counter(
+    "floatip_operator_move_record_writes_total",
+    "Writes of the move record (ConfigMap floatip-moves), by what they carried: moves (a pass "
+    "decided moves), fence (a new leader's first write) or prune (caught-up moves removed).",
+    ["kind"],
+)
+FAILOVER_CRITICAL_WRITES = prometheus_client.Counter(
+    "floatip_operator_failover_critical_writes_total",
+    "API writes a failover's successors wait for before they take: one move record write per "
+    "pass that fails VirtualIPs over, however many (their statuses follow behind).",
+)
 AGENTS_ALIVE = prometheus_client.Gauge(
     "floatip_operator_agents_alive", "Agents whose /healthz poll verdict is alive."
 )

@@ -4,9 +4,12 @@ Placement is global (a node's load counts every VirtualIP on it), so instead of 
 per object the leader recomputes all of them whenever anything changes: a VirtualIP, a Node
 or an agent Lease (the informers), an agent verdict or health report (the poller), a Lease
 that expires with no event at all (checked every tick), or leadership itself. Changes within
-``debounce_seconds`` are decided together. Only VirtualIPs whose status changed are written,
-each with a JSON patch guarded by a ``test`` of ``/status/epoch`` (docs/design/protocol.md), so
-a replica that lost the leadership in the middle of a failover can never bump an epoch twice.
+``debounce_seconds`` are decided together. Every move a pass decides goes first into the move
+record (`moverecord`, one write however many VirtualIPs move: what a failover's successors wait
+for), then only VirtualIPs whose status changed are written, each with a JSON patch guarded by
+a ``test`` of ``/status/epoch`` (docs/design/protocol.md), so a replica that lost the
+leadership in the middle of a failover can never bump an epoch twice. Until a status has
+caught up with its recorded move, the pass decides from the move (`statuses.overlay`).
 
 The leader trusts only a holder and epoch it wrote (`trust`: its book of its own writes, and
 ``status.history``): any other is put back at a new epoch, with a ``ForgedAssignment`` Warning
@@ -27,7 +30,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import events, leases, status, times
+from floatip.api import events, leases, model, moves, status, times
 from floatip.kube import client, paths
 from floatip_operator import (
     damping,
@@ -35,6 +38,7 @@ from floatip_operator import (
     informing,
     leadership,
     metrics,
+    moverecord,
     notices,
     placement,
     polling,
@@ -64,6 +68,7 @@ class Reconciler:
         elector: leadership.Elector,
         contact: informing.Contact,
         poster: posting.Poster,
+        record: moverecord.MoveRecord,
         debounce_s: float,
     ) -> None:
         self.api = api
@@ -74,11 +79,13 @@ class Reconciler:
         self.elector = elector
         self.contact = contact
         self.poster = poster
+        self.record = record
         self.debounce_s = debounce_s
         self.poked = asyncio.Event()
         self.specs: dict[str, views.ParsedSpec] = {}
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
+        self.full_pass = False  # the pass under way is the periodic safety net
         self.damping = damping.Damping()
         self.book = trust.Book()
 
@@ -158,6 +165,7 @@ class Reconciler:
             return
         self.last_nodes = nodes
         self.last_full = time.monotonic()
+        self.full_pass = due
         await self.decide_and_write(nodes)
 
     def observe(
@@ -171,18 +179,27 @@ class Reconciler:
         self.damping.observe(fitness, now=time.monotonic())
 
     async def decide_and_write(self, nodes: Mapping[str, eligibility.NodeView]) -> None:
+        """Place every VirtualIP; record the moves in one write, then write the statuses."""
+        try:
+            await self.record.fence(self.book.term)
+        except client.ApiError as exc:
+            log.warning("move record unreadable; deciding nothing yet", error=str(exc))
+            self.last_nodes = None
+            return
         health = views.health_results(self.agent_states(self.agent_leases()))
         bodies = [b for b in self.vips.store.values() if not b["metadata"].get("deletionTimestamp")]
         self.specs = {n: s for n, s in self.specs.items() if n in self.vips.store}
         self.book.keep_only(_key(b) for b in bodies)
+        bases = {_key(b): self.base(b) for b in bodies}
         verdicts = {
-            _key(b): self.book.judge(_key(b), status.of(b), now=time.monotonic()) for b in bodies
+            key: self.book.judge(key, base, now=time.monotonic()) for key, base in bases.items()
         }
         placeable = []
         for body in bodies:
             spec = self.parsed(body).spec
             if spec is not None:
-                view = views.vip_view(body, spec)
+                base = bases[_key(body)]
+                view = dataclasses.replace(views.vip_view(body, spec), holder=status.holder(base))
                 verdict = verdicts[_key(body)]
                 if not verdict.trusted:  # place from the operator's own assignment
                     view = dataclasses.replace(view, holder=verdict.assigned.holder)
@@ -194,11 +211,12 @@ class Reconciler:
         now = times.timestamp(times.now())
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
+        moved: list[moves.Move] = []
         for body in bodies:
             parsed = self.parsed(body)
-            name = str(body["metadata"]["name"])
+            name, uid = _key(body)
             spec = parsed.spec
-            verdict = verdicts[_key(body)]
+            verdict = verdicts[(name, uid)]
             inputs = statuses.Inputs(
                 generation=parsed.generation,
                 now=now,
@@ -210,17 +228,68 @@ class Reconciler:
                 pinned_exists=spec is None or spec.node is None or spec.node in nodes,
                 restore=None if verdict.trusted else verdict,
             )
-            previous = body.get("status")
-            new = statuses.build(previous, inputs)
+            base = bases[(name, uid)]
+            new = statuses.build(base, inputs)
             state = statuses.state(new)
             counts[state] = counts.get(state, 0) + 1
-            if statuses.changed(previous, new):
+            if statuses.changed(body.get("status"), new):
                 writes.append((body, new, verdict))
+            move = statuses.recorded_move(name, uid, base, new)
+            if move is not None:
+                moved.append(move)
         metrics.set_states(counts)
+        if not await self.record_moves(moved):
+            return
         for start in range(0, len(writes), WRITE_BATCH):
             await asyncio.gather(
                 *(self.write(b, n, v) for b, n, v in writes[start : start + WRITE_BATCH])
             )
+
+    def base(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The status to decide from: the stored one, or the recorded move it has not caught up
+        with yet (its status write is still to land), which the book then counts as ours."""
+        name, uid = _key(body)
+        previous = status.of(body)
+        move = self.record.newer(name, uid=uid, epoch=status.epoch(previous))
+        if move is None:
+            return previous
+        self.book.sending(
+            (name, uid), trust.Assignment(move.holder, move.epoch), term=self.book.term
+        )
+        return statuses.overlay(previous, move)
+
+    def caught_up(self, move: moves.Move) -> bool:
+        """Whether the record may drop ``move``: its VirtualIP is gone or its status has it."""
+        body = self.vips.store.get(move.name)
+        if body is None:
+            return True
+        uid = str(body["metadata"].get("uid") or "")
+        return not moves.newer(move, uid=uid, epoch=status.epoch(status.of(body)))
+
+    async def record_moves(self, moved: list[moves.Move]) -> bool:
+        """Write this pass's moves to the record (the one write successors wait for).
+
+        Without moves, a full pass prunes what the statuses caught up with. False when the
+        record could not be written: then no status is written either (decide again soon).
+        """
+        if not moved and not (self.full_pass and self.record.prunable(self.caught_up)):
+            return True
+        try:
+            await self.record.record(moved, caught_up=self.caught_up)
+        except client.ApiError as exc:
+            metrics.ERRORS.labels(kind=metrics.ErrorKind.API.value).inc()
+            log.warning("move record not written; deciding again", moves=len(moved), error=str(exc))
+            self.last_nodes = None
+            self.poke()
+            return False
+        for move in moved:
+            assignment = trust.Assignment(move.holder, move.epoch)
+            self.book.wrote((move.name, move.uid), assignment, term=self.book.term, bumped=True)
+        if any(m.reason == model.MoveReason.FAILOVER for m in moved):
+            metrics.FAILOVER_CRITICAL_WRITES.inc()
+        if moved:
+            log.info("moves recorded", moves=len(moved), pending=len(self.record.pending))
+        return True
 
     async def write(
         self, body: dict[str, Any], new: dict[str, Any], verdict: trust.Verdict
@@ -245,7 +314,8 @@ class Reconciler:
                 self.book.refused(key, assignment, term=term)
             await self._write_failed(name, exc)
             return
-        self.book.wrote(key, assignment, term=term, bumped=assignment.epoch > verdict.found.epoch)
+        bumped = assignment.epoch > status.epoch(status.of(body))
+        self.book.wrote(key, assignment, term=term, bumped=bumped)
         self.vips.put(answer)
         log.info("status written", vip=name, holder=new.get("holder"), epoch=new["epoch"])
         meta = answer["metadata"]

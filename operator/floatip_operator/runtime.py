@@ -20,6 +20,7 @@ from floatip_operator import (
     informing,
     leadership,
     metrics,
+    moverecord,
     options,
     polling,
     posting,
@@ -76,6 +77,7 @@ class Runtime:
             elector=self.elector,
             contact=self.contact,
             poster=self.poster,
+            record=moverecord.MoveRecord(api, namespace=opts.namespace, identity=opts.identity),
             debounce_s=opts.debounce_seconds,
         )
 

@@ -11,6 +11,9 @@ The operator owns ``holder``, ``epoch``, ``observedGeneration``, ``conditions`` 
   agents see; neither moves anything by itself.
 - A condition keeps its ``lastTransitionTime`` while its status does not change, so an
   unchanged world builds an identical status and the operator writes nothing.
+- A move already in the move record (`floatip.api.moves`) whose status write has not landed
+  yet is decided from as if it had (`overlay`): the record and the status must never name two
+  holders at one epoch.
 - A restoration (`Inputs.restore`, a status the operator did not write: `trust`) is a move at
   `trust.Verdict.restore_epoch`, from the holder the status shows to the decision's node (the
   operator's own assignment when it is still eligible), with reason ``Restored``.
@@ -23,7 +26,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from floatip.api import model, status
+from floatip.api import model, moves, status
 from floatip_operator import placement, trust
 
 TRUE, FALSE, UNKNOWN = (
@@ -106,6 +109,35 @@ def build(previous: Mapping[str, Any] | None, inputs: Inputs) -> dict[str, Any]:
         fresh, previous.get("conditions") or [], inputs.now, inputs.generation
     )
     return new
+
+
+def overlay(previous: Mapping[str, Any] | None, move: moves.Move) -> dict[str, Any]:
+    """``previous`` as it reads once the status write of the recorded ``move`` has landed."""
+    base = dict(previous or {})
+    if move.holder is not None:
+        base["holder"] = move.holder
+    else:
+        base.pop("holder", None)
+    base["epoch"] = move.epoch
+    entry = status.move_entry(
+        time=move.time, previous=move.previous, to=move.holder,
+        reason=model.MoveReason(move.reason), epoch=move.epoch,
+    )  # fmt: skip
+    base["history"] = [*status.history(base), entry][-model.HISTORY_LENGTH :]
+    return base
+
+
+def recorded_move(
+    name: str, uid: str, base: Mapping[str, Any], new: Mapping[str, Any]
+) -> moves.Move | None:
+    """The move ``new`` makes from ``base`` (None when it keeps the holder and epoch)."""
+    if status.epoch(new) <= status.epoch(base):
+        return None
+    last = status.history(new)[-1]
+    return moves.Move(
+        name=name, uid=uid, holder=status.holder(new), epoch=status.epoch(new),
+        reason=str(last.get("reason")), previous=status.holder(base), time=str(last.get("time")),
+    )  # fmt: skip
 
 
 def changed(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:

@@ -121,6 +121,7 @@ class Announcements:
         self.started: list[tuple[str, decisions.Held, bool, bool]] = []
         self.stopped: list[str] = []
         self.running: set[str] = set()
+        self.reported: list[str] = []  # report() calls: an announcement reported after all
 
     def start(
         self, name: str, held: decisions.Held, tuning: model.Announce, *, first_sent: bool,
@@ -135,6 +136,9 @@ class Announcements:
 
     def active(self, name: str) -> bool:
         return name in self.running
+
+    def report(self, name: str) -> None:
+        self.reported.append(name)
 
 
 class Handoffs:

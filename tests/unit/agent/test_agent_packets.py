@@ -5,7 +5,8 @@
 - the DAD solicitation comes from ::, goes to the VIP's solicited-node group (IPv6 and
   Ethernet), has hop limit 255 and no source link-layer option (RFC 4861/4862);
 - the unsolicited NA goes to ff02::1 with hop limit 255, flags Override only, the target
-  link-layer option, and a checksum that this test computes on its own (RFC 1071).
+  link-layer option, and a checksum that this test computes on its own (RFC 1071);
+- every frame equals scapy's build of the same packet (the agent packs them with struct).
 """
 
 from __future__ import annotations
@@ -119,3 +120,41 @@ def test_handover_redirect_names_the_new_mac_from_our_own_source() -> None:
     frame = packets.announcement(VIP6, mac=NEW, link_mac=MAC)
     assert frame[6:12] == MAC_BYTES
     assert frame.endswith(bytes([2, 1]) + bytes.fromhex("02f100000003"))
+
+
+@pytest.mark.parametrize(
+    "address", ["192.0.2.100", "10.64.15.254", "0.0.0.1", "2001:db8:f1::1:2345", "fe80::1", "::2"]
+)
+def test_every_frame_is_the_one_scapy_builds(address: str) -> None:
+    """The packed frames against scapy's builds of the same packets (the reference)."""
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, IPv6
+    from scapy.layers.l2 import ARP, Ether
+
+    ip = ipaddress.ip_address(address)
+    other = "02:f1:00:00:00:09"
+    if isinstance(ip, ipaddress.IPv4Address):
+        arp = Ether(src=MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(
+            op=1, hwsrc=MAC, psrc="0.0.0.0", hwdst="00:00:00:00:00:00", pdst=address
+        )
+        assert packets.arp_probe(ip, mac=MAC) == bytes(arp)
+        for reply, op in ((False, 1), (True, 2)):
+            garp = Ether(src=other, dst="ff:ff:ff:ff:ff:ff") / ARP(
+                op=op, hwsrc=MAC, psrc=address, hwdst="00:00:00:00:00:00", pdst=address
+            )
+            built = packets.gratuitous_arp(ip, mac=MAC, reply=reply, link_mac=other)
+            assert built == bytes(garp)
+        return
+    group = packets.solicited_node_group(ip)
+    ns = (
+        Ether(src=MAC, dst=packets.multicast_mac(group))
+        / IPv6(src="::", dst=str(group), hlim=255)
+        / ICMPv6ND_NS(tgt=address)
+    )
+    assert packets.dad_solicitation(ip, mac=MAC) == bytes(ns)
+    na = (
+        Ether(src=other, dst="33:33:00:00:00:01")
+        / IPv6(src=address, dst="ff02::1", hlim=255)
+        / ICMPv6ND_NA(tgt=address, R=0, S=0, O=1)
+        / ICMPv6NDOptDstLLAddr(lladdr=MAC)
+    )
+    assert packets.unsolicited_advertisement(ip, mac=MAC, link_mac=other) == bytes(na)

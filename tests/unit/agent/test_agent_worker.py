@@ -14,13 +14,19 @@ Proves, for the only code that acts on a VirtualIP:
 - a planned move away waits (no refresh, address kept) until the new holder announces, then
   releases naming the new holder's MAC; a failover away releases at once;
 - a planned take begins the flow handoff first; a deletion releases and the worker ends;
-- a failing step is reported once and retried, and the worker keeps running.
+- a failing step is reported once and retried, and the worker keeps running;
+- a move in the operator's move record is acted on as if the status said it (taken at once
+  here, released at once after a recorded failover away, waited for after a planned one), and
+  an announcement taken on the record's word is reported only once the status names this node
+  (the admission policy would refuse it before); a move of another object, or no newer than
+  the status, changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from floatip.api import moves
 from floatip_agent import assignments, claims, conflicts, decisions, nudges, problems
 from tests.unit.agent import fakes
 
@@ -245,3 +251,58 @@ async def test_a_failing_step_is_reported_once_and_retried() -> None:
     assert world.kernel.added == [fakes.VIP]
     assert world.reports.reasons() == [problems.Reason.APPLY_FAILED]
     runner.cancel()
+
+
+def recorded(obj: dict[str, object], move: moves.Move) -> nudges.Reassigned:
+    """The assignment the intake makes of ``obj`` when the move record moves it on."""
+    parsed = assignments.parse(obj)
+    assert isinstance(parsed, assignments.Assignment)
+    return nudges.Reassigned(assignments.moved(parsed, move))
+
+
+async def test_a_recorded_move_here_is_taken_and_reported_once_the_status_names_us() -> None:
+    world = fakes.World()
+    one = world.worker()
+    elsewhere = fakes.vip_object(holder="dead", epoch=3)
+    move = moves.Move("web", "u1", "me", 4, "Failover", "dead")
+    one.nudge(recorded(elsewhere, move))
+    await drain(one)
+    held = decisions.Held(fakes.VIP, "eth0", 4)
+    assert world.kernel.added == [fakes.VIP] and one.held == held
+    # taken at once, but not reported: the status still names the dead node
+    assert world.announcements.started == [("web", held, True, False)]
+    one.nudge(recorded(elsewhere, move))  # the object changed, its status not yet
+    await drain(one)
+    assert world.announcements.reported == []
+    one.nudge(assigned(fakes.vip_object(holder="me", epoch=4, reason="Failover")))
+    await drain(one)
+    assert world.announcements.reported == ["web"]
+    assert world.kernel.added == [fakes.VIP] and world.kernel.removed == []
+
+
+async def test_a_recorded_failover_away_releases_at_once() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    one.nudge(recorded(HERE, moves.Move("web", "u1", "other", 2, "Failover", "me")))
+    await drain(one)
+    assert world.kernel.removed == [fakes.VIP]
+    assert world.sample("floatip_agent_releases_total", why="failed-over") == 1
+
+
+async def test_a_recorded_planned_move_away_still_waits_for_the_announcement() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    one.nudge(recorded(HERE, moves.Move("web", "u1", "other", 2, "Pinned", "me")))
+    assert await drain(one) == world.config.handover_timeout_seconds
+    assert world.kernel.removed == []
+
+
+async def test_a_move_of_another_object_or_older_than_the_status_changes_nothing() -> None:
+    parsed = assignments.parse(HERE)
+    assert isinstance(parsed, assignments.Assignment)
+    for move in (
+        moves.Move("web", "u-other", "other", 2, "Failover"),  # deleted and created again
+        moves.Move("web", "u1", "other", 1, "Failover"),  # the status is as new
+    ):
+        assert assignments.moved(parsed, move) == parsed
+    assert assignments.moved(parsed, None) == parsed

@@ -6,7 +6,8 @@ keeps the last 10; Ready is Assigned and Announced at the current epoch; each re
 (InvalidSpec, DuplicateAddress, NoEligibleNode, missing or ineligible pin) has its reason;
 HealthCheck and Conflict report the agents' view; lastTransitionTime survives unchanged
 statuses; the patch is guarded by a test of the epoch (or resourceVersion) and touches only the
-operator's keys.
+operator's keys; a move in the move record is decided from as if its status had landed (no
+second bump, a further move starts from the recorded epoch).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from floatip.api import model
+from floatip.api import model, moves
 from floatip.api import status as api_status
 from floatip_operator import placement, statuses
 from floatip_operator.placement import Decision, Reason
@@ -247,3 +248,26 @@ def test_placement_reasons_are_the_protocols_history_reasons() -> None:
     allowed = {"Failover", "Pinned", "Preempted", "HolderIneligible", "Assigned"}
     moving = {r.value for r in placement.Reason} - {"Kept", "NoEligibleNode", "DuplicateAddress"}
     assert moving == allowed
+
+
+def test_a_recorded_move_is_decided_from_as_if_its_status_write_had_landed() -> None:
+    stored = statuses.build(None, _inputs(_assigned("a"), now=T0))
+    failover = statuses.build(stored, _inputs(_assigned("b", "a", Reason.FAILOVER)))
+    move = statuses.recorded_move("web", "u1", stored, failover)
+    assert move == moves.Move("web", "u1", "b", 2, "Failover", "a", T1)
+    base = statuses.overlay(stored, move)
+    assert (base["holder"], base["epoch"], base["history"]) == (
+        "b", 2, failover["history"]
+    )  # fmt: skip
+    # the next pass keeps b: same holder and epoch as the record, no second bump
+    again = statuses.build(base, _inputs(_assigned("b", "b")))
+    assert (again["holder"], again["epoch"]) == ("b", 2)
+    assert statuses.recorded_move("web", "u1", base, again) is None
+    # b failed too before the status landed: the next move starts from the record's epoch
+    onward = statuses.build(base, _inputs(_assigned("c", "b", Reason.FAILOVER)))
+    assert onward["epoch"] == 3 and onward["history"][-2:] == [
+        failover["history"][-1], {"time": T1, "from": "b", "to": "c", "reason": "Failover",
+                                  "epoch": 3},
+    ]  # fmt: skip
+    released = statuses.overlay(stored, moves.Move("web", "u1", None, 2, "Released", "a", T1))
+    assert "holder" not in released and released["history"][-1]["reason"] == "Released"
