@@ -20,6 +20,7 @@ import structlog
 from floatip.api import times
 from floatip.kube import client, config, paths
 from floatip_agent import (
+    address_batch,
     addressing,
     announcements,
     assignments,
@@ -78,8 +79,9 @@ class Agent:
 
     async def run(self) -> None:
         """Rebuild from kernel + API, then run every component until cancelled."""
+        batch = address_batch.AddressBatch.open()
         async with kernel_addresses.open_netlink() as ipr:
-            kernel = kernel_addresses.Kernel(ipr)
+            kernel = kernel_addresses.Kernel(ipr, batch=batch)
             self.presence = found = presence.Presence(
                 config=self.config, api=self.api, kernel=kernel, fence=self.fence,
                 counters=self.counters, on_change=self.health.poke,
@@ -126,6 +128,7 @@ class Agent:
                 )
             finally:
                 await pool.stop()
+                batch.close()
                 await self.links.close()
                 if self.handoffs.active:
                     await self.handoffs.clear()

@@ -33,7 +33,7 @@ from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from floatip.api import names
-from floatip_agent import addressing
+from floatip_agent import address_batch, addressing
 
 IFF_UP = 0x1
 IFA_F_NODAD = 0x02
@@ -90,35 +90,42 @@ async def add_vip(
     address: addressing.IPAddress,
     ifname: str | None = None,
     snapshot: addressing.Snapshot | None = None,
+    batch: address_batch.AddressBatch | None = None,
 ) -> tuple[Added, addressing.Link]:
     """Put `address` on the chosen interface, marked as ours; return what happened and where.
 
     Raises an `addressing.AddressingError` if the address is the node's own or has no usable
     interface. Pass a fresh `snapshot` to add many VIPs without re-reading the kernel each
-    time (one dump per VIP would make adding N VIPs cost N²).
+    time (one dump per VIP would make adding N VIPs cost N²), and a `batch` to send the adds
+    of one event-loop turn in one netlink write (`address_batch`).
     """
     snapshot = snapshot or await read_snapshot(ipr)
     placement = addressing.plan(snapshot, address, ifname=ifname)
     if addressing.existing_owned(snapshot, address, placement.link):
         return Added.PRESENT, placement.link
     flags = IFA_F_NOPREFIXROUTE | (IFA_F_NODAD if address.version == 6 else 0)
-    extra = {"label": placement.label} if placement.label else {}
-    try:
-        await ipr.addr(
-            "add",
-            index=placement.link.ifindex,
-            address=str(address),
-            prefixlen=placement.interface.network.prefixlen,
-            proto=names.ADDRESS_PROTO,
-            flags=flags,
-            **extra,
-        )
-    except NetlinkError as exc:
-        if exc.code != errno.EEXIST:
-            raise _error("add", address, placement.link.name, exc) from exc
+    prefixlen = placement.interface.network.prefixlen
+    if batch is not None:
+        code = await batch.add(
+            ifindex=placement.link.ifindex, address=address, prefixlen=prefixlen, flags=flags,
+            proto=names.ADDRESS_PROTO, label=placement.label,
+        )  # fmt: skip
+    else:
+        extra = {"label": placement.label} if placement.label else {}
+        try:
+            await ipr.addr(
+                "add", index=placement.link.ifindex, address=str(address), prefixlen=prefixlen,
+                proto=names.ADDRESS_PROTO, flags=flags, **extra,
+            )  # fmt: skip
+            code = 0
+        except NetlinkError as exc:
+            code = exc.code
+    if code == errno.EEXIST:
         fresh = await read_snapshot(ipr)  # someone added it since `snapshot` was read
         addressing.refuse_unowned(fresh, address)
         return Added.PRESENT, placement.link
+    if code:
+        raise _error("add", address, placement.link.name, code)
     return Added.ADDED, placement.link
 
 
@@ -160,7 +167,7 @@ async def remove_vips(
         except NetlinkError as exc:
             if exc.code not in (errno.EADDRNOTAVAIL, errno.ENODEV):  # gone meanwhile: fine
                 link_name = addressing.link_name(snapshot, entry.link_index)
-                raise _error("remove", address, link_name, exc) from exc
+                raise _error("remove", address, link_name, exc.code) from exc
         result[address] = Removed.REMOVED
     return result
 
@@ -169,11 +176,11 @@ def _index(link: addressing.Link | None) -> int:
     return link.ifindex if link is not None else -1
 
 
-def _error(verb: str, address: addressing.IPAddress, ifname: str, exc: NetlinkError) -> OSError:
+def _error(verb: str, address: addressing.IPAddress, ifname: str, code: int) -> OSError:
     return OSError(
-        exc.code,
-        f"cannot {verb} {address} on {ifname}: {os.strerror(exc.code)} (netlink error "
-        f"{exc.code}); check that the agent has CAP_NET_ADMIN in the node's network namespace",
+        code,
+        f"cannot {verb} {address} on {ifname}: {os.strerror(code)} (netlink error "
+        f"{code}); check that the agent has CAP_NET_ADMIN in the node's network namespace",
     )
 
 
@@ -186,8 +193,15 @@ class Kernel:
     does not own.
     """
 
-    def __init__(self, ipr: AsyncIPRoute, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ipr: AsyncIPRoute,
+        *,
+        batch: address_batch.AddressBatch | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ipr = ipr
+        self.batch = batch
         self._clock = clock
         self._cached: tuple[float, addressing.Snapshot] | None = None
         self._lock = asyncio.Lock()
@@ -203,7 +217,9 @@ class Kernel:
     async def add(
         self, address: addressing.IPAddress, *, ifname: str, snapshot: addressing.Snapshot
     ) -> Added:
-        added, _ = await add_vip(self.ipr, address=address, ifname=ifname, snapshot=snapshot)
+        added, _ = await add_vip(
+            self.ipr, address=address, ifname=ifname, snapshot=snapshot, batch=self.batch
+        )
         return added
 
     async def remove(self, address: addressing.IPAddress, *, ifname: str | None = None) -> Removed:

@@ -7,11 +7,15 @@
 - our addresses are marked (IFA_PROTO 99, IPv4 label ``eth0:vip``) and are the only ones
   listed as owned; an unmarked address equal to a VIP (the node's own, or one added with
   plain ``ip addr add``) is refused on add and left in place on remove;
-- a missing or down interface is a typed error naming it.
+- a missing or down interface is a typed error naming it;
+- the batched adds (`address_batch`: many ``RTM_NEWADDR`` in one write) give the kernel exactly
+  what pyroute2's add gives it (flags, proto, label, prefix, scope), for 300 addresses at once,
+  and report EEXIST and a missing interface as the unbatched path does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import re
@@ -19,7 +23,7 @@ from collections.abc import Callable
 
 import pytest
 
-from floatip_agent import addressing, kernel_addresses
+from floatip_agent import address_batch, addressing, kernel_addresses
 from floatip_lab import hosts, ipjson, netns
 
 LanFactory = Callable[..., netns.Topology]
@@ -110,3 +114,39 @@ async def test_missing_or_down_interface(lan: LanFactory) -> None:
         added, link = await K.add_vip(ipr, address=ipaddress.IPv4Address("203.0.113.7"))
         assert (added, link.name) == (K.Added.ADDED, "lo")
         assert entries(node, VIP4) == []
+
+
+async def test_batched_adds_equal_pyroute2_adds(lan: LanFactory) -> None:
+    topology = lan("node", "twin", ipv6=True)
+    node, twin = topology["node"], topology["twin"]
+    base4, base6 = int(VIP4), int(VIP6)
+    wanted: list[addressing.IPAddress] = [ipaddress.IPv4Address(base4 + i) for i in range(150)]
+    wanted += [ipaddress.IPv6Address(base6 + i) for i in range(150)]
+    async with K.open_netlink(netns=twin.netns) as ipr:
+        for vip in wanted:
+            await K.add_vip(ipr, address=vip)
+    batch = address_batch.AddressBatch.open(netns=node.netns)
+    try:
+        async with K.open_netlink(netns=node.netns) as ipr:
+            kernel = K.Kernel(ipr, batch=batch)
+            snapshot = await kernel.snapshot()
+            added = await asyncio.gather(
+                *(kernel.add(vip, ifname="eth0", snapshot=snapshot) for vip in wanted)
+            )
+            assert set(added) == {K.Added.ADDED}
+            again = await kernel.add(wanted[0], ifname="eth0", snapshot=snapshot)  # EEXIST
+            assert again is K.Added.PRESENT
+    finally:
+        batch.close()
+
+    def shown(host: hosts.Host) -> list[object]:
+        listed = json.loads(host.run(["ip", "-j", "-d", "addr", "show", "dev", "eth0"]).stdout)
+        found = [
+            {k: v for k, v in a.items() if k not in ("valid_life_time", "preferred_life_time")}
+            for a in listed[0]["addr_info"]
+        ]
+        return sorted((a for a in found if ipaddress.ip_address(a["local"]) in set(wanted)),
+                      key=lambda a: str(a["local"]))  # fmt: skip
+
+    assert len(shown(node)) == len(wanted)
+    assert shown(node) == shown(twin)
