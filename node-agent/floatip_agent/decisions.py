@@ -14,6 +14,11 @@ apart from netlink, sockets and the API, so each one is unit tested exhaustively
 - **Claims** on a held address (safety 3 and 5): while unsure, any other MAC's claim makes
   the agent release at once; otherwise a peer's claim makes it re-read the VirtualIP and a
   foreign one is a conflict (report, re-assert at a bounded rate, never move).
+- **Probe** before a take (RFC 5227, safety 5) unless it is a failover's: the address was
+  the cluster's up to the fault (its holder defended it and reported any foreign claim), and
+  the failover budget has no room for a probe window on every successor's 1,000 addresses.
+  The new holder's guard and verifier see a foreign claim at once all the same (a conflict:
+  report, defend, never move).
 - **Restart** (safety 7): owned addresses assigned here are kept and re-announced, never
   removed first; other owned addresses are removed; unowned ones are never looked at.
 """
@@ -139,6 +144,11 @@ def decide(
             f"{assignment.holder} did not announce within {handover_timeout:g} s",
         )
     return Decision(Action.WAIT, Cause.AWAITING_NEW_HOLDER, waiting, left)
+
+
+def probe_first(assignment: assignments.Assignment) -> bool:
+    """Whether taking ``assignment``'s address begins with a probe (see the module docstring)."""
+    return assignment.last_reason != model.MoveReason.FAILOVER
 
 
 class ClaimResponse(enum.StrEnum):

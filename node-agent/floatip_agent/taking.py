@@ -6,7 +6,8 @@ The worker's longest step (`worker.VipWorker` acts on what this returns):
    refused, a missing interface reported.
 2. Probe (RFC 5227; DESIGN.md safety 5): answers from cluster peers do not count, and before
    a MAC is called foreign the peers are read again (a peer may have started since). A
-   foreign answer: not taken, reported, probed again later.
+   foreign answer: not taken, reported, probed again later. A failover's take does not probe
+   (`decisions.probe_first`).
 3. If news of the VirtualIP arrived meanwhile, decide again instead.
 4. A planned move: begin the flow handoff (`handoff.plan`) before the address is added.
 5. Add it (netlink). The first announcement and the schedule are the worker's.
@@ -78,10 +79,12 @@ async def take(
             problems.Reason.NO_INTERFACE, problems.Action.APPLY, str(exc), config.retry_seconds
         )
     ifname = placement.link.name
-    result = await io.wire.probe(
-        ifname, address, peer_macs=io.peers.peers.macs,
-        count=config.probe_count, window=config.probe_window_seconds,
-    )  # fmt: skip
+    result = probing.ProbeResult(frozenset(), frozenset())
+    if decisions.probe_first(assignment):
+        result = await io.wire.probe(
+            ifname, address, peer_macs=io.peers.peers.macs,
+            count=config.probe_count, window=config.probe_window_seconds,
+        )  # fmt: skip
     if not result.free and await io.peers.refresh_peers():
         # An unknown MAC may be a peer that started after our last look at the Leases:
         # never refuse an address because our list of peers was stale.

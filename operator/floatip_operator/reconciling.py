@@ -209,41 +209,61 @@ class Reconciler:
         decisions = placement.place(placeable, nodes, health, unrest)
         metrics.PLACEMENT.observe(time.perf_counter() - started)
         now = times.timestamp(times.now())
-        counts: dict[statuses.State, int] = {}
-        writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
-        moved: list[moves.Move] = []
-        for body in bodies:
+
+        def build(body: dict[str, Any]) -> dict[str, Any]:
             parsed = self.parsed(body)
-            name, uid = _key(body)
             spec = parsed.spec
-            verdict = verdicts[(name, uid)]
+            verdict = verdicts[_key(body)]
             inputs = statuses.Inputs(
                 generation=parsed.generation,
                 now=now,
-                decision=decisions.get(name),
+                decision=decisions.get(str(body["metadata"]["name"])),
                 invalid=parsed.problems,
                 has_health_check=spec is not None and spec.health_check is not None,
-                health=health.get(name, {}),
+                health=health.get(str(body["metadata"]["name"]), {}),
                 pinned=spec.node if spec is not None else None,
                 pinned_exists=spec is None or spec.node is None or spec.node in nodes,
                 restore=None if verdict.trusted else verdict,
             )
-            base = bases[(name, uid)]
-            new = statuses.build(base, inputs)
+            return statuses.build(bases[_key(body)], inputs)
+
+        # The moves first: their one record write is what a failover's successors wait for,
+        # so the statuses of the VirtualIPs that stay put are built after it.
+        moving = [b for b in bodies if self.moves_now(b, bases[_key(b)], decisions, verdicts)]
+        built = {_key(b): build(b) for b in moving}
+        moved = [
+            move
+            for body in moving
+            if (move := statuses.recorded_move(*_key(body), bases[_key(body)], built[_key(body)]))
+        ]
+        if not await self.record_moves(moved):
+            return
+        counts: dict[statuses.State, int] = {}
+        writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
+        for body in bodies:
+            new = built.get(_key(body)) or build(body)
             state = statuses.state(new)
             counts[state] = counts.get(state, 0) + 1
             if statuses.changed(body.get("status"), new):
-                writes.append((body, new, verdict))
-            move = statuses.recorded_move(name, uid, base, new)
-            if move is not None:
-                moved.append(move)
+                writes.append((body, new, verdicts[_key(body)]))
         metrics.set_states(counts)
-        if not await self.record_moves(moved):
-            return
         for start in range(0, len(writes), WRITE_BATCH):
             await asyncio.gather(
                 *(self.write(b, n, v) for b, n, v in writes[start : start + WRITE_BATCH])
             )
+
+    @staticmethod
+    def moves_now(
+        body: Mapping[str, Any],
+        base: Mapping[str, Any],
+        decisions: Mapping[str, placement.Decision],
+        verdicts: Mapping[tuple[str, str], trust.Verdict],
+    ) -> bool:
+        """Whether this pass moves the VirtualIP (a new holder, or a restoration)."""
+        decision = decisions.get(str(body["metadata"]["name"]))
+        if not verdicts[_key(body)].trusted:
+            return True
+        return decision is not None and decision.node != status.holder(base)
 
     def base(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """The status to decide from: the stored one, or the recorded move it has not caught up

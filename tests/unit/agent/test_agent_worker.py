@@ -19,7 +19,8 @@ Proves, for the only code that acts on a VirtualIP:
   here, released at once after a recorded failover away, waited for after a planned one), and
   an announcement taken on the record's word is reported only once the status names this node
   (the admission policy would refuse it before); a move of another object, or no newer than
-  the status, changes nothing.
+  the status, changes nothing;
+- a failover's take adds without a probe; a first assignment's and a planned move's probe.
 """
 
 from __future__ import annotations
@@ -306,3 +307,12 @@ async def test_a_move_of_another_object_or_older_than_the_status_changes_nothing
     ):
         assert assignments.moved(parsed, move) == parsed
     assert assignments.moved(parsed, None) == parsed
+
+
+async def test_a_failovers_take_does_not_probe_and_a_first_or_planned_one_does() -> None:
+    for reason, probed in (("Failover", []), ("Assigned", [fakes.VIP]), ("Pinned", [fakes.VIP])):
+        world = fakes.World()
+        one = world.worker()
+        one.nudge(assigned(fakes.vip_object(holder="me", epoch=2, reason=reason)))
+        await drain(one)
+        assert (world.wire.probes, world.kernel.added) == (probed, [fakes.VIP]), reason
