@@ -183,7 +183,11 @@ class Reconciler:
         try:
             await self.record.fence(self.book.term)
         except client.ApiError as exc:
-            log.warning("move record unreadable; deciding nothing yet", error=str(exc))
+            log.warning(
+                "move record unreadable; deciding nothing yet", error=str(exc),
+                note="the operator needs get, create and update on ConfigMap floatip-moves in "
+                "its namespace (chart RBAC)" if exc.refused else "retrying",
+            )  # fmt: skip
             self.last_nodes = None
             return
         health = views.health_results(self.agent_states(self.agent_leases()))
