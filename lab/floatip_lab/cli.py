@@ -1,6 +1,6 @@
 """``floatip lab``: build, inspect, break and remove the lab (the newcomer's demo ground).
 
-Commands: ``up [--nodes N] [--ipv6]``, ``down``, ``status [--json]``,
+Commands: ``up [--nodes N] [--ipv6] [--data-network CIDR]``, ``down``, ``status [--json]``,
 ``exec HOST -- CMD...`` and ``fault FAULT [HOST]``. The lab lives across invocations in its
 state directory (``/run/floatip-lab``, or ``$FLOATIP_LAB_STATE_DIR``; see
 `floatip_lab.state`). Progress goes to stderr; ``status --json`` prints one JSON object as
@@ -9,13 +9,14 @@ its last stdout line.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
 
 import click
 
-from floatip_lab import commands, faults, lifecycle, reporting, state
+from floatip_lab import commands, faults, lifecycle, naming, reporting, state
 
 
 def _say(message: str) -> None:
@@ -24,6 +25,13 @@ def _say(message: str) -> None:
 
 def _fail(exc: commands.LabError) -> None:
     raise click.ClickException(str(exc)) from exc
+
+
+def _data_network(ctx: click.Context, param: click.Parameter, value: str) -> ipaddress.IPv4Network:
+    try:
+        return naming.check_data_network(ipaddress.IPv4Network(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.group("lab")
@@ -47,7 +55,16 @@ def lab_group() -> None:
     show_default=True,
     help="failure-detection preset of the operator and the agents (docs/tuning.md)",
 )
-def up_command(nodes: int, ipv6: bool, no_floatip: bool, profile: str) -> None:
+@click.option(
+    "--data-network",
+    default=str(naming.DATA_V4),
+    show_default=True,
+    callback=_data_network,
+    help="the data LAN's IPv4 network, /24 or larger: room for more VIPs (e.g. 198.18.0.0/20)",
+)
+def up_command(
+    nodes: int, ipv6: bool, no_floatip: bool, profile: str, data_network: ipaddress.IPv4Network
+) -> None:
     """Build the lab and return when it answers; it keeps running until `floatip lab down`."""
     place = state.locate()
     try:
@@ -58,6 +75,7 @@ def up_command(nodes: int, ipv6: bool, no_floatip: bool, profile: str) -> None:
             say=_say,
             with_floatip=not no_floatip,
             profile=profile,
+            data_network=data_network,
         )
     except commands.LabError as exc:
         _fail(exc)

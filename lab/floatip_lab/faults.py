@@ -154,7 +154,7 @@ def _power_on(place: state.Place, lab: state.LabState, host: state.HostRecord, s
     for ifname in _links(host):
         commands.ip("link", "set", "dev", ifname, "up", netns=host.netns)
     # A real power cycle wipes the RAM: floatip's addresses and the node's TCP state go too.
-    own = [f"{host.ip}/{naming.DATA_V4.prefixlen}"]
+    own = [f"{host.ip}/{lab.data_v4().prefixlen}"]
     own += [f"{host.ip6}/{naming.DATA_V6.prefixlen}"] if host.ip6 else []
     commands.run(
         ["ip", "netns", "exec", host.netns, sys.executable, "-m", "floatip_lab.reboot",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import ipaddress
 import pathlib
 import shutil
 import signal
@@ -63,11 +64,14 @@ def lab_namespaces(place: state.Place) -> list[str]:
     return sorted(n for n in names if n.startswith(place.prefix))
 
 
-def plan(nodes: int, ipv6: bool) -> tuple[netns.LanSpec, dict[str, str]]:
+def plan(
+    nodes: int, ipv6: bool, data_network: ipaddress.IPv4Network = naming.DATA_V4
+) -> tuple[netns.LanSpec, dict[str, str]]:
     """The lab's topology and each host's role.
 
     Servers are on both networks; the API server and each operator replica (one host per
-    replica, as pods on different machines) on the management network only.
+    replica, as pods on different machines) on the management network only. The data LAN is
+    `data_network` (192.0.2.0/24 unless a benchmark needs room for more VIPs).
     """
     if not 1 <= nodes <= 50:
         raise commands.LabError(f"--nodes {nodes}: the lab builds 1 to 50 nodes")
@@ -79,7 +83,12 @@ def plan(nodes: int, ipv6: bool) -> tuple[netns.LanSpec, dict[str, str]]:
         netns.HostSpec(name, data=role not in mgmt_only, mgmt=role in {"node", *mgmt_only})
         for name, role in roles.items()
     ]
-    return netns.LanSpec(tag="lab", hosts=tuple(specs), ipv6=ipv6), roles
+    try:
+        naming.check_data_network(data_network)
+    except ValueError as exc:
+        raise commands.LabError(str(exc)) from None
+    spec = netns.LanSpec(tag="lab", hosts=tuple(specs), ipv6=ipv6, data_v4=data_network)
+    return spec, roles
 
 
 def up(
@@ -91,15 +100,17 @@ def up(
     with_floatip: bool = True,
     profile: str = "default",
     agent_args: Sequence[str] = (),
+    data_network: ipaddress.IPv4Network = naming.DATA_V4,
 ) -> state.LabState:
     """Build the lab and return when every part answers; on failure remove it and re-raise.
 
     `with_floatip=False` builds the ground only: no agent or operator is started.
     `agent_args` are appended to every agent's command line (a benchmark comparing settings).
+    `data_network`: the data LAN's IPv4 network (`naming.check_data_network`).
     """
     prereqs.check()
     refuse_if_present(place)
-    spec, roles = plan(nodes, ipv6)
+    spec, roles = plan(nodes, ipv6, data_network)
     lab = state.LabState(
         tag=place.tag,
         phase="building",
@@ -109,6 +120,7 @@ def up(
         namespaces=[place.namespace(naming.SWITCH_ROLE)] + [place.namespace(h) for h in roles],
         profile=profile,
         agent_args=list(agent_args),
+        data_network=str(data_network),
     )
     state.save(place, lab)
     try:

@@ -16,6 +16,11 @@ MAC         02:f1:00:00:00:nn (hex)     02:f1:00:00:01:nn (hex)
 The IPv6 host part repeats the IPv4 digits (host 1 is 192.0.2.11 and 2001:db8:f1::11).
 Hosts use .11 to .99; 192.0.2.100 to 192.0.2.254 (and 2001:db8:f1::100 and up) are left free
 for virtual IPs. Only documentation ranges are used (RFC 5737, RFC 3849).
+
+A lab may be built on a larger IPv4 data LAN instead (`check_data_network`): the hosts keep
+their offsets from its first address and every address from the 100th to the last but one is
+free for VIPs (`vip_addresses`). `floatip bench scale` uses 198.18.0.0/20 or larger
+(`scale_network`: RFC 2544's benchmarking range), room for thousands of VIPs.
 """
 
 from __future__ import annotations
@@ -33,8 +38,11 @@ MGMT_BRIDGE = "brmgmt"
 DATA_V4 = ipaddress.IPv4Network("192.0.2.0/24")
 DATA_V6 = ipaddress.IPv6Network("2001:db8:f1::/64")
 MGMT_V4 = ipaddress.IPv4Network("198.51.100.0/24")
+BENCH_V4 = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544: for benchmarks
 HOST_OFFSET = 10
 MAX_HOSTS = 89
+VIP_OFFSET = 100  # the first address of the data LAN left free for VIPs
+SCALE_PREFIX = 20  # the smallest data LAN `scale_network` builds: 3,995 VIPs
 
 _TAG_RE = re.compile(r"^[a-z0-9]{1,24}$")
 _ROLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
@@ -86,10 +94,56 @@ def _check_index(index: int) -> int:
     return index
 
 
-def data_ipv4(index: int) -> ipaddress.IPv4Interface:
-    """The data LAN IPv4 address of host `index` (1-based), with its prefix."""
-    host = DATA_V4.network_address + HOST_OFFSET + _check_index(index)
-    return ipaddress.IPv4Interface(f"{host}/{DATA_V4.prefixlen}")
+def check_data_network(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """Return `network` if the address plan fits in it as a data LAN, else raise ValueError.
+
+    It must hold the hosts (.11 to .99) and VIPs from .100 (a /24 or larger) and stay apart
+    from the management network.
+    """
+    if network.prefixlen > 24:
+        raise ValueError(
+            f"data network {network} is too small: the address plan needs a /24 or larger "
+            f"(hosts from .{HOST_OFFSET + 1}, VIPs from .{VIP_OFFSET})"
+        )
+    if network.overlaps(MGMT_V4):
+        raise ValueError(
+            f"data network {network} overlaps the management network {MGMT_V4}: "
+            f"choose another, e.g. {BENCH_V4.network_address}/{SCALE_PREFIX}"
+        )
+    return network
+
+
+def data_ipv4(index: int, network: ipaddress.IPv4Network = DATA_V4) -> ipaddress.IPv4Interface:
+    """The data LAN IPv4 address of host `index` (1-based) in `network`, with its prefix."""
+    host = network.network_address + HOST_OFFSET + _check_index(index)
+    return ipaddress.IPv4Interface(f"{host}/{network.prefixlen}")
+
+
+def vip_capacity(network: ipaddress.IPv4Network) -> int:
+    """How many VIPs the address plan leaves room for in data LAN `network`."""
+    return max(0, network.num_addresses - VIP_OFFSET - 1)  # the broadcast address is not one
+
+
+def vip_addresses(network: ipaddress.IPv4Network, count: int) -> list[ipaddress.IPv4Address]:
+    """The first `count` addresses free for VIPs in data LAN `network` (from the 100th up)."""
+    if count > vip_capacity(network):
+        raise ValueError(
+            f"data network {network} leaves room for {vip_capacity(network)} VIPs "
+            f"(from {network.network_address + VIP_OFFSET} to "
+            f"{network.broadcast_address - 1}); {count} asked for: build the lab on a larger "
+            "data network (`floatip lab up --data-network`, `scale_network`)"
+        )
+    first = network.network_address + VIP_OFFSET
+    return [first + i for i in range(count)]
+
+
+def scale_network(count: int) -> ipaddress.IPv4Network:
+    """A data LAN in `BENCH_V4` with room for `count` VIPs: a /20, or larger if need be."""
+    for prefix in range(SCALE_PREFIX, BENCH_V4.prefixlen - 1, -1):
+        network = ipaddress.IPv4Network(f"{BENCH_V4.network_address}/{prefix}")
+        if vip_capacity(network) >= count:
+            return network
+    raise ValueError(f"{count} VIPs do not fit in {BENCH_V4} (room for {vip_capacity(BENCH_V4)})")
 
 
 def data_ipv6(index: int) -> ipaddress.IPv6Interface:

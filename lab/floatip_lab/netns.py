@@ -30,6 +30,7 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,11 +50,15 @@ class HostSpec:
 
 @dataclass(frozen=True)
 class LanSpec:
-    """What to build. Host indexes (and so addresses) follow the order of `hosts`, from 1."""
+    """What to build. Host indexes (and so addresses) follow the order of `hosts`, from 1.
+
+    `data_v4` is the data LAN's IPv4 network (`naming.check_data_network`).
+    """
 
     tag: str
     hosts: tuple[HostSpec, ...]
     ipv6: bool = False
+    data_v4: ipaddress.IPv4Network = naming.DATA_V4
 
     @classmethod
     def of(
@@ -71,6 +76,7 @@ class LanSpec:
     def validate(self) -> None:
         """Raise ValueError naming the problem if this spec cannot be built."""
         naming.check_tag(self.tag)
+        naming.check_data_network(self.data_v4)
         if not self.hosts:
             raise ValueError(f"lab {self.tag!r} has no hosts: give at least one host name")
         if len(self.hosts) > naming.MAX_HOSTS:
@@ -184,7 +190,7 @@ class Topology:
             data = hosts.Attachment(
                 ifname=naming.DATA_IFNAME,
                 mac=naming.data_mac(index),
-                ipv4=naming.data_ipv4(index),
+                ipv4=naming.data_ipv4(index, self.spec.data_v4),
                 ipv6=naming.data_ipv6(index) if self.spec.ipv6 else None,
                 switch_port=naming.switch_port(naming.DATA_IFNAME, index),
             )

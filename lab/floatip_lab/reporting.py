@@ -41,8 +41,8 @@ def build_status(place: state.Place, lab: state.LabState) -> dict[str, Any]:
     api = lab.hosts.get("api")
     status: dict[str, Any] = {
         "kubeconfig": str(place.kubeconfig),
-        "subnet": str(naming.DATA_V4),
-        "free_addresses": free_addresses(naming.DATA_V4),
+        "subnet": lab.data_network,
+        "free_addresses": free_addresses(lab.data_v4()),
         "hosts": hosts,
         "phase": lab.phase,
         "tag": lab.tag,

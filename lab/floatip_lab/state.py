@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import os
 import pathlib
 from typing import Any
 
-from floatip_lab import commands
+from floatip_lab import commands, naming
 
 STATE_DIR_ENV = "FLOATIP_LAB_STATE_DIR"
 DEFAULT_STATE_DIR = pathlib.Path("/run/floatip-lab")
@@ -154,6 +155,7 @@ class LabState:
     faults: Faults = dataclasses.field(default_factory=Faults)
     profile: str = "default"  # the operator's and the agents' timing preset
     agent_args: list[str] = dataclasses.field(default_factory=list)  # extra agent flags (bench)
+    data_network: str = str(naming.DATA_V4)  # the data LAN (`floatip lab up --data-network`)
 
     def host(self, name: str) -> HostRecord:
         """The host called `name`, or a LabError listing the hosts there are."""
@@ -166,6 +168,10 @@ class LabState:
 
     def nodes_names(self) -> list[str]:
         return [h.name for h in self.hosts.values() if h.role == "node"]
+
+    def data_v4(self) -> ipaddress.IPv4Network:
+        """The data LAN's IPv4 network."""
+        return ipaddress.IPv4Network(self.data_network)
 
 
 def save(place: Place, lab: LabState) -> None:

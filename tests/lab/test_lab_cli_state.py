@@ -6,12 +6,15 @@ Proves:
 - the state file round-trips, and a corrupt or missing one gives a StateError that says
   `down` still works;
 - free addresses lie in the data subnet and clear of every host's address;
+- a lab planned on a larger data network (``--data-network``) builds its hosts there and
+  records it; a state file written before that field existed reads as the default network;
 - each node's nginx config answers its own name on port 80 (and on IPv6 when asked).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import pathlib
 
 import pytest
@@ -64,6 +67,29 @@ def test_plan_puts_api_and_operators_on_mgmt_only() -> None:
     assert not by_name["client"].mgmt and not by_name["intruder"].mgmt
     with pytest.raises(commands.LabError, match="1 to 50"):
         lifecycle.plan(0, ipv6=False)
+
+
+def test_plan_on_a_larger_data_network(tmp_path: pathlib.Path) -> None:
+    network = ipaddress.IPv4Network("198.18.0.0/20")
+    spec, _roles = lifecycle.plan(3, ipv6=False, data_network=network)
+    assert spec.data_v4 == network
+    spec.validate()
+    assert lifecycle.plan(3, ipv6=False)[0].data_v4 == naming.DATA_V4
+    with pytest.raises(commands.LabError, match="too small"):
+        lifecycle.plan(3, ipv6=False, data_network=ipaddress.IPv4Network("198.18.0.0/26"))
+
+    place = state.Place(tmp_path, "t")
+    lab = state.LabState(
+        tag="t", phase="ready", nodes=3, ipv6=False, switch="s", namespaces=["s"],
+        data_network=str(network),
+    )  # fmt: skip
+    state.save(place, lab)
+    assert state.load(place).data_v4() == network
+    written = json.loads(place.state_file.read_text())
+    del written["data_network"]  # as a lab built before --data-network recorded it
+    place.state_file.write_text(json.dumps(written))
+    assert state.load(place).data_v4() == naming.DATA_V4
+    assert reporting.free_addresses(network)[0] == "198.18.0.100"
 
 
 @pytest.mark.parametrize("ipv6", [False, True])
