@@ -52,6 +52,31 @@ class Recording:
     def frames(self) -> list[timeline.ArpFrame]:
         return [timeline.ArpFrame.from_json(line) for line in self.lines()]
 
+    def answers(self) -> list[timeline.Answer]:
+        """What `floatip_lab.udpclient` recorded (a line still being written is skipped)."""
+        text = self.path.read_text() if self.path.exists() else ""
+        complete = text.split("\n")[:-1]
+        return [timeline.Answer.from_json(line) for line in complete if line]
+
+    def feed(self, lines: Iterable[str]) -> None:
+        """Write ``lines`` to the recorder's standard input (`Session.asker`)."""
+        assert self.process.stdin is not None, "started without an input"
+        text = "".join(f"{line}\n" for line in lines)
+        if text:
+            self.process.stdin.write(text)
+            self.process.stdin.flush()
+
+    def end_input(self) -> None:
+        """Tell the recorder no more input comes."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()
+
+    def log(self) -> str:
+        """The recorder's own log (its standard error), if it keeps one."""
+        path = self.path.with_suffix(".log")
+        return path.read_text(errors="replace") if path.exists() else ""
+
 
 class Session:
     """One running lab, seen from this machine."""
@@ -147,7 +172,13 @@ class Session:
                 parts.append(f"{name}: {json.dumps(item.get('status'), sort_keys=True)}")
         except Exception as exc:
             parts.append(f"unreadable ({exc})")
-        for name, record in sorted(lab.processes.items()):
+        parts.extend(self.log_tails(log_lines=log_lines))
+        return "\n".join(parts)
+
+    def log_tails(self, *, log_lines: int = 15) -> list[str]:
+        """The tails of the agents' and the operators' logs, each under a heading line."""
+        parts: list[str] = []
+        for name, record in sorted(self.lab.processes.items()):
             if not name.startswith(("agent-", "operator-")):
                 continue
             try:
@@ -156,7 +187,7 @@ class Session:
                 tail = [f"unreadable ({exc})"]
             parts.append(f"--- {name} log (last {log_lines} lines of {record.log})")
             parts.extend(line[:400] for line in tail[-log_lines:])
-        return "\n".join(parts)
+        return parts
 
     def wait_condition(
         self, name: str, kind: str, value: str = "True", timeout: float = 30
@@ -247,18 +278,49 @@ class Session:
         finally:
             recording.stop()
 
-    def _start(self, kind: str, argv: list[str]) -> Recording:
+    @contextlib.contextmanager
+    def asker(
+        self, *, until: Iterable[str] = (), interval: float = 0.05, duration: float = 120
+    ) -> Iterator[Recording]:
+        """The client asking many VIPs over UDP (`floatip_lab.udpclient`) until the block ends.
+
+        Give it VIPs with `Recording.feed` and say there are no more with `end_input`; each is
+        asked every ``interval`` s until a node of ``until`` (any node, if empty) answers it.
+        The nodes must run `floatip_lab.whoami`. Bounded by ``duration``.
+        """
+        recording = self._start(
+            "answers",
+            [sys.executable, "-m", "floatip_lab.udpclient", "--until", ",".join(until),
+             "--interval", str(interval), "--duration", str(duration)],
+            with_input=True,
+        )  # fmt: skip
+        try:
+            yield recording
+        finally:
+            recording.end_input()
+            recording.stop()
+
+    def _start(self, kind: str, argv: list[str], *, with_input: bool = False) -> Recording:
+        """Start a recorder in the client; ``with_input``: a pipe to its standard input, and
+        its standard error kept beside the records (``.log``)."""
         self._records += 1
         path = self.place.path("records", f"{kind}-{self._records}.jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         netns = self.lab.host("client").netns
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", netns, *argv, "--out", str(path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        with contextlib.ExitStack() as files:
+            stderr = (
+                files.enter_context(path.with_suffix(".log").open("w"))
+                if with_input
+                else subprocess.DEVNULL
+            )
+            process = subprocess.Popen(
+                ["ip", "netns", "exec", netns, *argv, "--out", str(path)],
+                stdin=subprocess.PIPE if with_input else None,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                text=True,
+            )
         return Recording(process, path)
 
     # -- agents -------------------------------------------------------------------------

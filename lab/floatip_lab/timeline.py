@@ -1,7 +1,8 @@
 """What a client saw: failover time, failed requests and double ARP answers, from its records.
 
 The lab's judge is the client. Its HTTP prober (`floatip_lab.httpclient`) writes one record per
-request and its ARP watcher (`floatip_lab.arpwatch`) one per ARP frame about the VIP; this
+request, its ARP watcher (`floatip_lab.arpwatch`) one per ARP frame about the VIP, and its
+many-VIP asker (`floatip_lab.udpclient`) one each time a VIP's answering node changes; this
 module reads them and answers the questions the end-to-end tests and the benchmarks ask.
 Pure: no clock, no I/O.
 """
@@ -48,6 +49,37 @@ class ArpFrame:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A VIP answered by another node than before (its first answer included): which VIP and
+    node, when the question left the client and when the answer came back."""
+
+    vip: str
+    node: str
+    sent: float
+    time: float
+
+    @classmethod
+    def from_json(cls, line: str) -> Answer:
+        d = json.loads(line)
+        return cls(str(d["vip"]), str(d["node"]), float(d["sent"]), float(d["time"]))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+
+def first_answers(
+    answers: Iterable[Answer], *, since: float = float("-inf"), excluding: Iterable[str] = ()
+) -> dict[str, Answer]:
+    """Each VIP's first answer that came at or after ``since`` from a node not in ``excluding``."""
+    skip = set(excluding)
+    first: dict[str, Answer] = {}
+    for answer in sorted(answers, key=lambda a: a.time):
+        if answer.time >= since and answer.node not in skip and answer.vip not in first:
+            first[answer.vip] = answer
+    return first
 
 
 def failover_seconds(requests: Sequence[Request], fault: float, new_holder: str) -> float | None:

@@ -1,4 +1,5 @@
-"""The client's records judged: failover time, failed requests, runs of answers, double ARP answers."""
+"""The client's records judged: failover time, failed requests, runs of answers, double ARP answers,
+and each VIP's first answer from another node (the many-VIP asker's records)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,29 @@ def test_arp_frame_parsing() -> None:
     assert parsed == ArpFrame(7.0, 1, "02:f1:00:00:00:03", "192.0.2.13", "192.0.2.100")
     assert arpwatch.parse(frame[:41], 7.0) is None
     assert arpwatch.parse(frame[:12] + b"\x08\x00" + frame[14:], 7.0) is None
+
+
+ANSWERS = [
+    timeline.Answer("198.18.0.100", "server1", 0.00, 0.01),
+    timeline.Answer("198.18.0.101", "server1", 0.00, 0.02),
+    timeline.Answer("198.18.0.101", "server3", 1.70, 1.71),
+    timeline.Answer("198.18.0.100", "server2", 1.30, 1.32),
+    timeline.Answer("198.18.0.100", "server3", 2.00, 2.01),
+]
+
+
+def test_first_answers_per_vip_after_a_moment_from_other_nodes() -> None:
+    assert {v: a.node for v, a in timeline.first_answers(ANSWERS).items()} == {
+        "198.18.0.100": "server1",
+        "198.18.0.101": "server1",
+    }
+    after = timeline.first_answers(ANSWERS, since=1.0, excluding=["server1"])
+    assert {v: (a.node, a.time) for v, a in after.items()} == {
+        "198.18.0.100": ("server2", 1.32),  # the earliest, though recorded after server3's
+        "198.18.0.101": ("server3", 1.71),
+    }
+    assert timeline.first_answers(ANSWERS, since=5.0) == {}
+
+
+def test_answers_round_trip_as_json_lines() -> None:
+    assert [timeline.Answer.from_json(a.to_json()) for a in ANSWERS] == ANSWERS
