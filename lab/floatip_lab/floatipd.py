@@ -24,6 +24,7 @@ AGENT_MODULE = "floatip_agent"
 OPERATOR_MODULE = "floatip_operator"
 REPLICAS = (1, 2)  # operator replicas, each on its own mgmt-only host named like it
 OPERATOR_LEASE = "floatip-operator"
+OPERATOR_METRICS_PORT = 9721  # the operator's --metrics-port default, which the lab keeps
 NAMESPACE = "floatip"
 
 

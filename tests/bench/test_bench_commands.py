@@ -5,7 +5,11 @@ VIP) builds its own lab, measures every scenario,
 the switchover, the API cost and RSS, and removes the lab; `floatip bench apiserver` and
 `floatip bench agent` print their keys (the former's Service figures too: every Service got its
 own cluster IP and node port); `floatip bench switchover` measures both modes in two
-labs and removes both. Timings are printed by the benchmarks, never asserted.
+labs and removes both; `floatip bench scale --vips 20 --nodes 3` builds a lab on a larger data
+LAN, and every one of the 20 VIPs it put on server1 was answered by another node after the
+kill-node, with consistent counts (API writes at least one per moved VIP; critical writes
+null exactly when it says the operator does not export them), and removes its lab. Timings
+are printed by the benchmarks, never asserted.
 """
 
 from __future__ import annotations
@@ -93,3 +97,31 @@ def test_bench_switchover_contract() -> None:
     assert len(prefixes) == 2
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert not any(prefix in listed.stdout for prefix in prefixes), "a lab was left behind"
+
+
+@pytest.mark.kernel
+def test_bench_scale_contract() -> None:
+    figures, progress = run(
+        [*FLOATIP, "bench", "scale", "--vips", "20", "--nodes", "3", "--json"], 180
+    )
+    assert "data LAN 198.18.0.0/20" in progress, progress
+    [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
+    assert set(figures) == {"vips", "nodes", "ready_s", "failover", "api_writes", "rss_mib"}
+    assert (figures["vips"], figures["nodes"]) == (20, 3)
+    assert isinstance(figures["ready_s"], float) and figures["ready_s"] > 0
+    failover = figures["failover"]
+    assert isinstance(failover, dict)
+    assert set(failover) == {"held_by_failed_node", "p50_ms", "last_ms", "never"}
+    assert (failover["held_by_failed_node"], failover["never"]) == (20, 0), progress
+    assert 0 < failover["p50_ms"] <= failover["last_ms"]
+    writes = figures["api_writes"]
+    assert isinstance(writes, dict) and set(writes) == {"critical_path", "total"}
+    assert writes["total"] >= 20
+    unexported = "does not export floatip_operator_failover_critical_writes_total" in progress
+    assert (writes["critical_path"] is None) is unexported
+    assert writes["critical_path"] is None or writes["critical_path"] >= 0
+    rss = figures["rss_mib"]
+    assert isinstance(rss, dict) and set(rss) == {"agent_idle", "agent_loaded", "operator_loaded"}
+    assert all(isinstance(v, float) and v > 0 for v in rss.values())
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert prefix not in listed.stdout, "the benchmark left its lab behind"

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from floatip_lab import keepalived, lifecycle, session, state, timeline
+from floatip_lab import keepalived, lifecycle, naming, session, state, timeline
 
 Say = Callable[[str], None]
 SCENARIOS = ("kill-node", "freeze-node", "cut-data")
@@ -42,12 +42,18 @@ def summarize(seconds: list[float]) -> dict[str, float | int]:
 
 def writes(metrics_text: str) -> int:
     """Total write requests in an ``apiserver_request_total`` exposition."""
-    total = 0
+    return sum(write_counts(metrics_text).values())
+
+
+def write_counts(metrics_text: str) -> dict[str, int]:
+    """Write requests in an ``apiserver_request_total`` exposition, by ``"VERB resource"``."""
+    counts: dict[str, int] = {}
     for line in metrics_text.splitlines():
         match = _COUNTER.match(line)
         if match and match.group(1) in WRITE_VERBS:
-            total += int(match.group(3))
-    return total
+            key = f"{match.group(1)} {match.group(2)}"
+            counts[key] = counts.get(key, 0) + int(match.group(3))
+    return counts
 
 
 def rss_mib(pid: int) -> float:
@@ -130,15 +136,28 @@ class Bench:
 
 @contextlib.contextmanager
 def bench_lab(
-    profile: str, say: Say, *, agent_args: Sequence[str] = (), ipv6: bool = False
+    profile: str,
+    say: Say,
+    *,
+    agent_args: Sequence[str] = (),
+    ipv6: bool = False,
+    nodes: int = 2,
+    data_network: ipaddress.IPv4Network = naming.DATA_V4,
 ) -> Iterator[state.Place]:
-    """A 2-node lab of its own (a temporary state directory), removed when the block ends."""
+    """A lab of its own (2 nodes unless told; a temporary state directory), removed when the
+    block ends, whatever ends it (Ctrl-C included)."""
     with tempfile.TemporaryDirectory(prefix="floatip-bench-") as tmp:
         place = state.locate({state.STATE_DIR_ENV: tmp})
         extra = f" (agent args: {list(agent_args)})" if agent_args else ""
         say(f"building a lab in namespaces {place.prefix}*{extra}")
         lifecycle.up(
-            place, nodes=2, ipv6=ipv6, say=lambda m: None, profile=profile, agent_args=agent_args
+            place,
+            nodes=nodes,
+            ipv6=ipv6,
+            say=lambda m: None,
+            profile=profile,
+            agent_args=agent_args,
+            data_network=data_network,
         )
         try:
             yield place

@@ -1,0 +1,225 @@
+"""What `floatip bench scale` does to its lab besides the fault: the I/O of its measurements.
+
+- `StatusWatch`: a watch of every VirtualIP in a thread, filling a `scale_figures.StatusBook`
+  with the time each event arrived (conditions carry whole seconds only);
+- `neighbour_room`: the kernel's neighbour table raised for the run when the client must
+  know more VIPs than its defaults allow, and put back afterwards;
+- `start_whoami`: the nodes' UDP responders (`floatip_lab.whoami`), checked from the client;
+- `create_all`: the VirtualIPs created at once, a few requests in flight;
+- `operator_counter`: one counter of the operator replicas' ``/metrics``;
+- `explain_missing`: what the lab looked like when VIPs never answered.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import pathlib
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Any
+
+from floatip.api import names
+from floatip_lab import commands, floatipd, kubeapi, processes, session, state, whoami
+from floatip_lab.benchmarks import scale_figures
+
+Say = Callable[[str], None]
+NEIGHBOUR_SYSCTLS = pathlib.Path("/proc/sys/net/ipv4/neigh/default")
+CREATE_WORKERS = 8
+
+
+class StatusWatch:
+    """Every VirtualIP's status, kept current by a watch in a background thread."""
+
+    def __init__(self, api: kubeapi.Client) -> None:
+        self.api = api
+        self.book = scale_figures.StatusBook()
+        self.lock = threading.Lock()
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        version = self._list()
+        self._thread = threading.Thread(target=self._run, args=(version,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop reading (the thread ends at the stream's next event or bookmark)."""
+        self._stop.set()
+
+    def read(self, probe: Callable[[scale_figures.StatusBook], Any]) -> Any:
+        """``probe(book)`` under the lock: a consistent view of what the watch saw."""
+        with self.lock:
+            return probe(self.book)
+
+    def _list(self) -> str:
+        listing = self.api.request("GET", session.VIPS)
+        at = time.time()
+        with self.lock:
+            for item in listing.get("items") or ():
+                self.book.update("ADDED", item, at)
+        return str(listing["metadata"]["resourceVersion"])
+
+    def _run(self, version: str) -> None:
+        while not self._stop.is_set():
+            try:
+                for event in self.api.watch(session.VIPS, resource_version=version):
+                    if self._stop.is_set():
+                        return
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":  # 410 Gone: list again
+                        version = self._list()
+                        break
+                    version = str((obj.get("metadata") or {}).get("resourceVersion", version))
+                    if event.get("type") != "BOOKMARK":
+                        with self.lock:
+                            self.book.update(str(event.get("type")), obj, time.time())
+            except commands.LabError as exc:
+                self.errors.append(str(exc))
+                if self._stop.wait(0.5):
+                    return
+                with contextlib.suppress(commands.LabError):
+                    version = self._list()
+
+
+@contextlib.contextmanager
+def neighbour_room(vips: int, say: Say) -> Iterator[None]:
+    """The kernel's neighbour table large enough for the client to know ``vips`` VIPs.
+
+    The table is one for the whole machine (these sysctls exist only outside namespaces), so
+    it is raised only when needed, only for the run, and put back only if still ours.
+    """
+    current = {
+        key: int((NEIGHBOUR_SYSCTLS / key).read_text()) for key in ("gc_thresh2", "gc_thresh3")
+    }
+    raised = scale_figures.neighbour_limits(vips, current)
+    if raised:
+        change = ", ".join(f"{key} {current[key]} -> {value}" for key, value in raised.items())
+        say(
+            f"the client keeps a neighbour entry per VIP and the kernel's table is one for the "
+            f"whole machine: raising net.ipv4.neigh.default {change} for this run"
+        )
+    for key in ("gc_thresh3", "gc_thresh2"):
+        if key in raised:
+            (NEIGHBOUR_SYSCTLS / key).write_text(f"{raised[key]}\n")
+    try:
+        yield
+    finally:
+        for key in ("gc_thresh2", "gc_thresh3"):
+            path = NEIGHBOUR_SYSCTLS / key
+            if key in raised and int(path.read_text()) == raised[key]:
+                path.write_text(f"{current[key]}\n")
+        if raised:
+            say(f"net.ipv4.neigh.default put back: {current}")
+
+
+def start_whoami(lab: session.Session, say: Say) -> None:
+    """Start every node's UDP responder and wait until the client hears each one by name."""
+    recorded = state.load(lab.place)
+    nodes = recorded.nodes_names()
+    for node in nodes:
+        record = whoami.start(lab.place, recorded.host(node))
+        recorded.processes[record.name] = record
+    state.save(lab.place, recorded)
+    say(f"UDP responders (floatip_lab.whoami, port {whoami.PORT}) started on {', '.join(nodes)}")
+    own = {str(recorded.host(node).ip): node for node in nodes}
+    with lab.asker(interval=0.1, duration=60) as asking:
+        asking.feed(own)
+        asking.end_input()
+
+        def heard() -> bool:
+            firsts = {a.vip: a.node for a in asking.answers()}
+            return all(firsts.get(ip) == node for ip, node in own.items())
+
+        lab.wait(
+            heard,
+            what=f"every node's whoami responder to answer the client with its name ({own})",
+            timeout=30,
+            interval=0.1,
+            describe=lambda: (
+                "answers: "
+                + str([a.to_json() for a in asking.answers()])
+                + "\n"
+                + "\n".join(
+                    f"whoami-{n} log: {processes.log_tail(recorded.processes[f'whoami-{n}'])}"
+                    for n in nodes
+                )
+            ),
+        )
+
+
+def create_all(
+    api: kubeapi.Client, specs: Mapping[str, dict[str, Any]]
+) -> list[concurrent.futures.Future[str | None]]:
+    """Start creating every VirtualIP, `CREATE_WORKERS` requests in flight; each future ends
+    with None, or what went wrong."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=CREATE_WORKERS)
+    futures = [pool.submit(_create, api, name, spec) for name, spec in specs.items()]
+    pool.shutdown(wait=False)
+    return futures
+
+
+def _create(api: kubeapi.Client, name: str, spec: dict[str, Any]) -> str | None:
+    body = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+    try:
+        api.request("POST", session.VIPS, body)
+    except kubeapi.ApiError as exc:
+        return f"{name}: {exc}"
+    return None
+
+
+def operator_counter(lab: session.Session, name: str) -> float | None:
+    """Counter ``name`` summed over the operator replicas' ``/metrics`` (None: none has it)."""
+    found = []
+    for record in floatipd.operators(lab.lab):
+        done = lab.run(
+            record.host,
+            ["curl", "-s", "--max-time", "2",
+             f"http://127.0.0.1:{floatipd.OPERATOR_METRICS_PORT}/metrics"],
+            check=False,
+        )  # fmt: skip
+        value = scale_figures.counter_total(done.stdout, name) if done.returncode == 0 else None
+        if value is not None:
+            found.append(value)
+    return sum(found) if found else None
+
+
+def explain_missing(
+    lab: session.Session, missing: Mapping[str, str], asking: session.Recording
+) -> str:
+    """What the lab looked like: the VIPs on each node, the missing VIPs' statuses, the
+    client's counts and the logs' tails. ``missing``: address -> VirtualIP name."""
+    parts = [f"--- {len(missing)} VIPs never answered by another node: {sorted(missing)[:50]}"]
+    for node in lab.lab.nodes_names():
+        try:
+            held = lab.addresses_on(node)
+        except commands.LabError as exc:
+            parts.append(f"{node}: addresses unreadable ({exc})")
+            continue
+        mine = sorted(held & set(missing))
+        parts.append(f"{node}: {len(held)} addresses on eth0, of the missing VIPs: {mine[:50]}")
+    parts.append("--- statuses of the missing VirtualIPs (the first 20)")
+    for name in sorted(missing.values())[:20]:
+        try:
+            parts.append(f"{name}: {json.dumps(lab.vip(name).get('status'), sort_keys=True)}")
+        except commands.LabError as exc:
+            parts.append(f"{name}: unreadable ({exc})")
+    parts.append(f"--- the client's asker: {asking.log().strip() or '(still running)'}")
+    parts.extend(lab.log_tails())
+    return "\n".join(parts)
+
+
+def missing_of(
+    specs: Mapping[str, Mapping[str, Any]], answered: Collection[str], held: Collection[str]
+) -> dict[str, str]:
+    """The held VIPs without an answer, address -> name."""
+    names = {str(spec["address"]).split("/")[0]: name for name, spec in specs.items()}
+    return {vip: names[vip] for vip in held if vip not in answered}
