@@ -14,7 +14,7 @@ the resolution is the interval: a node's first answer comes at most one interval
 trip, after it could answer. It records one `timeline.Answer` JSON line each time a VIP's
 answering node changes (its first answer included), stops once input ended and every VIP is
 done, after ``--duration`` s, or on SIGTERM, and prints its counts (questions, answers, send
-errors) as one JSON line on stderr.
+errors, its own CPU time in ms) as one JSON line on stderr.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import errno
 import json
 import math
 import os
+import resource
 import select
 import signal
 import socket
@@ -133,9 +134,9 @@ def run(
                     sock.sendto(whoami.question(time.time(), index), (asker.vips[index], port))
                     asker.counts["questions"] += 1
                 except OSError as exc:
-                    asker.counts[
-                        f"send_error_{errno.errorcode.get(exc.errno or 0, exc.errno)}"
-                    ] += 1
+                    asker.counts[f"send_error_{errno.errorcode.get(exc.errno or 0, 'other')}"] += 1
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    asker.counts["cpu_ms"] = round(1000 * (used.ru_utime + used.ru_stime))
     return dict(asker.counts)
 
 

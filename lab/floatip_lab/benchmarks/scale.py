@@ -24,7 +24,9 @@ figure it times. Progress goes to stderr; the last stdout line is the JSON objec
 
 from __future__ import annotations
 
+import collections
 import json
+import resource
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -113,6 +115,7 @@ def apply_all(
                     f"answering, of {count}, after {time.time() - start:.1f} s"
                 )
             time.sleep(POLL)
+    say(f"the client's asker while applying: {asking.log().strip()}")
     ready_at = watch.read(lambda book: book.settled_at(specs)) or start
     answering_at = max(a.time for a in answered.values())
     say(
@@ -120,6 +123,38 @@ def apply_all(
         f"answering the client after {answering_at - start:.2f} s"
     )
     return max(ready_at, answering_at) - start
+
+
+def settle(
+    lab: session.Session,
+    watch: scale_lab.StatusWatch,
+    specs: Mapping[str, dict[str, Any]],
+    say: Say,
+) -> None:
+    """Wait until every VIP is on exactly the node its Ready status names, and the agents are
+    sure of the API: a failover measured from any other state would measure something else."""
+    address = _addresses(specs)
+    nodes = lab.lab.nodes_names()
+    lab.wait_agents_sure()
+    found: list[str] = []
+
+    def consistent() -> bool:
+        on = {node: lab.addresses_on(node) for node in nodes}
+        found[:] = watch.read(lambda book: scale_figures.mismatches(address, book, on))
+        return not found
+
+    waiting.wait_until(
+        consistent,
+        what=f"each of the {len(specs)} VIPs to be on exactly the node its Ready status names",
+        timeout=30 + 0.05 * len(specs),
+        interval=0.5,
+        describe=lambda: "\n".join(
+            [f"{len(found)} VIPs are not (the first 20): {found[:20]}", *lab.log_tails()]
+        ),
+    )
+    held = watch.read(lambda book: collections.Counter(book.holder[n] for n in specs))
+    say(f"settled: every VIP on exactly its Ready holder ({dict(sorted(held.items()))})")
+    time.sleep(SETTLE_SECONDS)
 
 
 def fail_over(
@@ -155,6 +190,7 @@ def fail_over(
                     f"after {time.time() - fault:.1f} s"
                 )
             time.sleep(POLL)
+    say(f"the client's asker while failing over: {asking.log().strip()}")
     summary = scale_figures.failover_summary(held, firsts, fault)
     say(f"failover: {json.dumps(summary)}")
     if summary["never"]:
@@ -226,8 +262,7 @@ def run(*, vips: int, nodes: int, profile: str, say: Say) -> dict[str, Any]:
         try:
             say(f"applying {vips} VirtualIPs at once, each preferring {first}")
             ready_s = apply_all(lab, watch, specs, interval, say)
-            lab.wait_agents_sure()
-            time.sleep(SETTLE_SECONDS)
+            settle(lab, watch, specs, say)
             rss["agent_loaded"] = failover.rss_mib(agent.pid)
             rss["operator_loaded"] = max(
                 failover.rss_mib(p.pid) for p in floatipd.operators(lab.lab)
@@ -265,7 +300,11 @@ def scale_command(vips: int, nodes: int, profile: str, as_json: bool) -> None:
 
     started = time.monotonic()
     result = run(vips=vips, nodes=nodes, profile=profile, say=say)
-    say(f"done in {time.monotonic() - started:.0f} s")
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    say(
+        f"done in {time.monotonic() - started:.0f} s; this process (creates, status watch, "
+        f"polls) used {used.ru_utime + used.ru_stime:.1f} s of CPU"
+    )
     if not as_json:
         figures = result["failover"]
         click.echo(

@@ -1,7 +1,8 @@
 """The pure parts of `floatip bench scale`: its VIPs, what the status watch saw, its figures.
 
 `StatusBook` is what a watch of the VirtualIPs saw (each one's holder and Ready, and since
-when); `failover_summary` turns the client's answers into the failover figures;
+when); `mismatches` finds VIPs whose addresses are not on exactly their status's holder;
+`failover_summary` turns the client's answers into the failover figures;
 `counter_total` reads one counter from a Prometheus exposition; `neighbour_limits` says how
 far the kernel's neighbour table must grow for the client to know every VIP; `result` is the
 benchmark's JSON contract. No clock, no I/O.
@@ -77,6 +78,24 @@ class StatusBook:
         """When the last of ``names`` reached its present state (None for no names)."""
         times = [self.since[n] for n in names if n in self.since]
         return max(times) if times else None
+
+
+def mismatches(
+    addresses: Mapping[str, str], book: StatusBook, on: Mapping[str, Collection[str]]
+) -> list[str]:
+    """The VirtualIPs not held by exactly one node, the one their Ready status names.
+
+    ``addresses``: name -> address; ``on``: node -> the addresses on its data interface.
+    Each mismatch reads ``name address: status holder H (Ready|not Ready), on [nodes]``.
+    """
+    found = []
+    for name, address in addresses.items():
+        holder, ready = book.holder.get(name), book.ready.get(name, False)
+        where = sorted(node for node, held in on.items() if address in held)
+        if not ready or holder is None or where != [holder]:
+            readiness = "Ready" if ready else "not Ready"
+            found.append(f"{name} {address}: status holder {holder} ({readiness}), on {where}")
+    return found
 
 
 def failover_summary(

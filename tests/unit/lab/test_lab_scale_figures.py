@@ -5,6 +5,8 @@
   prefix, every one preferring the given node;
 - the status book keeps each VIP's holder and Ready and when that state began, tells which
   are Ready and which moved away from a node (named holder, Ready), and forgets deleted ones;
+- a VIP is consistent only when Ready and on exactly the node its status names (on two
+  nodes, on none, on another, or not Ready: each reported with what was seen);
 - the failover summary counts the held VIPs, takes p50 and the last over those another node
   answered, counts the others as never (p50 and last null when none answered);
 - a counter is summed over its labelled samples, and is None when the exposition lacks it
@@ -68,6 +70,28 @@ def test_status_book_tracks_holders_readiness_and_since_when() -> None:
 
     book.update("DELETED", _vip("a", "server2", True), 8.0)
     assert book.ready_names(["a", "b"]) == ["b"]
+
+
+def test_mismatches_name_every_vip_not_on_exactly_its_ready_holder() -> None:
+    book = sf.StatusBook()
+    for name, holder, ready in [
+        ("ok", "server1", True), ("double", "server2", True), ("stale", "server2", True),
+        ("nowhere", "server1", True), ("unready", "server1", False),
+    ]:  # fmt: skip
+        book.update("ADDED", _vip(name, holder, ready), 1.0)
+    addresses = {n: f"198.18.0.{100 + i}" for i, n in enumerate(book.holder)}
+    on = {
+        "server1": {addresses[n] for n in ("ok", "double", "stale", "unready")},
+        "server2": {addresses["double"]},
+    }
+
+    assert sf.mismatches(addresses, book, on) == [
+        "double 198.18.0.101: status holder server2 (Ready), on ['server1', 'server2']",
+        "stale 198.18.0.102: status holder server2 (Ready), on ['server1']",
+        "nowhere 198.18.0.103: status holder server1 (Ready), on []",
+        "unready 198.18.0.104: status holder server1 (not Ready), on ['server1']",
+    ]
+    assert sf.mismatches({"ok": addresses["ok"]}, book, on) == []
 
 
 def test_failover_summary() -> None:
