@@ -107,7 +107,7 @@ def apply_all(
                 raise waiting.WaitTimeoutError(
                     f"gave up after {deadline:.0f} s waiting for {count} VIPs to be Ready and "
                     f"answer: {len(ready)} Ready, {len(answered)} answering; last seen:\n"
-                    + scale_lab.explain_missing(lab, missing, asking)
+                    + scale_lab.explain_missing(lab, missing, asking, what="not Ready or silent")
                 )
             if progress():
                 say(
@@ -198,7 +198,7 @@ def fail_over(
         say(
             f"{summary['never']} VIPs were never answered by another node within {deadline:.0f} s "
             "of the fault; what the lab looked like:\n"
-            + scale_lab.explain_missing(lab, missing, asking)
+            + scale_lab.explain_missing(lab, missing, asking, what="not answered by another node")
         )
     moving = [name_of[vip] for vip in held]
     while True:
@@ -214,7 +214,7 @@ def fail_over(
             f"gave up after {2 * deadline:.0f} s waiting for every moved VIP's status to name its "
             f"new holder and be Ready ({len(settled)} of {len(moving)}); API writes are counted "
             "until then. What the lab looked like:\n"
-            + scale_lab.explain_missing(lab, missing, asking)
+            + scale_lab.explain_missing(lab, missing, asking, what="without a new Ready holder")
         )
     else:
         at = watch.read(lambda book: book.settled_at(moving)) or fault

@@ -18,7 +18,7 @@ import json
 import pathlib
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from floatip.api import names
@@ -193,11 +193,12 @@ def operator_counter(lab: session.Session, name: str) -> float | None:
 
 
 def explain_missing(
-    lab: session.Session, missing: Mapping[str, str], asking: session.Recording
+    lab: session.Session, missing: Mapping[str, str], asking: session.Recording, *, what: str
 ) -> str:
     """What the lab looked like: the VIPs on each node, the missing VIPs' statuses, the
-    client's counts and the logs' tails. ``missing``: address -> VirtualIP name."""
-    parts = [f"--- {len(missing)} VIPs never answered by another node: {sorted(missing)[:50]}"]
+    client's counts and the logs' tails. ``missing``: address -> VirtualIP name; ``what``
+    they miss."""
+    parts = [f"--- {len(missing)} VIPs {what} (the first 50): {sorted(missing)[:50]}"]
     for node in lab.lab.nodes_names():
         try:
             held = lab.addresses_on(node)
@@ -215,11 +216,3 @@ def explain_missing(
     parts.append(f"--- the client's asker: {asking.log().strip() or '(still running)'}")
     parts.extend(lab.log_tails())
     return "\n".join(parts)
-
-
-def missing_of(
-    specs: Mapping[str, Mapping[str, Any]], answered: Collection[str], held: Collection[str]
-) -> dict[str, str]:
-    """The held VIPs without an answer, address -> name."""
-    names = {str(spec["address"]).split("/")[0]: name for name, spec in specs.items()}
-    return {vip: names[vip] for vip in held if vip not in answered}
