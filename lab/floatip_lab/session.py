@@ -33,6 +33,8 @@ class Recording:
 
     process: subprocess.Popen[str]
     path: pathlib.Path
+    _answers: list[timeline.Answer] = dataclasses.field(default_factory=list)
+    _read: int = 0  # bytes of the file `answers` has parsed
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -53,10 +55,17 @@ class Recording:
         return [timeline.ArpFrame.from_json(line) for line in self.lines()]
 
     def answers(self) -> list[timeline.Answer]:
-        """What `floatip_lab.udpclient` recorded (a line still being written is skipped)."""
-        text = self.path.read_text() if self.path.exists() else ""
-        complete = text.split("\n")[:-1]
-        return [timeline.Answer.from_json(line) for line in complete if line]
+        """What `floatip_lab.udpclient` recorded so far (only lines written in full, each
+        read once however often this is called)."""
+        if self.path.exists():
+            with self.path.open("rb") as records:
+                records.seek(self._read)
+                text = records.read()
+            complete = text[: text.rfind(b"\n") + 1]
+            self._read += len(complete)
+            lines = complete.decode().splitlines()
+            self._answers.extend(timeline.Answer.from_json(line) for line in lines if line)
+        return list(self._answers)
 
     def feed(self, lines: Iterable[str]) -> None:
         """Write ``lines`` to the recorder's standard input (`Session.asker`)."""

@@ -5,16 +5,20 @@
 - VIPs arrive on the asker's input in any chunks (a line cut short waits for its rest), once;
 - the asker records only changes of a VIP's answering node, is done with a VIP once a node
   it waits for answered it (any node when it waits for none), and counts answers that do not
-  match the VIP they claim to be from as foreign.
+  match the VIP they claim to be from as foreign;
+- the benchmark reads the asker's records as they grow, each line once, a half-written one
+  only when it is complete.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import pathlib
 import socket
+import subprocess
 
-from floatip_lab import timeline, udpclient, whoami
+from floatip_lab import session, timeline, udpclient, whoami
 
 
 def test_answers_carry_the_question_and_the_node_name() -> None:
@@ -81,3 +85,19 @@ def test_without_awaited_nodes_any_answer_ends_the_asking() -> None:
     asker.heard(_reply(0, "server3"), "198.18.0.100", 1.0)
 
     assert asker.pending() == []
+
+
+def test_records_are_read_as_they_grow(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "answers.jsonl"
+    first = timeline.Answer("198.18.0.100", "server1", 1.0, 1.1)
+    second = timeline.Answer("198.18.0.100", "server2", 2.0, 2.1)
+    recording = session.Recording(subprocess.Popen(["true"]), path)
+    assert recording.answers() == []
+
+    path.write_text(first.to_json() + "\n" + second.to_json()[:10])
+    assert recording.answers() == [first]
+    with path.open("a") as out:
+        out.write(second.to_json()[10:] + "\n")
+    assert recording.answers() == [first, second]
+    assert recording.answers() == [first, second]
+    recording.stop()
