@@ -79,7 +79,7 @@ def apply_all(
         start = time.time()
         creates = scale_lab.create_all(lab.api, specs)
         fed: set[str] = set()
-        created = 0.0
+        created: float | None = None  # seconds the creates took, once they all returned
         progress = _Every(PROGRESS_EVERY)
         while True:
             assigned = watch.read(lambda book: [n for n in specs if book.holder.get(n)])
@@ -87,7 +87,7 @@ def apply_all(
             fed.update(assigned)
             if len(fed) == count:
                 asking.end_input()
-            if not created and all(f.done() for f in creates):
+            if created is None and all(f.done() for f in creates):
                 created = time.time() - start
                 failures = [f.result() for f in creates if f.result()]
                 if failures:
@@ -98,7 +98,7 @@ def apply_all(
                 )
             ready = watch.read(lambda book: book.ready_names(specs))
             answered = timeline.first_answers(asking.answers())
-            if created and len(ready) == count and len(answered) == count:
+            if created is not None and len(ready) == count and len(answered) == count:
                 break
             if time.time() - start > deadline:
                 missing = {
@@ -119,7 +119,7 @@ def apply_all(
     ready_at = watch.read(lambda book: book.settled_at(specs)) or start
     answering_at = max(a.time for a in answered.values())
     say(
-        f"applied: creates took {created:.2f} s; all Ready after {ready_at - start:.2f} s, all "
+        f"applied: the creates took {created:.2f} s; all Ready after {ready_at - start:.2f} s, all "
         f"answering the client after {answering_at - start:.2f} s"
     )
     return max(ready_at, answering_at) - start
