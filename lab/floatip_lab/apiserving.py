@@ -55,7 +55,9 @@ async def serve(
             server.kubeconfig_for_service_account_at(
                 namespace, name, target.with_name(f"{target.name}.{name}")
             )
-        kubeconfig.write(target, config)
+        # Written whole under another name, then renamed: `lab up` reads it once it exists.
+        partial = kubeconfig.write(target.with_name(f"{target.name}.tmp"), config)
+        partial.replace(target)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -47,6 +47,7 @@ STATE_ENTRIES = (
     "state.tmp",
     "kubeconfig",
     "kubeconfig.mgmt",
+    "kubeconfig.mgmt.tmp",  # the API server writes it whole, then renames it (apiserving)
     "relay.port",
     "relay.tmp",
     "logs",
