@@ -170,7 +170,7 @@ def fail_over(
     first, *others = lab.lab.nodes_names()
     held = sorted(lab.addresses_on(first) & set(name_of))
     writes_before = failover.write_counts(lab.api.text("/metrics"))
-    critical_before = scale_lab.operator_counter(lab, scale_figures.CRITICAL_WRITES)
+    critical_before, unread = scale_lab.operator_counter(lab, scale_figures.CRITICAL_WRITES)
     deadline = 30 + 0.1 * len(specs)
     with lab.asker(until=others, interval=interval, duration=deadline + 30) as asking:
         asking.feed(address.values())
@@ -207,7 +207,7 @@ def fail_over(
             break
         time.sleep(POLL)
     writes_after = failover.write_counts(lab.api.text("/metrics"))
-    critical_after = scale_lab.operator_counter(lab, scale_figures.CRITICAL_WRITES)
+    critical_after, unread_after = scale_lab.operator_counter(lab, scale_figures.CRITICAL_WRITES)
     if len(settled) < len(moving):
         missing = {address[n]: n for n in moving if n not in settled}
         say(
@@ -229,13 +229,22 @@ def fail_over(
         if v != writes_before.get(k, 0)
     }
     say(f"API writes from the fault until then: {total} {by_kind}")
-    if critical_before is None or critical_after is None:
-        say(
-            f"the operator does not export {scale_figures.CRITICAL_WRITES}: "
-            "api_writes.critical_path is null"
-        )
-        return summary, total, None
-    return summary, total, round(critical_after - critical_before)
+    return summary, total, _critical(critical_before, critical_after, unread + unread_after, say)
+
+
+def _critical(before: float | None, after: float | None, unread: list[str], say: Say) -> int | None:
+    """The critical-path writes of the failover, or None (and a line saying why)."""
+    name = scale_figures.CRITICAL_WRITES
+    if unread:
+        say(f"could not read /metrics of {sorted(set(unread))}: api_writes.critical_path is null")
+        return None
+    if before is None or after is None:
+        say(f"the operator does not export {name}: api_writes.critical_path is null")
+        return None
+    if after < before:
+        say(f"{name} went down ({before:g} -> {after:g}: a replica restarted): it is null")
+        return None
+    return round(after - before)
 
 
 def run(*, vips: int, nodes: int, profile: str, say: Say) -> dict[str, Any]:

@@ -176,20 +176,24 @@ def _create(api: kubeapi.Client, name: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
-def operator_counter(lab: session.Session, name: str) -> float | None:
-    """Counter ``name`` summed over the operator replicas' ``/metrics`` (None: none has it)."""
-    found = []
+def operator_counter(lab: session.Session, name: str) -> tuple[float | None, list[str]]:
+    """Counter ``name`` summed over the operator replicas' ``/metrics`` (None: no replica
+    showed it), and the replicas whose ``/metrics`` could not be read."""
+    found, unread = [], []
     for record in floatipd.operators(lab.lab):
         done = lab.run(
             record.host,
-            ["curl", "-s", "--max-time", "2",
+            ["curl", "-sf", "--max-time", "2",
              f"http://127.0.0.1:{floatipd.OPERATOR_METRICS_PORT}/metrics"],
             check=False,
         )  # fmt: skip
-        value = scale_figures.counter_total(done.stdout, name) if done.returncode == 0 else None
+        if done.returncode != 0:
+            unread.append(record.name)
+            continue
+        value = scale_figures.counter_total(done.stdout, name)
         if value is not None:
             found.append(value)
-    return sum(found) if found else None
+    return (sum(found) if found else None), unread
 
 
 def explain_missing(
