@@ -229,10 +229,16 @@ def fail_over(
         if v != writes_before.get(k, 0)
     }
     say(f"API writes from the fault until then: {total} {by_kind}")
-    return summary, total, _critical(critical_before, critical_after, unread + unread_after, say)
+    return (
+        summary,
+        total,
+        critical_writes(critical_before, critical_after, unread + unread_after, say),
+    )
 
 
-def _critical(before: float | None, after: float | None, unread: list[str], say: Say) -> int | None:
+def critical_writes(
+    before: float | None, after: float | None, unread: list[str], say: Say
+) -> int | None:
     """The critical-path writes of the failover, or None (and a line saying why)."""
     name = scale_figures.CRITICAL_WRITES
     if unread:

@@ -10,7 +10,8 @@
 - the failover summary counts the held VIPs, takes p50 and the last over those another node
   answered, counts the others as never (p50 and last null when none answered);
 - a counter is summed over its labelled samples, and is None when the exposition lacks it
-  (the operator does not export it yet: no number is invented);
+  (the operator does not export it yet: no number is invented); the critical-path figure is
+  its delta, or null with the reason (absent, /metrics unreadable, reset by a restart);
 - the neighbour table is raised only when the VIPs need it, never lowered;
 - the JSON has exactly the contract's keys.
 """
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from floatip_lab import timeline
+from floatip_lab.benchmarks import scale
 from floatip_lab.benchmarks import scale_figures as sf
 
 
@@ -132,6 +134,26 @@ def test_counter_total() -> None:
         is None
     )
     assert sf.counter_total("", sf.CRITICAL_WRITES) is None
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "unread", "expected", "why"),
+    [
+        (4.0, 7.0, [], 3, None),
+        (None, None, [], None, "does not export"),
+        (None, 2.0, [], None, "does not export"),
+        (4.0, 7.0, ["operator-2"], None, "could not read /metrics of ['operator-2']"),
+        (9.0, 2.0, [], None, "went down"),
+    ],
+)
+def test_critical_writes_or_why_not(
+    before: float | None, after: float | None, unread: list[str], expected: int | None,
+    why: str | None,
+) -> None:  # fmt: skip
+    said: list[str] = []
+
+    assert scale.critical_writes(before, after, unread, said.append) == expected
+    assert [why in line for line in said] == ([] if why is None else [True])
 
 
 def test_neighbour_limits_are_raised_only_when_needed() -> None:
