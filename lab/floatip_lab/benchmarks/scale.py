@@ -314,7 +314,11 @@ def scale_command(vips: int, nodes: int, profile: str, as_json: bool) -> None:
         click.echo(f"bench scale: {message}", err=True)
 
     started = time.monotonic()
-    result = run(vips=vips, nodes=nodes, profile=profile, say=say)
+    try:
+        result = run(vips=vips, nodes=nodes, profile=profile, say=say)
+    except (commands.LabError, waiting.WaitTimeoutError) as exc:
+        say(f"gave up after {time.monotonic() - started:.0f} s; its lab is removed")
+        raise click.ClickException(str(exc)) from exc
     used = resource.getrusage(resource.RUSAGE_SELF)
     say(
         f"done in {time.monotonic() - started:.0f} s; this process (creates, status watch, "
