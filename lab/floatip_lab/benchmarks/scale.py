@@ -27,8 +27,10 @@ from __future__ import annotations
 import collections
 import json
 import resource
+import signal
 import time
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any
 
 import click
@@ -297,6 +299,10 @@ def run(*, vips: int, nodes: int, profile: str, say: Say) -> dict[str, Any]:
     )
 
 
+def _exit_on_term(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 @click.command("scale")
 @click.option("--vips", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--nodes", type=click.IntRange(2, 50), default=3, show_default=True)
@@ -313,6 +319,7 @@ def scale_command(vips: int, nodes: int, profile: str, as_json: bool) -> None:
     def say(message: str) -> None:
         click.echo(f"bench scale: {message}", err=True)
 
+    signal.signal(signal.SIGTERM, _exit_on_term)  # cleans up as Ctrl-C does
     started = time.monotonic()
     try:
         result = run(vips=vips, nodes=nodes, profile=profile, say=say)
