@@ -52,6 +52,11 @@ log = logs.get(__name__)
 
 FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
 WRITE_BATCH = 32  # status writes in flight at once (each VirtualIP's write is independent)
+#: After recording a failover, the statuses wait this long: the successors take on the record
+#: meanwhile, and 3k status writes (and the watch events every agent parses) do not compete
+#: with their takes for the API server's and the nodes' CPU. Statuses still converge within
+#: seconds; nothing waits for them.
+FOLLOW_S = 0.5
 
 
 class Reconciler:
@@ -242,6 +247,8 @@ class Reconciler:
         ]
         if not await self.record_moves(moved):
             return
+        if any(m.reason == model.MoveReason.FAILOVER for m in moved):
+            await asyncio.sleep(FOLLOW_S)
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
         for body in bodies:
