@@ -48,12 +48,13 @@ class Intake:
         self.nudge = nudge
         self.on_change = on_change
         self.book = assignments.EpochBook()
+        self.specs = assignments.Specs()
         self._rereads: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
 
     def read(self, obj: Mapping[str, Any]) -> assignments.Assignment | assignments.Invalid:
         """``obj``'s assignment, with a newer recorded move applied."""
-        parsed = assignments.parse(obj)
+        parsed = assignments.parse(obj, self.specs)
         if isinstance(parsed, assignments.Invalid):
             return parsed
         return assignments.moved(parsed, self.moves.get(parsed.name))
@@ -96,6 +97,7 @@ class Intake:
         if not name:
             return
         self.book.forget(name)
+        self.specs.forget(name)
         self.table.forget(name)
         self.nudge(name, nudges.Reassigned(None))
         self.on_change()

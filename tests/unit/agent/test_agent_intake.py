@@ -7,7 +7,8 @@ Proves, without an API server (only what the intake makes of objects it is hande
   and once its status has caught up it is confirmed; a late event of the older status neither
   takes it back nor makes it unconfirmed again;
 - a move of an object deleted and created again (another uid), and an empty record, change
-  nothing.
+  nothing;
+- a spec is validated once per uid and generation (status events reuse it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, cast
 
 from floatip.api import moves
 from floatip.kube import client
-from floatip_agent import intake, nudges, table
+from floatip_agent import assignments, intake, nudges, table
 from tests.unit.agent import fakes
 
 
@@ -76,3 +77,16 @@ def test_a_move_of_another_object_or_an_empty_record_changes_nothing() -> None:
     s.record(moves.Move("web", "old", "me", 2, "Failover", "dead"))
     s.intake.recorded(None)
     assert s.nudges == [] and s.table.assignments["web"].holder == "dead"
+
+
+def test_a_spec_is_validated_once_per_generation() -> None:
+    specs = assignments.Specs()
+    meta = {"uid": "u1", "generation": 1}
+    first = specs.get("web", meta, {"address": "192.0.2.100/24"})
+    assert specs.get("web", meta, {"address": "192.0.2.100/24"}) is first  # a status event
+    changed = specs.get("web", meta | {"generation": 2}, {"address": "192.0.2.101/24"})
+    assert not isinstance(changed, str) and str(changed.interface_address.ip) == "192.0.2.101"
+    invalid = specs.get("web", meta | {"generation": 3}, {"address": "no"})
+    assert isinstance(invalid, str) and invalid.startswith("spec is invalid")
+    again = specs.get("web", meta | {"uid": "u2"}, {"address": "192.0.2.102/24"})
+    assert not isinstance(again, str) and str(again.interface_address.ip) == "192.0.2.102"
