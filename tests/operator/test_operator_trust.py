@@ -139,7 +139,13 @@ async def test_a_forgery_made_while_no_operator_ran_is_put_back_at_start(
         "web", lambda s: s.get("holder") == "server1" and s["epoch"] > 5, "server1 put back"
     )
     assert restored["epoch"] == 6 and restored["history"][-1]["reason"] == "Restored"
-    [logged] = _restorations(second)
+
+    async def logged_once() -> list[dict[str, Any]]:  # logged once the write's answer is back
+        return _restorations(second)
+
+    [logged] = await harness.eventually(
+        "the restoration logged", logged_once, describe=cluster.describe("web")
+    )
     assert (logged["basis"], logged["finding"]) == ("history", "holder-and-epoch"), logged
     warnings = await harness.eventually(
         "a ForgedAssignment Warning", lambda: _warnings(cluster, "web"), describe=cluster.describe()
