@@ -1,11 +1,12 @@
 """Where the API server is and how to authenticate: a kubeconfig, or the in-cluster account.
 
-Credentials come from the ``kubernetes`` package's loaders (imported at start only), so every
-kubeconfig form people use (client certificates, embedded CA data, tokens, exec plugins) and
-the in-cluster ServiceAccount work, for kopf and for floatip's own client alike. In a cluster
-the ServiceAccount token is a projected one that the kubelet rotates (hourly by default); like
-client-go, `TokenSource` re-reads its file every minute, so a long-running process never
-presents an expired token.
+The in-cluster ServiceAccount and plain kubeconfigs (a token or a client certificate) are read
+by `floatip.kube.credentials` without the ``kubernetes`` package, whose import would cost every
+node's agent 11-37 MiB; every other kubeconfig form people use (exec plugins, auth providers,
+several merged files, ...) goes to the ``kubernetes`` package's loaders (imported only then),
+for kopf and for floatip's own client alike. In a cluster the ServiceAccount token is a
+projected one that the kubelet rotates (hourly by default); like client-go, `TokenSource`
+re-reads its file every minute, so a long-running process never presents an expired token.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from floatip import logs
+from floatip.kube import credentials
 
 log = logs.get(__name__)
 #: client-go re-reads a token file this often (its cachingTokenSource); so do we.
@@ -98,6 +100,44 @@ def load_endpoint(*, kubeconfig: str | None, in_cluster_first: bool = True) -> E
     and the agent's case, ``in_cluster_first``), a person's command its kubeconfig first
     ($KUBECONFIG or ~/.kube/config), as kubectl does.
     """
+    found = _plain(kubeconfig=kubeconfig, in_cluster_first=in_cluster_first)
+    if found is None:
+        return _with_kubernetes(kubeconfig=kubeconfig, in_cluster_first=in_cluster_first)
+    return Endpoint(
+        server=found.server,
+        tokens=TokenSource(found.token, found.token_path),
+        ca_path=found.ca_path,
+        cert_path=found.cert_path,
+        key_path=found.key_path,
+        insecure=found.insecure,
+    )
+
+
+def _plain(*, kubeconfig: str | None, in_cluster_first: bool) -> credentials.Credentials | None:
+    """What `credentials` reads without the ``kubernetes`` package, in the order of
+    `load_endpoint`; None when it is a case for the ``kubernetes`` package (which also words
+    the error when nothing is found)."""
+
+    def files() -> credentials.Credentials | credentials.Unsupported:
+        return credentials.from_kubeconfig(kubeconfig or credentials.default_kubeconfig())
+
+    order: list[Callable[[], credentials.Credentials | credentials.Unsupported]] = [files]
+    if kubeconfig is None:
+        order.insert(0 if in_cluster_first else 1, credentials.in_cluster)
+    for source in order:
+        try:
+            found = source()
+        except credentials.NotFoundError:
+            continue
+        if isinstance(found, credentials.Unsupported):
+            log.debug("kubeconfig-read-by-kubernetes", reason=found.why)
+            return None
+        return found
+    return None
+
+
+def _with_kubernetes(*, kubeconfig: str | None, in_cluster_first: bool) -> Endpoint:
+    """`load_endpoint` through the ``kubernetes`` package's loaders: every kubeconfig form."""
     import kubernetes  # slow import, only at start
 
     config = kubernetes.client.Configuration()
