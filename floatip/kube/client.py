@@ -1,4 +1,4 @@
-"""`Api`: the few REST verbs floatip needs, over aiohttp, with one error type.
+"""`Api`: the few REST verbs floatip needs, over HTTP/1.1 with h11, with one error type.
 
 The operator's leader needs precise preconditions (a JSON patch whose first op is ``test``, a
 PUT carrying resourceVersion) and the agent needs bounded timeouts (a hung API server must
@@ -8,18 +8,21 @@ from the server (a success, or 404 for an object that does not exist) is reporte
 tracking count as proof the API server is there.
 
 Every failure is an `ApiError`: an error status (its ``code``), or no answer at all (code 0:
-refused, reset, timed out, unreadable), so callers catch one thing.
+refused, reset, timed out, unreadable), so callers catch one thing. The connections are
+`floatip.kube.connections` (asyncio streams and h11; aiohttp cost every node's agent ~10 MiB).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
+import h11
 
-from floatip.kube import config
+from floatip.kube import config, connections
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -69,28 +72,25 @@ class Api:
         pool_size: int = 32,
     ) -> None:
         self.endpoint = endpoint
-        self.timeout = aiohttp.ClientTimeout(
-            total=request_timeout_s, sock_connect=connect_timeout_s
-        )
+        self.request_timeout_s = request_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.on_contact = on_contact
         self.pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: connections.Pool | None = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    ssl=self.endpoint.ssl_context(), limit=self.pool_size
-                ),
-            )
-        return self._session
+    def pool(self) -> connections.Pool:
+        if self._pool is None:
+            self._pool = connections.Pool(
+                self.endpoint.server, ssl_context=_ssl_context(self.endpoint),
+                connect_timeout=self.connect_timeout_s, size=self.pool_size,
+            )  # fmt: skip
+        return self._pool
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     async def request(
         self,
@@ -102,22 +102,19 @@ class Api:
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """One call; the decoded JSON answer ({} for an empty or non-JSON body)."""
-        data = None if body is None else json.dumps(body)
+        data = None if body is None else json.dumps(body).encode()
         headers = self.endpoint.headers
         if data is not None:
             headers["Content-Type"] = content_type
+            headers["Content-Length"] = str(len(data))
+        pool = self.pool
+        request = h11.Request(
+            method=method, target=pool.target(path, params), headers=pool.headers(headers)
+        )
         try:
-            async with self.session.request(
-                method,
-                self.endpoint.server + path,
-                data=data,
-                headers=headers,
-                params=params,
-                timeout=self.timeout,
-            ) as response:
-                text = await response.text()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            async with asyncio.timeout(self.request_timeout_s):
+                status, text = await self._exchange(pool, request, data)
+        except (OSError, TimeoutError, h11.ProtocolError, ValueError) as exc:
             raise ApiError(NO_ANSWER, _describe(exc), method=method, path=path) from exc
         if status < 300 or status == 404:
             self.on_contact()
@@ -128,6 +125,29 @@ class Api:
         except ValueError:
             return {}
         return answer if isinstance(answer, dict) else {}
+
+    async def _exchange(
+        self, pool: connections.Pool, request: h11.Request, data: bytes | None
+    ) -> tuple[int, str]:
+        """Send `request` and read the whole answer. A GET that finds its kept-alive
+        connection closed by the server before any answer is sent again on a new one (as
+        Go's net/http retries idempotent requests); other verbs are never sent twice."""
+        while True:
+            connection, reused = await pool.checkout()
+            done = answered = False
+            try:
+                await connection.send(request, data)
+                head = await connection.response()
+                answered = True
+                chunks = [chunk async for chunk in connection.body(head)]
+                done = True
+                return head.status_code, b"".join(chunks).decode()
+            except (ConnectionError, h11.RemoteProtocolError):
+                if reused and not answered and request.method == b"GET":
+                    continue
+                raise
+            finally:
+                pool.checkin(connection, reuse=done)
 
     async def watch(
         self, path: str, *, resource_version: str, timeout_s: int
@@ -143,27 +163,50 @@ class Api:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_s),
         }
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.connect_timeout_s, sock_read=timeout_s + 10
-        )
+        pool = self.pool
+        request = h11.Request(
+            method="GET", target=pool.target(path, params),
+            headers=pool.headers(self.endpoint.headers),
+        )  # fmt: skip
+        read_timeout = timeout_s + 10
+        done = False
+        connection: connections.Connection | None = None
         try:
-            async with self.session.get(
-                self.endpoint.server + path,
-                params=params,
-                timeout=timeout,
-                headers=self.endpoint.headers,
-            ) as response:
-                if response.status >= 300:
-                    text = await response.text()
-                    raise ApiError(response.status, _message(text), method="WATCH", path=path)
-                self.on_contact()
-                async for line in response.content:
+            connection, _ = await pool.checkout()
+            async with asyncio.timeout(read_timeout):
+                await connection.send(request, None)
+            head = await connection.response(read_timeout)
+            if head.status_code >= 300:
+                chunks = [chunk async for chunk in connection.body(head, read_timeout)]
+                done = True
+                text = b"".join(chunks).decode()
+                raise ApiError(head.status_code, _message(text), method="WATCH", path=path)
+            self.on_contact()
+            pending = b""
+            async for chunk in connection.body(head, read_timeout):
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
                     if line.strip():
                         event: dict[str, Any] = json.loads(line)
                         self.on_contact()
                         yield event
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            done = True
+        except (OSError, TimeoutError, h11.ProtocolError, ValueError) as exc:
             raise ApiError(NO_ANSWER, _describe(exc), method="WATCH", path=path) from exc
+        finally:
+            if connection is not None:
+                pool.checkin(connection, reuse=done)
+
+
+def _ssl_context(endpoint: config.Endpoint) -> ssl.SSLContext:
+    context = endpoint.ssl_context()
+    if context is False:  # insecure-skip-tls-verify: encrypted, nothing verified
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    assert isinstance(context, ssl.SSLContext)
+    return context
 
 
 def _describe(exc: BaseException) -> str:

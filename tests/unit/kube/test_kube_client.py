@@ -3,11 +3,14 @@
 Proves: every failure is an ApiError: an error status with the server's message, or code 0
 when nothing answers; a success and a 404 count as contact (the agent's fence), an error
 status does not; every watch event counts as contact; list_and_watch yields the list, then
-the changes, relists at once on 410 and hands other failures to on_error before retrying.
+the changes, relists at once on 410 and hands other failures to on_error before retrying; a
+server URL's path prefix is kept and gzip answers are read; a hung server is no answer within
+the request timeout; a kept-alive connection the server has closed is not used again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -112,3 +115,82 @@ async def test_list_and_watch_relists_on_410_and_reports_failures() -> None:
     assert watches == ["10", "20"]
     assert [f.code for f in failures] == [500]
     assert len(contacts) >= 5  # lists, the watch's opening and each event
+
+
+async def test_prefix_compression_and_a_server_that_drops_kept_alive_connections() -> None:
+    """A server URL's path is kept; gzip answers are read; a server that closes each
+    connection after its answer (``Connection: close``) costs no request."""
+    seen: list[str] = []
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        seen.append(f"{request.method} {request.path}")
+        response = web.json_response({"name": "x" * 1000})
+        response.enable_compression()
+        if request.query.get("close"):
+            response.force_close()
+        return response
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    async with TestServer(app) as server:
+        url = str(server.make_url("")).rstrip("/")
+        api = client.Api(config.Endpoint(server=f"{url}/k8s/clusters/c1"))
+        try:
+            for method in ("GET", "PATCH", "GET", "POST"):
+                answer_ = await api.request(method, "/api/v1/nodes", params={"close": "1"})
+                assert answer_ == {"name": "x" * 1000}
+            await api.request("GET", "/api/v1/nodes")
+            await api.request("GET", "/api/v1/nodes")
+        finally:
+            await api.close()
+    assert seen[0] == "GET /k8s/clusters/c1/api/v1/nodes"
+    assert len(seen) == 6, "each request sent once"
+
+
+async def test_a_hung_server_is_no_answer_within_the_timeout() -> None:
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    api = client.Api(config.Endpoint(server=f"http://127.0.0.1:{port}"), request_timeout_s=0.3)
+    started = asyncio.get_running_loop().time()
+    try:
+        await api.request("GET", "/api")
+    except client.ApiError as exc:
+        assert exc.code == client.NO_ANSWER
+    else:
+        raise AssertionError("a hung server did not raise")
+    finally:
+        await api.close()
+        server.close()
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """The server answers with keep-alive and then closes (an idle timeout racing the next
+    request): the next request goes on a new connection; nothing is reported as no answer."""
+    answered = 0
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        await reader.readuntil(b"\r\n\r\n")
+        body = b'{"ok": true}'
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        writer.write(head.encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        answered += 1
+        writer.close()
+
+    server = await asyncio.start_server(once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    api = client.Api(config.Endpoint(server=f"http://127.0.0.1:{port}"))
+    try:
+        assert await api.request("GET", "/a") == {"ok": True}
+        assert await api.request("GET", "/b") == {"ok": True}
+        await asyncio.sleep(0.05)
+        assert await api.request("PATCH", "/c", body={}) == {"ok": True}
+    finally:
+        await api.close()
+        server.close()
+    assert answered == 3
