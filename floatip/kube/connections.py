@@ -87,12 +87,12 @@ class Connection:
     @property
     def reusable(self) -> bool:
         """The exchange ended cleanly and the server did not ask to close, nor closed."""
-        return (
-            self.http.our_state is h11.DONE
-            and self.http.their_state is h11.DONE
-            and not self.reader.at_eof()
-            and not self.writer.is_closing()
-        )
+        return self.http.our_state is h11.DONE and self.http.their_state is h11.DONE and self.open
+
+    @property
+    def open(self) -> bool:
+        """Neither side has closed the connection (as far as this process has seen)."""
+        return not self.reader.at_eof() and not self.writer.is_closing()
 
     def close(self) -> None:
         self.writer.close()
@@ -137,9 +137,7 @@ class Pool:
         try:
             while self._idle:
                 connection = self._idle.pop()
-                if connection.reusable and (
-                    time.monotonic() - connection.idle_since < KEEPALIVE_SECONDS
-                ):
+                if connection.open and time.monotonic() - connection.idle_since < KEEPALIVE_SECONDS:
                     return connection, True
                 self._discard(connection)
             return await self._connect(), False

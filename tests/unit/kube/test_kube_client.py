@@ -119,11 +119,15 @@ async def test_list_and_watch_relists_on_410_and_reports_failures() -> None:
 
 async def test_prefix_compression_and_a_server_that_drops_kept_alive_connections() -> None:
     """A server URL's path is kept; gzip answers are read; a server that closes each
-    connection after its answer (``Connection: close``) costs no request."""
+    connection after its answer (``Connection: close``) costs no request; otherwise the
+    connection is kept alive and used again."""
     seen: list[str] = []
+    peers: list[Any] = []
 
     async def answer(request: web.Request) -> web.StreamResponse:
         seen.append(f"{request.method} {request.path}")
+        assert request.transport is not None
+        peers.append(request.transport.get_extra_info("peername"))
         response = web.json_response({"name": "x" * 1000})
         response.enable_compression()
         if request.query.get("close"):
@@ -145,6 +149,8 @@ async def test_prefix_compression_and_a_server_that_drops_kept_alive_connections
             await api.close()
     assert seen[0] == "GET /k8s/clusters/c1/api/v1/nodes"
     assert len(seen) == 6, "each request sent once"
+    assert peers[4] == peers[5], "a kept-alive connection is used again"
+    assert len(set(peers)) == 5
 
 
 async def test_a_hung_server_is_no_answer_within_the_timeout() -> None:
