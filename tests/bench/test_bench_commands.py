@@ -8,8 +8,9 @@ own cluster IP and node port); `floatip bench switchover` measures both modes in
 labs and removes both; `floatip bench scale --vips 20 --nodes 3` builds a lab on a larger data
 LAN, and every one of the 20 VIPs it put on server1 was answered by another node after the
 kill-node, with consistent counts (API writes at least one per moved VIP; critical writes
-null exactly when it says the operator does not export them), and removes its lab. Timings
-are printed by the benchmarks, never asserted.
+null exactly when it says the operator does not export them), and removes its lab;
+`floatip bench imports` prints the agent's import cost (each library, and whether the agent
+imports it). Timings are printed by the benchmarks, never asserted.
 """
 
 from __future__ import annotations
@@ -73,6 +74,15 @@ def test_bench_apiserver_contract() -> None:
     assert figures["services"] == figures["service_list_items"] == 300
     assert {"service_creates_per_s", "service_full_list_s"} <= set(figures)
     assert figures["service_allocations_unique"] is True
+
+
+def test_bench_imports_contract() -> None:
+    figures = last_json([*FLOATIP, "bench", "imports", "--runs", "1", "--json"], 300)
+    assert {"interpreter_mib", "agent", "modules"} <= set(figures)
+    rows: dict[str, dict[str, object]] = figures["modules"]  # type: ignore[assignment]
+    assert rows["pyroute2"]["in_agent"] is True
+    assert rows["kubernetes"]["in_agent"] is False
+    assert all({"rss_mib", "import_ms", "adds_mib"} <= set(row) for row in rows.values())
 
 
 @pytest.mark.kernel

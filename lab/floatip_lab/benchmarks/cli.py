@@ -17,6 +17,7 @@ bench_group = lazy.LazyGroup(
         "apiserver": "floatip_lab.benchmarks.apiserver:apiserver",
         "conflict": "floatip_lab.benchmarks.conflict:conflict_command",
         "failover": "floatip_lab.benchmarks.failover:failover_command",
+        "imports": "floatip_lab.benchmarks.imports:imports_command",
         "placement": "floatip_lab.benchmarks.placement:placement_command",
         "scale": "floatip_lab.benchmarks.scale:scale_command",
         "switchover": "floatip_lab.benchmarks.switchover:switchover_command",
