@@ -5,6 +5,13 @@ collection, after every (re)list) and `Changed` (one ADDED, MODIFIED or DELETED 
 forever. Bookmarks only move the resourceVersion on. A failure is handed to ``on_error``
 (the caller logs it or counts the outage) and retried after a back-off of 0.2 s doubling to
 2 s; an expired watch (410, or an ERROR event) relists at once.
+
+The list is read in pages of `PAGE` objects (``limit`` and ``continue``, as client-go's
+reflector pages its lists): every page is one snapshot, at the first page's
+resourceVersion, so the pages make one consistent list. A page is a small answer, within
+the client's request timeout however large the collection (one answer of 10,000
+VirtualIPs took longer than that on a busy operator), and the JSON text of only one page
+is in memory at a time. A continue token that expired (410) starts the list again.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from floatip import logs
 from floatip.kube import client
 
 log = logs.get(__name__)
+
+PAGE = 500  # objects per list page: client-go's reflector pages by 500 too
 
 
 class Listed(NamedTuple):
@@ -43,10 +52,9 @@ async def list_and_watch(
     backoff = 0.2
     while True:
         try:
-            answer = await api.request("GET", path)
+            objects, version = await list_all(api, path)
             backoff = 0.2
-            version = str((answer.get("metadata") or {}).get("resourceVersion") or "")
-            yield Listed([item for item in answer.get("items") or [] if isinstance(item, dict)])
+            yield Listed(objects)
             while True:
                 expired = False
                 async for event in api.watch(
@@ -69,3 +77,20 @@ async def list_and_watch(
             on_error(exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
+
+
+async def list_all(api: client.Api, path: str) -> tuple[list[dict[str, Any]], str]:
+    """Every object of the collection at ``path``, paged, and the list's resourceVersion."""
+    objects: list[dict[str, Any]] = []
+    params = {"limit": str(PAGE)}
+    version = ""
+    while True:
+        answer = await api.request("GET", path, params=params)
+        meta = answer.get("metadata") or {}
+        if not version:  # every page is of the first page's snapshot
+            version = str(meta.get("resourceVersion") or "")
+        objects += [item for item in answer.get("items") or [] if isinstance(item, dict)]
+        token = meta.get("continue")
+        if not token:
+            return objects, version
+        params = {"limit": str(PAGE), "continue": str(token)}
