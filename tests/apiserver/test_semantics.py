@@ -157,6 +157,36 @@ async def test_list_label_selectors_field_selectors_and_pagination(http: Any) ->
     assert code == 400
 
 
+async def test_json_patch_test_of_null_passes_on_an_absent_member_like_evanphx(
+    http: Any,
+) -> None:
+    """evanphx/json-patch (the real server's): null tests equal to an absent member, a value
+    does not, and a missing parent fails; the operator's first write guards on it."""
+    await http.call("POST", VIPS, vip("a"))
+    patch = "application/json-patch+json"
+    first = [
+        {"op": "test", "path": "/status", "value": None},
+        {"op": "add", "path": "/status", "value": {}},
+        {"op": "add", "path": "/status/holder", "value": "n1"},
+    ]
+    code, written = await http.call("PATCH", f"{VIPS}/a/status", first, content_type=patch)
+    assert code == 200 and written["status"] == {"holder": "n1", "epoch": 0}  # epoch defaulted
+    code, refused = await http.call("PATCH", f"{VIPS}/a/status", first, content_type=patch)
+    assert (code, refused["reason"]) == (422, "Invalid")
+    assert "testing value /status failed" in refused["message"]
+    generation = [
+        {"op": "test", "path": "/status/observedGeneration", "value": None},
+        {"op": "add", "path": "/status/observedGeneration", "value": 1},
+    ]
+    code, _ = await http.call("PATCH", f"{VIPS}/a/status", generation, content_type=patch)
+    assert code == 200
+    code, _ = await http.call("PATCH", f"{VIPS}/a/status", generation, content_type=patch)
+    assert code == 422
+    missing = [{"op": "test", "path": "/spec/nothing/here", "value": None}]
+    code, refused = await http.call("PATCH", f"{VIPS}/a", missing, content_type=patch)
+    assert code == 422 and "is missing path: /spec/nothing/here" in refused["message"]
+
+
 async def test_patch_types_json_patch_test_failure_is_422_and_smp_refused_for_crs(
     http: Any,
 ) -> None:
