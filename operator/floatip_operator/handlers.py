@@ -1,8 +1,11 @@
 """kopf handlers: thin; each calls a ``handle_<verb>_<thing>`` function.
 
 kopf gives the operator its login (kubeconfig or in-cluster), its run loop, signal handling and
-the finalizer with the deletion handler. Settings keep kopf out of ``status``: progress and the
-diff base go to annotations, so the only status writer is the reconcile loop (protocol.md).
+the finalizer with the deletion handler. Settings keep kopf out of ``status``: the deletion
+handler's progress goes to annotations, so the only status writer is the reconcile loop
+(protocol.md). kopf keeps no diff base: with no creation or update handler there is nothing
+to compare a VirtualIP with, and the annotation it would write (a copy of the spec, on every
+object) cost each new VirtualIP one more write and every copy of it the bytes.
 """
 
 from __future__ import annotations
@@ -22,15 +25,25 @@ log = logs.get(__name__)
 ANNOTATION_PREFIX = "operator.floatip.io"
 
 
+class Unchanged(kopf.DiffBaseStorage):
+    """A diff base that is always the object as it is: kopf sees no creation or update to
+    handle (there are no such handlers) and stores nothing. Deletion needs no diff base."""
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return self.build(body=body)
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def configure(settings: kopf.OperatorSettings) -> None:
-    """Finalizer name, annotation-only bookkeeping, no kopf Events, short watch timeouts."""
+    """Finalizer name, annotation-only bookkeeping, no diff base, no kopf Events, short watch
+    timeouts."""
     settings.persistence.finalizer = names.FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=ANNOTATION_PREFIX
     )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = Unchanged()
     settings.posting.enabled = False
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 90
