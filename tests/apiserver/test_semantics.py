@@ -5,7 +5,8 @@ status subresource, health endpoints, OpenAPI), server-assigned metadata, 404/40
 errors, label/field selectors and pagination, every patch type (including a failed JSON-patch
 ``test`` as 422 and strategic merge refused for custom resources), server-side apply conflicts,
 dryRun, finalizers, the status subresource split, schema pruning/defaults/validation with
-fieldValidation, watch ordering/bookmarks/410, Table rendering, RBAC, and the fault controls,
+fieldValidation, watch ordering/bookmarks/410 (each change encoded once for all watchers),
+Table rendering, RBAC, and the fault controls,
 including the hold fault: a held write is provably pending, a released one is applied even
 after its client went away, a dropped one never is, and only the named user's writes are held.
 """
@@ -522,6 +523,26 @@ async def test_rbac_allows_and_denies_per_rule(apiserver: RunningServer, http: A
     leases = "/apis/coordination.k8s.io/v1/namespaces/{}/leases"
     assert (await http.call("POST", leases.format("floatip"), lease, token=token))[0] == 201
     assert (await http.call("POST", leases.format("default"), lease, token=token))[0] == 403
+
+
+async def test_a_change_is_encoded_once_for_every_watcher_and_bursts_arrive_whole(
+    apiserver: RunningServer,
+    http: Any,
+) -> None:
+    """The watch cache's cachingObject: one encoding per event and served shape, whatever the
+    number of watchers; changes queued while a watcher was busy all arrive, in order."""
+    watchers = [asyncio.create_task(_watch(http, "resourceVersion=1", 30)) for _ in range(5)]
+    while apiserver.api.store.watcher_count < 5:  # noqa: ASYNC110 (polling server state)
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*(http.call("POST", VIPS, vip(f"v{i}")) for i in range(30)))
+    results = await asyncio.gather(*watchers)
+    names = [[e["object"]["metadata"]["name"] for e in r] for r in results]
+    assert all(sorted(n) == sorted(f"v{i}" for i in range(30)) for n in names)
+    assert all(r == results[0] for r in results), "every watcher sees the same lines"
+    revisions = [int(e["object"]["metadata"]["resourceVersion"]) for e in results[0]]
+    assert revisions == sorted(revisions)
+    encoded = [k for k in apiserver.api.store.encoded if k[0] in set(revisions)]
+    assert len(encoded) == 30, "each change encoded once for the five watchers"
 
 
 async def test_faults_down_hang_latency_drop_watches_and_restart_keeping_state(
