@@ -3,7 +3,7 @@
 Proves, with the real kubectl and the real operator (fake agents, as in tests/operator) against
 floatip's API server, for client-side and server-side apply (Argo CD's ServerSideApply=true):
 once floatip has taken the applied VirtualIPs over and made them Ready (its finalizer
-``floatip.io/release`` on each object, and no annotation: kopf keeps no diff base; holder,
+``floatip.io/release`` on each object, and no annotation: kopf watches no VirtualIP; holder,
 epoch, conditions, history and announcement in status), `kubectl diff` of the
 same manifests reports nothing, and a re-apply writes nothing: no object's resourceVersion or
 generation moves, and floatip's finalizer, annotations and status stay as they were. A real
@@ -67,7 +67,7 @@ def state(item: dict[str, Any]) -> dict[str, object]:
 
 async def taken_over(cluster: harness.Cluster) -> dict[str, dict[str, Any]]:
     """Run the operator on the applied VirtualIPs until each is Ready and carries floatip's
-    finalizer (and no annotation of floatip's: kopf stores no diff base); the (fake) agents
+    finalizer (and no annotation of floatip's: kopf watches no VirtualIP); the (fake) agents
     report the health checks and announce, as real ones would."""
     for node in ("cp-1", "cp-2"):
         agent = await cluster.add_node(
