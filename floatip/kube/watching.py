@@ -11,7 +11,9 @@ reflector pages its lists): every page is one snapshot, at the first page's
 resourceVersion, so the pages make one consistent list. A page is a small answer, within
 the client's request timeout however large the collection (one answer of 10,000
 VirtualIPs took longer than that on a busy operator), and the JSON text of only one page
-is in memory at a time. A continue token that expired (410) starts the list again.
+is in memory at a time; ``shape`` (say, dropping managedFields) is applied to each object as
+its page arrives, so the decoded list never exists whole. A continue token that expired (410)
+starts the list again.
 """
 
 from __future__ import annotations
@@ -47,12 +49,13 @@ async def list_and_watch(
     *,
     on_error: Callable[[client.ApiError], None],
     watch_timeout_s: int = 60,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: obj,
 ) -> AsyncIterator[Listed | Changed]:
     """`Listed`, then every `Changed`, forever (see the module docstring)."""
     backoff = 0.2
     while True:
         try:
-            objects, version = await list_all(api, path)
+            objects, version = await list_all(api, path, shape=shape)
             backoff = 0.2
             yield Listed(objects)
             while True:
@@ -67,7 +70,7 @@ async def list_and_watch(
                         break
                     version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                     if kind in ("ADDED", "MODIFIED", "DELETED"):
-                        yield Changed(str(kind), obj)
+                        yield Changed(str(kind), shape(obj))
                 if expired:
                     break
         except client.ApiError as exc:
@@ -79,8 +82,14 @@ async def list_and_watch(
             backoff = min(backoff * 2, 2.0)
 
 
-async def list_all(api: client.Api, path: str) -> tuple[list[dict[str, Any]], str]:
-    """Every object of the collection at ``path``, paged, and the list's resourceVersion."""
+async def list_all(
+    api: client.Api,
+    path: str,
+    *,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: obj,
+) -> tuple[list[dict[str, Any]], str]:
+    """Every object of the collection at ``path`` (each ``shape``d as its page arrives), paged,
+    and the list's resourceVersion."""
     objects: list[dict[str, Any]] = []
     params = {"limit": str(PAGE)}
     version = ""
@@ -89,7 +98,8 @@ async def list_all(api: client.Api, path: str) -> tuple[list[dict[str, Any]], st
         meta = answer.get("metadata") or {}
         if not version:  # every page is of the first page's snapshot
             version = str(meta.get("resourceVersion") or "")
-        objects += [item for item in answer.get("items") or [] if isinstance(item, dict)]
+        objects += [shape(item) for item in answer.get("items") or [] if isinstance(item, dict)]
+        del answer  # the page's other objects
         token = meta.get("continue")
         if not token:
             return objects, version
