@@ -30,6 +30,7 @@ from floatip_operator import deleting, informing, leadership, notices, posting
 log = logs.get(__name__)
 
 LOOK_EVERY_S = 1.0  # besides every change the informer sees
+LOOK_GAP_S = 0.5  # at most two looks a second: a look reads every VirtualIP in the informer
 ADD_BATCH = 32  # finalizer additions in flight at once
 REMOVE_ATTEMPTS = 5
 
@@ -58,15 +59,17 @@ class Finalizer:
         self.timeout_s = timeout_s
         self.poked = asyncio.Event()
         self.releasing: dict[str, asyncio.Task[None]] = {}
+        self.adding: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
         self.poked.set()
 
     def stop_releasing(self) -> None:
-        """Leadership lost: another replica finishes the deletions."""
-        for task in self.releasing.values():
+        """Leadership lost: another replica finishes the deletions (and the additions)."""
+        for task in [*self.releasing.values(), *([self.adding] if self.adding else [])]:
             task.cancel()
         self.releasing.clear()
+        self.adding = None
 
     async def run(self) -> None:
         while True:
@@ -77,12 +80,14 @@ class Finalizer:
                 self.stop_releasing()
                 continue
             if self.vips.synced.is_set():
-                await self.look()
+                self.look()
+            await asyncio.sleep(LOOK_GAP_S)
 
-    async def look(self) -> None:
-        """Start a release for each VirtualIP being deleted; add the finalizer where missing."""
+    def look(self) -> None:
+        """Start a release for each VirtualIP being deleted, and one task adding the finalizer
+        where it is missing (unless one is still at work); returns at once."""
         missing = []
-        for name, body in list(self.vips.store.items()):
+        for name, body in self.vips.store.items():
             meta = body["metadata"]
             held = meta.get("finalizers")
             if meta.get("deletionTimestamp"):
@@ -91,6 +96,10 @@ class Finalizer:
                     self.releasing[name] = task
             elif names.FINALIZER not in (held or []):
                 missing.append((name, held))
+        if missing and (self.adding is None or self.adding.done()):
+            self.adding = asyncio.create_task(self._add_all(missing), name="finalizers")
+
+    async def _add_all(self, missing: list[tuple[str, list[str] | None]]) -> None:
         for start in range(0, len(missing), ADD_BATCH):
             batch = missing[start : start + ADD_BATCH]
             await asyncio.gather(*(self._add(name, held) for name, held in batch))

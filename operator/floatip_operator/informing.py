@@ -69,7 +69,9 @@ class Informer:
 
     def put(self, obj: dict[str, Any]) -> None:
         """Take a newer copy of an object (e.g. the answer to our own write)."""
-        _slim(obj)
+        self._keep_newer(_slim(obj))
+
+    def _keep_newer(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
         old = self.store.get(name)
         if old is None or _newer(obj, old):
@@ -112,7 +114,7 @@ class Informer:
             if self.store.pop(name, None) is not None:
                 self.on_change()
         else:
-            self.put(obj)
+            self._keep_newer(obj)  # slimmed as it arrived (`run`)
             self.on_change()
 
 
