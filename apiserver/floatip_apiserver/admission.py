@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -71,6 +72,8 @@ class _Program:
     expression: str
     program: Any | None
     error: str | None
+    #: the activation's names it refers to: only those are converted to CEL for it
+    names: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,9 +98,13 @@ class _ConfigError(Exception):
     """A binding that cannot be used (its params are missing): follows failurePolicy."""
 
 
+_ROOTS = re.compile(r"\b(object|oldObject|request|params|namespaceObject|variables)\b")
+
+
 def _compile(name: str, expression: str) -> _Program:
     compiled = cel.compile_rule(expression)
-    return _Program(name, expression, compiled.program, compiled.error)
+    names = frozenset(_ROOTS.findall(expression))  # a name in a string literal: harmless
+    return _Program(name, expression, compiled.program, compiled.error, names)
 
 
 def _compile_policy(policy: Mapping[str, Any]) -> _Compiled:
@@ -358,7 +365,7 @@ def _denial(req: Request, policy: str, binding: str, decision: _Decision) -> Api
 class _Variables(celtypes.MapType):
     """``variables``: each one evaluated when first used, and may use those before it."""
 
-    def __init__(self, programs: tuple[_Program, ...], activation: dict[str, Any]) -> None:
+    def __init__(self, programs: tuple[_Program, ...], activation: _Activation) -> None:
         super().__init__({})
         self._programs = {celtypes.StringType(p.name): p for p in programs}
         self._activation = activation
@@ -410,28 +417,50 @@ def _request(req: Request) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v != ""}
 
 
+class _Activation:
+    """What the expressions see, each top-level name converted to CEL when an expression first
+    names it: as the real server's activation wraps the object lazily (UnstructuredToVal), a
+    write that a matchCondition on ``request`` leaves out never converts the object."""
+
+    def __init__(self, values: dict[str, Any], variables: tuple[_Program, ...]) -> None:
+        self._values = values
+        self._converted: dict[str, Any] = {}
+        self.variables = _Variables(variables, self)
+
+    def context(self, names: frozenset[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in names:
+            if name == "variables":
+                found[name] = self.variables
+                continue
+            if name not in self._converted:
+                value = self._values[name]
+                self._converted[name] = cel.to_cel(value) if value is not None else None
+            found[name] = self._converted[name]
+        return found
+
+
 def _activation(
     req: Request,
     param: Mapping[str, Any] | None,
     namespace: Mapping[str, Any] | None,
     variables: tuple[_Program, ...],
-) -> dict[str, Any]:
-    activation: dict[str, Any] = {
-        "object": cel.to_cel(req.obj) if req.obj is not None else None,
-        "oldObject": cel.to_cel(req.old) if req.old is not None else None,
-        "request": cel.to_cel(_request(req)),
-        "params": cel.to_cel(param) if param is not None else None,
-        "namespaceObject": cel.to_cel(namespace) if namespace is not None else None,
+) -> _Activation:
+    values = {
+        "object": req.obj,
+        "oldObject": req.old,
+        "request": _request(req),
+        "params": param,
+        "namespaceObject": namespace,
     }
-    activation["variables"] = _Variables(variables, activation)
-    return activation
+    return _Activation(values, variables)
 
 
-def _evaluate(program: _Program, activation: dict[str, Any]) -> Any:
+def _evaluate(program: _Program, activation: _Activation) -> Any:
     """The value, or a CELEvalError (also when the expression did not compile)."""
     if program.program is None:
         return CELEvalError(program.error or "compilation failed")
-    return cel.run(program.program, activation)
+    return cel.run(program.program, activation.context(program.names))
 
 
 def _error_text(program: _Program, result: Any) -> str:
@@ -444,7 +473,7 @@ def _true(result: Any) -> bool:
 
 
 def _conditions(
-    conditions: tuple[_Program, ...], activation: dict[str, Any]
+    conditions: tuple[_Program, ...], activation: _Activation
 ) -> tuple[str | None, bool]:
     """(error, matched): a false condition skips the policy even when another one errs."""
     errors = []
@@ -459,7 +488,7 @@ def _conditions(
     return None, True
 
 
-def _validations(compiled: _Compiled, activation: dict[str, Any], fail: bool) -> list[_Decision]:
+def _validations(compiled: _Compiled, activation: _Activation, fail: bool) -> list[_Decision]:
     decisions = []
     for item, program, message in compiled.validations:
         result = _evaluate(program, activation)
@@ -475,7 +504,7 @@ def _validations(compiled: _Compiled, activation: dict[str, Any], fail: bool) ->
     return decisions
 
 
-def _message(program: _Program | None, activation: dict[str, Any]) -> str:
+def _message(program: _Program | None, activation: _Activation) -> str:
     """messageExpression's value if usable (a string, one line, at most 5 KiB), else ''."""
     if program is None:
         return ""

@@ -62,6 +62,11 @@ class Store:
         self._watchers: set[Watcher] = set()
         #: called with every change after the watchers got it (the lifecycle controllers)
         self.listeners: list[Callable[[Event], None]] = []
+        #: recent events' watch lines by (revision, served shape, event type), encoded once for
+        #: every watcher, as the watch cache's cachingObject does (`watching`)
+        self.encoded: collections.OrderedDict[tuple[int, str, str], bytes] = (
+            collections.OrderedDict()
+        )
 
     # ---- reads -------------------------------------------------------------------------
     def get(self, key: Key, namespace: str, name: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,12 +23,17 @@ _TOKEN = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _steps(path: str) -> tuple[tuple[str | None, ...], ...]:
+    """A JSONPath parsed once (the real server compiles a CRD's printer columns once too)."""
+    text = path.strip().removeprefix("{").removesuffix("}").removeprefix("$")
+    return tuple(match.groups() for match in _TOKEN.finditer(text))
+
+
 def jsonpath(obj: Any, path: str) -> list[Any]:
     """Evaluate a CRD printer-column JSONPath; returns every match."""
     current = [obj]
-    text = path.strip().removeprefix("{").removesuffix("}").removeprefix("$")
-    for match in _TOKEN.finditer(text):
-        field, idx, quoted, filter_key, fv1, fv2 = match.groups()
+    for field, idx, quoted, filter_key, fv1, fv2 in _steps(path):
         nxt: list[Any] = []
         for value in current:
             if field is not None or quoted is not None:

@@ -176,22 +176,25 @@ def operator_part(status: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def operator_patch(
-    previous: Mapping[str, Any] | None, new: Mapping[str, Any], *, resource_version: str
+    previous: Mapping[str, Any] | None, new: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """A JSON patch from the old status to the operator's ``new`` part, guarded by a ``test``.
 
-    The guard is ``/status/epoch`` when the status has one (agents' writes never conflict with
-    it; a competing replica's epoch bump does), else the object's resourceVersion: two
-    replicas can never both bump an epoch, the loser gets 422/409 and decides again.
+    The guard is ``/status/epoch``: equal to the epoch read, or null (absent) when the status
+    had none, and ``/status`` null when there was no status at all (a JSON patch ``test`` of
+    null passes on an absent member in the API server's patch library). A competing replica's
+    epoch bump, or its first assignment, fails the test; the loser gets 422 and decides
+    again. Nothing else the guard could read changes under it: agents' merge patches name
+    only their own keys, and metadata writes (a finalizer added as the object is created)
+    no longer refuse the operator's first write, as a ``resourceVersion`` guard did.
     """
     old = dict(previous or {})
     ops: list[dict[str, Any]] = []
-    if "epoch" in old:
-        ops.append({"op": "test", "path": "/status/epoch", "value": old["epoch"]})
-    else:
-        ops.append({"op": "test", "path": "/metadata/resourceVersion", "value": resource_version})
     if previous is None:
+        ops.append({"op": "test", "path": "/status", "value": None})
         ops.append({"op": "add", "path": "/status", "value": {}})
+    else:
+        ops.append({"op": "test", "path": "/status/epoch", "value": old.get("epoch")})
     for key in OPERATOR_FIELDS:
         if key in new and new[key] != old.get(key):
             ops.append({"op": "add", "path": f"/status/{key}", "value": new[key]})

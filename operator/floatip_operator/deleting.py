@@ -1,12 +1,12 @@
 """Deleting a VirtualIP: the holder removes the address before the object goes.
 
-The finalizer (``floatip.io/release``, managed by kopf) holds the object until
-:func:`handle_delete_vip` returns. It returns as soon as :func:`release_state` says the address
-is released: no holder; the holder's agent is judged dead (nothing will ever answer for it);
-the agent no longer lists it in ``/healthz`` ``held``; or it cleared ``status.announcement``.
-A holder that stays alive but never releases does not block deletion forever: after
-``delete_timeout_seconds`` (default 30 s, ``--delete-timeout-seconds``) deletion goes on with a
-Warning Event ``ReleaseTimeout``.
+The finalizer (``floatip.io/release``, `finalizing`) holds the object until the leader
+removes it, as soon as :func:`release_state` says the address is released: no holder; the
+holder's agent is judged dead (nothing will ever answer for it); the agent no longer lists it
+in ``/healthz`` ``held``; or it cleared ``status.announcement``. A holder that stays alive
+but never releases does not block deletion forever: after ``delete_timeout_seconds``
+(default 30 s, ``--delete-timeout-seconds``) deletion goes on with a Warning Event
+``ReleaseTimeout``.
 """
 
 from __future__ import annotations

@@ -1,40 +1,28 @@
 """kopf handlers: thin; each calls a ``handle_<verb>_<thing>`` function.
 
 kopf gives the operator its login (kubeconfig or in-cluster), its run loop, signal handling and
-the finalizer with the deletion handler. Settings keep kopf out of ``status``: progress and the
-diff base go to annotations, so the only status writer is the reconcile loop (protocol.md).
+startup and cleanup. It watches no resource: the finalizer and the wait for the release are
+`finalizing`'s, on the informer the reconciler keeps (kopf's own watch of every VirtualIP
+cost more memory than the rest of the operator at 10,000 of them), and the reconcile loop is
+the only status writer (protocol.md).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import kopf
 
 from floatip import logs
-from floatip.api import events, names, times
 from floatip.kube import client, config
-from floatip_operator import deleting, notices, options, runtime
+from floatip_operator import options, runtime
 
 log = logs.get(__name__)
 
-ANNOTATION_PREFIX = "operator.floatip.io"
-
 
 def configure(settings: kopf.OperatorSettings) -> None:
-    """Finalizer name, annotation-only bookkeeping, no kopf Events, short watch timeouts."""
-    settings.persistence.finalizer = names.FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-        prefix=ANNOTATION_PREFIX
-    )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-    )
+    """No kopf Events (floatip posts its own)."""
     settings.posting.enabled = False
-    settings.watching.server_timeout = 60
-    settings.watching.client_timeout = 90
-    settings.batching.batch_window = 0.05
 
 
 @kopf.on.login()
@@ -50,11 +38,6 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     await handle_stop_operator(memo=memo)
-
-
-@kopf.on.delete(names.GROUP, names.VERSION, names.PLURAL)
-async def deleted(name: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    await handle_delete_vip(name=name, body=dict(body), memo=memo)
 
 
 def handle_login(*, memo: kopf.Memo) -> kopf.ConnectionInfo:
@@ -84,28 +67,3 @@ async def handle_stop_operator(*, memo: kopf.Memo) -> None:
     rt: runtime.Runtime | None = memo.get("runtime")
     if rt is not None:
         await rt.stop()
-
-
-async def handle_delete_vip(*, name: str, body: dict[str, Any], memo: kopf.Memo) -> None:
-    """Hold the finalizer until the holder has released the address (or the timeout)."""
-    rt: runtime.Runtime = memo["runtime"]
-    if not rt.elector.is_leader:
-        raise kopf.TemporaryError("only the leader releases VirtualIPs; retrying", delay=1)
-    started = times.parse(body.get("metadata", {}).get("deletionTimestamp"))
-    waited = 0.0
-    if started is not None:
-        waited = max(0.0, (times.now() - started).total_seconds())
-    begun = time.monotonic()
-    deadline = begun + max(0.0, rt.options.delete_timeout_seconds - waited)
-    result = await deleting.wait_released(
-        name=name, state=lambda: rt.release_state(name, body, since=begun), deadline=deadline
-    )
-    if not result.done:
-        note = (
-            f"{result.why} gave up after {rt.options.delete_timeout_seconds:g} s; "
-            "the VirtualIP is deleted anyway (check that node for a stale address)"
-        )
-        meta = body.get("metadata", {})
-        regarding = events.Regarding(name, str(meta.get("uid") or ""))
-        notice = notices.Notice(events.Type.WARNING, notices.Reason.RELEASE_TIMEOUT, note)
-        await rt.poster.send(regarding, notice)

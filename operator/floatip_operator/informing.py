@@ -15,6 +15,7 @@ again for a full Lease duration (see :mod:`views`).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -68,7 +69,9 @@ class Informer:
 
     def put(self, obj: dict[str, Any]) -> None:
         """Take a newer copy of an object (e.g. the answer to our own write)."""
-        _slim(obj)
+        self._keep_newer(_slim(obj))
+
+    def _keep_newer(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
         old = self.store.get(name)
         if old is None or _newer(obj, old):
@@ -80,7 +83,11 @@ class Informer:
 
     async def run(self) -> None:
         async for event in watching.list_and_watch(
-            self.api, self.path, on_error=self._failed, watch_timeout_s=self.watch_timeout_s
+            self.api,
+            self.path,
+            on_error=self._failed,
+            watch_timeout_s=self.watch_timeout_s,
+            shape=_slim,
         ):
             self.contact.ok()
             if isinstance(event, watching.Listed):
@@ -89,7 +96,7 @@ class Informer:
                 self._changed(event)
 
     def _listed(self, objects: list[dict[str, Any]]) -> None:
-        fresh = {item["metadata"]["name"]: _slim(item) for item in objects if self.keep(item)}
+        fresh = {item["metadata"]["name"]: item for item in objects if self.keep(item)}
         changed = fresh.keys() != self.store.keys() or any(
             self.store[name].get("metadata", {}).get("resourceVersion")
             != item["metadata"].get("resourceVersion")
@@ -107,14 +114,39 @@ class Informer:
             if self.store.pop(name, None) is not None:
                 self.on_change()
         else:
-            self.put(obj)
+            self._keep_newer(obj)  # slimmed as it arrived (`run`)
             self.on_change()
 
 
 def _slim(obj: dict[str, Any]) -> dict[str, Any]:
-    """Drop what no decision reads: managedFields are most of an object's size at 10k objects."""
-    obj.get("metadata", {}).pop("managedFields", None)
+    """Drop what no decision reads and share repeated strings, in place.
+
+    managedFields are most of an object's size at 10,000 objects; of the rest, keys and short
+    values repeat across objects ("type", "Ready", "True", node names, times) but each JSON
+    answer or watch event decodes its own copies: interned, 10,000 VirtualIPs with statuses
+    take 30 MiB instead of 45.
+    """
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    shared = _shared(obj)
+    obj.clear()
+    obj.update(shared)
     return obj
+
+
+SHARED_UP_TO = 64  # characters: longer strings (messages) are rarely shared
+
+
+def _shared(value: Any) -> Any:
+    """``value`` with its dict keys and short strings interned (dicts rebuilt, lists in place)."""
+    if isinstance(value, str):
+        return sys.intern(value) if len(value) <= SHARED_UP_TO else value
+    if isinstance(value, dict):
+        return {sys.intern(k): _shared(v) for k, v in value.items()}
+    if isinstance(value, list):
+        value[:] = [_shared(item) for item in value]
+    return value
 
 
 def _newer(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -328,9 +328,7 @@ class Reconciler:
         """Write one status (leader only); on a lost race, refetch and decide again."""
         name = str(body["metadata"]["name"])
         previous = body.get("status")
-        ops = status.operator_patch(
-            previous, new, resource_version=body["metadata"]["resourceVersion"]
-        )
+        ops = status.operator_patch(previous, new)
         if not self.elector.is_leader:
             return
         writers = [] if verdict.trusted else await self._status_writers(name)

@@ -1,8 +1,8 @@
 """Wiring: one :class:`Runtime` per operator process, its tasks started and stopped by kopf.
 
-Builds the API client, the three informers, the poller, the leader elector, the Event poster
-and the reconcile loop from :class:`options.Options`, and answers the deletion handler's
-question (is this VirtualIP's address released yet?) from their state.
+Builds the API client, the three informers, the poller, the leader elector, the Event poster,
+the reconcile loop and the finalizer from :class:`options.Options`, and answers the
+finalizer's question (is this VirtualIP's address released yet?) from their state.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from floatip.api import leases, status
 from floatip.kube import client, paths
 from floatip_operator import (
     deleting,
+    finalizing,
     informing,
     leadership,
     metrics,
@@ -39,6 +40,7 @@ class Runtime:
 
         def changed() -> None:
             self.reconciler.poke()
+            self.finalizer.poke()
 
         self.vips = informing.Informer(
             api, paths.VIRTUALIPS, on_change=changed, contact=self.contact
@@ -59,6 +61,9 @@ class Runtime:
             if leader:
                 self.reconciler.last_nodes = None
                 self.reconciler.poke()
+                self.finalizer.poke()
+            else:
+                self.finalizer.stop_releasing()
 
         self.elector = leadership.Elector(
             api,
@@ -80,6 +85,14 @@ class Runtime:
             record=moverecord.MoveRecord(api, namespace=opts.namespace, identity=opts.identity),
             debounce_s=opts.debounce_seconds,
         )
+        self.finalizer = finalizing.Finalizer(
+            api=api,
+            vips=self.vips,
+            elector=self.elector,
+            poster=self.poster,
+            release_state=lambda name, body, since: self.release_state(name, body, since=since),
+            timeout_s=opts.delete_timeout_seconds,
+        )
 
     def start(self) -> None:
         metrics.LEADER.set(0)
@@ -90,11 +103,13 @@ class Runtime:
             self.leases.run(),
             self.elector.run(),
             self.reconciler.run(),
+            self.finalizer.run(),
             *(self.poster.run() for _ in range(posting.WORKERS)),
         ):
             self.tasks.append(asyncio.create_task(job))
 
     async def stop(self) -> None:
+        self.finalizer.stop_releasing()
         await self.elector.release()
         for task in self.tasks:
             task.cancel()

@@ -5,7 +5,8 @@ status subresource, health endpoints, OpenAPI), server-assigned metadata, 404/40
 errors, label/field selectors and pagination, every patch type (including a failed JSON-patch
 ``test`` as 422 and strategic merge refused for custom resources), server-side apply conflicts,
 dryRun, finalizers, the status subresource split, schema pruning/defaults/validation with
-fieldValidation, watch ordering/bookmarks/410, Table rendering, RBAC, and the fault controls,
+fieldValidation, watch ordering/bookmarks/410 (each change encoded once for all watchers),
+Table rendering, RBAC, and the fault controls,
 including the hold fault: a held write is provably pending, a released one is applied even
 after its client went away, a dropped one never is, and only the named user's writes are held.
 """
@@ -155,6 +156,36 @@ async def test_list_label_selectors_field_selectors_and_pagination(http: Any) ->
     assert "continue" not in rest["metadata"]
     code, _ = await http.call("GET", f"{VIPS}?labelSelector=a+in+b")
     assert code == 400
+
+
+async def test_json_patch_test_of_null_passes_on_an_absent_member_like_evanphx(
+    http: Any,
+) -> None:
+    """evanphx/json-patch (the real server's): null tests equal to an absent member, a value
+    does not, and a missing parent fails; the operator's first write guards on it."""
+    await http.call("POST", VIPS, vip("a"))
+    patch = "application/json-patch+json"
+    first = [
+        {"op": "test", "path": "/status", "value": None},
+        {"op": "add", "path": "/status", "value": {}},
+        {"op": "add", "path": "/status/holder", "value": "n1"},
+    ]
+    code, written = await http.call("PATCH", f"{VIPS}/a/status", first, content_type=patch)
+    assert code == 200 and written["status"] == {"holder": "n1", "epoch": 0}  # epoch defaulted
+    code, refused = await http.call("PATCH", f"{VIPS}/a/status", first, content_type=patch)
+    assert (code, refused["reason"]) == (422, "Invalid")
+    assert "testing value /status failed" in refused["message"]
+    generation = [
+        {"op": "test", "path": "/status/observedGeneration", "value": None},
+        {"op": "add", "path": "/status/observedGeneration", "value": 1},
+    ]
+    code, _ = await http.call("PATCH", f"{VIPS}/a/status", generation, content_type=patch)
+    assert code == 200
+    code, _ = await http.call("PATCH", f"{VIPS}/a/status", generation, content_type=patch)
+    assert code == 422
+    missing = [{"op": "test", "path": "/spec/nothing/here", "value": None}]
+    code, refused = await http.call("PATCH", f"{VIPS}/a", missing, content_type=patch)
+    assert code == 422 and "is missing path: /spec/nothing/here" in refused["message"]
 
 
 async def test_patch_types_json_patch_test_failure_is_422_and_smp_refused_for_crs(
@@ -492,6 +523,26 @@ async def test_rbac_allows_and_denies_per_rule(apiserver: RunningServer, http: A
     leases = "/apis/coordination.k8s.io/v1/namespaces/{}/leases"
     assert (await http.call("POST", leases.format("floatip"), lease, token=token))[0] == 201
     assert (await http.call("POST", leases.format("default"), lease, token=token))[0] == 403
+
+
+async def test_a_change_is_encoded_once_for_every_watcher_and_bursts_arrive_whole(
+    apiserver: RunningServer,
+    http: Any,
+) -> None:
+    """The watch cache's cachingObject: one encoding per event and served shape, whatever the
+    number of watchers; changes queued while a watcher was busy all arrive, in order."""
+    watchers = [asyncio.create_task(_watch(http, "resourceVersion=1", 30)) for _ in range(5)]
+    while apiserver.api.store.watcher_count < 5:  # noqa: ASYNC110 (polling server state)
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*(http.call("POST", VIPS, vip(f"v{i}")) for i in range(30)))
+    results = await asyncio.gather(*watchers)
+    names = [[e["object"]["metadata"]["name"] for e in r] for r in results]
+    assert all(sorted(n) == sorted(f"v{i}" for i in range(30)) for n in names)
+    assert all(r == results[0] for r in results), "every watcher sees the same lines"
+    revisions = [int(e["object"]["metadata"]["resourceVersion"]) for e in results[0]]
+    assert revisions == sorted(revisions)
+    encoded = [k for k in apiserver.api.store.encoded if k[0] in set(revisions)]
+    assert len(encoded) == 30, "each change encoded once for the five watchers"
 
 
 async def test_faults_down_hang_latency_drop_watches_and_restart_keeping_state(

@@ -3,8 +3,8 @@
 Proves, with the real kubectl and the real operator (fake agents, as in tests/operator) against
 floatip's API server, for client-side and server-side apply (Argo CD's ServerSideApply=true):
 once floatip has taken the applied VirtualIPs over and made them Ready (its finalizer
-``floatip.io/release`` and kopf's ``operator.floatip.io/`` bookkeeping annotations on each
-object; holder, epoch, conditions, history and announcement in status), `kubectl diff` of the
+``floatip.io/release`` on each object, and no annotation: kopf watches no VirtualIP; holder,
+epoch, conditions, history and announcement in status), `kubectl diff` of the
 same manifests reports nothing, and a re-apply writes nothing: no object's resourceVersion or
 generation moves, and floatip's finalizer, annotations and status stay as they were. A real
 spec change does show (the check can fail).
@@ -32,8 +32,6 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "examples" / "virtualip.yaml"
 VIPS = ("web", "control-plane", "web-v6")
 ANNOTATION_PREFIX = "operator.floatip.io/"
-#: kopf writes it (the spec it last handled) in the patch after the one adding the finalizer
-DIFFBASE = f"{ANNOTATION_PREFIX}last-handled-configuration"
 
 
 async def kubectl(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -69,8 +67,8 @@ def state(item: dict[str, Any]) -> dict[str, object]:
 
 async def taken_over(cluster: harness.Cluster) -> dict[str, dict[str, Any]]:
     """Run the operator on the applied VirtualIPs until each is Ready and carries floatip's
-    finalizer and kopf's annotations; the (fake) agents report the health checks and announce,
-    as real ones would."""
+    finalizer (and no annotation of floatip's: kopf watches no VirtualIP); the (fake) agents
+    report the health checks and announce, as real ones would."""
     for node in ("cp-1", "cp-2"):
         agent = await cluster.add_node(
             node,
@@ -87,11 +85,7 @@ async def taken_over(cluster: harness.Cluster) -> dict[str, dict[str, Any]]:
 
     async def finalized() -> dict[str, dict[str, Any]] | None:
         seen.update(await objects(cluster.server))
-        done = all(
-            names.FINALIZER in (seen[n]["metadata"].get("finalizers") or [])
-            and DIFFBASE in (seen[n]["metadata"].get("annotations") or {})
-            for n in VIPS
-        )
+        done = all(names.FINALIZER in (seen[n]["metadata"].get("finalizers") or []) for n in VIPS)
         return seen if done else None
 
     async def metadata() -> str:
@@ -103,7 +97,7 @@ async def taken_over(cluster: harness.Cluster) -> dict[str, dict[str, Any]]:
         )
 
     return await harness.eventually(
-        f"floatip's finalizer {names.FINALIZER} and annotation {DIFFBASE} on {VIPS}",
+        f"floatip's finalizer {names.FINALIZER} on {VIPS}",
         finalized,
         describe=metadata,
     )
@@ -123,6 +117,7 @@ async def test_floatip_at_work_is_no_drift(
             assert harness.ready(status), (name, status)
             assert status["announcement"]["epoch"] == status["epoch"] == 1, (name, status)
         before = {n: state(item) for n, item in found.items()}
+        assert all(not before[n]["floatip annotations"] for n in VIPS), before
 
         result = await kubectl(apiserver, "diff", "-f", str(MANIFESTS), *side)
         assert result.returncode == 0, f"kubectl diff saw drift:\n{result.stdout}{result.stderr}"

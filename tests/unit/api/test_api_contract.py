@@ -109,10 +109,10 @@ def test_entries_validate_against_the_model(reason: model.MoveReason) -> None:
 
 def test_operator_patch_is_guarded_and_touches_only_its_fields() -> None:
     previous = {"epoch": 2, "holder": "a", "announcement": ANNOUNCED.to_json()}
-    ops = status.operator_patch(previous, {"epoch": 3, "holder": "b"}, resource_version="7")
+    ops = status.operator_patch(previous, {"epoch": 3, "holder": "b"})
     assert ops[0] == {"op": "test", "path": "/status/epoch", "value": 2}
     assert {"op": "add", "path": "/status/holder", "value": "b"} in ops
     assert not any(op["path"] == "/status/announcement" for op in ops)
-    first = status.operator_patch(None, {"epoch": 1}, resource_version="7")
-    assert first[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": "7"}
+    first = status.operator_patch(None, {"epoch": 1})
+    assert first[0] == {"op": "test", "path": "/status", "value": None}
     assert first[1] == {"op": "add", "path": "/status", "value": {}}

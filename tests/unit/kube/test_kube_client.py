@@ -3,9 +3,11 @@
 Proves: every failure is an ApiError: an error status with the server's message, or code 0
 when nothing answers; a success and a 404 count as contact (the agent's fence), an error
 status does not; every watch event counts as contact; list_and_watch yields the list, then
-the changes, relists at once on 410 and hands other failures to on_error before retrying; a
-server URL's path prefix is kept and gzip answers are read; a hung server is no answer within
-the request timeout; a kept-alive connection the server has closed is not used again.
+the changes, relists at once on 410 and hands other failures to on_error before retrying;
+the list is read in pages and has its first page's resourceVersion, and a continue token that
+expired (410) starts the list again; a server URL's path prefix is kept and gzip answers are
+read; a hung server is no answer within the request timeout; a kept-alive connection the
+server has closed is not used again.
 """
 
 from __future__ import annotations
@@ -200,3 +202,43 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
         await api.close()
         server.close()
     assert answered == 3
+
+
+async def test_list_is_paged_at_the_first_pages_version_and_an_expired_token_relists() -> None:
+    pages: list[dict[str, str]] = []
+
+    async def collection(request: web.Request) -> web.StreamResponse:
+        if request.query.get("watch") == "true":
+            return web.json_response({"message": "no watch here"}, status=500)
+        query = dict(request.query)
+        pages.append(query)
+        token = query.get("continue", "")
+        if len(pages) == 2:  # the first continue token expired: 410, the list starts again
+            return web.json_response({"message": "too old"}, status=410)
+        start = int(token or 0)
+        names = [f"v{i}" for i in range(start, min(start + 2, 5))]
+        meta: dict[str, Any] = {"resourceVersion": str(7 + len(pages))}
+        if start + 2 < 5:
+            meta["continue"] = str(start + 2)
+        items = [{"metadata": {"name": n}} for n in names]
+        return web.json_response({"metadata": meta, "items": items})
+
+    app = web.Application()
+    app.router.add_get("/things", collection)
+    async with TestServer(app) as server:
+        api = _api(server, [])
+        original = watching.PAGE
+        watching.PAGE = 2
+        try:
+            listed = await anext(
+                aiter(watching.list_and_watch(api, "/things", on_error=lambda e: None))
+            )
+            _, version = await watching.list_all(api, "/things")
+        finally:
+            watching.PAGE = original
+            await api.close()
+    assert isinstance(listed, watching.Listed)
+    assert [o["metadata"]["name"] for o in listed.objects] == ["v0", "v1", "v2", "v3", "v4"]
+    assert version == "13", "the list's version is its first page's (6 pages before it)"
+    assert [p.get("continue", "") for p in pages] == ["", "2", "", "2", "4", "", "2", "4"]
+    assert {p["limit"] for p in pages} == {"2"}

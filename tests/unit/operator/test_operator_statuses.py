@@ -221,27 +221,36 @@ def test_conflict_reported_by_the_agent_raises_the_condition_without_moving() ->
 def test_patch_tests_the_epoch_and_touches_only_owned_keys() -> None:
     previous = {"holder": "b", "epoch": 1, "announcement": {"node": "b", "epoch": 1}}
     new = statuses.build(previous, _inputs(Decision("web", "a", "b", Reason.FAILOVER)))
-    ops = api_status.operator_patch(previous, new, resource_version="7")
+    ops = api_status.operator_patch(previous, new)
     assert ops[0] == {"op": "test", "path": "/status/epoch", "value": 1}
     assert {op["path"] for op in ops[1:]} <= {f"/status/{k}" for k in api_status.OPERATOR_FIELDS}
     assert {"op": "add", "path": "/status/epoch", "value": 2} in ops
 
 
-def test_patch_of_a_fresh_object_tests_the_resource_version_and_adds_status() -> None:
+def test_patch_of_a_fresh_object_tests_that_no_status_exists_and_adds_one() -> None:
+    """Not the resourceVersion: the finalizer added at creation would refuse the write."""
     new = statuses.build(None, _inputs(_assigned()))
-    ops = api_status.operator_patch(None, new, resource_version="7")
+    ops = api_status.operator_patch(None, new)
     assert ops[:2] == [
-        {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+        {"op": "test", "path": "/status", "value": None},
         {"op": "add", "path": "/status", "value": {}},
     ]
+    assert not any(op["path"].startswith("/metadata") for op in ops)
+
+
+def test_patch_of_a_status_without_epoch_tests_the_epoch_absent() -> None:
+    new = statuses.build({}, _inputs(_assigned()))
+    assert api_status.operator_patch({}, new)[0] == {
+        "op": "test",
+        "path": "/status/epoch",
+        "value": None,
+    }
 
 
 def test_patch_removes_a_holder_that_went_away() -> None:
     previous = {"holder": "a", "epoch": 1}
     new = statuses.build(previous, _inputs(Decision("web", None, "a", Reason.DUPLICATE_ADDRESS)))
-    assert {"op": "remove", "path": "/status/holder"} in api_status.operator_patch(
-        previous, new, resource_version="1"
-    )
+    assert {"op": "remove", "path": "/status/holder"} in api_status.operator_patch(previous, new)
 
 
 def test_placement_reasons_are_the_protocols_history_reasons() -> None:
