@@ -87,6 +87,16 @@ class Recording:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def vip_body(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A VirtualIP manifest, as ``kubectl apply`` would send it."""
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
 class Session:
     """One running lab, seen from this machine."""
 
@@ -109,12 +119,7 @@ class Session:
 
     def apply_vip(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Create the VirtualIP, or replace its spec if it exists."""
-        body = {
-            "apiVersion": names.API_VERSION,
-            "kind": names.KIND,
-            "metadata": {"name": name},
-            "spec": spec,
-        }
+        body = vip_body(name, spec)
         try:
             return self.api.request("POST", VIPS, body)
         except kubeapi.ApiError as exc:

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from floatip.api import names
 from floatip_lab import commands, floatipd, kubeapi, processes, session, state, whoami
 from floatip_lab.benchmarks import scale_figures
 
@@ -163,14 +162,8 @@ def create_all(
 
 
 def _create(api: kubeapi.Client, name: str, spec: dict[str, Any]) -> str | None:
-    body = {
-        "apiVersion": names.API_VERSION,
-        "kind": names.KIND,
-        "metadata": {"name": name},
-        "spec": spec,
-    }
     try:
-        api.request("POST", session.VIPS, body)
+        api.request("POST", session.VIPS, session.vip_body(name, spec))
     except kubeapi.ApiError as exc:
         return f"{name}: {exc}"
     return None
