@@ -99,9 +99,15 @@ class Bench:
             fault = self.lab.fault(scenario, holder)
             self.lab.wait_answer(self.vip, target, timeout=30)
         self.lab.fault("heal")
-        seconds = timeline.failover_seconds(prober.requests(), fault, target)
-        if seconds is None:
-            raise RuntimeError(f"{scenario}: the client never got an answer from {target}")
+        requests = prober.requests()
+        seconds = timeline.failover_seconds(requests, fault, target)
+        if seconds is None:  # the lab's own asker heard target: say what the prober recorded
+            after = [r for r in requests if r.start >= fault]
+            raise RuntimeError(
+                f"{scenario}: the recording client never got an answer from {target}, though "
+                f"the lab's asker did; it recorded {len(requests)} requests, {len(after)} after "
+                f"the fault, answered by {timeline.answered_by(after)}\n" + self.lab.explain()
+            )
         return seconds
 
     def switchover(self, *, interval: float = 0.01) -> tuple[str, list[timeline.Request]]:
