@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import moves
+from floatip.api import model, moves
 from floatip.kube import client, paths
 from floatip_operator import metrics
 
 log = logs.get(__name__)
+
+#: The record's size at most: a ConfigMap holds 1 MiB (kube-apiserver refuses more), and a
+#: pass that assigns 10,000 new VirtualIPs at once must not be refused as a whole.
+BUDGET = 768 * 1024
 
 
 class MoveRecord:
@@ -58,16 +62,25 @@ class MoveRecord:
 
     async def record(
         self, new: Iterable[moves.Move], *, caught_up: Callable[[moves.Move], bool]
-    ) -> None:
-        """Write ``new`` moves, dropping those the statuses have caught up with.
+    ) -> list[moves.Move]:
+        """Write ``new`` moves, dropping those the statuses have caught up with; return the
+        moves written. Failovers first, and only as many as fit in `BUDGET` bytes: a move left
+        out is authorised by its status write alone, as before the record existed.
 
         Raises `client.ApiError`; on a 409 the record is read again first, so the caller's next
         pass decides from what the other writer recorded.
         """
         merged = {m.name: m for m in self.pending.values() if not caught_up(m)}
-        fresh = list(new)
+        room = BUDGET - sum(_size(m) for m in merged.values())
+        fresh: list[moves.Move] = []
+        for move in sorted(new, key=lambda m: m.reason != model.MoveReason.FAILOVER):
+            room -= _size(move)
+            if room < 0:
+                break
+            fresh.append(move)
         merged.update((m.name, m) for m in fresh)
         await self._write(merged.values(), kind="moves" if fresh else "prune")
+        return fresh
 
     def prunable(self, caught_up: Callable[[moves.Move], bool]) -> bool:
         return any(caught_up(m) for m in self.pending.values())
@@ -108,3 +121,9 @@ class MoveRecord:
         self.pending = {m.name: m for m in entries}
         self.resource_version = str((answer.get("metadata") or {}).get("resourceVersion"))
         metrics.RECORD_WRITES.labels(kind=kind).inc()
+
+
+def _size(move: moves.Move) -> int:
+    """About the bytes ``move`` takes in the record's JSON (its strings and the keys around)."""
+    strings = (move.name, move.uid, move.holder or "", move.reason, move.previous or "")
+    return sum(len(text) for text in strings) + len(move.time) + 80

@@ -245,9 +245,10 @@ class Reconciler:
             for body in moving
             if (move := statuses.recorded_move(*_key(body), bases[_key(body)], built[_key(body)]))
         ]
-        if not await self.record_moves(moved):
+        recorded = await self.record_moves(moved)
+        if recorded is None:
             return
-        if any(m.reason == model.MoveReason.FAILOVER for m in moved):
+        if any(m.reason == model.MoveReason.FAILOVER for m in recorded):
             await asyncio.sleep(FOLLOW_S)
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
@@ -297,22 +298,23 @@ class Reconciler:
         uid = str(body["metadata"].get("uid") or "")
         return not moves.newer(move, uid=uid, epoch=status.epoch(status.of(body)))
 
-    async def record_moves(self, moved: list[moves.Move]) -> bool:
-        """Write this pass's moves to the record (the one write successors wait for).
+    async def record_moves(self, moved: list[moves.Move]) -> list[moves.Move] | None:
+        """Write this pass's moves to the record (the one write successors wait for); return
+        those it holds (all of them unless they overflow the record: `moverecord.BUDGET`).
 
-        Without moves, a full pass prunes what the statuses caught up with. False when the
+        Without moves, a full pass prunes what the statuses caught up with. None when the
         record could not be written: then no status is written either (decide again soon).
         """
         if not moved and not (self.full_pass and self.record.prunable(self.caught_up)):
-            return True
+            return []
         try:
-            await self.record.record(moved, caught_up=self.caught_up)
+            moved = await self.record.record(moved, caught_up=self.caught_up)
         except client.ApiError as exc:
             metrics.ERRORS.labels(kind=metrics.ErrorKind.API.value).inc()
             log.warning("move record not written; deciding again", moves=len(moved), error=str(exc))
             self.last_nodes = None
             self.poke()
-            return False
+            return None
         for move in moved:
             assignment = trust.Assignment(move.holder, move.epoch)
             self.book.wrote((move.name, move.uid), assignment, term=self.book.term, bumped=True)
@@ -320,7 +322,7 @@ class Reconciler:
             metrics.FAILOVER_CRITICAL_WRITES.inc()
         if moved:
             log.info("moves recorded", moves=len(moved), pending=len(self.record.pending))
-        return True
+        return moved
 
     async def write(
         self, body: dict[str, Any], new: dict[str, Any], verdict: trust.Verdict

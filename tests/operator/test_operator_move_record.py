@@ -4,7 +4,8 @@ Proves: when a node holding 20 VirtualIPs dies, the operator records all 20 move
 of ConfigMap ``floatip-moves`` (holder, epoch, reason, uid) before the first of their status
 writes, and each status then says exactly what the record said; the record is pruned once the
 statuses caught up. Two replicas' records: the one that fenced last wins, the other's write is
-refused (409) and it reads the record again, so a deposed leader cannot add a move.
+refused (409) and it reads the record again, so a deposed leader cannot add a move. Moves that
+would overflow a ConfigMap's 1 MiB are left to their status writes, failovers recorded first.
 """
 
 from __future__ import annotations
@@ -95,3 +96,29 @@ async def test_a_deposed_leader_cannot_add_to_the_record(cluster: harness.Cluste
     finally:
         await old_api.close()
         await new_api.close()
+
+
+async def test_moves_that_overflow_the_record_are_left_to_their_statuses(
+    cluster: harness.Cluster,
+) -> None:
+    """10,000 first assignments in one pass: the record takes the failovers first and as many
+    others as fit under a ConfigMap's 1 MiB; the write is accepted (the rest go by status)."""
+    api = _api(cluster, "leader")
+    try:
+        record = moverecord.MoveRecord(api, namespace="floatip", identity="leader")
+        await record.fence(1)
+        uid = "0f0e0d0c-0b0a-0908-0706-050403020100"
+        assigned = [
+            moves.Move(f"vip-{i:05d}", uid, "server1", 1, "Assigned", None, "2026-11-30T00:00:00Z")
+            for i in range(10_000)
+        ]
+        failovers = [moves.Move(f"moved-{i}", uid, "server2", 7, "Failover", "server1", "t")
+                     for i in range(5)]  # fmt: skip
+        written = await record.record([*assigned, *failovers], caught_up=lambda m: False)
+        assert written[:5] == failovers
+        assert 1_000 < len(written) < 10_005
+        stored: dict[str, Any] = await api.request("GET", RECORD)
+        assert len(stored["data"][moves.KEY]) < 1024 * 1024
+        assert set(moves.decode(stored)) == {m.name for m in written}
+    finally:
+        await api.close()
