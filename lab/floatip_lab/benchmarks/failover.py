@@ -74,19 +74,24 @@ class Bench:
         return next(n for n in nodes if n != node)
 
     def settle(self) -> str:
-        """Wait until the VirtualIP is Ready, only its holder has it, and every agent is back."""
-        self.lab.wait_condition("bench", "Ready", timeout=60)
+        """Wait until the VirtualIP is Ready, only its holder has it, and every agent is back.
+
+        The status is read again at every look: after a failover it follows the move record
+        (and the client's first answer) by a moment, so a first look can name the old holder.
+        """
+
+        def consistent() -> bool:
+            condition = self.lab.condition("bench", "Ready")
+            holder = self.lab.holder("bench")
+            if holder is None or condition is None or condition.get("status") != "True":
+                return False
+            nodes = self.lab.lab.nodes_names()
+            return all((self.vip in self.lab.addresses_on(n)) == (n == holder) for n in nodes)
+
+        self.lab.wait(consistent, what=f"{self.vip} Ready on its holder only", timeout=60,
+                      interval=0.1)  # fmt: skip
         holder = self.lab.holder("bench")
         assert holder is not None
-        self.lab.wait(
-            lambda: all(
-                (self.vip in self.lab.addresses_on(n)) == (n == holder)
-                for n in self.lab.lab.nodes_names()
-            ),
-            what=f"{self.vip} on {holder} only",
-            timeout=60,
-            interval=0.1,
-        )
         self.lab.wait_answer(self.vip, holder, timeout=60)
         self.lab.wait_agents_sure()
         return holder
