@@ -27,7 +27,8 @@ import ipaddress
 import os
 import socket
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
+from typing import NamedTuple
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -91,13 +92,15 @@ async def add_vip(
     ifname: str | None = None,
     snapshot: addressing.Snapshot | None = None,
     batch: address_batch.AddressBatch | None = None,
+    reread: Callable[[], Awaitable[addressing.Snapshot]] | None = None,
 ) -> tuple[Added, addressing.Link]:
     """Put `address` on the chosen interface, marked as ours; return what happened and where.
 
     Raises an `addressing.AddressingError` if the address is the node's own or has no usable
     interface. Pass a fresh `snapshot` to add many VIPs without re-reading the kernel each
     time (one dump per VIP would make adding N VIPs cost N²), and a `batch` to send the adds
-    of one event-loop turn in one netlink write (`address_batch`).
+    of one event-loop turn in one netlink write (`address_batch`). `reread` reads the kernel
+    anew when the add finds the address already there (default: a dump on `ipr`).
     """
     snapshot = snapshot or await read_snapshot(ipr)
     placement = addressing.plan(snapshot, address, ifname=ifname)
@@ -121,7 +124,8 @@ async def add_vip(
         except NetlinkError as exc:
             code = exc.code
     if code == errno.EEXIST:
-        fresh = await read_snapshot(ipr)  # someone added it since `snapshot` was read
+        # someone added it since `snapshot` was read
+        fresh = await (reread() if reread is not None else read_snapshot(ipr))
         addressing.refuse_unowned(fresh, address)
         return Added.PRESENT, placement.link
     if code:
@@ -141,14 +145,17 @@ async def remove_vips(
     *,
     addresses: Collection[addressing.IPAddress],
     ifname: str | None = None,
+    snapshot: addressing.Snapshot | None = None,
 ) -> dict[addressing.IPAddress, Removed]:
     """Remove our `addresses` (on `ifname` only, if named) from one snapshot of the kernel.
 
     One dump for all of them, so a restart's clean-up or a benchmark of N VIPs costs N
     deletes, not N dumps. Unmarked addresses are reported `Removed.NOT_OWNED` and left alone.
+    A `snapshot` passed in must have been read after the caller chose to remove (a dump of
+    its own otherwise).
     """
     wanted = set(addresses)
-    snapshot = await read_snapshot(ipr)
+    snapshot = snapshot or await read_snapshot(ipr)
     link = snapshot.link_named(ifname) if ifname is not None else None
     result = dict.fromkeys(wanted, Removed.ABSENT)
     for entry in snapshot.addresses:
@@ -184,13 +191,25 @@ def _error(verb: str, address: addressing.IPAddress, ifname: str, code: int) -> 
     )
 
 
+class _Dump(NamedTuple):
+    began: float  # when the dump began (monotonic seconds)
+    removes: int  # `Kernel` removes begun before it
+    snapshot: addressing.Snapshot
+
+
 class Kernel:
-    """The agent's netlink socket, with a kernel snapshot shared between takes.
+    """The agent's netlink socket, with a kernel snapshot shared between takes and removes.
 
     One dump per take would cost N² for N VIPs taken at once, so `snapshot` reuses one up to
     ``max_age`` seconds old. A slightly old snapshot is safe: an address added since makes the
     add fail with EEXIST, and `add_vip` then re-reads the kernel and refuses an address it
-    does not own.
+    does not own. An address removed since is not safe (the take would find it "present" and
+    add nothing), so a remove makes every older snapshot stale for `snapshot`. A remove needs
+    the kernel as it is now, so `fresh_snapshot` shares only a dump begun after it was asked
+    for: 1,000 releases at once cost one or two dumps.
+
+    Every dump goes through one lock: a netlink socket runs one dump at a time, and the
+    kernel answers a second with EBUSY (seen when a node released 900 VIPs at once).
     """
 
     def __init__(
@@ -203,24 +222,38 @@ class Kernel:
         self.ipr = ipr
         self.batch = batch
         self._clock = clock
-        self._cached: tuple[float, addressing.Snapshot] | None = None
+        self._cached: _Dump | None = None
+        self._removes = 0  # removes begun so far: a dump older than the last one is stale
         self._lock = asyncio.Lock()
 
     async def snapshot(self, *, max_age: float = 0.0) -> addressing.Snapshot:
+        """A snapshot whose dump began at most ``max_age`` seconds ago, after every remove."""
+        return await self._dumped_after(self._clock() - max_age, removes=self._removes)
+
+    async def fresh_snapshot(self) -> addressing.Snapshot:
+        """A snapshot whose dump began after this call: as good as a dump of one's own."""
+        return await self._dumped_after(self._clock(), removes=0)
+
+    async def _dumped_after(self, moment: float, *, removes: int) -> addressing.Snapshot:
         async with self._lock:
             cached = self._cached
-            if cached is None or self._clock() - cached[0] > max_age:
-                cached = (self._clock(), await read_snapshot(self.ipr))
+            if cached is None or cached.began < moment or cached.removes < removes:
+                began, count = self._clock(), self._removes
+                cached = _Dump(began, count, await read_snapshot(self.ipr))
                 self._cached = cached
-            return cached[1]
+            return cached.snapshot
 
     async def add(
         self, address: addressing.IPAddress, *, ifname: str, snapshot: addressing.Snapshot
     ) -> Added:
         added, _ = await add_vip(
-            self.ipr, address=address, ifname=ifname, snapshot=snapshot, batch=self.batch
-        )
+            self.ipr, address=address, ifname=ifname, snapshot=snapshot, batch=self.batch,
+            reread=self.fresh_snapshot,
+        )  # fmt: skip
         return added
 
     async def remove(self, address: addressing.IPAddress, *, ifname: str | None = None) -> Removed:
-        return await remove_vip(self.ipr, address=address, ifname=ifname)
+        snapshot = await self.fresh_snapshot()
+        self._removes += 1
+        removed = await remove_vips(self.ipr, addresses=[address], ifname=ifname, snapshot=snapshot)
+        return removed[address]

@@ -10,7 +10,8 @@ decision says to look again:
 - **keep**: announce anew at a newer epoch; end a conflict that went quiet;
 - **wait**: a planned move away (make before break): stop refreshing, keep the address;
 - **release**: stop announcing, end a handoff, name the new holder's MAC to the LAN (after a
-  planned move), remove the address.
+  planned move), remove the address (one the kernel refused to remove stays a leftover,
+  removed first at every turn until it is gone).
 
 A foreign claim (`nudges.Foreign`) and, during a conflict, a host resolving the address
 (`nudges.Asked`) go to the VIP's `defending.Defence` (report, defend at a bounded rate, never
@@ -28,6 +29,7 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import structlog
 
@@ -51,6 +53,14 @@ Action = decisions.Action
 Ports = ports.Ports
 
 
+class _Leftover(NamedTuple):
+    """An address released by this worker that the kernel has not let go of yet."""
+
+    held: decisions.Held
+    cause: decisions.Cause
+    why: str
+
+
 class VipWorker:
     """The state of one VirtualIP on this node, and the loop that acts on it (`run`)."""
 
@@ -68,6 +78,8 @@ class VipWorker:
         self.clock = clock
         self.assignment: assignments.Assignment | None = None
         self.held: decisions.Held | None = None
+        #: released but still in the kernel (its remove failed): removed before anything else
+        self.leftover: _Leftover | None = None
         self.waiting: tuple[int, float] | None = None  # (epoch, since) of a move away
         self.fenced = False
         self.asked_anew = False  # a re-read was asked for since the fence
@@ -102,7 +114,12 @@ class VipWorker:
     @property
     def finished(self) -> bool:
         """Nothing assigned, nothing held, nothing to read: the worker may go."""
-        return self.assignment is None and self.held is None and not self._inbox
+        return (
+            self.assignment is None
+            and self.held is None
+            and self.leftover is None
+            and not self._inbox
+        )
 
     async def run(self) -> None:
         """Apply nudges and decide until `finished`."""
@@ -113,6 +130,8 @@ class VipWorker:
                 await self._apply(self._inbox.popleft())
             await self.defence.due(self.held)
             try:
+                if self.leftover is not None:
+                    await self._remove(self.leftover)
                 recheck = await self.step()
             except asyncio.CancelledError:
                 raise
@@ -257,7 +276,12 @@ class VipWorker:
     async def release(
         self, cause: decisions.Cause, why: str, *, redirect_to: str | None = None
     ) -> None:
-        """Stop announcing and remove the address (after naming the new holder's MAC)."""
+        """Stop announcing and remove the address (after naming the new holder's MAC).
+
+        If the kernel refuses the remove, the address stays a `leftover` that the worker's
+        next turn removes before it decides anything: forgetting it would leave it on this
+        node for good, beside its new holder's (two holders).
+        """
         held = self.held
         self._hold(None)
         self.io.announcements.stop(self.name)
@@ -269,12 +293,21 @@ class VipWorker:
         if redirect_to is not None and self.io.wire.mac(held.ifname) is not None:
             with contextlib.suppress(OSError):
                 await self.io.wire.redirect(held.ifname, held.address, to_mac=redirect_to)
+        self.leftover = _Leftover(held, cause, why)
+        await self._remove(self.leftover)
+
+    async def _remove(self, leftover: _Leftover) -> None:
+        held = leftover.held
         result = await self.io.kernel.remove(held.address, ifname=held.ifname)
-        self.io.counters.releases.labels(why=cause.value).inc()
-        log.info("vip-released", vip=self.name, address=str(held.address), why=why,
-                 cause=cause.value, result=result)  # fmt: skip
+        self.leftover = None
+        self.io.counters.releases.labels(why=leftover.cause.value).inc()
+        log.info("vip-released", vip=self.name, address=str(held.address), why=leftover.why,
+                 cause=leftover.cause.value, result=result)  # fmt: skip
 
     def _hold(self, held: decisions.Held | None) -> None:
+        left = self.leftover
+        if held is not None and left is not None and left.held.address == held.address:
+            self.leftover = None  # taken again: it is ours to keep, not to remove
         self.held = held
         self.io.table.hold(self.name, held)
         self.io.counters.vips_held.set(len(self.io.table.held))

@@ -49,6 +49,7 @@ class Kernel:
         self.added: list[addressing.IPAddress] = []
         self.removed: list[addressing.IPAddress] = []
         self.fail_add: Exception | None = None
+        self.fail_remove: Exception | None = None
 
     async def snapshot(self, *, max_age: float = 0.0) -> addressing.Snapshot:
         iface = ipaddress.ip_interface
@@ -73,6 +74,8 @@ class Kernel:
     async def remove(
         self, address: addressing.IPAddress, *, ifname: str | None = None
     ) -> enum.StrEnum:
+        if self.fail_remove is not None:
+            raise self.fail_remove
         self.removed.append(address)
         self.addresses = [(i, a) for i, a in self.addresses if a != address]
         return kernel_addresses.Removed.REMOVED

@@ -14,7 +14,10 @@ Proves, for the only code that acts on a VirtualIP:
 - a planned move away waits (no refresh, address kept) until the new holder announces, then
   releases naming the new holder's MAC; a failover away releases at once;
 - a planned take begins the flow handoff first; a deletion releases and the worker ends;
-- a failing step is reported once and retried, and the worker keeps running;
+- a failing step is reported once and retried, and the worker keeps running; an address
+  whose remove the kernel refused is removed at the next turn (never forgotten on the node
+  beside its new holder's), is kept if it is taken here again meanwhile, and keeps the
+  worker of a deleted VirtualIP running until it is gone;
 - a move in the operator's move record is acted on as if the status said it (taken at once
   here, released at once after a recorded failover away, waited for after a planned one), and
   an announcement taken on the record's word is reported only once the status names this node
@@ -26,6 +29,7 @@ Proves, for the only code that acts on a VirtualIP:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from floatip.api import moves
 from floatip_agent import assignments, claims, conflicts, decisions, nudges, problems
@@ -252,6 +256,53 @@ async def test_a_failing_step_is_reported_once_and_retried() -> None:
     assert world.kernel.added == [fakes.VIP]
     assert world.reports.reasons() == [problems.Reason.APPLY_FAILED]
     runner.cancel()
+
+
+async def test_a_remove_the_kernel_refuses_is_retried_until_the_address_is_gone() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    world.kernel.fail_remove = OSError(16, "Device or resource busy")
+    runner = asyncio.create_task(one.run())
+    one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Failover")))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert world.reports.reasons() == [problems.Reason.APPLY_FAILED]
+    assert world.kernel.addresses == [("eth0", fakes.VIP)] and one.leftover is not None
+    assert one.held is None and not one.io.announcements.active("web")  # released, not kept
+    world.kernel.fail_remove = None
+    one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Failover")))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert world.kernel.addresses == [] and one.leftover is None
+    assert world.sample("floatip_agent_releases_total", why="failed-over") == 1
+    runner.cancel()
+
+
+async def test_a_leftover_taken_again_is_kept_not_removed() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    world.kernel.fail_remove = OSError(16, "Device or resource busy")
+    one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Failover")))
+    with contextlib.suppress(OSError):
+        await drain(one)
+    assert one.leftover is not None
+    one._hold(decisions.Held(fakes.VIP, "eth0", 3))  # as a take of it here again would
+    assert one.leftover is None
+
+
+async def test_a_worker_with_a_leftover_is_not_finished() -> None:
+    world = fakes.World()
+    one = await holding(world)
+    world.kernel.fail_remove = OSError(16, "Device or resource busy")
+    runner = asyncio.create_task(one.run())
+    one.nudge(nudges.Reassigned(None))  # deleted
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert not runner.done() and not one.finished
+    world.kernel.fail_remove = None
+    one.nudge(nudges.Reassigned(None))
+    await asyncio.wait_for(runner, 5)
+    assert world.kernel.addresses == [] and one.finished
 
 
 def recorded(obj: dict[str, object], move: moves.Move) -> nudges.Reassigned:
