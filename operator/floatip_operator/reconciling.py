@@ -6,10 +6,10 @@ or an agent Lease (the informers), an agent verdict or health report (the poller
 that expires with no event at all (checked every tick), or leadership itself. Changes within
 ``debounce_seconds`` are decided together. Every move a pass decides goes first into the move
 record (`moverecord`, one write however many VirtualIPs move: what a failover's successors wait
-for), then only VirtualIPs whose status changed are written, each with a JSON patch guarded by
-a ``test`` of ``/status/epoch`` (docs/design/protocol.md), so a replica that lost the
-leadership in the middle of a failover can never bump an epoch twice. Until a status has
-caught up with its recorded move, the pass decides from the move (`statuses.overlay`).
+for), then only VirtualIPs whose status changed are written (`statuswriting`: each write
+guarded by its epoch, so a replica that lost the leadership in the middle of a failover can
+never bump an epoch twice). Until a status has caught up with its recorded move, the pass
+decides from the move (`statuses.overlay`).
 
 The leader trusts only a holder and epoch it wrote (`trust`: its book of its own writes, and
 ``status.history``): any other is put back at a new epoch, with a ``ForgedAssignment`` Warning
@@ -30,8 +30,8 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import events, leases, model, moves, status, times
-from floatip.kube import client, paths
+from floatip.api import leases, model, moves, status, times
+from floatip.kube import client
 from floatip_operator import (
     damping,
     eligibility,
@@ -39,11 +39,11 @@ from floatip_operator import (
     leadership,
     metrics,
     moverecord,
-    notices,
     placement,
     polling,
     posting,
     statuses,
+    statuswriting,
     trust,
     views,
 )
@@ -76,14 +76,12 @@ class Reconciler:
         record: moverecord.MoveRecord,
         debounce_s: float,
     ) -> None:
-        self.api = api
         self.vips = vips
         self.nodes = nodes
         self.leases = leases
         self.poller = poller
         self.elector = elector
         self.contact = contact
-        self.poster = poster
         self.record = record
         self.debounce_s = debounce_s
         self.poked = asyncio.Event()
@@ -93,6 +91,9 @@ class Reconciler:
         self.full_pass = False  # the pass under way is the periodic safety net
         self.damping = damping.Damping()
         self.book = trust.Book()
+        self.writer = statuswriting.StatusWriter(
+            api=api, vips=vips, elector=elector, poster=poster, book=self.book
+        )
 
     def poke(self) -> None:
         self.poked.set()
@@ -198,8 +199,8 @@ class Reconciler:
         health = views.health_results(self.agent_states(self.agent_leases()))
         bodies = [b for b in self.vips.store.values() if not b["metadata"].get("deletionTimestamp")]
         self.specs = {n: s for n, s in self.specs.items() if n in self.vips.store}
-        self.book.keep_only(_key(b) for b in bodies)
-        bases = {_key(b): self.base(b) for b in bodies}
+        self.book.keep_only(trust.key_of(b) for b in bodies)
+        bases = {trust.key_of(b): self.base(b) for b in bodies}
         verdicts = {
             key: self.book.judge(key, base, now=time.monotonic()) for key, base in bases.items()
         }
@@ -207,9 +208,9 @@ class Reconciler:
         for body in bodies:
             spec = self.parsed(body).spec
             if spec is not None:
-                base = bases[_key(body)]
+                base = bases[trust.key_of(body)]
                 view = dataclasses.replace(views.vip_view(body, spec), holder=status.holder(base))
-                verdict = verdicts[_key(body)]
+                verdict = verdicts[trust.key_of(body)]
                 if not verdict.trusted:  # place from the operator's own assignment
                     view = dataclasses.replace(view, holder=verdict.assigned.holder)
                 placeable.append(view)
@@ -222,7 +223,7 @@ class Reconciler:
         def build(body: dict[str, Any]) -> dict[str, Any]:
             parsed = self.parsed(body)
             spec = parsed.spec
-            verdict = verdicts[_key(body)]
+            verdict = verdicts[trust.key_of(body)]
             inputs = statuses.Inputs(
                 generation=parsed.generation,
                 now=now,
@@ -234,16 +235,22 @@ class Reconciler:
                 pinned_exists=spec is None or spec.node is None or spec.node in nodes,
                 restore=None if verdict.trusted else verdict,
             )
-            return statuses.build(bases[_key(body)], inputs)
+            return statuses.build(bases[trust.key_of(body)], inputs)
 
         # The moves first: their one record write is what a failover's successors wait for,
         # so the statuses of the VirtualIPs that stay put are built after it.
-        moving = [b for b in bodies if self.moves_now(b, bases[_key(b)], decisions, verdicts)]
-        built = {_key(b): build(b) for b in moving}
+        moving = [
+            b for b in bodies if self.moves_now(b, bases[trust.key_of(b)], decisions, verdicts)
+        ]
+        built = {trust.key_of(b): build(b) for b in moving}
         moved = [
             move
             for body in moving
-            if (move := statuses.recorded_move(*_key(body), bases[_key(body)], built[_key(body)]))
+            if (
+                move := statuses.recorded_move(
+                    *trust.key_of(body), bases[trust.key_of(body)], built[trust.key_of(body)]
+                )
+            )
         ]
         recorded = await self.record_moves(moved)
         if recorded is None:
@@ -253,11 +260,11 @@ class Reconciler:
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
         for body in bodies:
-            new = built.get(_key(body)) or build(body)
+            new = built.get(trust.key_of(body)) or build(body)
             state = statuses.state(new)
             counts[state] = counts.get(state, 0) + 1
             if statuses.changed(body.get("status"), new):
-                writes.append((body, new, verdicts[_key(body)]))
+                writes.append((body, new, verdicts[trust.key_of(body)]))
         metrics.set_states(counts)
         for start in range(0, len(writes), WRITE_BATCH):
             await asyncio.gather(
@@ -273,14 +280,14 @@ class Reconciler:
     ) -> bool:
         """Whether this pass moves the VirtualIP (a new holder, or a restoration)."""
         decision = decisions.get(str(body["metadata"]["name"]))
-        if not verdicts[_key(body)].trusted:
+        if not verdicts[trust.key_of(body)].trusted:
             return True
         return decision is not None and decision.node != status.holder(base)
 
     def base(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """The status to decide from: the stored one, or the recorded move it has not caught up
         with yet (its status write is still to land), which the book then counts as ours."""
-        name, uid = _key(body)
+        name, uid = trust.key_of(body)
         previous = status.of(body)
         move = self.record.newer(name, uid=uid, epoch=status.epoch(previous))
         if move is None:
@@ -327,88 +334,9 @@ class Reconciler:
     async def write(
         self, body: dict[str, Any], new: dict[str, Any], verdict: trust.Verdict
     ) -> None:
-        """Write one status (leader only); on a lost race, refetch and decide again."""
-        name = str(body["metadata"]["name"])
-        previous = body.get("status")
-        ops = status.operator_patch(previous, new)
-        if not self.elector.is_leader:
-            return
-        writers = [] if verdict.trusted else await self._status_writers(name)
-        key, term, assignment = _key(body), self.book.term, trust.found(new)
-        unknown = self.book.sending(key, assignment, term=term)
-        try:
-            answer = await self.api.request(
-                "PATCH", paths.virtualip_status(name), body=ops, content_type=client.JSON_PATCH
-            )
-        except client.ApiError as exc:
-            if exc.code and unknown:  # refused: it never landed
-                self.book.refused(key, assignment, term=term)
-            await self._write_failed(name, exc)
-            return
-        bumped = assignment.epoch > status.epoch(status.of(body))
-        self.book.wrote(key, assignment, term=term, bumped=bumped)
-        self.vips.put(answer)
-        log.info("status written", vip=name, holder=new.get("holder"), epoch=new["epoch"])
-        meta = answer["metadata"]
-        regarding = events.Regarding(name, str(meta.get("uid") or ""), str(meta["resourceVersion"]))
-        if not verdict.trusted:
-            self._restored(name, regarding, verdict, assignment, writers)
-        for notice in notices.notices(previous, new):
-            if notice.move is not None:
-                metrics.MOVES.labels(reason=notice.move.value).inc()
-            log.info(
-                "vip", vip=name, reason=notice.reason.value, note=notice.note, epoch=new["epoch"]
-            )
-            self.poster.post(regarding, notice)
-
-    def _restored(
-        self,
-        name: str,
-        regarding: events.Regarding,
-        verdict: trust.Verdict,
-        restored: trust.Assignment,
-        writers: list[str],
-    ) -> None:
-        """A forged assignment was put back: one log line, the metric, the Warning Event."""
-        metrics.FORGED.labels(finding=str(verdict.finding)).inc()
-        log.warning(
-            "forged assignment restored", vip=name, finding=str(verdict.finding),
-            found_holder=verdict.found.holder, found_epoch=verdict.found.epoch,
-            assigned_holder=verdict.assigned.holder, assigned_epoch=verdict.assigned.epoch,
-            basis=verdict.basis.value, holder=restored.holder, epoch=restored.epoch,
-            writers=writers,
-        )  # fmt: skip
-        self.poster.post(regarding, notices.forged(verdict, restored, writers))
-
-    async def _status_writers(self, name: str) -> list[str]:
-        """Who last wrote status.holder/epoch, per managedFields (the informers drop them)."""
-        try:
-            fresh = await self.api.request("GET", paths.virtualip(name))
-        except client.ApiError as exc:
-            log.info("managedFields not read", vip=name, error=str(exc))
-            return []
-        return trust.managers(fresh.get("metadata") or {})
-
-    async def _write_failed(self, name: str, exc: client.ApiError) -> None:
-        if exc.not_found:
-            self.vips.store.pop(name, None)
-            return
-        if not exc.code:  # no answer: decide again on the next tick
-            metrics.ERRORS.labels(kind=metrics.ErrorKind.API.value).inc()
-            log.warning("status write failed", vip=name, error=str(exc))
+        """Write one status; when it did not land, decide again (soon, or at once on a refusal)."""
+        outcome = await self.writer.write(body, new, verdict)
+        if outcome is statuswriting.Outcome.UNANSWERED:
             self.last_nodes = None
-            return
-        kind = metrics.ErrorKind.CONFLICT if exc.conflict else metrics.ErrorKind.API
-        metrics.ERRORS.labels(kind=kind.value).inc()
-        log.info("status write refused; rereading", vip=name, code=exc.code, error=str(exc))
-        try:
-            self.vips.put(await self.api.request("GET", paths.virtualip(name)))
-        except client.ApiError as again:
-            log.info("reread failed", vip=name, error=str(again))
-        self.poke()
-
-
-def _key(body: Mapping[str, Any]) -> tuple[str, str]:
-    """A VirtualIP's key in the book: name and uid (one created again starts afresh)."""
-    meta = body["metadata"]
-    return str(meta["name"]), str(meta.get("uid") or "")
+        elif outcome is statuswriting.Outcome.REFUSED:
+            self.poke()

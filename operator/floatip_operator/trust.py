@@ -199,6 +199,12 @@ class Book:
             del self._entries[key]
 
 
+def key_of(body: Mapping[str, Any]) -> tuple[str, str]:
+    """A VirtualIP's key in the book: name and uid (one created again starts afresh)."""
+    meta = body["metadata"]
+    return str(meta["name"]), str(meta.get("uid") or "")
+
+
 def managers(meta: Mapping[str, Any], fields: Iterable[str] = FIELDS) -> list[str]:
     """The field managers that last wrote these status fields (as the API server recorded them
     in ``managedFields``; each writer names itself, so this is self-reported)."""
