@@ -109,6 +109,13 @@ def newer(move: Move | None, *, uid: str, epoch: int) -> bool:
     return move is not None and move.uid == uid and move.epoch > epoch
 
 
+def is_failover(move: Move) -> bool:
+    """Whether ``move`` is a ``Failover``: its old holder is gone and nothing hands over, so it
+    goes into the record first and the statuses of a pass that has one wait for the successors.
+    """
+    return move.reason == model.MoveReason.FAILOVER
+
+
 def body(
     namespace: str, data: Mapping[str, str], *, resource_version: str | None
 ) -> dict[str, Any]:

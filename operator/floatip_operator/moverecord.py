@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import model, moves
+from floatip.api import moves
 from floatip.kube import client, paths
 from floatip_operator import metrics
 
@@ -73,7 +73,7 @@ class MoveRecord:
         merged = {m.name: m for m in self.pending.values() if not caught_up(m)}
         room = BUDGET - sum(_size(m) for m in merged.values())
         fresh: list[moves.Move] = []
-        for move in sorted(new, key=lambda m: m.reason != model.MoveReason.FAILOVER):
+        for move in sorted(new, key=lambda m: not moves.is_failover(m)):
             room -= _size(move)
             if room < 0:
                 break

@@ -30,7 +30,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import leases, model, moves, status, times
+from floatip.api import leases, moves, status, times
 from floatip.kube import client
 from floatip_operator import (
     damping,
@@ -255,7 +255,7 @@ class Reconciler:
         recorded = await self.record_moves(moved)
         if recorded is None:
             return
-        if any(m.reason == model.MoveReason.FAILOVER for m in recorded):
+        if any(map(moves.is_failover, recorded)):
             await asyncio.sleep(FOLLOW_S)
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
@@ -325,7 +325,7 @@ class Reconciler:
         for move in moved:
             assignment = trust.Assignment(move.holder, move.epoch)
             self.book.wrote((move.name, move.uid), assignment, term=self.book.term, bumped=True)
-        if any(m.reason == model.MoveReason.FAILOVER for m in moved):
+        if any(map(moves.is_failover, moved)):
             metrics.FAILOVER_CRITICAL_WRITES.inc()
         if moved:
             log.info("moves recorded", moves=len(moved), pending=len(self.record.pending))

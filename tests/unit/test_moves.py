@@ -3,14 +3,17 @@
 Proves: what the leader encodes decodes to the same moves on the agents' side; a malformed
 entry (no uid, an epoch that is not a positive integer, an unknown reason, a holder that is not
 a name) is skipped without hiding the others, and a record that is not JSON reads as empty;
-a move counts only for the same object (uid) and only while it is newer than its status.
+a move counts only for the same object (uid) and only while it is newer than its status;
+only a ``Failover`` move is a failover (recorded first, and what a pass's statuses wait behind).
 """
 
 from __future__ import annotations
 
 import json
 
-from floatip.api import moves
+import pytest
+
+from floatip.api import model, moves
 
 FAILOVER = moves.Move("web", "u1", "server2", 4, "Failover", "server1", "2026-11-30T00:00:00Z")
 RELEASE = moves.Move("db", "u2", None, 2, "Released", "server3", "2026-11-30T00:00:01Z")
@@ -57,3 +60,9 @@ def test_a_move_counts_only_for_its_object_and_while_newer_than_the_status() -> 
     assert not moves.newer(FAILOVER, uid="u1", epoch=5)
     assert not moves.newer(FAILOVER, uid="other", epoch=0)  # deleted and created again
     assert not moves.newer(None, uid="u1", epoch=0)
+
+
+@pytest.mark.parametrize("reason", list(model.MoveReason))
+def test_only_a_failover_move_is_a_failover(reason: model.MoveReason) -> None:
+    move = FAILOVER._replace(reason=reason.value)
+    assert moves.is_failover(move) is (reason is model.MoveReason.FAILOVER)
