@@ -40,10 +40,10 @@ RECEIVE_BUFFER: Final = 4 * 1024 * 1024
 #: An add the kernel has not acknowledged by then is reported as failed (ETIMEDOUT).
 ACK_TIMEOUT_S: Final = 5.0
 
-_HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
-_IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, interface index
-_ATTR = struct.Struct("=HH")
-_ERROR = struct.Struct("=i")
+HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
+IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, interface index
+ATTR = struct.Struct("=HH")
+ERROR = struct.Struct("=i")
 
 
 def newaddr(
@@ -62,26 +62,26 @@ def newaddr(
     if label:
         attrs += _attr(IFA_LABEL, label.encode() + b"\0")
     attrs += _attr(IFA_FLAGS, struct.pack("=I", flags)) + _attr(IFA_PROTO, bytes([proto]))
-    body = _IFADDRMSG.pack(family, prefixlen, flags & 0xFF, 0, ifindex) + attrs
+    body = IFADDRMSG.pack(family, prefixlen, flags & 0xFF, 0, ifindex) + attrs
     kind = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
-    return _HEADER.pack(_HEADER.size + len(body), RTM_NEWADDR, kind, sequence, 0) + body
+    return HEADER.pack(HEADER.size + len(body), RTM_NEWADDR, kind, sequence, 0) + body
 
 
 def _attr(kind: int, data: bytes) -> bytes:
-    length = _ATTR.size + len(data)
-    return _ATTR.pack(length, kind) + data + b"\0" * (-length % 4)
+    length = ATTR.size + len(data)
+    return ATTR.pack(length, kind) + data + b"\0" * (-length % 4)
 
 
 def acknowledgements(data: bytes) -> list[tuple[int, int]]:
     """(sequence, errno) of each ``NLMSG_ERROR`` in ``data`` (errno 0: done)."""
     found: list[tuple[int, int]] = []
     offset = 0
-    while offset + _HEADER.size <= len(data):
-        length, kind, _, sequence, _ = _HEADER.unpack_from(data, offset)
-        if length < _HEADER.size:
+    while offset + HEADER.size <= len(data):
+        length, kind, _, sequence, _ = HEADER.unpack_from(data, offset)
+        if length < HEADER.size:
             break
-        if kind == NLMSG_ERROR and length >= _HEADER.size + _ERROR.size:
-            (error,) = _ERROR.unpack_from(data, offset + _HEADER.size)
+        if kind == NLMSG_ERROR and length >= HEADER.size + ERROR.size:
+            (error,) = ERROR.unpack_from(data, offset + HEADER.size)
             found.append((sequence, -error))
         offset += (length + 3) & ~3
     return found
@@ -100,26 +100,8 @@ class AddressBatch:
 
     @classmethod
     def open(cls, *, netns: str | None = None) -> AddressBatch:
-        """A batch on a new ``NETLINK_ROUTE`` socket in this process's network namespace, or
-        in namespace ``netns`` (a socket stays in the namespace it was made in)."""
-        if netns is not None:
-            pushns(netns)
-        try:
-            sock = socket.socket(
-                socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
-                socket.NETLINK_ROUTE,
-            )  # fmt: skip
-        finally:
-            if netns is not None:
-                popns()
-        try:
-            with contextlib.suppress(OSError):  # FORCE needs CAP_NET_ADMIN, which the agent has
-                sock.setsockopt(socket.SOL_SOCKET, 33, RECEIVE_BUFFER)  # SO_RCVBUFFORCE
-            sock.bind((0, 0))
-        except BaseException:
-            sock.close()
-            raise
-        return cls(sock)
+        """A batch on a new socket (`open_socket`)."""
+        return cls(open_socket(netns=netns))
 
     async def add(
         self,
@@ -166,7 +148,7 @@ class AddressBatch:
         except OSError as exc:  # nothing of this write reached the kernel: fail its adds
             code = exc.errno or errno.EIO
             for offset, _ in _messages(data, count):
-                sequence = _HEADER.unpack_from(data, offset)[3]
+                sequence = HEADER.unpack_from(data, offset)[3]
                 future = self._waiting.get(sequence)
                 if future is not None and not future.done():
                     future.set_result(code)
@@ -189,12 +171,35 @@ class AddressBatch:
         self.sock.close()
 
 
+def open_socket(*, netns: str | None = None) -> socket.socket:
+    """A new non-blocking ``NETLINK_ROUTE`` socket in this process's network namespace, or in
+    namespace ``netns`` (a socket stays in the namespace it was made in)."""
+    if netns is not None:
+        pushns(netns)
+    try:
+        sock = socket.socket(
+            socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
+            socket.NETLINK_ROUTE,
+        )  # fmt: skip
+    finally:
+        if netns is not None:
+            popns()
+    try:
+        with contextlib.suppress(OSError):  # FORCE needs CAP_NET_ADMIN, which the agent has
+            sock.setsockopt(socket.SOL_SOCKET, 33, RECEIVE_BUFFER)  # SO_RCVBUFFORCE
+        sock.bind((0, 0))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _messages(data: bytes, count: int) -> list[tuple[int, int]]:
     """(offset, length) of the first ``count`` messages packed in ``data``."""
     found: list[tuple[int, int]] = []
     offset = 0
-    while len(found) < count and offset + _HEADER.size <= len(data):
-        length = _HEADER.unpack_from(data, offset)[0]
+    while len(found) < count and offset + HEADER.size <= len(data):
+        length = HEADER.unpack_from(data, offset)[0]
         found.append((offset, length))
         offset += (length + 3) & ~3
     return found

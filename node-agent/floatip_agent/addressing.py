@@ -19,6 +19,8 @@ kernel. The rules (DESIGN.md safety 7):
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
 from typing import NamedTuple
 
@@ -74,11 +76,20 @@ class KernelAddress(NamedTuple):
         return self.proto == names.ADDRESS_PROTO
 
 
-class Snapshot(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
     """The node's links and addresses at one moment."""
 
     links: tuple[Link, ...]
     addresses: tuple[KernelAddress, ...]
+
+    @functools.cached_property
+    def _by_ip(self) -> dict[IPAddress, list[KernelAddress]]:
+        # a take looks its address up in a snapshot of up to 1,000 others: once per snapshot
+        index: dict[IPAddress, list[KernelAddress]] = {}
+        for entry in self.addresses:
+            index.setdefault(entry.interface.ip, []).append(entry)
+        return index
 
     def link_named(self, name: str) -> Link | None:
         return next((link for link in self.links if link.name == name), None)
@@ -88,7 +99,7 @@ class Snapshot(NamedTuple):
 
     def holding(self, address: IPAddress) -> list[KernelAddress]:
         """Every kernel address whose IP is `address`, whatever its prefix."""
-        return [entry for entry in self.addresses if entry.interface.ip == address]
+        return list(self._by_ip.get(address, ()))
 
 
 class Placement(NamedTuple):

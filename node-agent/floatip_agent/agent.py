@@ -21,6 +21,7 @@ from floatip.api import times
 from floatip.kube import client, config, paths
 from floatip_agent import (
     address_batch,
+    address_dump,
     addressing,
     announcements,
     assignments,
@@ -80,8 +81,9 @@ class Agent:
     async def run(self) -> None:
         """Rebuild from kernel + API, then run every component until cancelled."""
         batch = address_batch.AddressBatch.open()
+        dump = address_dump.AddressDump()
         async with kernel_addresses.open_netlink() as ipr:
-            kernel = kernel_addresses.Kernel(ipr, batch=batch)
+            kernel = kernel_addresses.Kernel(ipr, batch=batch, dump=dump)
             self.presence = found = presence.Presence(
                 config=self.config, api=self.api, kernel=kernel, fence=self.fence,
                 counters=self.counters, on_change=self.health.poke,
@@ -129,6 +131,7 @@ class Agent:
             finally:
                 await pool.stop()
                 batch.close()
+                dump.close()
                 await self.links.close()
                 if self.handoffs.active:
                     await self.handoffs.clear()

@@ -34,7 +34,7 @@ from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from floatip.api import names
-from floatip_agent import address_batch, addressing
+from floatip_agent import address_batch, address_dump, addressing
 
 IFF_UP = 0x1
 IFA_F_NODAD = 0x02
@@ -62,8 +62,10 @@ def open_netlink(*, netns: str | None = None) -> AsyncIPRoute:
     return AsyncIPRoute(netns=netns, flags=0)
 
 
-async def read_snapshot(ipr: AsyncIPRoute) -> addressing.Snapshot:
-    """The node's links and addresses now."""
+async def read_snapshot(
+    ipr: AsyncIPRoute, *, dump: address_dump.AddressDump | None = None
+) -> addressing.Snapshot:
+    """The node's links and addresses now (the addresses through `dump`, if given)."""
     links = [
         addressing.Link(
             ifindex=msg["index"],
@@ -73,6 +75,8 @@ async def read_snapshot(ipr: AsyncIPRoute) -> addressing.Snapshot:
         )
         async for msg in await ipr.link("dump")
     ]
+    if dump is not None:
+        return addressing.Snapshot(tuple(links), await dump.read())
     addresses = [
         addressing.KernelAddress(
             link_index=msg["index"],
@@ -217,10 +221,12 @@ class Kernel:
         ipr: AsyncIPRoute,
         *,
         batch: address_batch.AddressBatch | None = None,
+        dump: address_dump.AddressDump | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ipr = ipr
         self.batch = batch
+        self.dump = dump
         self._clock = clock
         self._cached: _Dump | None = None
         self._removes = 0  # removes begun so far: a dump older than the last one is stale
@@ -239,7 +245,7 @@ class Kernel:
             cached = self._cached
             if cached is None or cached.began < moment or cached.removes < removes:
                 began, count = self._clock(), self._removes
-                cached = _Dump(began, count, await read_snapshot(self.ipr))
+                cached = _Dump(began, count, await read_snapshot(self.ipr, dump=self.dump))
                 self._cached = cached
             return cached.snapshot
 

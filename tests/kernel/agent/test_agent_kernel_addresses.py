@@ -12,7 +12,10 @@
   what pyroute2's add gives it (flags, proto, label, prefix, scope), for 300 addresses at once,
   and report EEXIST and a missing interface as the unbatched path does;
 - 300 removes at once on one socket all succeed (one dump at a time, shared), and a snapshot
-  from before a remove is never used to call the address present again.
+  from before a remove is never used to call the address present again;
+- the struct-parsed dump (`address_dump`) lists exactly what pyroute2's dump lists (both
+  families, the node's own, link-local and unmarked addresses, prefix, interface, proto),
+  dump after dump on one socket.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Callable
 
 import pytest
 
-from floatip_agent import address_batch, addressing, kernel_addresses
+from floatip_agent import address_batch, address_dump, addressing, kernel_addresses
 from floatip_lab import hosts, ipjson, netns
 
 LanFactory = Callable[..., netns.Topology]
@@ -182,3 +185,23 @@ async def test_many_removes_at_once_share_dumps_and_a_take_after_a_remove_adds(
         assert owned(await kernel.snapshot())  # cached from here on
         assert await kernel.remove(VIP4, ifname="eth0") is K.Removed.REMOVED
         assert not owned(await kernel.snapshot(max_age=60))
+
+
+async def test_the_struct_dump_lists_what_pyroute2_lists(lan: LanFactory) -> None:
+    node = lan("node", ipv6=True)["node"]
+    wanted: list[addressing.IPAddress] = [ipaddress.IPv4Address(int(VIP4) + i) for i in range(150)]
+    wanted += [ipaddress.IPv6Address(int(VIP6) + i) for i in range(150)]
+    node.run(["ip", "addr", "add", "192.0.2.99/24", "dev", "eth0"])  # unmarked, not a VIP
+    dump = address_dump.AddressDump(netns=node.netns)
+    try:
+        async with K.open_netlink(netns=node.netns) as ipr:
+            for vip in wanted:
+                await K.add_vip(ipr, address=vip)
+            slow = await K.read_snapshot(ipr)
+            fast = await K.read_snapshot(ipr, dump=dump)
+            again = await K.read_snapshot(ipr, dump=dump)  # the socket serves dump after dump
+    finally:
+        dump.close()
+    assert len(slow.addresses) > len(wanted) + 3  # lo, the node's own, link-local, unmarked
+    assert fast == slow and again == slow
+    assert {a.interface.ip for a in fast.addresses if a.owned} == set(wanted)
