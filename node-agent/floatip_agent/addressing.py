@@ -28,6 +28,7 @@ from floatip.api import names
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Linux's IFNAMSIZ (16) less the terminating NUL: the longest interface name or label.
 MAX_LABEL = 15
@@ -91,6 +92,17 @@ class Snapshot:
             index.setdefault(entry.interface.ip, []).append(entry)
         return index
 
+    @functools.cached_property
+    def subnets(self) -> tuple[tuple[int, IPNetwork], ...]:
+        """(link index, network) of each address that names a subnet: the node's own, not
+        our VIPs (host addresses); computed once, for the 1,000 takes that share a snapshot."""
+        found = []
+        for entry in self.addresses:
+            network = entry.interface.network
+            if not entry.owned and network.prefixlen != network.max_prefixlen:
+                found.append((entry.link_index, network))
+        return tuple(found)
+
     def link_named(self, name: str) -> Link | None:
         return next((link for link in self.links if link.name == name), None)
 
@@ -112,7 +124,9 @@ class Placement(NamedTuple):
 
 def host_interface(address: IPAddress) -> IPInterface:
     """The VIP as a host address (/32 or /128), which adds no prefix route of its own."""
-    return ipaddress.ip_interface(f"{address}/{address.max_prefixlen}")
+    if address.version == 4:
+        return ipaddress.IPv4Interface((int(address), 32))
+    return ipaddress.IPv6Interface((int(address), 128))
 
 
 def vip_label(ifname: str, address: IPAddress) -> str | None:
@@ -148,12 +162,9 @@ def choose_link(snapshot: Snapshot, address: IPAddress, *, ifname: str | None = 
             )
         return _usable(link, address)
     best: dict[int, int] = {}  # link index -> longest containing prefix
-    for entry in snapshot.addresses:
-        network = entry.interface.network
-        if entry.owned or network.prefixlen == network.max_prefixlen:
-            continue
+    for index, network in snapshot.subnets:
         if address in network:
-            best[entry.link_index] = max(best.get(entry.link_index, 0), network.prefixlen)
+            best[index] = max(best.get(index, 0), network.prefixlen)
     if not best:
         raise NoInterfaceError(
             f"no interface on this node has a subnet that contains {address}; set "

@@ -85,7 +85,9 @@ def test_unusable_interface(
 
 
 def test_tie_between_interfaces_asks_for_spec_interface() -> None:
-    tie = dataclasses.replace(NODE, addresses=(addr(ETH0, "10.5.0.1/24"), addr(ETH1, "10.5.0.2/24")))
+    tie = dataclasses.replace(
+        NODE, addresses=(addr(ETH0, "10.5.0.1/24"), addr(ETH1, "10.5.0.2/24"))
+    )
     with pytest.raises(ad.NoInterfaceError, match=r"\['eth0', 'eth1'\].*spec.interface"):
         ad.choose_link(tie, ip("10.5.0.9"))
 
