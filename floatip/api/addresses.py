@@ -48,7 +48,7 @@ def address_problems(text: str) -> list[str]:
 def _analyse(text: str) -> tuple[IPInterface | None, list[str]]:
     host_text, slash, prefix_text = text.partition("/")
     try:
-        host = _parse_host(host_text)
+        host = parse_host(host_text)
     except AddressError as exc:
         return None, [str(exc)]
 
@@ -84,7 +84,8 @@ def _analyse(text: str) -> tuple[IPInterface | None, list[str]]:
     return (None if problems else interface), problems
 
 
-def _parse_host(text: str) -> IPAddress:
+def parse_host(text: str) -> IPAddress:
+    """One address without a prefix, or :class:`AddressError` saying why it is not one."""
     if "%" in text:
         raise AddressError(
             f"{text!r} has an IPv6 zone; write the address without '%ZONE' and name the "
