@@ -1,16 +1,16 @@
-"""The VirtualIP CustomResourceDefinition, derived from the model so the two cannot drift.
+"""floatip's CustomResourceDefinitions, derived from the model so the two cannot drift.
 
-``crds/virtualip.yaml`` is this module's output (``floatip crd > crds/virtualip.yaml``), and a
-test fails when the file and the model disagree. pydantic's JSON Schema is turned into a
-*structural* openAPIV3Schema as Kubernetes requires: references inlined, ``anyOf: [X, null]``
-collapsed to X (Kubernetes omits absent fields instead of writing null), titles dropped,
-``const`` turned into a one-value enum.
+``crds/virtualip.yaml`` and ``crds/virtualippool.yaml`` are this module's output (``floatip crd
+[--kind VirtualIPPool] > crds/FILE``), and a test fails when a file and the model disagree.
+pydantic's JSON Schema is turned into a *structural* openAPIV3Schema as Kubernetes requires:
+references inlined, ``anyOf: [X, null]`` collapsed to X (Kubernetes omits absent fields instead
+of writing null), titles dropped, ``const`` turned into a one-value enum.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -30,6 +30,75 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     {"name": "Epoch", "type": "integer", "jsonPath": ".status.epoch", "priority": 1},
 ]
+
+POOL_PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Addresses", "type": "string", "jsonPath": ".spec.addresses"},
+    {"name": "IPv4 Available", "type": "integer", "jsonPath": ".status.ipv4.available"},
+    {"name": "IPv6 Available", "type": "integer", "jsonPath": ".status.ipv6.available"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {"name": "Auto Assign", "type": "boolean", "jsonPath": ".spec.autoAssign", "priority": 1},
+    {"name": "Priority", "type": "integer", "jsonPath": ".spec.priority", "priority": 1},
+    {
+        "name": "Overlap",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Overlap")].status',
+        "priority": 1,
+    },
+]
+
+
+class Kind(NamedTuple):
+    """What one CRD is made of: its names, its model classes and how kubectl prints it."""
+
+    kind: str
+    list_kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    spec: type[model.Model]
+    status: type[model.Model]
+    description: str
+    columns: list[dict[str, Any]]
+    file: str
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{names.GROUP}"
+
+
+KINDS: dict[str, Kind] = {
+    names.KIND: Kind(
+        names.KIND,
+        names.LIST_KIND,
+        names.PLURAL,
+        names.SINGULAR,
+        names.SHORT_NAMES,
+        model.VirtualIPSpec,
+        model.VirtualIPStatus,
+        "A highly available virtual IP: floatip keeps exactly one healthy node answering "
+        "for spec.address and reports where in status.",
+        PRINTER_COLUMNS,
+        "virtualip.yaml",
+    ),
+    names.POOL_KIND: Kind(
+        names.POOL_KIND,
+        names.POOL_LIST_KIND,
+        names.POOL_PLURAL,
+        names.POOL_SINGULAR,
+        names.POOL_SHORT_NAMES,
+        model.VirtualIPPoolSpec,
+        model.VirtualIPPoolStatus,
+        "A pool of addresses for Services of type LoadBalancer, who may draw from it, and "
+        "the VirtualIP fields its addresses get (spec.template); status counts them per family.",
+        POOL_PRINTER_COLUMNS,
+        "virtualippool.yaml",
+    ),
+}
 
 
 def structural_schema(cls: type[model.Model]) -> dict[str, Any]:
@@ -78,32 +147,31 @@ def _structural(node: Any, definitions: Mapping[str, Any]) -> Any:
     return out
 
 
-def openapi_schema() -> dict[str, Any]:
+def openapi_schema(kind: str = names.KIND) -> dict[str, Any]:
     """The whole object's schema: spec and status from the model, metadata the server's."""
+    spec = KINDS[kind]
     return {
         "type": "object",
-        "description": (
-            "A highly available virtual IP: floatip keeps exactly one healthy node answering "
-            "for spec.address and reports where in status."
-        ),
+        "description": spec.description,
         "required": ["spec"],
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
-            "spec": structural_schema(model.VirtualIPSpec),
-            "status": structural_schema(model.VirtualIPStatus),
+            "spec": structural_schema(spec.spec),
+            "status": structural_schema(spec.status),
         },
     }
 
 
-def build_crd() -> dict[str, Any]:
-    """The CustomResourceDefinition object, ready to apply."""
+def build_crd(kind: str = names.KIND) -> dict[str, Any]:
+    """The CustomResourceDefinition of ``kind`` (VirtualIP or VirtualIPPool), ready to apply."""
+    spec = KINDS[kind]
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": names.CRD_NAME,
+            "name": spec.crd_name,
             "annotations": {
                 "floatip.io/generated-by": "floatip crd (from floatip.api.model); do not edit",
             },
@@ -111,14 +179,15 @@ def build_crd() -> dict[str, Any]:
         "spec": {
             "group": names.GROUP,
             # Cluster scope: an address is unique on the LAN, not per namespace, and the nodes
-            # that hold it are cluster-scoped too (README: "Why cluster-scoped").
+            # that hold it are cluster-scoped too (README: "Why cluster-scoped"); a pool's
+            # addresses likewise, and one pool serves Services of many namespaces.
             "scope": "Cluster",
             "names": {
-                "kind": names.KIND,
-                "listKind": names.LIST_KIND,
-                "plural": names.PLURAL,
-                "singular": names.SINGULAR,
-                "shortNames": list(names.SHORT_NAMES),
+                "kind": spec.kind,
+                "listKind": spec.list_kind,
+                "plural": spec.plural,
+                "singular": spec.singular,
+                "shortNames": list(spec.short_names),
                 "categories": list(names.CATEGORIES),
             },
             "versions": [
@@ -127,18 +196,19 @@ def build_crd() -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                    "schema": {"openAPIV3Schema": openapi_schema()},
+                    "additionalPrinterColumns": spec.columns,
+                    "schema": {"openAPIV3Schema": openapi_schema(kind)},
                 }
             ],
         },
     }
 
 
-def render_crd() -> str:
-    """The CRD as YAML text, exactly as ``crds/virtualip.yaml`` holds it."""
+def render_crd(kind: str = names.KIND) -> str:
+    """The CRD as YAML text, exactly as ``crds/virtualip.yaml`` (or the pool's file) holds it."""
+    command = "floatip crd" if kind == names.KIND else f"floatip crd --kind {kind}"
     header = (
-        "# Generated by `floatip crd` from floatip/api/model.py -- do not edit by hand.\n"
-        "# Regenerate: floatip crd > crds/virtualip.yaml\n"
+        f"# Generated by `{command}` from floatip/api/model.py -- do not edit by hand.\n"
+        f"# Regenerate: {command} > crds/{KINDS[kind].file}\n"
     )
-    return header + yaml.safe_dump(build_crd(), sort_keys=False, width=100)
+    return header + yaml.safe_dump(build_crd(kind), sort_keys=False, width=100)

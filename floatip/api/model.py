@@ -18,7 +18,7 @@ import pydantic
 from pydantic import Field
 from pydantic.alias_generators import to_camel
 
-from floatip.api import addresses, labels
+from floatip.api import addresses, labels, pools
 
 #: The longest text form of an address with a prefix: a full IPv6 address plus ``/128``.
 ADDRESS_MAX_LENGTH = 49
@@ -26,6 +26,9 @@ ADDRESS_MAX_LENGTH = 49
 INTERFACE_MAX_LENGTH = 15
 HISTORY_LENGTH = 10
 MAX_PREFERRED_NODES = 64
+MAX_POOL_ENTRIES = 64
+#: A pool's priority is an int32 on the wire, like every integer Kubernetes APIs bound.
+MAX_PRIORITY = 2**31 - 1
 
 
 def _cel(rule: str, message: str, **extra: str) -> dict[str, str]:
@@ -148,7 +151,7 @@ class LabelSelectorRequirement(
 
 
 class LabelSelector(Model):
-    """Which nodes may hold the address (a Kubernetes LabelSelector; all terms must match)."""
+    """A Kubernetes LabelSelector: which objects it selects by their labels (all terms match)."""
 
     match_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=dict,
@@ -162,16 +165,16 @@ class LabelSelector(Model):
                 )
             ),
         },
-        description="Labels a node must carry, with these exact values.",
+        description="Labels an object must carry, with these exact values.",
     )
     match_expressions: tuple[LabelSelectorRequirement, ...] = Field(
-        default=(), max_length=32, description="Further terms a node's labels must satisfy."
+        default=(), max_length=32, description="Further terms an object's labels must satisfy."
     )
 
-    def matches(self, node_labels: dict[str, str]) -> bool:
-        """Whether a node with ``node_labels`` is selected."""
+    def matches(self, object_labels: dict[str, str]) -> bool:
+        """Whether an object (a node, a Service, a namespace) with these labels is selected."""
         return labels.matches(
-            node_labels,
+            object_labels,
             match_labels=self.match_labels,
             match_expressions=[
                 (term.key, term.operator.value, term.values) for term in self.match_expressions
@@ -255,6 +258,89 @@ class HealthCheck(
     fall: int = Field(default=3, ge=1, le=10, description="Failures in a row to become unhealthy.")
 
 
+# The fields a VirtualIP and a pool's template share, each defined once (type, bounds, rules,
+# default and description) and used by both.
+
+
+def _check_interface_name(value: str) -> str:
+    if value in (".", "..") or any(char in "/:" or char.isspace() for char in value):
+        raise ValueError(
+            f"{value!r} is not a valid Linux interface name: 1-15 characters, "
+            "no '/', ':' or whitespace, not '.' or '..'"
+        )
+    return value
+
+
+def _check_distinct_nodes(value: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    for index, node in enumerate(value):
+        if node in seen:
+            raise ValueError(
+                f"node {node!r} is listed twice (items {seen[node]} and {index}); "
+                "list each node once"
+            )
+        seen[node] = index
+    return value
+
+
+InterfaceName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=INTERFACE_MAX_LENGTH,
+        json_schema_extra={
+            "pattern": r"^[^/:\s]+$",
+            **_validations(
+                _cel("self != '.' && self != '..'", "'.' and '..' are not interface names")
+            ),
+        },
+    ),
+    pydantic.AfterValidator(_check_interface_name),
+]
+InterfaceField = Annotated[
+    InterfaceName | None,
+    Field(
+        description=(
+            "The interface to add the address to; by default the one whose subnet contains it."
+        ),
+    ),
+]
+NodeSelectorField = Annotated[
+    LabelSelector | None,
+    Field(
+        description="Which nodes may hold the address; by default every node running the agent.",
+    ),
+]
+PreferredNodesField = Annotated[
+    tuple[NodeName, ...],
+    Field(
+        max_length=MAX_PREFERRED_NODES,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description=(
+            "Nodes to prefer, best first (keepalived's priority). Placement takes the first "
+            "eligible one when the address must move."
+        ),
+    ),
+    pydantic.AfterValidator(_check_distinct_nodes),
+]
+AnnounceField = Annotated[
+    Announce,
+    Field(
+        default_factory=Announce,
+        json_schema_extra={"default": {}},
+        description="Announcement tuning.",
+    ),
+]
+HealthCheckField = Annotated[
+    HealthCheck | None,
+    Field(
+        description=(
+            "An optional check of a local service that a node must pass to hold the address."
+        ),
+    ),
+]
+
+
 _ADDRESS_RULES = _validations(
     _cel(
         "isIP(self) || isCIDR(self)",
@@ -297,33 +383,9 @@ class VirtualIPSpec(
             "added without a prefix route."
         ),
     )
-    interface: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=INTERFACE_MAX_LENGTH,
-        json_schema_extra={
-            "pattern": r"^[^/:\s]+$",
-            **_validations(
-                _cel("self != '.' && self != '..'", "'.' and '..' are not interface names")
-            ),
-        },
-        description=(
-            "The interface to add the address to; by default the one whose subnet contains it."
-        ),
-    )
-    node_selector: LabelSelector | None = Field(
-        default=None,
-        description="Which nodes may hold the address; by default every node running the agent.",
-    )
-    preferred_nodes: tuple[NodeName, ...] = Field(
-        default=(),
-        max_length=MAX_PREFERRED_NODES,
-        json_schema_extra={"x-kubernetes-list-type": "set"},
-        description=(
-            "Nodes to prefer, best first (keepalived's priority). Placement takes the first "
-            "eligible one when the address must move."
-        ),
-    )
+    interface: InterfaceField = None
+    node_selector: NodeSelectorField = None
+    preferred_nodes: PreferredNodesField = ()
     preempt: bool = Field(
         default=False,
         description=(
@@ -350,47 +412,13 @@ class VirtualIPSpec(
             "switchover."
         ),
     )
-    announce: Announce = Field(
-        default_factory=Announce,
-        json_schema_extra={"default": {}},
-        description="Announcement tuning.",
-    )
-    health_check: HealthCheck | None = Field(
-        default=None,
-        description=(
-            "An optional check of a local service that a node must pass to hold the address."
-        ),
-    )
+    announce: AnnounceField
+    health_check: HealthCheckField = None
 
     @pydantic.field_validator("address")
     @classmethod
     def _usable_address(cls, value: str) -> str:
         addresses.parse_address(value)
-        return value
-
-    @pydantic.field_validator("interface")
-    @classmethod
-    def _interface_name(cls, value: str | None) -> str | None:
-        if value is not None and (
-            value in (".", "..") or any(char in "/:" or char.isspace() for char in value)
-        ):
-            raise ValueError(
-                f"{value!r} is not a valid Linux interface name: 1-15 characters, "
-                "no '/', ':' or whitespace, not '.' or '..'"
-            )
-        return value
-
-    @pydantic.field_validator("preferred_nodes")
-    @classmethod
-    def _distinct_nodes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        seen: dict[str, int] = {}
-        for index, node in enumerate(value):
-            if node in seen:
-                raise ValueError(
-                    f"node {node!r} is listed twice (items {seen[node]} and {index}); "
-                    "list each node once"
-                )
-            seen[node] = index
         return value
 
     @property
@@ -459,9 +487,11 @@ Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class Condition(Model):
-    """One observation of the VirtualIP's state, shaped like metav1.Condition."""
+    """One observation of an object's state, shaped like metav1.Condition."""
 
-    type: str = Field(max_length=316, description="Ready, Assigned, Announced, Conflict, ...")
+    type: str = Field(
+        max_length=316, description="What it observes: the kind's status.conditions lists them."
+    )
     status: ConditionStatus = Field(description="True, False or Unknown.")
     observed_generation: int | None = Field(
         default=None, ge=0, description="The spec generation the condition was computed from."
@@ -557,3 +587,205 @@ class VirtualIP(Model):
     metadata: ObjectMeta
     spec: VirtualIPSpec
     status: VirtualIPStatus | None = None
+
+
+# --- VirtualIPPool ------------------------------------------------------------------------------
+# Addresses that floatip hands out to Services of type LoadBalancer (docs/reference.md). The
+# arithmetic of its addresses is floatip.api.pools; the CEL rules below check what a schema can
+# (each entry's syntax, family, unicast and host bits), the model the rest (a range's order, a
+# range across special addresses, entries of one pool that share addresses).
+
+_POOL_ENTRY_PARSES = (
+    "(self.contains('-') ? (size(self.split('-')) == 2 "
+    "&& isIP(self.split('-')[0]) && isIP(self.split('-')[1])) : isCIDR(self))"
+)
+_FIRST, _LAST = "ip(self.split('-')[0])", "ip(self.split('-')[1])"
+#: The blocks a unicast CIDR must not contain (a CIDR whose own address lies in one fails
+#: isGlobalUnicast); pools.SPECIAL_NETWORKS names the same ones.
+_SPECIAL_CIDRS = (
+    "['127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '255.255.255.255/32', "
+    "'::1/128', 'fe80::/10', 'ff00::/8']"
+)
+
+_POOL_ENTRY_RULES = _validations(
+    _cel(
+        _POOL_ENTRY_PARSES,
+        f"must be a CIDR or a range FIRST-LAST of two addresses, like {pools.EXAMPLE}",
+    ),
+    _cel(
+        f"!{_POOL_ENTRY_PARSES} || !self.contains('-') || {_FIRST}.family() == {_LAST}.family()",
+        "both ends of a range must be of one family",
+    ),
+    _cel(
+        f"!{_POOL_ENTRY_PARSES} || (self.contains('-') "
+        f"? ({_FIRST}.isGlobalUnicast() && {_LAST}.isGlobalUnicast()) "
+        f": (cidr(self).ip().isGlobalUnicast() "
+        f"&& !{_SPECIAL_CIDRS}.exists(b, cidr(self).containsCIDR(b))))",
+        "must hold only unicast addresses: no multicast, loopback, link-local, unspecified or "
+        "broadcast address",
+    ),
+    _cel(
+        "!isCIDR(self) || cidr(self) == cidr(self).masked()",
+        "a CIDR must start at its network address, without host bits (192.0.2.0/28, not "
+        "192.0.2.5/28)",
+    ),
+)
+
+
+def _check_pool_entry(value: str) -> str:
+    pools.parse_entry(value)
+    return value
+
+
+PoolEntry = Annotated[
+    str,
+    Field(min_length=1, max_length=pools.ENTRY_MAX_LENGTH, json_schema_extra=_POOL_ENTRY_RULES),
+    pydantic.AfterValidator(_check_pool_entry),
+]
+
+
+class VirtualIPTemplate(Model):
+    """The VirtualIP spec fields every address of the pool gets, as a VirtualIP defines them."""
+
+    interface: InterfaceField = None
+    node_selector: NodeSelectorField = None
+    preferred_nodes: PreferredNodesField = ()
+    announce: AnnounceField
+    health_check: HealthCheckField = None
+
+
+class VirtualIPPoolSpec(Model):
+    """The addresses of the pool and who may draw from it, written by people (never floatip)."""
+
+    addresses: tuple[PoolEntry, ...] = Field(
+        min_length=1,
+        max_length=MAX_POOL_ENTRIES,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description=(
+            "The addresses to hand out: CIDRs (192.0.2.0/28, 2001:db8::/120) and ranges "
+            "FIRST-LAST of one family, both ends included (192.0.2.10-192.0.2.20). A CIDR "
+            "shorter than /31 (IPv4) or /127 (IPv6) never hands out its network address, nor "
+            "its broadcast address (IPv4); a range hands out every address it names. Entries "
+            "must not share addresses."
+        ),
+    )
+    auto_assign: bool = Field(
+        default=True,
+        description=(
+            "Hand out addresses to Services that do not name a pool; when false, only to "
+            "Services that ask for this pool or one of its addresses."
+        ),
+    )
+    service_selector: LabelSelector | None = Field(
+        default=None,
+        description="Which Services may draw from the pool, by their labels; by default all.",
+    )
+    namespace_selector: LabelSelector | None = Field(
+        default=None,
+        description=(
+            "Which namespaces' Services may draw from the pool, by the namespace's labels; "
+            "by default all."
+        ),
+    )
+    priority: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_PRIORITY,
+        description=(
+            "Which pool a Service draws from first when several may serve it: the lowest "
+            "number first, pools without a priority after every pool with one, ties by name "
+            "(MetalLB's serviceAllocation.priority)."
+        ),
+    )
+    template: VirtualIPTemplate = Field(
+        default_factory=VirtualIPTemplate,
+        json_schema_extra={"default": {}},
+        description="The VirtualIP spec fields every address of the pool gets.",
+    )
+
+    @pydantic.field_validator("addresses")
+    @classmethod
+    def _entries_apart(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        shared = []
+        for first, second, overlap in pools.internal_overlaps(value):
+            if value[first] == value[second]:
+                shared.append(f"items {first} and {second} are both {value[first]!r}")
+            else:
+                shared.append(f"items {first} and {second} share {overlap}")
+        if shared:
+            raise ValueError("; ".join(shared) + ": list each address in one entry only")
+        return value
+
+    @property
+    def pool(self) -> pools.Pool:
+        """The parsed addresses (sizes, membership, the next free address)."""
+        return pools.parse_pool(self.addresses)
+
+
+class PoolConditionType(enum.StrEnum):
+    READY = "Ready"
+    #: The pool shares addresses with another pool or with a VirtualIP not drawn from it.
+    OVERLAP = "Overlap"
+
+
+class PoolConditionReason(enum.StrEnum):
+    READY = "Ready"
+    INVALID_SPEC = "InvalidSpec"
+    EXHAUSTED = "Exhausted"
+    NO_OVERLAP = "NoOverlap"
+    OVERLAPS_POOL = "OverlapsPool"
+    OVERLAPS_VIRTUAL_IP = "OverlapsVirtualIP"
+
+
+_COUNT_NOTE = (
+    f" Counts above {pools.INT64_MAX} (2^63 - 1, int64; an IPv6 pool larger than a /65 holds "
+    "more) are reported as that number."
+)
+
+
+class AddressCounts(Model):
+    """How many addresses of one family the pool holds and hands out."""
+
+    total: int = Field(
+        ge=0,
+        le=pools.INT64_MAX,
+        description="Addresses the pool hands out." + _COUNT_NOTE,
+    )
+    allocated: int = Field(
+        ge=0, le=pools.INT64_MAX, description="Addresses handed out now (VirtualIPs)."
+    )
+    available: int = Field(
+        ge=0,
+        le=pools.INT64_MAX,
+        description="Addresses still free: total minus allocated." + _COUNT_NOTE,
+    )
+
+
+class VirtualIPPoolStatus(Model):
+    """The observed state of the pool, written by floatip only."""
+
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The spec generation this status reflects."
+    )
+    ipv4: AddressCounts | None = Field(default=None, description="The IPv4 addresses.")
+    ipv6: AddressCounts | None = Field(default=None, description="The IPv6 addresses.")
+    conditions: tuple[Condition, ...] = Field(
+        default=(),
+        max_length=16,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description=(
+            "Ready, and Overlap (the pool shares addresses with another pool or a VirtualIP)."
+        ),
+    )
+
+
+class VirtualIPPool(Model):
+    """A whole VirtualIPPool manifest."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    api_version: Literal["floatip.io/v1alpha1"] = "floatip.io/v1alpha1"
+    kind: Literal["VirtualIPPool"] = "VirtualIPPool"
+    metadata: ObjectMeta
+    spec: VirtualIPPoolSpec
+    status: VirtualIPPoolStatus | None = None

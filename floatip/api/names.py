@@ -1,4 +1,4 @@
-"""Names that identify the VirtualIP API on the wire and in the cluster.
+"""Names that identify the VirtualIP and VirtualIPPool API on the wire and in the cluster.
 
 Kept apart from the model so that adapters (the operator's kopf handlers, the agent's
 watch, the lab) can name the resource without importing pydantic.
@@ -18,6 +18,14 @@ SINGULAR: Final = "virtualip"
 SHORT_NAMES: Final = ("vip",)
 CATEGORIES: Final = ("floatip",)
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+# VirtualIPPool: addresses floatip hands out to Services of type LoadBalancer (issue 16).
+POOL_KIND: Final = "VirtualIPPool"
+POOL_LIST_KIND: Final = "VirtualIPPoolList"
+POOL_PLURAL: Final = "virtualippools"
+POOL_SINGULAR: Final = "virtualippool"
+POOL_SHORT_NAMES: Final = ("vippool",)
+POOL_CRD_NAME: Final = f"{POOL_PLURAL}.{GROUP}"
 
 #: Marks an address the agent added, so that it is told apart from the node's own addresses
 #: and from other software's (``IFA_PROTO``; values 0-4 are the kernel's and iproute2's).

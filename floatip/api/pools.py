@@ -119,9 +119,10 @@ def parse_entry(text: str) -> Block:
     elif "/" in text:
         block = _cidr_block(text)
     else:
+        host = _host(text, text)
         raise PoolAddressError(
-            f"{text!r} is neither a CIDR nor a range: write a CIDR or FIRST-LAST, like "
-            f"{EXAMPLE} (one address alone: {text}/{32 if ':' not in text else 128})"
+            f"{text!r} is one address, not a CIDR or a range: write {host}/{host.max_prefixlen} "
+            f"for it alone, or a CIDR or range like {EXAMPLE}"
         )
     _refuse_special(block)
     return block
@@ -147,7 +148,14 @@ def _host(part: str, entry: str) -> IPAddress:
     try:
         return addresses.parse_host(part)
     except addresses.AddressError as exc:
-        raise PoolAddressError(f"in {entry!r}: {exc}") from None
+        if "IPv4-mapped" in str(exc):
+            raise PoolAddressError(f"in {entry!r}: {exc}") from None
+    if part == entry:
+        raise PoolAddressError(f"{entry!r} is not a CIDR or a range: write one like {EXAMPLE}")
+    raise PoolAddressError(
+        f"{part!r} in {entry!r} is not an IPv4 or IPv6 address: write a CIDR or FIRST-LAST, "
+        f"like {EXAMPLE}"
+    )
 
 
 def _cidr_block(text: str) -> Block:
@@ -180,7 +188,7 @@ def _refuse_special(block: Block) -> None:
             continue
         low, high = int(network.network_address), int(network.broadcast_address)
         if block.first <= high and low <= block.last:
-            where = "is one of" if low <= block.first and block.last <= high else "includes"
+            where = "lies within" if low <= block.first and block.last <= high else "includes"
             raise PoolAddressError(
                 f"{block.text!r} {where} {kind} ({network}); a pool holds only unicast "
                 f"addresses other hosts can reach, like {EXAMPLE}"

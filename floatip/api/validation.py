@@ -1,4 +1,4 @@
-"""Validation of VirtualIP manifests that reports every problem at once.
+"""Validation of VirtualIP and VirtualIPPool manifests that reports every problem at once.
 
 The same rules run in three places: ``floatip validate`` before a manifest reaches a cluster,
 the operator before it acts on a spec (an invalid one gets ``Ready=False, InvalidSpec``), and
@@ -9,7 +9,7 @@ the tests that prove the CRD's schema agrees. Each problem names the field path 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import pydantic
@@ -55,8 +55,44 @@ def validate_spec(raw: object, *, path: str = "spec") -> list[Problem]:
     return problems
 
 
+def parse_pool_spec(raw: object) -> model.VirtualIPPoolSpec:
+    """A VirtualIPPool spec as a model, or :class:`InvalidSpecError` with every problem."""
+    problems = validate_pool_spec(raw)
+    if problems:
+        raise InvalidSpecError(problems)
+    return _validated(model.VirtualIPPoolSpec, raw)
+
+
+def validate_pool_spec(raw: object, *, path: str = "spec") -> list[Problem]:
+    """Every problem with a VirtualIPPool ``spec`` (an empty list when it is valid)."""
+    if not isinstance(raw, Mapping):
+        return [Problem(path, f"must be an object with at least 'addresses' (got {_kind(raw)})")]
+    problems = _model_problems(model.VirtualIPPoolSpec, raw, path, kind=names.POOL_KIND)
+    template = raw.get("template")
+    if isinstance(template, Mapping):
+        problems.extend(
+            _health_check_problems(template.get("healthCheck"), f"{path}.template.healthCheck")
+        )
+    return problems
+
+
 def validate_manifest(raw: object) -> list[Problem]:
     """Every problem with a whole VirtualIP manifest (apiVersion, kind, metadata, spec)."""
+    return _manifest_problems(
+        raw, names.KIND, validate_spec, "a VirtualIP needs at least spec.address"
+    )
+
+
+def validate_pool_manifest(raw: object) -> list[Problem]:
+    """Every problem with a whole VirtualIPPool manifest (apiVersion, kind, metadata, spec)."""
+    return _manifest_problems(
+        raw, names.POOL_KIND, validate_pool_spec, "a VirtualIPPool needs at least spec.addresses"
+    )
+
+
+def _manifest_problems(
+    raw: object, kind: str, spec_problems: Callable[[object], list[Problem]], needs: str
+) -> list[Problem]:
     if not isinstance(raw, Mapping):
         return [Problem("", f"a manifest must be an object (got {_kind(raw)})")]
     problems: list[Problem] = []
@@ -64,27 +100,45 @@ def validate_manifest(raw: object) -> list[Problem]:
         problems.append(
             Problem("apiVersion", f"must be {names.API_VERSION} (got {raw.get('apiVersion')!r})")
         )
-    if raw.get("kind") != names.KIND:
-        problems.append(Problem("kind", f"must be {names.KIND} (got {raw.get('kind')!r})"))
+    if raw.get("kind") != kind:
+        problems.append(Problem("kind", f"must be {kind} (got {raw.get('kind')!r})"))
     metadata = raw.get("metadata")
     if not isinstance(metadata, Mapping):
         problems.append(Problem("metadata", "must be an object with a 'name'"))
     else:
         problems.extend(_model_problems(model.ObjectMeta, metadata, "metadata"))
     if "spec" not in raw:
-        problems.append(Problem("spec", "is required: a VirtualIP needs at least spec.address"))
+        problems.append(Problem("spec", f"is required: {needs}"))
     else:
-        problems.extend(validate_spec(raw["spec"]))
+        problems.extend(spec_problems(raw["spec"]))
     return problems
+
+
+#: The kinds ``floatip validate`` checks, with the validator of each whole manifest.
+MANIFEST_VALIDATORS: dict[str, Callable[[object], list[Problem]]] = {
+    names.KIND: validate_manifest,
+    names.POOL_KIND: validate_pool_manifest,
+}
+
+
+def floatip_kind(raw: object) -> str | None:
+    """The kind a parsed YAML document claims, when it is one of floatip's (of any version)."""
+    if not isinstance(raw, Mapping) or not str(raw.get("apiVersion", "")).startswith(
+        f"{names.GROUP}/"
+    ):
+        return None
+    kind = raw.get("kind")
+    return kind if isinstance(kind, str) and kind in MANIFEST_VALIDATORS else None
 
 
 def is_virtualip(raw: object) -> bool:
     """Whether a parsed YAML document claims to be a VirtualIP (of any version)."""
-    return (
-        isinstance(raw, Mapping)
-        and raw.get("kind") == names.KIND
-        and str(raw.get("apiVersion", "")).startswith(f"{names.GROUP}/")
-    )
+    return floatip_kind(raw) == names.KIND
+
+
+def is_virtualippool(raw: object) -> bool:
+    """Whether a parsed YAML document claims to be a VirtualIPPool (of any version)."""
+    return floatip_kind(raw) == names.POOL_KIND
 
 
 # --- pydantic's errors as problems ---------------------------------------------------------
@@ -99,16 +153,32 @@ def _validated(cls: type[_M], raw: object) -> _M:
     return cls.model_validate_json(json.dumps(raw, default=str), strict=True)
 
 
-def _model_problems(cls: type[pydantic.BaseModel], raw: object, path: str) -> list[Problem]:
+def _model_problems(
+    cls: type[pydantic.BaseModel], raw: object, path: str, *, kind: str = names.KIND
+) -> list[Problem]:
     try:
         _validated(cls, raw)
     except pydantic.ValidationError as exc:
-        return [_problem(error, path) for error in exc.errors(include_url=False)]
+        return [
+            _problem(error, path, kind)
+            for error in exc.errors(include_url=False)
+            if not _counts_invalid_items(error)
+        ]
     return []
 
 
-def _problem(error: pydantic_core.ErrorDetails, path: str) -> Problem:
-    return Problem(_join_path(path, error["loc"]), _message(error))
+def _counts_invalid_items(error: pydantic_core.ErrorDetails) -> bool:
+    """A list "too short" only because items of it are invalid (reported on their own)."""
+    given, ctx = error.get("input"), error.get("ctx") or {}
+    return (
+        error["type"] == "too_short"
+        and isinstance(given, list | tuple)
+        and len(given) >= int(ctx.get("min_length", 0))
+    )
+
+
+def _problem(error: pydantic_core.ErrorDetails, path: str, kind: str) -> Problem:
+    return Problem(_join_path(path, error["loc"]), _message(error, kind))
 
 
 def _join_path(base: str, loc: tuple[int | str, ...]) -> str:
@@ -124,17 +194,18 @@ def _join_path(base: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _message(error: pydantic_core.ErrorDetails) -> str:
+def _message(error: pydantic_core.ErrorDetails, object_kind: str) -> str:
     kind = error["type"]
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     given = error.get("input")
     templates: dict[str, str] = {
         "missing": "is required",
-        "extra_forbidden": "is not a field of VirtualIP; remove it or check its spelling",
+        "extra_forbidden": f"is not a field of {object_kind}; remove it or check its spelling",
         "greater_than_equal": "must be at least {ge} (got {input!r})",
         "less_than_equal": "must be at most {le} (got {input!r})",
         "string_too_long": "must be at most {max_length} characters",
         "string_too_short": "must not be empty",
+        "too_short": "must have at least {min_length} item(s)",
         "too_long": "must have at most {max_length} items",
         "string_pattern_mismatch": "must match the pattern {pattern} (got {input!r})",
         "int_type": "must be an integer (got {input!r})",
@@ -176,24 +247,31 @@ def _cross_field_problems(raw: Mapping[str, Any], path: str) -> list[Problem]:
                 "preferred node; list them or remove preempt",
             )
         )
-    check = raw.get("healthCheck")
-    if isinstance(check, Mapping):
-        if "path" in check and check.get("type") != "http":
-            problems.append(
-                Problem(
-                    f"{path}.healthCheck.path",
-                    "path applies to http health checks only; remove it or set type: http",
-                )
+    problems.extend(_health_check_problems(raw.get("healthCheck"), f"{path}.healthCheck"))
+    return problems
+
+
+def _health_check_problems(check: object, path: str) -> list[Problem]:
+    """The rules across a health check's fields (a VirtualIP's, or a pool's template's)."""
+    if not isinstance(check, Mapping):
+        return []
+    problems: list[Problem] = []
+    if "path" in check and check.get("type") != "http":
+        problems.append(
+            Problem(
+                f"{path}.path",
+                "path applies to http health checks only; remove it or set type: http",
             )
-        interval, timeout = check.get("intervalSeconds"), check.get("timeoutSeconds")
-        if isinstance(interval, int) and isinstance(timeout, int) and timeout > interval:
-            problems.append(
-                Problem(
-                    f"{path}.healthCheck.timeoutSeconds",
-                    f"must not exceed intervalSeconds ({timeout} > {interval}): a check must "
-                    "end before the next one starts",
-                )
+        )
+    interval, timeout = check.get("intervalSeconds"), check.get("timeoutSeconds")
+    if isinstance(interval, int) and isinstance(timeout, int) and timeout > interval:
+        problems.append(
+            Problem(
+                f"{path}.timeoutSeconds",
+                f"must not exceed intervalSeconds ({timeout} > {interval}): a check must "
+                "end before the next one starts",
             )
+        )
     return problems
 
 
