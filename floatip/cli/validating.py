@@ -1,9 +1,10 @@
-"""``floatip validate``: check VirtualIP manifests before they reach a cluster.
+"""``floatip validate``: check VirtualIP and VirtualIPPool manifests before they reach a cluster.
 
 Made for GitOps pipelines (a pre-commit hook, a CI step before Argo CD or Flux syncs): it
-reads multi-document YAML, validates every VirtualIP with the same rules the operator applies,
+reads multi-document YAML, validates every VirtualIP and VirtualIPPool with the same rules the
+model applies (`floatip.api.validation`),
 and prints each problem with its file, document index and field path. Exit codes are a
-contract: 0 all valid, 1 some VirtualIP invalid, 2 a file unreadable or not YAML.
+contract: 0 all valid, 1 some object invalid, 2 a file unreadable or not YAML.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from floatip.api import validation
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
+_KINDS = " or ".join(validation.MANIFEST_VALIDATORS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Report:
 
 
 def validate_files(paths: Iterable[str]) -> Report:
-    """Validate every VirtualIP in ``paths`` ("-" reads standard input)."""
+    """Validate every VirtualIP and VirtualIPPool in ``paths`` ("-" reads standard input)."""
     report = Report()
     for path in paths:
         try:
@@ -79,26 +81,25 @@ def _validate_text(path: str, text: str, report: Report) -> None:
     for index, document in documents:
         if document is None:
             continue
-        if not validation.is_virtualip(document):
-            kind = document.get("kind", "?") if isinstance(document, dict) else type(document)
+        kind = validation.floatip_kind(document)
+        if kind is None:
+            other = document.get("kind", "?") if isinstance(document, dict) else type(document)
             report.findings.append(
-                Finding(path, index, "note", f"skipped: not a VirtualIP (kind {kind})")
+                Finding(path, index, "note", f"skipped: not a {_KINDS} (kind {other})")
             )
             continue
         seen = True
         name = _name_of(document)
-        problems = validation.validate_manifest(document)
+        problems = validation.MANIFEST_VALIDATORS[kind](document)
         if problems:
             report.invalid += 1
             for problem in problems:
-                report.findings.append(
-                    Finding(path, index, "error", f"VirtualIP {name}: {problem}")
-                )
+                report.findings.append(Finding(path, index, "error", f"{kind} {name}: {problem}"))
         else:
             report.valid += 1
-            report.findings.append(Finding(path, index, "ok", f"VirtualIP {name} is valid"))
+            report.findings.append(Finding(path, index, "ok", f"{kind} {name} is valid"))
     if not seen:
-        report.findings.append(Finding(path, None, "note", "no VirtualIP in this file"))
+        report.findings.append(Finding(path, None, "note", f"no {_KINDS} in this file"))
 
 
 def _documents(text: str) -> Iterator[tuple[int, Any]]:
@@ -123,9 +124,9 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only, not valid objects.")
 def validate_command(files: tuple[str, ...], quiet: bool) -> None:
-    """Validate VirtualIP manifests in FILE... ('-' for standard input).
+    """Validate VirtualIP and VirtualIPPool manifests in FILE... ('-' for standard input).
 
-    Exit status: 0 when every VirtualIP is valid, 1 when any is invalid, 2 when a file
+    Exit status: 0 when every one is valid, 1 when any is invalid, 2 when a file
     cannot be read or is not YAML. Documents of other kinds are skipped with a note.
     """
     report = validate_files(files)
@@ -133,7 +134,7 @@ def validate_command(files: tuple[str, ...], quiet: bool) -> None:
         if quiet and finding.severity != "error":
             continue
         click.echo(str(finding))
-    summary = f"{report.valid} valid, {report.invalid} invalid VirtualIP(s)"
+    summary = f"{report.valid} valid, {report.invalid} invalid floatip object(s)"
     if report.unreadable:
         summary += f", {report.unreadable} unreadable file(s)"
     click.echo(summary)

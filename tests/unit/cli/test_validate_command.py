@@ -1,8 +1,10 @@
 """``floatip validate``: the exit-code contract and the report a pipeline reads.
 
-Proves: 0 when every VirtualIP is valid; 1 with file, document index and field path for each
-problem; 2 for unreadable files and malformed YAML; other kinds skipped with a note; several
-files and standard input; the shipped examples are valid and the invalid ones invalid.
+Proves: 0 when every VirtualIP and VirtualIPPool is valid; 1 with file, document index, kind
+and field path for each problem (a pool's problems with the model's messages); 2 for
+unreadable files and malformed YAML; other kinds (a MetalLB IPAddressPool too) skipped with a
+note; several files and standard input; the shipped examples are valid and the invalid ones
+invalid.
 """
 
 from __future__ import annotations
@@ -51,14 +53,14 @@ def test_all_valid_exits_0(tmp_path: pathlib.Path) -> None:
     code, output = run(write(tmp_path, "ok.yaml", VALID))
     assert code == 0
     assert "ok.yaml[0]: ok: VirtualIP 'web' is valid" in output
-    assert output.rstrip().endswith("1 valid, 0 invalid VirtualIP(s)")
+    assert output.rstrip().endswith("1 valid, 0 invalid floatip object(s)")
 
 
 def test_invalid_exits_1_with_file_document_and_path(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "bad.yaml", INVALID)
     code, output = run(path)
     assert code == 1
-    assert f"{path}[0]: note: skipped: not a VirtualIP (kind Namespace)" in output
+    assert f"{path}[0]: note: skipped: not a VirtualIP or VirtualIPPool (kind Namespace)" in output
     assert f"{path}[1]: error: VirtualIP 'bad': spec.address: " in output
     assert "network address" in output
     assert f"{path}[1]: error: VirtualIP 'bad': spec.preferredNodes: " in output
@@ -96,7 +98,7 @@ def test_quiet_prints_problems_only(tmp_path: pathlib.Path) -> None:
 def test_file_without_virtualips_is_noted(tmp_path: pathlib.Path) -> None:
     code, output = run(write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\n"))
     assert code == 0
-    assert "no VirtualIP in this file" in output
+    assert "no VirtualIP or VirtualIPPool in this file" in output
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "examples").glob("*.yaml")))
@@ -107,3 +109,66 @@ def test_shipped_examples_are_valid(path: pathlib.Path) -> None:
 @pytest.mark.parametrize("path", sorted((REPO / "examples" / "invalid").glob("*.yaml")))
 def test_shipped_invalid_examples_are_invalid(path: pathlib.Path) -> None:
     assert run(str(path))[0] == 1
+
+
+POOLS = """
+apiVersion: floatip.io/v1alpha1
+kind: VirtualIPPool
+metadata: {name: general}
+spec:
+  addresses: [192.0.2.0/28, 2001:db8::/120]
+  template: {preferredNodes: [a, b]}
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: metallb, namespace: metallb-system}
+spec: {addresses: [192.0.2.0/28]}
+---
+apiVersion: floatip.io/v1alpha1
+kind: VirtualIPPool
+metadata: {name: bad}
+spec:
+  addresses: [192.0.2.10, 192.0.2.0/26, 192.0.2.32-192.0.2.40]
+  priority: -1
+  template: {preferredNodes: [a, a], preempt: true}
+"""
+
+
+def test_pools_are_validated_with_the_models_messages(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, "pools.yaml", POOLS)
+    code, output = run(path)
+    assert code == 1
+    assert f"{path}[0]: ok: VirtualIPPool 'general' is valid" in output
+    assert (
+        f"{path}[1]: note: skipped: not a VirtualIP or VirtualIPPool (kind IPAddressPool)" in output
+    )
+    prefix = f"{path}[2]: error: VirtualIPPool 'bad': "
+    assert (
+        prefix
+        + "spec.addresses[0]: '192.0.2.10' is one address, not a CIDR or a range: write 192.0.2.10/32"
+        in output
+    )
+    assert prefix + "spec.priority: must be at least 0 (got -1)" in output
+    assert prefix + "spec.template.preferredNodes: node 'a' is listed twice" in output
+    assert prefix + "spec.template.preempt: is not a field of VirtualIPPool" in output
+    assert output.rstrip().endswith("1 valid, 1 invalid floatip object(s)")
+
+
+def test_overlapping_entries_are_named(tmp_path: pathlib.Path) -> None:
+    code, output = run(
+        "-",
+        stdin=POOLS.split("---", maxsplit=1)[0].replace("2001:db8::/120", "192.0.2.8-192.0.2.9"),
+    )
+    assert code == 1
+    assert (
+        "spec.addresses: items 0 and 1 share 192.0.2.8-192.0.2.9 "
+        "(in 192.0.2.0/28 and in 192.0.2.8-192.0.2.9): list each address in one entry only"
+    ) in output
+
+
+def test_a_pool_and_a_virtualip_in_one_file(tmp_path: pathlib.Path) -> None:
+    code, output = run(
+        write(tmp_path, "both.yaml", VALID + "---" + POOLS.split("---", maxsplit=1)[0])
+    )
+    assert code == 0
+    assert "VirtualIP 'web' is valid" in output and "VirtualIPPool 'general' is valid" in output
