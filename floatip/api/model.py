@@ -743,21 +743,26 @@ _COUNT_NOTE = (
 )
 
 
+def _check_int64(value: int) -> int:
+    if value > pools.INT64_MAX:
+        raise ValueError(f"must be at most {pools.INT64_MAX} (int64): report larger counts as that")
+    return value
+
+
+#: A count in status: an int64 on the wire. The bound is the model's (and the format's): a
+#: schema ``maximum`` is a float64 in Kubernetes and in Helm's YAML, which cannot hold 2^63 - 1.
+Count = Annotated[
+    int, Field(ge=0, json_schema_extra={"format": "int64"}), pydantic.AfterValidator(_check_int64)
+]
+
+
 class AddressCounts(Model):
     """How many addresses of one family the pool holds and hands out."""
 
-    total: int = Field(
-        ge=0,
-        le=pools.INT64_MAX,
-        description="Addresses the pool hands out." + _COUNT_NOTE,
-    )
-    allocated: int = Field(
-        ge=0, le=pools.INT64_MAX, description="Addresses handed out now (VirtualIPs)."
-    )
-    available: int = Field(
-        ge=0,
-        le=pools.INT64_MAX,
-        description="Addresses still free: total minus allocated." + _COUNT_NOTE,
+    total: Count = Field(description="Addresses the pool hands out." + _COUNT_NOTE)
+    allocated: Count = Field(description="Addresses handed out now (VirtualIPs).")
+    available: Count = Field(
+        description="Addresses still free: total minus allocated." + _COUNT_NOTE
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from floatip.api import model, names, validation
+from floatip.api import model, names, pools, validation
 
 GOOD: dict[str, Any] = {"addresses": ["192.0.2.0/28"]}
 
@@ -255,3 +255,31 @@ def test_a_valid_manifest() -> None:
 def test_manifest_problems(manifest: dict[str, Any], path: str, reason: str) -> None:
     problems = validation.validate_pool_manifest(manifest)
     assert any(p.path == path and reason in p.message for p in problems), problems
+
+
+def test_status_counts_are_int64_and_capped_counts_fit() -> None:
+    pool = validation.parse_pool_spec({"addresses": ["2001:db8::/48", "192.0.2.0/28"]}).pool
+    taken = [pools.to_address(4, int(pools.parse_entry("192.0.2.1/32").first))]
+    status = model.VirtualIPPoolStatus.model_validate(
+        {
+            "observedGeneration": 3,
+            "ipv4": {"total": pool.total(4), "allocated": 1, "available": pool.available(4, taken)},
+            "ipv6": {
+                "total": pools.capped(pool.total(6)),
+                "allocated": 0,
+                "available": pools.capped(pool.available(6, taken)),
+            },
+            "conditions": [
+                {
+                    "type": "Overlap",
+                    "status": "False",
+                    "reason": model.PoolConditionReason.NO_OVERLAP,
+                    "lastTransitionTime": "2024-01-01T00:00:00Z",
+                }
+            ],
+        }
+    )
+    assert status.ipv4 == model.AddressCounts(total=14, allocated=1, available=13)
+    assert status.ipv6 is not None and status.ipv6.total == 2**63 - 1
+    with pytest.raises(ValueError, match="int64"):
+        model.AddressCounts(total=2**63, allocated=0, available=0)
