@@ -214,16 +214,19 @@ def test_operator_deployment_is_ha_and_locked_down() -> None:
     assert pdb["spec"]["minAvailable"] == 1
 
 
-def test_chart_crd_is_the_generated_one() -> None:
-    assert (CHART / "files" / "crd-virtualip.yaml").read_text() == (
-        REPO / "crds" / "virtualip.yaml"
-    ).read_text(), (
-        "charts/floatip/files/crd-virtualip.yaml is stale: cp crds/virtualip.yaml charts/floatip/files/crd-virtualip.yaml"
+@pytest.mark.parametrize("name", ["virtualip.yaml", "virtualippool.yaml"])
+def test_chart_crds_are_the_generated_ones(name: str) -> None:
+    assert (CHART / "files" / f"crd-{name}").read_text() == (REPO / "crds" / name).read_text(), (
+        f"charts/floatip/files/crd-{name} is stale: cp crds/{name} charts/floatip/files/crd-{name}"
     )
-    [crd] = by_kind(render("helm4"), "CustomResourceDefinition")
-    generated = yaml.safe_load((REPO / "crds" / "virtualip.yaml").read_text())
-    assert crd["spec"] == generated["spec"]
-    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    generated = yaml.safe_load((REPO / "crds" / name).read_text())
+    for helm in ("helm3", "helm4"):
+        crds = {c["metadata"]["name"]: c for c in by_kind(render(helm), "CustomResourceDefinition")}
+        assert sorted(crds) == ["virtualippools.floatip.io", "virtualips.floatip.io"]
+        crd = crds[generated["metadata"]["name"]]
+        assert crd["spec"] == generated["spec"]
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert crd["metadata"]["labels"]["app.kubernetes.io/name"] == "floatip"
 
 
 def test_programs_accept_every_flag_the_chart_passes() -> None:
