@@ -1,8 +1,8 @@
 """``floatip apiserver`` as a process: serves floatip's crds/ by default and stops on SIGTERM.
 
 Proves: started with nothing but --port and --kubeconfig (from any working directory) it writes
-a kubeconfig the real kubectl uses, serves the VirtualIP resource from the repository's crds/,
-and exits cleanly on SIGTERM, as the lab runs it.
+a kubeconfig the real kubectl uses, serves the VirtualIP and VirtualIPPool resources from the
+repository's crds/, and exits cleanly on SIGTERM, as the lab runs it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def _free_port() -> int:
 def test_default_crds_dir_is_the_repository_one() -> None:
     found = runtime.default_crds_dir()
     assert (found / "virtualip.yaml").is_file()
+    assert (found / "virtualippool.yaml").is_file()
 
 
 def test_serves_crds_by_default_and_stops_on_sigterm(tmp_path: pathlib.Path) -> None:
@@ -56,7 +57,7 @@ def test_serves_crds_by_default_and_stops_on_sigterm(tmp_path: pathlib.Path) -> 
             assert time.monotonic() < deadline, "no kubeconfig within 20 s"
             time.sleep(0.05)
         result = subprocess.run(
-            [kubectl_path(), "get", "vip"],
+            [kubectl_path(), "get", "vip,vippool"],  # the lab's server serves both CRDs
             check=False,
             env={**os.environ, "KUBECONFIG": str(kubeconfig)},
             capture_output=True,

@@ -66,6 +66,7 @@ def test_wheel_contents(tmp_path: pathlib.Path) -> None:
     }, "the product wheel carries no lab, benchmark or test API server package"
     assert not any("bench" in name for name in names), "benchmarks belong to the lab"
     assert "floatip/_crds/virtualip.yaml" in names
+    assert "floatip/_crds/virtualippool.yaml" in names
     assert "floatip/_rbac.yaml" in names
     assert "floatip/_admission.yaml" in names
     assert not any(n.startswith("operator/") for n in names), (
