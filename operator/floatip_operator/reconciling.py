@@ -103,6 +103,7 @@ class Reconciler:
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
         self.full_pass = False  # the pass under way is the periodic safety net
+        self.pass_began = 0.0  # perf_counter at the start of the pass under way
         self.damping = damping.Damping()
         self.book = trust.Book()
         self.writer = statuswriting.StatusWriter(
@@ -200,6 +201,7 @@ class Reconciler:
 
     async def decide_and_write(self, nodes: Mapping[str, eligibility.NodeView]) -> None:
         """Place every VirtualIP; record the moves in one write, then write the statuses."""
+        self.pass_began = time.perf_counter()
         try:
             await self.record.fence(self.book.term)
         except client.ApiError as exc:
@@ -328,6 +330,7 @@ class Reconciler:
         """
         if not moved and not (self.full_pass and self.record.prunable(self.caught_up)):
             return []
+        decided = time.perf_counter()
         try:
             moved = await self.record.record(moved, caught_up=self.caught_up)
         except client.ApiError as exc:
@@ -342,7 +345,11 @@ class Reconciler:
         if any(map(moves.is_failover, moved)):
             metrics.FAILOVER_CRITICAL_WRITES.inc()
         if moved:
-            log.info("moves recorded", moves=len(moved), pending=len(self.record.pending))
+            log.info(
+                "moves recorded", moves=len(moved), pending=len(self.record.pending),
+                decided_ms=round(1000 * (decided - self.pass_began), 1),
+                written_ms=round(1000 * (time.perf_counter() - decided), 1),
+            )  # fmt: skip
         return moved
 
     async def write(
