@@ -1,10 +1,11 @@
-"""Kubernetes Events about a VirtualIP: the one builder both the operator and the agent use.
+"""Kubernetes Events about a VirtualIP or a VirtualIPPool: the one builder every side uses.
 
-docs/design/protocol.md: Events are ``events.k8s.io/v1``, in namespace ``default`` (the
-VirtualIP is cluster-scoped, an Event is namespaced), ``regarding`` the VirtualIP, so that
-``kubectl describe vip NAME`` lists them. The reporter names itself the way the real
-controllers do (``reportingController`` a domain-qualified name, ``reportingInstance`` the
-replica or node). Reasons and actions are the callers' enums: never free text.
+docs/design/protocol.md: Events are ``events.k8s.io/v1``, in namespace ``default`` (both kinds
+are cluster-scoped, an Event is namespaced), ``regarding`` the object, so that
+``kubectl describe vip NAME`` (or ``vippool NAME``) lists them. The reporter names itself the
+way the real controllers do (``reportingController`` a domain-qualified name,
+``reportingInstance`` the replica or node). Reasons and actions are the callers' enums: never
+free text.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ class Type(enum.StrEnum):
 
 
 class Regarding(NamedTuple):
-    """The VirtualIP an Event is about (uid and resourceVersion when known)."""
+    """The object an Event is about (uid and resourceVersion when known; a VirtualIP unless
+    ``kind`` says otherwise)."""
 
     name: str
     uid: str = ""
     resource_version: str = ""
+    kind: str = names.KIND
 
 
 def build(
@@ -51,7 +54,7 @@ def build(
     """An ``events.k8s.io/v1`` Event body, ready to POST to the `NAMESPACE`'s events."""
     target: dict[str, Any] = {
         "apiVersion": names.API_VERSION,
-        "kind": names.KIND,
+        "kind": regarding.kind,
         "name": regarding.name,
     }
     if regarding.uid:

@@ -26,6 +26,12 @@ POOL_PLURAL: Final = "virtualippools"
 POOL_SINGULAR: Final = "virtualippool"
 POOL_SHORT_NAMES: Final = ("vippool",)
 POOL_CRD_NAME: Final = f"{POOL_PLURAL}.{GROUP}"
+#: On a VirtualIP: the name of the pool floatip allocated its address from. Allocation (issue 16,
+#: item 3) sets it on every VirtualIP it creates; nothing sets it yet. A VirtualIP without it,
+#: or naming another pool, is *standalone* as far as a pool is concerned: when its address lies
+#: in the pool, the pool reports Overlap (OverlapsVirtualIP), since the address is taken and
+#: the allocator must never hand it out. People do not set it.
+POOL_LABEL: Final = f"{GROUP}/pool"
 
 #: Marks an address the agent added, so that it is told apart from the node's own addresses
 #: and from other software's (``IFA_PROTO``; values 0-4 are the kernel's and iproute2's).

@@ -138,7 +138,7 @@ def conflict_patch(report: model.ConflictReport | None) -> dict[str, Any]:
 
 
 def condition_entry(
-    kind: model.ConditionType,
+    kind: model.ConditionType | model.PoolConditionType,
     value: model.ConditionStatus,
     reason: str,
     message: str,
@@ -146,7 +146,8 @@ def condition_entry(
     generation: int,
     since: str,
 ) -> dict[str, Any]:
-    """One ``status.conditions[]`` item (``reason`` a `ConditionReason` or `MoveReason`)."""
+    """One ``status.conditions[]`` item of a VirtualIP or a pool (``reason`` a
+    `ConditionReason`, `MoveReason` or `PoolConditionReason`)."""
     return {
         "type": kind.value,
         "status": value.value,

@@ -1,11 +1,12 @@
-"""The REST paths floatip reads and writes (cluster-scoped VirtualIPs; namespaced Leases and
-the move record's ConfigMap)."""
+"""The REST paths floatip reads and writes (cluster-scoped VirtualIPs and VirtualIPPools;
+namespaced Leases and the move record's ConfigMap)."""
 
 from __future__ import annotations
 
 from floatip.api import names
 
 VIRTUALIPS = f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
+VIRTUALIPPOOLS = f"/apis/{names.GROUP}/{names.VERSION}/{names.POOL_PLURAL}"
 NODES = "/api/v1/nodes"
 READYZ = "/readyz"
 
@@ -16,6 +17,14 @@ def virtualip(name: str) -> str:
 
 def virtualip_status(name: str) -> str:
     return f"{VIRTUALIPS}/{name}/status"
+
+
+def virtualippool(name: str) -> str:
+    return f"{VIRTUALIPPOOLS}/{name}"
+
+
+def virtualippool_status(name: str) -> str:
+    return f"{VIRTUALIPPOOLS}/{name}/status"
 
 
 def node(name: str) -> str:

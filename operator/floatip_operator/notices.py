@@ -3,7 +3,8 @@
 ``kubectl describe vip`` should tell why: every move (its `model.MoveReason`), a refusal the
 first time it appears (invalid spec, duplicate address, no eligible node, unknown pinned node)
 and a new conflict. `notices` compares the old and the new status; `floatip_operator.posting`
-sends what it returns with the shared Event builder (`floatip.api.events`). `forged` is the
+sends what it returns with the shared Event builder (`floatip.api.events`). `pool_notices`
+does the same for a VirtualIPPool's conditions (`poolstatuses`). `forged` is the
 Warning for a holder or epoch the operator never assigned, once it is put back (`trust`).
 """
 
@@ -44,7 +45,7 @@ class Notice:
     """One Event to post: its type, reason (an enum member), note, and the move it reports."""
 
     type: events.Type
-    reason: model.MoveReason | model.ConditionReason | Reason
+    reason: model.MoveReason | model.ConditionReason | model.PoolConditionReason | Reason
     note: str
 
     @property
@@ -79,6 +80,44 @@ def notices(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[
     ):
         conflict = status.condition(new, model.ConditionType.CONFLICT)
         found.append(Notice(events.Type.WARNING, Reason.CONFLICT, str(conflict.get("message"))))
+    return found
+
+
+#: A pool's condition reasons that post a Warning (the others post a Normal Event).
+POOL_WARN_ON = frozenset(
+    {
+        model.PoolConditionReason.INVALID_SPEC,
+        model.PoolConditionReason.OVERLAPS_POOL,
+        model.PoolConditionReason.OVERLAPS_VIRTUAL_IP,
+        model.PoolConditionReason.EXHAUSTED,
+    }
+)
+
+
+def pool_notices(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Notice]:
+    """One Event per pool condition whose status or reason changed, or, for a True Overlap,
+    whose message did (it names what the pool overlaps).
+
+    A condition that first appears in its all-clear state (a new pool's ``Overlap`` False)
+    posts nothing: nothing happened. The Event's reason is the condition's reason.
+    """
+    previous = previous or {}
+    found: list[Notice] = []
+    for kind in model.PoolConditionType:
+        old, now = status.condition(previous, kind), status.condition(new, kind)
+        reason = _enum(model.PoolConditionReason, now.get("reason"))
+        if reason is None:
+            continue
+        same = (old.get("status"), old.get("reason")) == (now.get("status"), now.get("reason"))
+        if kind is model.PoolConditionType.OVERLAP:
+            same = same and (
+                now.get("status") != "True" or old.get("message") == now.get("message")
+            )
+            if not old and reason is model.PoolConditionReason.NO_OVERLAP:
+                continue
+        if not same:
+            kind_of = events.Type.WARNING if reason in POOL_WARN_ON else events.Type.NORMAL
+            found.append(Notice(kind_of, reason, f"{kind}: {now.get('message', '')}"))
     return found
 
 
