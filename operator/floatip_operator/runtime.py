@@ -1,7 +1,7 @@
 """Wiring: one :class:`Runtime` per operator process, its tasks started and stopped by kopf.
 
-Builds the API client, the three informers, the poller, the leader elector, the Event poster,
-the reconcile loop and the finalizer from :class:`options.Options`, and answers the
+Builds the API client, the four informers, the poller, the leader elector, the Event poster,
+the reconcile loop, the pool loop and the finalizer from :class:`options.Options`, and answers the
 finalizer's question (is this VirtualIP's address released yet?) from their state.
 """
 
@@ -24,6 +24,7 @@ from floatip_operator import (
     moverecord,
     options,
     polling,
+    poolwriting,
     posting,
     reconciling,
 )
@@ -42,8 +43,19 @@ class Runtime:
             self.reconciler.poke()
             self.finalizer.poke()
 
+        def vips_changed() -> None:
+            changed()
+            self.pool_writer.poke()  # counts and overlaps read every VirtualIP's address
+
         self.vips = informing.Informer(
-            api, paths.VIRTUALIPS, on_change=changed, contact=self.contact
+            api, paths.VIRTUALIPS, on_change=vips_changed, contact=self.contact
+        )
+
+        def pools_changed() -> None:
+            self.pool_writer.poke()
+
+        self.pools = informing.Informer(
+            api, paths.VIRTUALIPPOOLS, on_change=pools_changed, contact=self.contact
         )
         self.nodes = informing.Informer(api, paths.NODES, on_change=changed, contact=self.contact)
         self.leases = informing.Informer(
@@ -62,6 +74,7 @@ class Runtime:
                 self.reconciler.last_nodes = None
                 self.reconciler.poke()
                 self.finalizer.poke()
+                self.pool_writer.poke()
             else:
                 self.finalizer.stop_releasing()
 
@@ -85,6 +98,14 @@ class Runtime:
             record=moverecord.MoveRecord(api, namespace=opts.namespace, identity=opts.identity),
             debounce_s=opts.debounce_seconds,
         )
+        self.pool_writer = poolwriting.PoolWriter(
+            api=api,
+            pools=self.pools,
+            vips=self.vips,
+            elector=self.elector,
+            poster=self.poster,
+            debounce_s=max(opts.debounce_seconds, poolwriting.DEBOUNCE_S),
+        )
         self.finalizer = finalizing.Finalizer(
             api=api,
             vips=self.vips,
@@ -101,8 +122,10 @@ class Runtime:
             self.vips.run(),
             self.nodes.run(),
             self.leases.run(),
+            self.pools.run(),
             self.elector.run(),
             self.reconciler.run(),
+            self.pool_writer.run(),
             self.finalizer.run(),
             *(self.poster.run() for _ in range(posting.WORKERS)),
         ):
