@@ -760,7 +760,12 @@ class AddressCounts(Model):
     """How many addresses of one family the pool holds and hands out."""
 
     total: Count = Field(description="Addresses the pool hands out." + _COUNT_NOTE)
-    allocated: Count = Field(description="Addresses handed out now (VirtualIPs).")
+    allocated: Count = Field(
+        description=(
+            "Addresses taken now: distinct addresses of VirtualIPs whose spec.address lies in "
+            "the pool, allocated from it or standalone (a taken address is never handed out)."
+        )
+    )
     available: Count = Field(
         description="Addresses still free: total minus allocated." + _COUNT_NOTE
     )
@@ -779,7 +784,10 @@ class VirtualIPPoolStatus(Model):
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
         description=(
-            "Ready, and Overlap (the pool shares addresses with another pool or a VirtualIP)."
+            "Ready (True when the spec is valid and the pool overlaps nothing; reason Ready, "
+            "or Exhausted when no address is left) and Overlap (True when the pool shares "
+            "addresses with another pool, OverlapsPool, or holds the address of a standalone "
+            "VirtualIP, OverlapsVirtualIP)."
         ),
     )
 

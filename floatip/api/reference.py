@@ -67,11 +67,31 @@ def _rows(schema: Mapping[str, Any], path: str) -> Iterator[str]:
 _INTRODUCTIONS: dict[str, list[str]] = {
     names.KIND: [],
     names.POOL_KIND: [
-        "A pool of addresses for Services of type LoadBalancer (MetalLB's IPAddressPool). "
-        "This is the API only, validated by the CRD, the model and `floatip validate`: the "
-        "operator does not yet read pools, allocate their addresses to Services or write "
-        "their status. Those follow in the next steps of issue 16 (Services of type "
-        "LoadBalancer, allocation as durable VirtualIPs, placement, status and events).",
+        "A pool of addresses for Services of type LoadBalancer (MetalLB's IPAddressPool), "
+        "validated by the CRD, the model and `floatip validate`. The operator reads pools and "
+        "writes their status; it does not yet allocate their addresses to Services. That "
+        "follows in the next steps of issue 16 (Services of type LoadBalancer, allocation as "
+        "durable VirtualIPs, placement, Service status and events).",
+        "",
+        "What the status says (the operator's leader writes it, and only when it changed): "
+        "per family the pool has, `total` addresses it hands out, `allocated` (distinct "
+        "addresses of VirtualIPs whose `spec.address` lies in the pool, whoever made them) and "
+        "`available` (the difference). `Ready` is True when the spec is valid and nothing "
+        "overlaps the pool, with reason `Ready`, or `Exhausted` when no address is left; "
+        "otherwise False with reason `InvalidSpec` (the model's problems, as "
+        "`floatip validate` words them: the operator applies the rules the CRD cannot) or the "
+        "Overlap condition's reason. `Overlap` is True with reason `OverlapsPool` when the pool "
+        "shares addresses with another valid pool (both pools say so, naming each other and "
+        "the addresses shared), or `OverlapsVirtualIP` when it holds the address of a "
+        "standalone VirtualIP: one not labelled `floatip.io/pool: <this pool>`. Allocation "
+        "will set that label on every VirtualIP it creates; a VirtualIP made by hand inside "
+        "a pool is an overlap, because the address is taken and the pool must never hand it "
+        "out (move the VirtualIP out of the pool, or the pool off the address). `Overlap` is "
+        "Unknown while the spec is invalid, and an invalid pool overlaps no other. Each "
+        "change of a condition's status or reason (or of what a True `Overlap` names) posts "
+        "one Event regarding the pool (`kubectl describe vippool NAME`), a Warning for "
+        "`InvalidSpec`, `OverlapsPool`, `OverlapsVirtualIP` and `Exhausted`, and logs one "
+        "line.",
         "",
         "How its addresses count (`floatip.api.pools`): a CIDR shorter than /31 (IPv4) or "
         "/127 (IPv6) never hands out its network address (for IPv6 the Subnet-Router anycast "
@@ -89,7 +109,7 @@ _INTRODUCTIONS: dict[str, list[str]] = {
         "syntax, family, unicast addresses and host bits, and exact duplicates, are CEL and "
         "schema rules; a range's order, a range across special addresses (multicast, "
         "loopback, ...) and entries that share addresses are checked by the model "
-        "(`floatip validate`; the operator is to apply the same rules when it reads pools), "
+        "(`floatip validate`, and the operator when it reads pools: `InvalidSpec`), "
         "since CEL has no order on addresses.",
         "",
     ],
