@@ -10,6 +10,11 @@ run the same informers, so a new leader starts from a warm cache.
 outage, agents could not renew their Leases either, so Lease expiry is not believed while the
 informers have no contact (their caches are frozen), nor until the API has been reachable
 again for a full Lease duration (see :mod:`views`).
+
+An informer whose failures must not count as an outage has no Contact: the VirtualIPPools'
+(a cluster without the pool CRD, or a ClusterRole from before pools, answers 404 or 403
+forever; were that an outage, Lease expiry would never be believed and nothing would fail
+over).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ class Informer:
         path: str,
         *,
         on_change: Callable[[], None],
-        contact: Contact,
+        contact: Contact | None,
         keep: Callable[[dict[str, Any]], bool] = lambda obj: True,
         watch_timeout_s: int = 60,
     ) -> None:
@@ -78,7 +83,8 @@ class Informer:
             self.store[name] = obj
 
     def _failed(self, error: client.ApiError) -> None:
-        self.contact.lost(error)
+        if self.contact is not None:
+            self.contact.lost(error)
         log.info("informer retrying", path=self.path, error=str(error))
 
     async def run(self) -> None:
@@ -89,7 +95,8 @@ class Informer:
             watch_timeout_s=self.watch_timeout_s,
             shape=_slim,
         ):
-            self.contact.ok()
+            if self.contact is not None:
+                self.contact.ok()
             if isinstance(event, watching.Listed):
                 self._listed(event.objects)
             else:

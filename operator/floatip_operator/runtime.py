@@ -54,8 +54,9 @@ class Runtime:
         def pools_changed() -> None:
             self.pool_writer.poke()
 
+        # No Contact: pools failing to list (no pool CRD, an older ClusterRole) is no outage.
         self.pools = informing.Informer(
-            api, paths.VIRTUALIPPOOLS, on_change=pools_changed, contact=self.contact
+            api, paths.VIRTUALIPPOOLS, on_change=pools_changed, contact=None
         )
         self.nodes = informing.Informer(api, paths.NODES, on_change=changed, contact=self.contact)
         self.leases = informing.Informer(

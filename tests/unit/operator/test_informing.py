@@ -2,15 +2,20 @@
 
 Proves: managedFields are dropped and everything else is kept as it was; the keys and short
 strings of two objects decoded apart are then the same string objects (interned), so 10,000
-VirtualIPs share them; a newer copy replaces an older one, never the other way round.
+VirtualIPs share them; a newer copy replaces an older one, never the other way round; the
+VirtualIPPools' informer failing forever (no pool CRD: 404) leaves the operator's API contact
+as it was (it would otherwise stall every failover) and never counts as synced.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any
 
-from floatip_operator import informing
+from floatip.kube import client
+from floatip_operator import informing, options, runtime
 
 
 def _decoded(name: str, rv: str) -> dict[str, Any]:
@@ -60,3 +65,31 @@ def test_only_a_newer_copy_replaces_the_stored_one() -> None:
     informer.put(_decoded("web", "10"))
     assert informer.store["web"]["metadata"]["resourceVersion"] == "10"
     assert "managedFields" not in informer.store["web"]["metadata"]
+
+
+class _Refusing:
+    """An API that answers every request 404, as one without the VirtualIPPool CRD does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.retried = asyncio.Event()
+
+    async def request(self, method: str, path: str, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 2:
+            self.retried.set()
+        raise client.ApiError(
+            404, "the server could not find the resource", method=method, path=path
+        )
+
+
+async def test_pools_failing_to_list_are_no_api_outage() -> None:
+    api = _Refusing()
+    rt = runtime.Runtime(options.Options(), api)  # type: ignore[arg-type]
+    assert rt.pools.contact is None and rt.vips.contact is rt.contact
+    task = asyncio.create_task(rt.pools.run())
+    await asyncio.wait_for(api.retried.wait(), 5)  # a failure, the back-off, another
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert rt.contact.reachable and not rt.pools.synced.is_set()
