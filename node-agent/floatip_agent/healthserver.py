@@ -1,8 +1,10 @@
 """The agent's HTTP endpoint: ``/healthz`` (the operator's fast liveness path) and ``/metrics``.
 
 protocol.md "The agent's health endpoint": ``GET /healthz`` answers 200 with JSON (node,
-unsure, lastApiContact, held, health) while the agent's loops run; ``GET /metrics`` is
-Prometheus text. An answer costs no API request, so the operator can probe every 0.2 s.
+unsure, lastApiContact, held, health) while the agent's loop runs; ``GET /metrics`` is
+Prometheus text. An answer costs no API request, so the operator can probe every 0.2 s. This
+module is the HTTP side; `healththread` runs it on a thread of its own and says what it
+answers.
 
 Two fixed routes need no web framework: asyncio's server and h11 (the HTTP/1.1 state machine
 `floatip.kube.connections` also speaks) answer them, with keep-alive for the operator's polls,
@@ -12,20 +14,24 @@ HEAD, 404 and 405 as aiohttp answered them, at no aiohttp import (~10 MiB on eve
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
-from typing import Any
+from typing import NamedTuple
 
 import h11
-import prometheus_client
-from prometheus_client import CollectorRegistry
 
 JSON = "application/json; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 #: An idle kept-alive connection is closed after this long (aiohttp's keepalive_timeout).
 KEEPALIVE_SECONDS = 75.0
 
-Route = Callable[[], tuple[str, bytes]]
+
+class Answer(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes
+
+
+Route = Callable[[], Answer]
 
 
 class Server:
@@ -51,8 +57,8 @@ class Server:
             return 404, TEXT, b"404: Not Found", []
         if request.method not in (b"GET", b"HEAD"):
             return 405, TEXT, b"405: Method Not Allowed", [("Allow", "GET,HEAD")]
-        content_type, body = route()
-        return 200, content_type, body, []
+        status, content_type, body = route()
+        return status, content_type, body, []
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One client connection: request after request until either side closes."""
@@ -93,17 +99,3 @@ async def _next(http: h11.Connection, reader: asyncio.StreamReader) -> object:
                 http.receive_data(await reader.read(64 * 1024))
             continue
         return None if isinstance(event, h11.ConnectionClosed) else event
-
-
-async def start(
-    *, host: str, port: int, healthz: Callable[[], dict[str, Any]], registry: CollectorRegistry
-) -> Server:
-    """Listen on host:port; `Server.cleanup` to stop."""
-    server = Server({
-        "/healthz": lambda: (JSON, json.dumps(healthz()).encode()),
-        "/metrics": lambda: (
-            prometheus_client.CONTENT_TYPE_LATEST, prometheus_client.generate_latest(registry)
-        ),
-    })  # fmt: skip
-    server.server = await asyncio.start_server(server.serve, host, port, reuse_address=True)
-    return server

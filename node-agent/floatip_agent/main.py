@@ -26,7 +26,7 @@ import click
 import structlog
 
 from floatip import logs
-from floatip_agent import agent, healthserver, settings
+from floatip_agent import agent, healththread, settings
 
 log = structlog.get_logger(__name__)
 
@@ -38,21 +38,21 @@ async def serve(config: settings.Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     the_agent = agent.Agent(config)
-    runner = await healthserver.start(
-        host=config.listen_host, port=config.listen_port,
-        healthz=the_agent.healthz, registry=the_agent.counters.registry,
-    )  # fmt: skip
+    health = healththread.Health(healthz=the_agent.healthz, registry=the_agent.counters.registry)
+    await health.start(host=config.listen_host, port=config.listen_port)
     log.info("agent-started", node=config.node, listen=f"{config.listen_host}:{config.listen_port}")
     main = asyncio.create_task(the_agent.run(), name="agent")
+    beat = asyncio.create_task(health.beat(), name="health-beat")
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         main.cancel()
+        beat.cancel()
         stopper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await main
-        await runner.cleanup()
+        await health.stop()
         if stop.is_set() and config.restart_grace_seconds > 0:
             await the_agent.announce_restart(config.restart_grace_seconds)
     log.info("agent-exiting", signal="SIGTERM/SIGINT", addresses="kept")

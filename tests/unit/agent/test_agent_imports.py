@@ -24,7 +24,7 @@ LEFT_BEHIND = ("kubernetes", "scapy", "aiohttp", "kopf")
 START = """
 import asyncio, ipaddress, json, sys
 
-from floatip_agent import agent, healthserver, main, packets, settings
+from floatip_agent import agent, healththread, main, packets, settings
 
 
 async def start_and_stop() -> None:
@@ -32,10 +32,9 @@ async def start_and_stop() -> None:
     for address in (ipaddress.ip_address("192.0.2.1"), ipaddress.ip_address("2001:db8::1")):
         packets.probe(address, mac="02:00:00:00:00:01")
         packets.announcement(address, mac="02:00:00:00:00:01")
-    server = await healthserver.start(
-        host="127.0.0.1", port=0, healthz=the_agent.healthz, registry=the_agent.counters.registry
-    )
-    await server.cleanup()
+    health = healththread.Health(healthz=the_agent.healthz, registry=the_agent.counters.registry)
+    await health.start(host="127.0.0.1", port=0)
+    await health.stop()
     await the_agent.api.close()
 
 
