@@ -236,11 +236,11 @@ class Reconciler:
         metrics.PLACEMENT.observe(time.perf_counter() - started)
         now = times.timestamp(times.now())
 
-        def build(body: dict[str, Any]) -> dict[str, Any]:
+        def inputs_of(body: dict[str, Any]) -> statuses.Inputs:
             parsed = self.parsed(body)
             spec = parsed.spec
             verdict = verdicts[trust.key_of(body)]
-            inputs = statuses.Inputs(
+            return statuses.Inputs(
                 generation=parsed.generation,
                 now=now,
                 decision=decisions.get(str(body["metadata"]["name"])),
@@ -251,20 +251,20 @@ class Reconciler:
                 pinned_exists=spec is None or spec.node is None or spec.node in nodes,
                 restore=None if verdict.trusted else verdict,
             )
-            return statuses.build(bases[trust.key_of(body)], inputs)
 
         # The moves first: their one record write is what a failover's successors wait for,
-        # so the statuses of the VirtualIPs that stay put are built after it.
+        # so every status is built after it (the record needs only the assignments).
         moving = [
             b for b in bodies if self.moves_now(b, bases[trust.key_of(b)], decisions, verdicts)
         ]
-        built = {trust.key_of(b): build(b) for b in moving}
         moved = [
             move
             for body in moving
             if (
                 move := statuses.recorded_move(
-                    *trust.key_of(body), bases[trust.key_of(body)], built[trust.key_of(body)]
+                    *trust.key_of(body),
+                    bases[trust.key_of(body)],
+                    statuses.assignment(bases[trust.key_of(body)], inputs_of(body)),
                 )
             )
         ]
@@ -276,7 +276,7 @@ class Reconciler:
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
         for body in bodies:
-            new = built.get(trust.key_of(body)) or build(body)
+            new = statuses.build(bases[trust.key_of(body)], inputs_of(body))
             state = statuses.state(new)
             counts[state] = counts.get(state, 0) + 1
             if statuses.changed(body.get("status"), new):
