@@ -32,12 +32,15 @@ class Type(enum.StrEnum):
 
 class Regarding(NamedTuple):
     """The object an Event is about (uid and resourceVersion when known; a VirtualIP unless
-    ``kind`` says otherwise)."""
+    ``kind`` says otherwise). ``namespace`` is set for a namespaced object (a Service): its
+    Event then lives in that namespace, where ``kubectl describe`` looks for it."""
 
     name: str
     uid: str = ""
     resource_version: str = ""
     kind: str = names.KIND
+    namespace: str = ""
+    api_version: str = names.API_VERSION
 
 
 def build(
@@ -53,10 +56,12 @@ def build(
 ) -> dict[str, Any]:
     """An ``events.k8s.io/v1`` Event body, ready to POST to the `NAMESPACE`'s events."""
     target: dict[str, Any] = {
-        "apiVersion": names.API_VERSION,
+        "apiVersion": regarding.api_version,
         "kind": regarding.kind,
         "name": regarding.name,
     }
+    if regarding.namespace:
+        target["namespace"] = regarding.namespace
     if regarding.uid:
         target["uid"] = regarding.uid
     if regarding.resource_version:
@@ -64,7 +69,10 @@ def build(
     return {
         "apiVersion": "events.k8s.io/v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{regarding.name}.", "namespace": NAMESPACE},
+        "metadata": {
+            "generateName": f"{regarding.name}.",
+            "namespace": regarding.namespace or NAMESPACE,
+        },
         "eventTime": times.micro_time(now),
         "reportingController": controller,
         "reportingInstance": instance[:INSTANCE_LIMIT],

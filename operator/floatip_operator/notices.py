@@ -15,7 +15,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from floatip.api import events, model, status
+from floatip.api import events, model, services, status
 from floatip_operator import trust
 
 _E = TypeVar("_E", bound=enum.StrEnum)
@@ -45,7 +45,13 @@ class Notice:
     """One Event to post: its type, reason (an enum member), note, and the move it reports."""
 
     type: events.Type
-    reason: model.MoveReason | model.ConditionReason | model.PoolConditionReason | Reason
+    reason: (
+        model.MoveReason
+        | model.ConditionReason
+        | model.PoolConditionReason
+        | services.EventReason
+        | Reason
+    )
     note: str
 
     @property

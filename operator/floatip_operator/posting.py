@@ -46,7 +46,9 @@ class Poster:
         )  # fmt: skip
         for attempt in range(ATTEMPTS):
             try:
-                await self.api.request("POST", events.path(), body=body)
+                await self.api.request(
+                    "POST", events.path(regarding.namespace or events.NAMESPACE), body=body
+                )
             except client.ApiError as exc:
                 if attempt == ATTEMPTS - 1:
                     log.warning(

@@ -1,0 +1,139 @@
+"""What a Service asks of floatip, read from its body (pure): whether it is floatip's, and which
+addresses, pool and families it wants.
+
+docs/services.md "Which Services" and "Asking for an address". A Service is floatip's when it
+is ``type: LoadBalancer`` and its class is `services.CLASS`, or it has none and the operator
+serves class-less Services (``default_class``). Its request: the families of ``spec.ipFamilies``
+(the API server fills them in; one VirtualIP per family; with ``ipFamilyPolicy:
+PreferDualStack`` only the first is required), the addresses of annotation
+`services.ADDRESSES_ANNOTATION` (at most one per family, each of a family the Service has) or
+else of the deprecated ``spec.loadBalancerIP``, and the pool of `services.POOL_ANNOTATION`. A
+request that cannot be met as written keeps ``problems`` (a sentence saying what to write):
+the allocator reports it and allocates nothing new, but never takes back what it holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from floatip.api import addresses, labels, services
+
+IPAddress = addresses.IPAddress
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One floatip Service's request, in the terms the allocator decides in."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: IP versions wanted (4, 6) in the Service's order: ingress lists them so.
+    families: tuple[int, ...] = (4,)
+    #: How many of ``families`` must be allocated (the rest are allocated when possible).
+    required: int = 1
+    #: Requested addresses, at most one per family.
+    addresses: tuple[IPAddress, ...] = ()
+    pool: str | None = None
+    #: ``metadata.creationTimestamp``: older Services are served first.
+    created: str = ""
+    problems: str = ""
+
+    @property
+    def key(self) -> str:
+        return services.key(self.namespace, self.name)
+
+    def requested(self, version: int) -> IPAddress | None:
+        return next((a for a in self.addresses if a.version == version), None)
+
+
+def is_floatips(body: Mapping[str, Any], *, default_class: bool) -> bool:
+    """Whether floatip serves this Service (whatever its deletion state)."""
+    spec = body.get("spec")
+    if not isinstance(spec, Mapping) or spec.get("type") != services.LOAD_BALANCER:
+        return False
+    cls = spec.get("loadBalancerClass")
+    return cls == services.CLASS if cls else default_class
+
+
+def being_deleted(body: Mapping[str, Any]) -> bool:
+    return bool((body.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def read(body: Mapping[str, Any]) -> Request:
+    """The request of a Service floatip serves (`is_floatips`)."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    annotations = meta.get("annotations") or {}
+    problems: list[str] = []
+    families = _families(spec, problems)
+    required = 1 if spec.get("ipFamilyPolicy") == "PreferDualStack" else len(families)
+    wanted = _addresses(annotations, spec, families, problems)
+    pool = annotations.get(services.POOL_ANNOTATION)
+    if pool is not None and (not pool or labels.dns_subdomain_problem(pool)):
+        problems.append(
+            f"annotation {services.POOL_ANNOTATION} is {pool!r}, not a pool's name: write the "
+            "name of a VirtualIPPool (kubectl get vippool)"
+        )
+        pool = None
+    return Request(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        uid=str(meta.get("uid") or ""),
+        labels=dict(meta.get("labels") or {}),
+        families=families,
+        required=required,
+        addresses=wanted,
+        pool=pool,
+        created=str(meta.get("creationTimestamp") or ""),
+        problems="; ".join(problems),
+    )
+
+
+def _families(spec: Mapping[str, Any], problems: list[str]) -> tuple[int, ...]:
+    found: list[int] = []
+    for family in spec.get("ipFamilies") or ["IPv4"]:
+        version = services.FAMILIES.get(str(family))
+        if version is None:
+            problems.append(f"spec.ipFamilies has {family!r}: floatip knows IPv4 and IPv6")
+        elif version not in found:
+            found.append(version)
+    return tuple(found) or (4,)
+
+
+def _addresses(
+    annotations: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    families: tuple[int, ...],
+    problems: list[str],
+) -> tuple[IPAddress, ...]:
+    text = annotations.get(services.ADDRESSES_ANNOTATION)
+    where = f"annotation {services.ADDRESSES_ANNOTATION}"
+    if text is None and spec.get("loadBalancerIP"):
+        text, where = str(spec["loadBalancerIP"]), "spec.loadBalancerIP"
+    if text is None:
+        return ()
+    found: list[IPAddress] = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        try:
+            address = addresses.parse_host(part)
+        except addresses.AddressError as exc:
+            problems.append(f"{where}: {part!r} is not a usable address ({exc})")
+            continue
+        if any(a.version == address.version for a in found):
+            problems.append(
+                f"{where} names two IPv{address.version} addresses: give at most one per family"
+            )
+        elif address.version not in families:
+            problems.append(
+                f"{where} names {address}, but the Service's spec.ipFamilies has no "
+                f"IPv{address.version}: set ipFamilies (and ipFamilyPolicy) to include it"
+            )
+        else:
+            found.append(address)
+    return tuple(found)

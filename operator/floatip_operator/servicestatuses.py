@@ -1,0 +1,206 @@
+"""A floatip Service's status, and the Events its changes deserve, from its allocation (pure).
+
+docs/services.md "What the Service shows". ``status.loadBalancer.ingress`` lists the Service's
+addresses in its families' order, each ``{ip, ipMode: VIP}`` (the traffic arrives addressed to
+the VIP itself: kube-proxy must not short-cut it inside the cluster, which ``Proxy`` would
+allow; no peer sets it). Two conditions, domain-qualified because every controller of a
+Service shares its ``status.conditions``, and only floatip's are ever replaced:
+
+- `services.ConditionType.ALLOCATED`: True ``Allocated`` (which address, from which pool) or
+  ``AddressOutsidePool`` (kept although its pool no longer holds it); False with the reason
+  the allocation failed and what to do, or ``Reallocating`` while an old address is released.
+- `services.ConditionType.ANNOUNCED` (while it holds an address): True when every one of its
+  VirtualIPs is Ready (by which node), False ``AnnouncementPending`` naming the first that is
+  not and why.
+
+A condition keeps its ``lastTransitionTime`` while its status stays, so an unchanged world
+builds an identical status and the operator writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from floatip.api import events, services, status
+from floatip_operator import allocation, notices
+
+Kind = services.ConditionType
+Why = services.Reason
+OURS = frozenset(kind.value for kind in services.ConditionType)
+REALLOCATING = "Reallocating"
+
+
+def ingress(result: allocation.Result, families: Sequence[int]) -> list[dict[str, str]]:
+    held = sorted(result.held, key=lambda h: list(families).index(h.address.version))
+    return [{"ip": str(h.address), "ipMode": services.IP_MODE} for h in held]
+
+
+def build(
+    previous: Mapping[str, Any] | None,
+    result: allocation.Result,
+    families: Sequence[int],
+    vips: Mapping[str, Mapping[str, Any]],
+    *,
+    generation: int,
+    now: str,
+) -> dict[str, Any]:
+    """The Service's new ``status`` (``vips``: VirtualIP bodies by name)."""
+    fresh = [_allocated(result)]
+    if result.held:
+        fresh.append(_announced(result, vips))
+    old = list((previous or {}).get("conditions") or [])
+    return {
+        "loadBalancer": {"ingress": ingress(result, families)} if result.held else {},
+        "conditions": _merge(old, fresh, generation, now),
+    }
+
+
+def released(previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The status once floatip lets go of the Service: no ingress, no floatip condition."""
+    old = list((previous or {}).get("conditions") or [])
+    return {"loadBalancer": {}, "conditions": [c for c in old if c.get("type") not in OURS]}
+
+
+def changed(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` differs from the stored status in what floatip writes."""
+    previous = previous or {}
+    return (previous.get("loadBalancer") or {}) != (new.get("loadBalancer") or {}) or (
+        previous.get("conditions") or []
+    ) != (new.get("conditions") or [])
+
+
+def patch(new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
+    """A merge patch of ``/status``, refused (409) if the Service changed since it was read."""
+    return {"metadata": {"resourceVersion": resource_version}, "status": dict(new)}
+
+
+def _allocated(result: allocation.Result) -> tuple[Kind, str, str, str]:
+    if result.failure is not None:
+        kept = _addresses(result.held)
+        suffix = f" (it keeps {kept} meanwhile)" if kept else ""
+        return Kind.ALLOCATED, "False", result.failure.reason.value, result.failure.message + suffix
+    if result.waiting:
+        return (
+            Kind.ALLOCATED,
+            "False",
+            REALLOCATING,
+            "waiting for its previous VirtualIP to be deleted before it gets the new address",
+        )
+    outside = [h for h in result.held if h.outside]
+    if outside:
+        text = "; ".join(
+            f"{h.address} is no longer in pool {h.pool or '(none)'}, and stays allocated to "
+            "this Service until it is deleted or asks for another address"
+            for h in outside
+        )
+        return Kind.ALLOCATED, "True", Why.OUTSIDE_POOL.value, text
+    return Kind.ALLOCATED, "True", Why.ALLOCATED.value, _from_pools(result.held)
+
+
+def _announced(
+    result: allocation.Result, vips: Mapping[str, Mapping[str, Any]]
+) -> tuple[Kind, str, str, str]:
+    done: list[str] = []
+    for held in result.held:
+        current = status.of(vips.get(held.vip) or {})
+        holder = status.holder(current)
+        if not (status.condition(current, "Ready").get("status") == "True" and holder):
+            why = status.condition(current, "Ready").get("message") or "not created yet"
+            return (
+                Kind.ANNOUNCED,
+                "False",
+                Why.PENDING.value,
+                f"{held.address} (VirtualIP {held.vip}) is not announced yet: {why}",
+            )
+        done.append(f"{held.address} by node {holder}")
+    return Kind.ANNOUNCED, "True", Why.ANNOUNCED.value, "; ".join(done)
+
+
+def _addresses(held: Sequence[allocation.Held]) -> str:
+    return ", ".join(str(h.address) for h in held)
+
+
+def _from_pools(held: Sequence[allocation.Held]) -> str:
+    return "; ".join(f"{h.address} from pool {h.pool} (VirtualIP {h.vip})" for h in held)
+
+
+def _merge(
+    old: list[Mapping[str, Any]],
+    fresh: Sequence[tuple[Kind, str, str, str]],
+    generation: int,
+    now: str,
+) -> list[dict[str, Any]]:
+    before = {item.get("type"): item for item in old if isinstance(item, Mapping)}
+    result = [dict(item) for item in old if item.get("type") not in OURS]
+    for kind, value, reason, message in fresh:
+        prior = before.get(kind.value)
+        same = prior is not None and prior.get("status") == value
+        result.append(
+            {
+                "type": kind.value,
+                "status": value,
+                "observedGeneration": generation,
+                "lastTransitionTime": str(prior.get("lastTransitionTime") or now)
+                if same and prior
+                else now,
+                "reason": reason,
+                "message": message[:32768],
+            }
+        )
+    return result
+
+
+def service_notices(
+    previous: Mapping[str, Any] | None, new: Mapping[str, Any], result: allocation.Result
+) -> list[notices.Notice]:
+    """IPAllocated / IPReleased for addresses that came and went, AllocationFailed for a new
+    failure (reason or message), AddressOutsidePool when an address leaves its pool."""
+    previous = previous or {}
+    old_ips = _ips(previous)
+    new_ips = _ips(new)
+    found: list[notices.Notice] = []
+    gained = [h for h in result.held if str(h.address) in new_ips - old_ips]
+    if gained:
+        found.append(
+            notices.Notice(events.Type.NORMAL, services.EventReason.ALLOCATED, _from_pools(gained))
+        )
+    lost = sorted(old_ips - new_ips)
+    if lost:
+        note = f"{', '.join(lost)} released: the Service no longer asks for it"
+        found.append(notices.Notice(events.Type.NORMAL, services.EventReason.RELEASED, note))
+    old_c = status.condition(previous, Kind.ALLOCATED)
+    new_c = status.condition(new, Kind.ALLOCATED)
+    shift = (old_c.get("reason"), old_c.get("message")) != (
+        new_c.get("reason"),
+        new_c.get("message"),
+    )
+    if shift and result.failure is not None:
+        note = f"{result.failure.reason.value}: {result.failure.message}"
+        found.append(
+            notices.Notice(events.Type.WARNING, services.EventReason.ALLOCATION_FAILED, note)
+        )
+    if shift and new_c.get("reason") == Why.OUTSIDE_POOL.value:
+        found.append(
+            notices.Notice(
+                events.Type.WARNING, services.EventReason.OUTSIDE_POOL, str(new_c.get("message"))
+            )
+        )
+    return found
+
+
+def _ips(current: Mapping[str, Any]) -> set[str]:
+    points = (current.get("loadBalancer") or {}).get("ingress") or []
+    return {str(p.get("ip")) for p in points if isinstance(p, Mapping) and p.get("ip")}
+
+
+def regarding(body: Mapping[str, Any]) -> events.Regarding:
+    meta = body.get("metadata") or {}
+    return events.Regarding(
+        str(meta.get("name")),
+        str(meta.get("uid") or ""),
+        str(meta.get("resourceVersion") or ""),
+        kind="Service",
+        namespace=str(meta.get("namespace") or ""),
+        api_version="v1",
+    )

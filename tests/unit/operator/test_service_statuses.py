@@ -1,0 +1,104 @@
+"""A floatip Service's status and Events (floatip_operator.servicestatuses), no I/O.
+
+Proves: ingress points in the Service's family order with ipMode VIP; Allocated True naming
+the pool, AddressOutsidePool when kept outside an edited pool, False with the failure's reason
+(and what it keeps meanwhile); Announced True naming the node only when every VirtualIP is
+Ready, else AnnouncementPending with the VirtualIP's own reason; other controllers'
+conditions kept; an unchanged world builds an identical status (no write) with the same
+transition times; Events IPAllocated, IPReleased, AllocationFailed (once per new failure) and
+AddressOutsidePool; the released status drops only floatip's parts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from floatip.api import events, services
+from floatip_operator import allocation, servicestatuses
+from floatip_operator.allocation import Failure, Held, Result
+
+ip = ipaddress.ip_address
+V4 = Held("svc-default.web-v4", ip("192.0.2.1"), "blue")
+V6 = Held("svc-default.web-v6", ip("2001:db8::1"), "blue")
+OTHER = {"type": "example.com/Healthy", "status": "True", "reason": "Ok", "message": "",
+         "lastTransitionTime": "2026-01-01T00:00:00Z"}  # fmt: skip
+
+
+def ready(node: str) -> dict[str, Any]:
+    condition = {"type": "Ready", "status": "True", "message": "announced"}
+    return {"status": {"holder": node, "conditions": [condition]}}
+
+
+def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    return {c["type"]: (c["status"], c["reason"], c["message"]) for c in status["conditions"]}
+
+
+def build(result: Result, vips: dict[str, Any], previous: Any = None, now: str = "T1") -> Any:
+    return servicestatuses.build(previous, result, (6, 4), vips, generation=3, now=now)
+
+
+def test_ingress_and_conditions_of_an_allocated_and_announced_service() -> None:
+    previous = {"loadBalancer": {}, "conditions": [OTHER]}
+    pending = build(Result((V4, V6)), {V4.vip: ready("server1")}, previous)
+    assert pending["loadBalancer"]["ingress"] == [
+        {"ip": "2001:db8::1", "ipMode": "VIP"},
+        {"ip": "192.0.2.1", "ipMode": "VIP"},
+    ]
+    found = conditions(pending)
+    assert found["example.com/Healthy"][0] == "True"
+    assert found["floatip.io/Allocated"][:2] == ("True", "Allocated")
+    assert "192.0.2.1 from pool blue" in found["floatip.io/Allocated"][2]
+    assert found["floatip.io/Announced"][:2] == ("False", "AnnouncementPending")
+    assert "VirtualIP svc-default.web-v6" in found["floatip.io/Announced"][2]
+    done = build(Result((V4, V6)), {V4.vip: ready("server1"), V6.vip: ready("server2")}, pending)
+    assert conditions(done)["floatip.io/Announced"] == (
+        "True", "Announced", "192.0.2.1 by node server1; 2001:db8::1 by node server2"
+    )  # fmt: skip
+    same = build(Result((V4, V6)), {V4.vip: ready("server1"), V6.vip: ready("server2")}, done, "T9")
+    assert same == done and not servicestatuses.changed(done, same)
+    assert servicestatuses.changed(pending, done)
+
+
+def test_failures_and_addresses_outside_their_pool_are_conditions_and_events() -> None:
+    failure = Failure(services.Reason.POOL_EXHAUSTED, "every IPv4 address of pool blue is taken")
+    failed = build(Result((), failure), {})
+    assert conditions(failed)["floatip.io/Allocated"][:2] == ("False", "PoolExhausted")
+    assert failed["loadBalancer"] == {} and "floatip.io/Announced" not in conditions(failed)
+    notes = servicestatuses.service_notices({}, failed, Result((), failure))
+    assert [(n.type, n.reason) for n in notes] == [
+        (events.Type.WARNING, services.EventReason.ALLOCATION_FAILED)
+    ]
+    assert "PoolExhausted: every IPv4" in notes[0].note
+    assert (
+        servicestatuses.service_notices(failed, build(Result((), failure), {}), Result((), failure))
+        == []
+    )
+    kept = build(Result((V4,), failure), {})
+    assert "it keeps 192.0.2.1 meanwhile" in conditions(kept)["floatip.io/Allocated"][2]
+
+    allocated = build(Result((V4,)), {})
+    notes = servicestatuses.service_notices(failed, allocated, Result((V4,)))
+    assert [(n.reason, n.note) for n in notes] == [
+        (services.EventReason.ALLOCATED, "192.0.2.1 from pool blue (VirtualIP svc-default.web-v4)")
+    ]
+    outside = Result((V4._replace(outside=True),))
+    flagged = build(outside, {}, allocated)
+    assert conditions(flagged)["floatip.io/Allocated"][:2] == ("True", "AddressOutsidePool")
+    assert "no longer in pool blue" in conditions(flagged)["floatip.io/Allocated"][2]
+    notes = servicestatuses.service_notices(allocated, flagged, outside)
+    assert [n.reason for n in notes] == [services.EventReason.OUTSIDE_POOL]
+    gone = servicestatuses.service_notices(allocated, build(Result(()), {}), Result(()))
+    assert [n.reason for n in gone] == [services.EventReason.RELEASED]
+
+
+def test_reallocating_and_released_statuses() -> None:
+    waiting = build(Result((), None, waiting=True), {})
+    assert conditions(waiting)["floatip.io/Allocated"][:2] == ("False", "Reallocating")
+    previous = {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}, "conditions": [OTHER]}
+    previous["conditions"] = [*build(Result((V4,)), {})["conditions"], OTHER]
+    assert servicestatuses.released(previous) == {"loadBalancer": {}, "conditions": [OTHER]}
+    assert servicestatuses.patch({"loadBalancer": {}}, "42") == {
+        "metadata": {"resourceVersion": "42"}, "status": {"loadBalancer": {}}
+    }  # fmt: skip
+    assert allocation.Result().held == ()
