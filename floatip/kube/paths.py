@@ -1,5 +1,5 @@
 """The REST paths floatip reads and writes (cluster-scoped VirtualIPs and VirtualIPPools;
-namespaced Leases and the move record's ConfigMap)."""
+namespaced Leases, the move record's ConfigMap and Services)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from floatip.api import names
 VIRTUALIPS = f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
 VIRTUALIPPOOLS = f"/apis/{names.GROUP}/{names.VERSION}/{names.POOL_PLURAL}"
 NODES = "/api/v1/nodes"
+SERVICES = "/api/v1/services"  # every namespace's, for the list and watch
+NAMESPACES = "/api/v1/namespaces"
 READYZ = "/readyz"
 
 
@@ -45,3 +47,11 @@ def configmaps(namespace: str) -> str:
 
 def configmap(namespace: str, name: str) -> str:
     return f"{configmaps(namespace)}/{name}"
+
+
+def service(namespace: str, name: str) -> str:
+    return f"/api/v1/namespaces/{namespace}/services/{name}"
+
+
+def service_status(namespace: str, name: str) -> str:
+    return f"{service(namespace, name)}/status"

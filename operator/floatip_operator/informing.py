@@ -61,6 +61,7 @@ class Informer:
         on_change: Callable[[], None],
         contact: Contact | None,
         keep: Callable[[dict[str, Any]], bool] = lambda obj: True,
+        key: Callable[[dict[str, Any]], str] = lambda obj: str(obj["metadata"]["name"]),
         watch_timeout_s: int = 60,
     ) -> None:
         self.api = api
@@ -68,6 +69,8 @@ class Informer:
         self.on_change = on_change
         self.contact = contact
         self.keep = keep
+        #: How the store names an object: its name, or ``namespace/name`` for namespaced ones.
+        self.key = key
         self.watch_timeout_s = watch_timeout_s
         self.store: dict[str, dict[str, Any]] = {}
         self.synced = asyncio.Event()
@@ -77,7 +80,7 @@ class Informer:
         self._keep_newer(_slim(obj))
 
     def _keep_newer(self, obj: dict[str, Any]) -> None:
-        name = obj["metadata"]["name"]
+        name = self.key(obj)
         old = self.store.get(name)
         if old is None or _newer(obj, old):
             self.store[name] = obj
@@ -103,7 +106,7 @@ class Informer:
                 self._changed(event)
 
     def _listed(self, objects: list[dict[str, Any]]) -> None:
-        fresh = {item["metadata"]["name"]: item for item in objects if self.keep(item)}
+        fresh = {self.key(item): item for item in objects if self.keep(item)}
         changed = fresh.keys() != self.store.keys() or any(
             self.store[name].get("metadata", {}).get("resourceVersion")
             != item["metadata"].get("resourceVersion")
@@ -116,7 +119,7 @@ class Informer:
 
     def _changed(self, event: watching.Changed) -> None:
         obj = event.object
-        name = obj["metadata"]["name"]
+        name = self.key(obj)
         if event.type == "DELETED" or not self.keep(obj):
             if self.store.pop(name, None) is not None:
                 self.on_change()

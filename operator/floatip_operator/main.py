@@ -3,6 +3,7 @@
     floatip-operator [--kubeconfig FILE] [--namespace floatip] [--profile default|fast]
                      [--metrics-port 9721] [--id NAME] [--leader-lease-seconds 6]
                      [--delete-timeout-seconds 30] [--log-level info] [--log-format json]
+                     [--services-default-class | --no-services-default-class]
 
 Without ``--kubeconfig`` it uses $KUBECONFIG, ~/.kube/config, or the in-cluster ServiceAccount
 (kopf's and floatip's clients load credentials the same way). Run several replicas: one leads
@@ -50,6 +51,15 @@ from floatip_operator import handlers, liveness, options
     help="Renewed every third: 0.25 writes/s for the whole cluster (docs/tuning.md).",
 )
 @click.option("--delete-timeout-seconds", type=float, default=30.0, show_default=True)
+@click.option(
+    "--services-default-class/--no-services-default-class",
+    default=True,
+    show_default=True,
+    help=(
+        "Serve LoadBalancer Services without a loadBalancerClass too (as well as those of "
+        "class floatip.io/l2); turn off when another load-balancer implementation serves them."
+    ),
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
 def command(
@@ -63,6 +73,7 @@ def command(
     identity: str | None,
     leader_lease_seconds: int,
     delete_timeout_seconds: float,
+    services_default_class: bool,
     log_level: str,
     log_format: logs.Format | None,
 ) -> None:
@@ -77,6 +88,7 @@ def command(
         metrics_host=metrics_host,
         leader_lease_seconds=leader_lease_seconds,
         delete_timeout_seconds=delete_timeout_seconds,
+        services_default_class=services_default_class,
     )
     _ = handlers  # registers the handlers with kopf's default registry
     kopf.run(

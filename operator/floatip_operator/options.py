@@ -21,6 +21,8 @@ class Options:
     delete_timeout_seconds: float = 30.0
     #: Changes arriving within this window are decided together.
     debounce_seconds: float = 0.02
+    #: Serve Services of type LoadBalancer with no loadBalancerClass too (docs/services.md).
+    services_default_class: bool = True
 
     @property
     def policy(self) -> liveness.PollPolicy:

@@ -1,7 +1,8 @@
 """Wiring: one :class:`Runtime` per operator process, its tasks started and stopped by kopf.
 
-Builds the API client, the four informers, the poller, the leader elector, the Event poster,
-the reconcile loop, the pool loop and the finalizer from :class:`options.Options`, and answers the
+Builds the API client, the informers, the poller, the leader elector, the Event poster, the
+reconcile loop, the pool loop, the Service loop and the finalizer from
+:class:`options.Options`, and answers the
 finalizer's question (is this VirtualIP's address released yet?) from their state.
 """
 
@@ -27,6 +28,8 @@ from floatip_operator import (
     poolwriting,
     posting,
     reconciling,
+    servicerecords,
+    servicewriting,
 )
 
 log = logs.get(__name__)
@@ -46,6 +49,7 @@ class Runtime:
         def vips_changed() -> None:
             changed()
             self.pool_writer.poke()  # counts and overlaps read every VirtualIP's address
+            self.service_writer.poke()  # addresses taken; Services' Announced conditions
 
         self.vips = informing.Informer(
             api, paths.VIRTUALIPS, on_change=vips_changed, contact=self.contact
@@ -53,10 +57,25 @@ class Runtime:
 
         def pools_changed() -> None:
             self.pool_writer.poke()
+            self.service_writer.poke()
 
-        # No Contact: pools failing to list (no pool CRD, an older ClusterRole) is no outage.
+        def services_changed() -> None:
+            self.service_writer.poke()
+
+        # No Contact: pools failing to list (no pool CRD, an older ClusterRole) is no outage,
+        # nor are Services or namespaces (a ClusterRole from before Services).
         self.pools = informing.Informer(
             api, paths.VIRTUALIPPOOLS, on_change=pools_changed, contact=None
+        )
+        self.services = informing.Informer(
+            api,
+            paths.SERVICES,
+            on_change=services_changed,
+            contact=None,
+            key=servicerecords.service_key,
+        )
+        self.namespaces = informing.Informer(
+            api, paths.NAMESPACES, on_change=services_changed, contact=None
         )
         self.nodes = informing.Informer(api, paths.NODES, on_change=changed, contact=self.contact)
         self.leases = informing.Informer(
@@ -76,6 +95,7 @@ class Runtime:
                 self.reconciler.poke()
                 self.finalizer.poke()
                 self.pool_writer.poke()
+                self.service_writer.poke()
             else:
                 self.finalizer.stop_releasing()
 
@@ -107,6 +127,17 @@ class Runtime:
             poster=self.poster,
             debounce_s=max(opts.debounce_seconds, poolwriting.DEBOUNCE_S),
         )
+        self.service_writer = servicewriting.ServiceWriter(
+            api=api,
+            services_=self.services,
+            pools=self.pools,
+            vips=self.vips,
+            namespaces=self.namespaces,
+            elector=self.elector,
+            poster=self.poster,
+            default_class=opts.services_default_class,
+            debounce_s=max(opts.debounce_seconds, servicewriting.DEBOUNCE_S),
+        )
         self.finalizer = finalizing.Finalizer(
             api=api,
             vips=self.vips,
@@ -124,9 +155,12 @@ class Runtime:
             self.nodes.run(),
             self.leases.run(),
             self.pools.run(),
+            self.services.run(),
+            self.namespaces.run(),
             self.elector.run(),
             self.reconciler.run(),
             self.pool_writer.run(),
+            self.service_writer.run(),
             self.finalizer.run(),
             *(self.poster.run() for _ in range(posting.WORKERS)),
         ):

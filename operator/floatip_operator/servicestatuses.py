@@ -71,8 +71,15 @@ def changed(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
 
 
 def patch(new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
-    """A merge patch of ``/status``, refused (409) if the Service changed since it was read."""
-    return {"metadata": {"resourceVersion": resource_version}, "status": dict(new)}
+    """A merge patch of ``/status``, refused (409) if the Service changed since it was read.
+
+    No ingress is sent as ``ingress: null``: an empty ``loadBalancer`` object would merge into
+    the stored one and change nothing.
+    """
+    body = dict(new)
+    if not (body.get("loadBalancer") or {}).get("ingress"):
+        body["loadBalancer"] = {"ingress": None}
+    return {"metadata": {"resourceVersion": resource_version}, "status": body}
 
 
 def _allocated(result: allocation.Result) -> tuple[Kind, str, str, str]:
@@ -103,10 +110,12 @@ def _announced(
 ) -> tuple[Kind, str, str, str]:
     done: list[str] = []
     for held in result.held:
-        current = status.of(vips.get(held.vip) or {})
+        body = vips.get(held.vip)
+        current = status.of(body or {})
         holder = status.holder(current)
         if not (status.condition(current, "Ready").get("status") == "True" and holder):
-            why = status.condition(current, "Ready").get("message") or "not created yet"
+            missing = "not created yet" if body is None else "waiting for a holder"
+            why = status.condition(current, "Ready").get("message") or missing
             return (
                 Kind.ANNOUNCED,
                 "False",

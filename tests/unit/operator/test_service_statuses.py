@@ -99,6 +99,6 @@ def test_reallocating_and_released_statuses() -> None:
     previous["conditions"] = [*build(Result((V4,)), {})["conditions"], OTHER]
     assert servicestatuses.released(previous) == {"loadBalancer": {}, "conditions": [OTHER]}
     assert servicestatuses.patch({"loadBalancer": {}}, "42") == {
-        "metadata": {"resourceVersion": "42"}, "status": {"loadBalancer": {}}
+        "metadata": {"resourceVersion": "42"}, "status": {"loadBalancer": {"ingress": None}}
     }  # fmt: skip
     assert allocation.Result().held == ()

@@ -1,0 +1,267 @@
+"""The Service loop: the leader applies the allocation plan; the one writer of Services'
+finalizers and statuses and of the VirtualIPs that record their addresses.
+
+Any change to a Service, a pool, a VirtualIP or a namespace pokes the loop; changes within
+``debounce_s`` are decided together, and every `FULL_PASS_EVERY_S` it decides again anyway. A
+pass reads the four informers (all fully listed: a plan from half a list could hand out an
+address that is taken) and asks `allocation.plan`, then writes, in this order:
+
+1. floatip's finalizer on each Service it serves, before any address is recorded for it (a
+   Service deleted in between then still waits for its VirtualIPs to go);
+2. the deletions the plan decided (VirtualIPs whose Service let go of them; their own
+   finalizer releases the address on the node first);
+3. the new VirtualIPs (each lands in the VirtualIP informer at once, so the next pass counts
+   its address as taken even before the watch brings it);
+4. each Service's status where it changed (`servicestatuses`, a merge patch guarded by the
+   ``resourceVersion`` read), with its Events;
+5. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
+   floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
+   its finalizer removed.
+
+In steady state nothing is written. Only the leader writes; a write that does not land is
+logged and the next pass decides again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any
+
+from floatip import logs
+from floatip.api import services, status, times
+from floatip.kube import client, paths
+from floatip_operator import (
+    allocation,
+    informing,
+    leadership,
+    metrics,
+    posting,
+    servicerecords,
+    servicerequests,
+    servicestatuses,
+)
+
+log = logs.get(__name__)
+
+FULL_PASS_EVERY_S = 30.0  # a safety net: decide again now and then (writes only what changed)
+WRITE_BATCH = 32  # writes in flight at once
+#: Changes within this long are decided together (at least): a failover rewrites many
+#: VirtualIP statuses, and the Services' Announced conditions need not follow each one.
+DEBOUNCE_S = 0.1
+
+
+class ServiceWriter:
+    """Owns the Service loop; its informers, elector and poster are :mod:`runtime`'s."""
+
+    def __init__(
+        self,
+        *,
+        api: client.Api,
+        services_: informing.Informer,
+        pools: informing.Informer,
+        vips: informing.Informer,
+        namespaces: informing.Informer,
+        elector: leadership.Elector,
+        poster: posting.Poster,
+        default_class: bool,
+        debounce_s: float,
+    ) -> None:
+        self.api = api
+        self.services = services_
+        self.pools = pools
+        self.vips = vips
+        self.namespaces = namespaces
+        self.elector = elector
+        self.poster = poster
+        self.default_class = default_class
+        self.debounce_s = debounce_s
+        self.poked = asyncio.Event()
+
+    def poke(self) -> None:
+        self.poked.set()
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.poked.wait(), timeout=FULL_PASS_EVERY_S)
+            if self.poked.is_set():
+                await asyncio.sleep(self.debounce_s)
+                self.poked.clear()
+            try:
+                await self.pass_once()
+            except Exception:
+                metrics.ERRORS.labels(kind=metrics.ErrorKind.PASS.value).inc()
+                log.exception("service pass failed")
+                self.poke()
+                await asyncio.sleep(0.5)
+
+    def ready(self) -> bool:
+        informers = (self.services, self.pools, self.vips, self.namespaces)
+        return self.elector.is_leader and all(i.synced.is_set() for i in informers)
+
+    async def pass_once(self) -> None:
+        if not self.ready():
+            return
+        ours: dict[str, dict[str, Any]] = {}
+        letting_go: list[dict[str, Any]] = []
+        for key, body in self.services.store.items():
+            serving = servicerequests.is_floatips(body, default_class=self.default_class)
+            if serving and not servicerequests.being_deleted(body):
+                ours[key] = body
+            elif services.FINALIZER in (body["metadata"].get("finalizers") or []):
+                letting_go.append(body)
+        requests = {key: servicerequests.read(body) for key, body in ours.items()}
+        namespaces = {
+            name: dict(body["metadata"].get("labels") or {})
+            for name, body in self.namespaces.store.items()
+        }
+        pool_views = [
+            allocation.pool_view(b)
+            for b in self.pools.store.values()
+            if not b["metadata"].get("deletionTimestamp")
+        ]
+        vip_views = [v for b in self.vips.store.values() if (v := allocation.vip_view(b))]
+        plan = allocation.plan(requests.values(), pool_views, vip_views, namespaces)
+
+        finalized = await self._batched(self._finalize(body) for body in ours.values())
+        unready = {key for key, ok in zip(ours, finalized, strict=True) if not ok}
+        await self._batched(self._delete(name, why) for name, why in plan.deletes.items())
+        creates = [new for new in plan.creates if new.service not in unready]
+        await self._batched(self._create(new) for new in creates)
+        await self._batched(
+            self._write_status(self.services.store.get(key, ours[key]), requests[key], result)
+            for key, result in plan.results.items()
+            if key not in unready
+        )
+        listed = {key for v in vip_views for key in v.services}
+        await self._batched(
+            self._let_go(body)
+            for body in letting_go
+            if servicerecords.service_key(body) not in listed
+        )
+
+    async def _batched(self, jobs: Iterable[Awaitable[bool]]) -> list[bool]:
+        pending, done = list(jobs), []
+        for start in range(0, len(pending), WRITE_BATCH):
+            done += await asyncio.gather(*pending[start : start + WRITE_BATCH])
+        return done
+
+    async def _finalize(self, body: Mapping[str, Any]) -> bool:
+        """Floatip's finalizer on a Service it serves; False when it is not there yet."""
+        ops = servicerecords.finalizers(body, add=True)
+        return ops is None or await self._patch_service(body, ops)
+
+    async def _patch_service(self, body: Mapping[str, Any], ops: list[dict[str, Any]]) -> bool:
+        meta = body["metadata"]
+        path = paths.service(meta["namespace"], meta["name"])
+        try:
+            answer = await self.api.request("PATCH", path, body=ops, content_type=client.JSON_PATCH)
+        except client.ApiError as exc:
+            return await self._failed("service finalizers", servicerecords.service_key(body), exc)
+        self.services.put(answer)
+        return True
+
+    async def _delete(self, name: str, why: str) -> bool:
+        if not self.elector.is_leader:
+            return False
+        try:
+            await self.api.request("DELETE", paths.virtualip(name))
+        except client.ApiError as exc:
+            if exc.not_found:
+                return True
+            return await self._failed("virtualip deletion", name, exc)
+        log.info("service address released", vip=name, why=why)
+        return True
+
+    async def _create(self, new: allocation.NewVip) -> bool:
+        if not self.elector.is_leader:
+            return False
+        body = servicerecords.vip_body(new)
+        try:
+            answer = await self.api.request("POST", paths.VIRTUALIPS, body=body)
+        except client.ApiError as exc:
+            return await self._failed("virtualip creation", new.name, exc)
+        self.vips.put(answer)
+        log.info(
+            "service address allocated",
+            service=new.service,
+            address=str(new.address),
+            pool=new.pool,
+            vip=new.name,
+        )
+        return True
+
+    async def _write_status(
+        self, body: Mapping[str, Any], request: servicerequests.Request, result: allocation.Result
+    ) -> bool:
+        previous = status.of(body)
+        new = servicestatuses.build(
+            previous,
+            result,
+            request.families,
+            self.vips.store,
+            generation=int(body["metadata"].get("generation") or 0),
+            now=times.timestamp(times.now()),
+        )
+        if not servicestatuses.changed(previous, new):
+            return True
+        if not await self._put_status(body, new):
+            return False
+        for notice in servicestatuses.service_notices(previous, new, result):
+            log.info("service", service=request.key, reason=notice.reason.value, note=notice.note)
+            self.poster.post(servicestatuses.regarding(body), notice)
+        return True
+
+    async def _put_status(self, body: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        if not self.elector.is_leader:
+            return False
+        meta = body["metadata"]
+        patch = servicestatuses.patch(new, str(meta.get("resourceVersion")))
+        try:
+            answer = await self.api.request(
+                "PATCH",
+                paths.service_status(meta["namespace"], meta["name"]),
+                body=patch,
+                content_type=client.MERGE_PATCH,
+            )
+        except client.ApiError as exc:
+            key = servicerecords.service_key(body)
+            return await self._failed("service status", key, exc, races=(409,))
+        self.services.put(answer)
+        return True
+
+    async def _let_go(self, body: Mapping[str, Any]) -> bool:
+        """Clear floatip's status of a Service it no longer serves, then remove its finalizer."""
+        previous = status.of(body)
+        if not servicerequests.being_deleted(body):
+            cleared = servicestatuses.released(previous)
+            if servicestatuses.changed(previous, cleared):
+                if not await self._put_status(body, cleared):
+                    return False
+                for notice in servicestatuses.service_notices(
+                    previous, cleared, allocation.Result()
+                ):
+                    self.poster.post(servicestatuses.regarding(body), notice)
+                body = self.services.store.get(servicerecords.service_key(body), body)
+        ops = servicerecords.finalizers(body, add=False)
+        if ops is None or not self.elector.is_leader:
+            return True
+        done = await self._patch_service(body, ops)
+        if done:
+            log.info("service let go", service=servicerecords.service_key(body))
+        return done
+
+    async def _failed(
+        self, what: str, name: str, exc: client.ApiError, races: tuple[int, ...] = (409, 422)
+    ) -> bool:
+        """Log a write that did not land; decide again soon after a lost race (``races``: the
+        codes that mean one; 422 is a failed JSON-patch ``test``), else at the next full pass."""
+        race = exc.code in races
+        kind = metrics.ErrorKind.CONFLICT if race else metrics.ErrorKind.API
+        metrics.ERRORS.labels(kind=kind.value).inc()
+        log.info("service write not applied", what=what, name=name, code=exc.code, error=str(exc))
+        if race:  # decide again once the watch brings the news
+            self.poke()
+        return False

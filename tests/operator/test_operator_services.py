@@ -1,0 +1,208 @@
+"""The real operator gives LoadBalancer Services addresses from pools, durably, under the chart's
+RBAC and nothing more.
+
+Proves, with the operator running as the chart's ServiceAccount against the test API server:
+a Service of class floatip.io/l2 and a class-less one get the pool's lowest free addresses,
+each recorded as a VirtualIP named from the Service, labelled with its pool and Service and
+annotated with its namespace/name, spec from the pool's template; the Service gets floatip's
+finalizer, ``status.loadBalancer.ingress [{ip, ipMode: VIP}]``, conditions Allocated (from
+which pool) and Announced (by which node, once the VirtualIP is Ready), an IPAllocated Event,
+and the real ``kubectl get svc`` shows the EXTERNAL-IP; a Service of another class is left
+alone. Deleting another Service changes nobody's address (MetalLB #2723) and removes its
+VirtualIP and finalizer; an operator restart moves nothing (MetalLB #2443/#2479); editing the
+pool so an address is outside keeps it, with an AddressOutsidePool condition and Event
+(MetalLB #2449); an exhausted pool gives an AllocationFailed Event; a Service that stops
+being a LoadBalancer loses its VirtualIP, status and finalizer. With
+``--no-services-default-class`` a class-less Service is not served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floatip_lab import rbac as lab_rbac
+from tests.apiserver import kubectl_cli
+from tests.operator import harness
+
+POOLS = "/apis/floatip.io/v1alpha1/virtualippools"
+SERVICES = "/api/v1/namespaces/default/services"
+MERGE = "application/merge-patch+json"
+
+
+async def _run_operator_as_the_chart(cluster: harness.Cluster, *extra: str) -> harness.Operator:
+    if not cluster.operators:
+        for obj in lab_rbac.build_objects(lab_rbac.load_rules()):
+            await cluster.call("POST", lab_rbac.collection(obj), obj)
+    identity = f"op-{len(cluster.operators)}"
+    op = harness.Operator(cluster, identity, list(extra))
+    op.kubeconfig = cluster.server.kubeconfig_for_service_account_at(
+        "floatip", lab_rbac.ACCOUNTS["operator"], cluster.tmp / f"{identity}.kubeconfig"
+    )
+    await op.start()
+    cluster.operators.append(op)
+    return op
+
+
+async def _create_pool(cluster: harness.Cluster, name: str, *addresses: str, **spec: Any) -> None:
+    body = {
+        "apiVersion": "floatip.io/v1alpha1",
+        "kind": "VirtualIPPool",
+        "metadata": {"name": name},
+        "spec": {"addresses": list(addresses), **spec},
+    }
+    await cluster.call("POST", POOLS, body)
+
+
+async def _create_service(cluster: harness.Cluster, name: str, cls: str | None) -> None:
+    spec: dict[str, Any] = {
+        "type": "LoadBalancer",
+        "selector": {"app": name},
+        "ports": [{"port": 80, "protocol": "TCP"}],
+    }
+    if cls:
+        spec["loadBalancerClass"] = cls
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+    await cluster.call("POST", SERVICES, body)
+
+
+async def _service(cluster: harness.Cluster, name: str) -> dict[str, Any] | None:
+    answer = await cluster.call("GET", f"{SERVICES}/{name}", ok=(200, 404))
+    return None if answer["_code"] == 404 else answer
+
+
+def _ips(service: dict[str, Any] | None) -> list[str]:
+    ingress = ((service or {}).get("status") or {}).get("loadBalancer", {}).get("ingress") or []
+    return [point["ip"] for point in ingress]
+
+
+def _condition(service: dict[str, Any] | None, kind: str) -> tuple[str, str, str]:
+    found = harness.condition((service or {}).get("status") or {}, f"floatip.io/{kind}")
+    return found.get("status", ""), found.get("reason", ""), found.get("message", "")
+
+
+async def _wait_service(cluster: harness.Cluster, name: str, check: Any, what: str) -> Any:
+    async def probe() -> dict[str, Any] | None:
+        service = await _service(cluster, name)
+        return (service or {"gone": True}) if check(service) else None
+
+    async def seen() -> str:
+        return f"service {name}: {await _service(cluster, name)}\n" + await cluster.describe()()
+
+    return await harness.eventually(f"service {name}: {what}", probe, describe=seen)
+
+
+async def _reasons(cluster: harness.Cluster, name: str) -> list[str]:
+    found = await cluster.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
+    return [
+        e["reason"]
+        for e in found["items"]
+        if e.get("regarding", {}).get("kind") == "Service" and e["regarding"]["name"] == name
+    ]
+
+
+async def _has_event(cluster: harness.Cluster, name: str, reason: str) -> None:
+    async def probe() -> bool:
+        return reason in await _reasons(cluster, name)
+
+    await harness.eventually(f"a {reason} Event regarding Service {name}", probe)
+
+
+async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    template = {"preferredNodes": ["server1"]}
+    await _create_pool(cluster, "blue", "192.0.2.100-192.0.2.103", template=template)
+    await _create_service(cluster, "web", "floatip.io/l2")
+    await _create_service(cluster, "plain", None)
+    await _create_service(cluster, "theirs", "example.com/other")
+    await _run_operator_as_the_chart(cluster)
+
+    # Services created together are served by key: default/plain first.
+    web = await _wait_service(cluster, "web", _ips, "an address")
+    assert web["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.101", "ipMode": "VIP"}]
+    assert "floatip.io/load-balancer" in web["metadata"]["finalizers"]
+    assert _condition(web, "Allocated")[:2] == ("True", "Allocated")
+    assert "192.0.2.101 from pool blue" in _condition(web, "Allocated")[2]
+    plain = await _wait_service(cluster, "plain", _ips, "an address (class-less)")
+    assert _ips(plain) == ["192.0.2.100"]
+    vip = await cluster.vip("svc-default.web-v4")
+    assert vip is not None and vip["spec"]["address"] == "192.0.2.101"
+    assert vip["spec"]["preferredNodes"] == ["server1"]  # the pool's template
+    labels = vip["metadata"]["labels"]
+    assert labels["floatip.io/pool"] == "blue" and len(labels["floatip.io/service"]) == 20
+    assert vip["metadata"]["annotations"]["floatip.io/services"] == "default/web"
+    await _has_event(cluster, "web", "IPAllocated")
+
+    await cluster.placed_and_announced("svc-default.web-v4")
+    web = await _wait_service(
+        cluster, "web", lambda s: _condition(s, "Announced")[0] == "True", "Announced"
+    )
+    assert _condition(web, "Announced")[2] == "192.0.2.101 by node server1"
+    code, out = await kubectl_cli.run(cluster.server.kubeconfig, "get", "svc", "web")
+    assert code == 0 and "192.0.2.101" in out.splitlines()[1], out
+    theirs = await _service(cluster, "theirs")
+    assert theirs is not None and not _ips(theirs) and not theirs["metadata"].get("finalizers")
+
+    # Deleting another Service moves nobody (MetalLB #2723); its VirtualIP and finalizer go.
+    await cluster.call("DELETE", f"{SERVICES}/plain")
+    await _wait_service(cluster, "plain", lambda s: s is None, "deleted")
+    assert await cluster.vip("svc-default.plain-v4") is None
+    assert _ips(await _service(cluster, "web")) == ["192.0.2.101"]
+
+    # An operator restart moves nothing and rewrites nothing (MetalLB #2443, #2479).
+    before = await cluster.vip("svc-default.web-v4")
+    assert before is not None
+    await cluster.operators[0].stop()
+    await _create_service(cluster, "late", None)
+    await _run_operator_as_the_chart(cluster)
+    late = await _wait_service(cluster, "late", _ips, "an address after the restart")
+    assert _ips(late) == ["192.0.2.100"]  # the lowest free, never web's
+    after = await cluster.vip("svc-default.web-v4")
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"] == before["spec"] and _ips(await _service(cluster, "web")) == [
+        "192.0.2.101"
+    ]
+
+    # A pool edit leaves the address where it is, and says so (MetalLB #2449).
+    await cluster.call(
+        "PATCH", f"{POOLS}/blue", {"spec": {"addresses": ["192.0.2.102-192.0.2.102"]}},
+        content_type=MERGE,
+    )  # fmt: skip
+    web = await _wait_service(
+        cluster, "web", lambda s: _condition(s, "Allocated")[1] == "AddressOutsidePool", "flag"
+    )
+    assert _ips(web) == ["192.0.2.101"] and _condition(web, "Allocated")[0] == "True"
+    await _has_event(cluster, "web", "AddressOutsidePool")
+
+    # An exhausted pool: one more Service gets .102, the next an AllocationFailed Event.
+    await _create_service(cluster, "third", None)
+    third = await _wait_service(cluster, "third", _ips, "the last address")
+    assert _ips(third) == ["192.0.2.102"]
+    await _create_service(cluster, "fourth", None)
+    fourth = await _wait_service(
+        cluster, "fourth", lambda s: _condition(s, "Allocated")[0] == "False", "a failure"
+    )
+    assert _condition(fourth, "Allocated")[1] == "PoolExhausted" and not _ips(fourth)
+    assert "every IPv4 address of pool blue is taken" in _condition(fourth, "Allocated")[2]
+    await _has_event(cluster, "fourth", "AllocationFailed")
+
+
+async def test_a_service_that_stops_being_floatips_is_let_go(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    await _create_pool(cluster, "blue", "192.0.2.100-192.0.2.103")
+    await _create_service(cluster, "web", "floatip.io/l2")
+    await _create_service(cluster, "plain", None)
+    await _run_operator_as_the_chart(cluster, "--no-services-default-class")
+    await _wait_service(cluster, "web", _ips, "an address")
+    plain = await _service(cluster, "plain")
+    assert plain is not None and not _ips(plain) and not plain["metadata"].get("finalizers")
+    assert await cluster.vip("svc-default.plain-v4") is None
+
+    await cluster.call(
+        "PATCH", f"{SERVICES}/web", {"spec": {"type": "ClusterIP", "loadBalancerClass": None}},
+        content_type=MERGE,
+    )  # fmt: skip
+    web = await _wait_service(
+        cluster, "web", lambda s: not (s or {}).get("metadata", {}).get("finalizers"), "let go"
+    )
+    assert not _ips(web) and _condition(web, "Allocated") == ("", "", "")
+    assert await cluster.vip("svc-default.web-v4") is None
