@@ -11,8 +11,10 @@ and the real ``kubectl get svc`` shows the EXTERNAL-IP; a Service of another cla
 alone. Deleting another Service changes nobody's address (MetalLB #2723) and removes its
 VirtualIP and finalizer; an operator restart moves nothing (MetalLB #2443/#2479); editing the
 pool so an address is outside keeps it, with an AddressOutsidePool condition and Event
-(MetalLB #2449); an exhausted pool gives an AllocationFailed Event; a Service that stops
-being a LoadBalancer loses its VirtualIP, status and finalizer. With
+(MetalLB #2449); an exhausted pool gives an AllocationFailed Event. An IPv6 Service gets the
+address its annotation asks for, a RequireDualStack one an address of each family in its
+family order, the deprecated spec.loadBalancerIP is honoured, and an address in no pool is an
+AllocationFailed (AddressNotInAnyPool). A Service that stops being a LoadBalancer loses its VirtualIP, status and finalizer. With
 ``--no-services-default-class`` a class-less Service is not served.
 """
 
@@ -53,15 +55,23 @@ async def _create_pool(cluster: harness.Cluster, name: str, *addresses: str, **s
     await cluster.call("POST", POOLS, body)
 
 
-async def _create_service(cluster: harness.Cluster, name: str, cls: str | None) -> None:
+async def _create_service(
+    cluster: harness.Cluster,
+    name: str,
+    cls: str | None,
+    annotations: dict[str, str] | None = None,
+    **extra: Any,
+) -> None:
     spec: dict[str, Any] = {
         "type": "LoadBalancer",
         "selector": {"app": name},
         "ports": [{"port": 80, "protocol": "TCP"}],
+        **extra,
     }
     if cls:
         spec["loadBalancerClass"] = cls
-    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+    meta = {"name": name, "annotations": annotations or {}}
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
     await cluster.call("POST", SERVICES, body)
 
 
@@ -184,6 +194,33 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
     assert _condition(fourth, "Allocated")[1] == "PoolExhausted" and not _ips(fourth)
     assert "every IPv4 address of pool blue is taken" in _condition(fourth, "Allocated")[2]
     await _has_event(cluster, "fourth", "AllocationFailed")
+
+
+async def test_ipv6_dual_stack_and_requested_addresses(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1", interfaces="eth0=192.0.2.{n}/24,2001:db8::{n}/64")
+    await _create_pool(cluster, "blue", "192.0.2.100-192.0.2.103", "2001:db8::100-2001:db8::103")
+    await _create_service(
+        cluster, "six", None, {"floatip.io/addresses": "2001:db8::102"}, ipFamilies=["IPv6"]
+    )
+    await _create_service(
+        cluster, "both", None, ipFamilies=["IPv6", "IPv4"], ipFamilyPolicy="RequireDualStack"
+    )
+    await _create_service(cluster, "old", None, loadBalancerIP="192.0.2.103")
+    await _create_service(cluster, "nowhere", None, {"floatip.io/addresses": "198.51.100.1"})
+    await _run_operator_as_the_chart(cluster)
+    six = await _wait_service(cluster, "six", _ips, "its requested IPv6 address")
+    assert six["status"]["loadBalancer"]["ingress"] == [{"ip": "2001:db8::102", "ipMode": "VIP"}]
+    vip = await cluster.vip("svc-default.six-v6")
+    assert vip is not None and vip["spec"]["address"] == "2001:db8::102"
+    both = await _wait_service(cluster, "both", _ips, "two addresses")
+    assert _ips(both) == ["2001:db8::100", "192.0.2.100"]
+    old = await _wait_service(cluster, "old", _ips, "the spec.loadBalancerIP address")
+    assert _ips(old) == ["192.0.2.103"]
+    nowhere = await _wait_service(
+        cluster, "nowhere", lambda s: _condition(s, "Allocated")[0] == "False", "a failure"
+    )
+    assert _condition(nowhere, "Allocated")[1] == "AddressNotInAnyPool"
+    await _has_event(cluster, "nowhere", "AllocationFailed")
 
 
 async def test_a_service_that_stops_being_floatips_is_let_go(cluster: harness.Cluster) -> None:
