@@ -7,19 +7,21 @@ each recorded as a VirtualIP named from the Service, labelled with its pool and 
 annotated with its namespace/name, spec from the pool's template; the Service gets floatip's
 finalizer, ``status.loadBalancer.ingress [{ip, ipMode: VIP}]``, conditions Allocated (from
 which pool) and Announced (by which node, once the VirtualIP is Ready), an IPAllocated Event,
-and the real ``kubectl get svc`` shows the EXTERNAL-IP; a Service of another class is left
+no further write in steady state, and the real ``kubectl get svc`` shows the EXTERNAL-IP; a Service of another class is left
 alone. Deleting another Service changes nobody's address (MetalLB #2723) and removes its
 VirtualIP and finalizer; an operator restart moves nothing (MetalLB #2443/#2479); editing the
 pool so an address is outside keeps it, with an AddressOutsidePool condition and Event
 (MetalLB #2449); an exhausted pool gives an AllocationFailed Event. An IPv6 Service gets the
 address its annotation asks for, a RequireDualStack one an address of each family in its
 family order, the deprecated spec.loadBalancerIP is honoured, and an address in no pool is an
-AllocationFailed (AddressNotInAnyPool). A Service that stops being a LoadBalancer loses its VirtualIP, status and finalizer. With
-``--no-services-default-class`` a class-less Service is not served.
+AllocationFailed (AddressNotInAnyPool). A Service that stops being a LoadBalancer loses its
+VirtualIP, status and finalizer. With ``--no-services-default-class`` a class-less Service is
+not served.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from floatip_lab import rbac as lab_rbac
@@ -147,6 +149,10 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
         cluster, "web", lambda s: _condition(s, "Announced")[0] == "True", "Announced"
     )
     assert _condition(web, "Announced")[2] == "192.0.2.101 by node server1"
+    await asyncio.sleep(1.5)  # steady state: the Service is not written again
+    assert (await _service(cluster, "web") or {})["metadata"]["resourceVersion"] == web["metadata"][
+        "resourceVersion"
+    ]
     code, out = await kubectl_cli.run(cluster.server.kubeconfig, "get", "svc", "web")
     assert code == 0 and "192.0.2.101" in out.splitlines()[1], out
     theirs = await _service(cluster, "theirs")
