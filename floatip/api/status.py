@@ -17,8 +17,8 @@ about 100 µs each.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, NamedTuple, TypeVar
 
 import pydantic
 
@@ -202,3 +202,33 @@ def operator_patch(
         elif key not in new and key in old:
             ops.append({"op": "remove", "path": f"/status/{key}"})
     return ops
+
+
+class FreshCondition(NamedTuple):
+    """A condition as computed now, before its transition time is settled."""
+
+    kind: model.ConditionType | model.PoolConditionType
+    value: model.ConditionStatus
+    reason: str  # a ConditionReason, MoveReason or PoolConditionReason member
+    message: str
+
+
+def settle_conditions(
+    fresh: Iterable[FreshCondition], old: object, now: str, generation: int
+) -> list[dict[str, Any]]:
+    """``status.conditions`` to write: each item keeps the ``lastTransitionTime`` of the
+    previous item of its type while its status stays the same (API conventions), else ``now``.
+    ``old`` is the stored list, whatever it holds (anything not a list counts as empty)."""
+    items = old if isinstance(old, list) else []
+    before = {item.get("type"): item for item in items if isinstance(item, Mapping)}
+    result = []
+    for item in fresh:
+        prior = before.get(item.kind.value)
+        same = prior is not None and prior.get("status") == item.value.value
+        since = str(prior.get("lastTransitionTime") or now) if same and prior else now
+        result.append(
+            condition_entry(
+                item.kind, item.value, item.reason, item.message, generation=generation, since=since
+            )
+        )
+    return result

@@ -89,11 +89,7 @@ def _host(text: str) -> addresses.IPAddress | None:
         return None
 
 
-class _Fresh(NamedTuple):
-    kind: Kind
-    value: model.ConditionStatus
-    reason: Why
-    message: str
+_Fresh = status.FreshCondition
 
 
 def build_all(
@@ -157,7 +153,7 @@ def build(
             ready = _Fresh(Kind.READY, TRUE, Why.READY, f"{_free(new)} to hand out")
         fresh = [ready, overlap]
     old = (previous or {}).get("conditions")
-    new["conditions"] = _keep_transition_times(fresh, old, now, me.generation)
+    new["conditions"] = status.settle_conditions(fresh, old, now, me.generation)
     return new
 
 
@@ -203,24 +199,6 @@ def _more(items: Sequence[object]) -> str:
 def _free(new: Mapping[str, Any]) -> str:
     counts = [f"{new[f'ipv{v}']['available']} IPv{v}" for v in (4, 6) if f"ipv{v}" in new]
     return " and ".join(counts) + (" address" if counts == ["1 IPv4"] else " addresses")
-
-
-def _keep_transition_times(
-    fresh: Sequence[_Fresh], old: object, now: str, generation: int
-) -> list[dict[str, Any]]:
-    items = old if isinstance(old, list) else []
-    before = {item.get("type"): item for item in items if isinstance(item, Mapping)}
-    result = []
-    for item in fresh:
-        prior = before.get(item.kind.value)
-        same = prior is not None and prior.get("status") == item.value.value
-        since = str(prior.get("lastTransitionTime") or now) if same and prior else now
-        result.append(
-            status.condition_entry(
-                item.kind, item.value, item.reason, item.message, generation=generation, since=since
-            )
-        )
-    return result
 
 
 def changed(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from floatip.api import model, moves, status
 from floatip_operator import placement, trust
@@ -71,7 +71,7 @@ def build(previous: Mapping[str, Any] | None, inputs: Inputs) -> dict[str, Any]:
     previous = previous or {}
     new = assignment(previous, inputs)
     fresh = _conditions(new.get("holder"), new["epoch"], new.get("history") or [], previous, inputs)
-    new["conditions"] = _keep_transition_times(
+    new["conditions"] = status.settle_conditions(
         fresh, previous.get("conditions") or [], inputs.now, inputs.generation
     )
     return new
@@ -168,13 +168,7 @@ def state(built: Mapping[str, Any]) -> State:
 # --- conditions ------------------------------------------------------------------------
 
 
-class _Fresh(NamedTuple):
-    """A condition as computed now, before its transition time is settled."""
-
-    kind: model.ConditionType
-    value: model.ConditionStatus
-    reason: str  # a ConditionReason or MoveReason member
-    message: str
+_Fresh = status.FreshCondition
 
 
 def _conditions(
@@ -259,20 +253,3 @@ def _conflict(previous: Mapping[str, Any]) -> _Fresh:
             f"re-asserted {report.get('reasserted')} times",
         )
     return _Fresh(kind, FALSE, Why.NO_CONFLICT, "no foreign host claims the address")
-
-
-def _keep_transition_times(
-    fresh: list[_Fresh], old: Sequence[Mapping[str, Any]], now: str, generation: int
-) -> list[dict[str, Any]]:
-    before = {item.get("type"): item for item in old}
-    result = []
-    for item in fresh:
-        prior = before.get(item.kind.value)
-        same = prior is not None and prior.get("status") == item.value.value
-        since = str(prior.get("lastTransitionTime") or now) if same and prior else now
-        result.append(
-            status.condition_entry(
-                item.kind, item.value, item.reason, item.message, generation=generation, since=since
-            )
-        )
-    return result
