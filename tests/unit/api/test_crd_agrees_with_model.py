@@ -14,7 +14,7 @@ the model refuses, so the list of divergences is explicit and cannot grow silent
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
@@ -43,16 +43,23 @@ def _jsonschema_form(node: Any) -> Any:
     return out
 
 
-VALIDATOR = jsonschema.Draft4Validator(_jsonschema_form(SPEC_SCHEMA))
+def problems_under(schema: Any) -> Callable[[Any], list[str]]:
+    """What the API server says of a spec under ``schema``: the schema's errors, else CEL's."""
+    validator = jsonschema.Draft4Validator(_jsonschema_form(schema))
+
+    def problems(spec: Any) -> list[str]:
+        found = [
+            f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(spec)
+        ]
+        if found:
+            return found  # like the real server, CEL runs only on a well-typed object
+        return [str(e) for e in cel.evaluate_validations(schema, copy.deepcopy(spec))]
+
+    return problems
 
 
-def crd_problems(spec: Any) -> list[str]:
-    problems = [
-        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(spec)
-    ]
-    if problems:
-        return problems  # like the real server, CEL runs only on a well-typed object
-    return [str(e) for e in cel.evaluate_validations(SPEC_SCHEMA, copy.deepcopy(spec))]
+crd_problems = problems_under(SPEC_SCHEMA)
 
 
 GOOD_SPECS: list[dict[str, Any]] = [

@@ -10,32 +10,20 @@ accepts and the model refuses, so the divergence is explicit and cannot grow sil
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floatip.api import crd, names, validation
-from floatip_apiserver import cel
 
 from .strategies import health_checks, node_names, selectors
-from .test_crd_agrees_with_model import _jsonschema_form
+from .test_crd_agrees_with_model import problems_under
 from .test_pool_validation import BAD_POOLS
 
 SPEC_SCHEMA = crd.openapi_schema(names.POOL_KIND)["properties"]["spec"]
-VALIDATOR = jsonschema.Draft4Validator(_jsonschema_form(SPEC_SCHEMA))
-
-
-def crd_problems(spec: Any) -> list[str]:
-    problems = [
-        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(spec)
-    ]
-    if problems:
-        return problems  # like the real server, CEL runs only on a well-typed object
-    return [str(e) for e in cel.evaluate_validations(SPEC_SCHEMA, copy.deepcopy(spec))]
+crd_problems = problems_under(SPEC_SCHEMA)
 
 
 GOOD_POOLS: list[dict[str, Any]] = [
