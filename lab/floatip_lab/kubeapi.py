@@ -78,16 +78,23 @@ class Client:
             raise ApiError(f"{method} {path}: API server {self.url} unreachable: {exc}") from exc
 
     def watch(
-        self, path: str, *, resource_version: str, timeout: float = 60.0
+        self,
+        path: str,
+        *,
+        resource_version: str,
+        timeout: float = 60.0,
+        label_selector: str = "",
     ) -> Iterator[dict[str, Any]]:
         """The watch events of the collection at ``path`` after ``resource_version``.
 
         Bookmarks are asked for, so a quiet stream still speaks within ``timeout`` (the read
         timeout); it ends when the server ends the stream. ApiError when it cannot be read.
         """
-        query = urllib.parse.urlencode(
-            {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks": "true"}
-        )
+        params = {"watch": "true", "resourceVersion": resource_version}
+        params |= {"allowWatchBookmarks": "true"}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        query = urllib.parse.urlencode(params)
         req = urllib.request.Request(f"{self.url}{path}?{query}", method="GET")
         req.add_header("Authorization", f"Bearer {self._token}")
         req.add_header("Accept", "application/json")

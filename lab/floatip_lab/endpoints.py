@@ -1,0 +1,105 @@
+"""The lab's endpoints controller: a lab part standing in for kube-controller-manager's.
+
+floatip places a Service's address by its EndpointSlices (which nodes have a ready endpoint)
+and kube-proxy sends its traffic by them; in a cluster kube-controller-manager's EndpointSlice
+controller writes them. The lab runs no controller manager, so this process plays that
+controller (``python -m floatip_lab.endpoints --kubeconfig K``, started by `floatip_lab.standins`
+on the API server's host, like the relay): it watches Services, Pods and the slices it manages
+(`floatip_lab.informers`) and, on every change, makes the slices what `floatip_lab.endpointslices`
+says. One loop does every write, so no two writes race; a refused write (a 409 after another
+write) is retried on the next pass. It writes ``--ready-file`` once its first pass is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from floatip_lab import endpointslices, informers, kubeapi
+
+SERVICES = "/api/v1/services"
+PODS = "/api/v1/pods"
+SLICES = f"/apis/{endpointslices.API_VERSION}/endpointslices"
+RETRY_SECONDS = 0.2
+
+
+def _slices_path(namespace: str) -> str:
+    return f"/apis/{endpointslices.API_VERSION}/namespaces/{namespace}/endpointslices"
+
+
+class Controller:
+    """The informers and the one loop that writes."""
+
+    def __init__(self, client: kubeapi.Client) -> None:
+        self.client = client
+        self.changed = threading.Event()
+        selector = f"{endpointslices.MANAGED_BY}={endpointslices.CONTROLLER}"
+        self.services = informers.Informer(client, SERVICES, self.changed)
+        self.pods = informers.Informer(client, PODS, self.changed)
+        self.slices = informers.Informer(client, SLICES, self.changed, label_selector=selector)
+
+    def start(self) -> None:
+        for informer in (self.services, self.pods, self.slices):
+            informer.start()
+        for informer in (self.services, self.pods, self.slices):
+            informer.synced.wait()
+
+    def sync(self) -> bool:
+        """One pass: every write the caches call for. False if one failed (pass again)."""
+        writes = endpointslices.plan(self.services.items(), self.pods.items(), self.slices.items())
+        ok = True
+        for write in writes:
+            try:
+                self._apply(write)
+            except kubeapi.ApiError as exc:
+                print(f"endpoints: {write.verb} {write.namespace}/{write.name}: {exc}", flush=True)
+                ok = False
+        return ok
+
+    def _apply(self, write: endpointslices.Write) -> None:
+        path = _slices_path(write.namespace)
+        if write.verb == "create":
+            created = self.client.request("POST", path, dict(write.body))
+            self.slices.put(created)
+            print(f"endpoints: created {write.namespace}/{created['metadata']['name']}", flush=True)
+        elif write.verb == "update":
+            self.slices.put(self.client.request("PUT", f"{path}/{write.name}", dict(write.body)))
+        else:
+            try:
+                self.client.request("DELETE", f"{path}/{write.name}")
+            except kubeapi.ApiError as exc:
+                if exc.status != 404:
+                    raise
+            self.slices.forget((write.namespace, write.name))
+            print(f"endpoints: deleted {write.namespace}/{write.name}", flush=True)
+
+    def run(self, ready_file: pathlib.Path | None) -> None:
+        self.start()
+        while True:
+            self.changed.wait()
+            self.changed.clear()
+            if not self.sync():
+                time.sleep(RETRY_SECONDS)
+                self.changed.set()
+            elif ready_file is not None and not ready_file.exists():
+                ready_file.parent.mkdir(parents=True, exist_ok=True)
+                ready_file.write_text("synced\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``--kubeconfig PATH [--ready-file PATH]``."""
+    parser = argparse.ArgumentParser(prog="python -m floatip_lab.endpoints")
+    parser.add_argument("--kubeconfig", type=pathlib.Path, required=True)
+    parser.add_argument("--ready-file", type=pathlib.Path)
+    args = parser.parse_args(argv)
+    print("lab endpoints controller (the lab's stand-in for the EndpointSlice controller)")
+    Controller(kubeapi.Client(args.kubeconfig, timeout=10)).run(args.ready_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
