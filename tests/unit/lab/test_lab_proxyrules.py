@@ -1,0 +1,120 @@
+"""The lab's kube-proxy stand-in's rules (floatip_lab.proxyrules), as pure functions.
+
+Proves, for a Service's load-balancer address as kube-proxy's nftables mode treats it:
+- Cluster: every ready endpoint in turn (numgen inc), a not-ready one left out, the
+  serving-and-terminating ones only when none is ready, a reject when there is none;
+- Local: only this node's ready endpoints, a drop when it has none;
+- only IPv4 ingress points with ipMode VIP (or unset); the port by the Service port's name
+  and protocol; UDP as well as TCP;
+- the script is one transaction that defines the table anew, masquerades and forwards only
+  DNATed traffic, and with nothing to do removes the table;
+- nft accepts the script (checked in a throwaway namespace when run as root with nft).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from typing import Any
+
+import pytest
+
+from floatip_lab import proxyrules
+
+VIP = "192.0.2.100"
+
+
+def service(policy: str = "Cluster", *, ingress: list[dict[str, Any]] | None = None,
+            ports: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"externalTrafficPolicy": policy,
+                 "ports": ports or [{"name": "http", "port": 80, "protocol": "TCP"}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": VIP}] if ingress is None else ingress}},
+    }  # fmt: skip
+
+
+def endpoint(node: str, ip: str, ready: bool = True, **conditions: bool) -> dict[str, Any]:
+    return {"addresses": [ip], "nodeName": node, "conditions": {"ready": ready, **conditions}}
+
+
+def slice_(*endpoints: dict[str, Any], port: int = 80, name: str = "http") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "default", "labels": {proxyrules.SERVICE_NAME: "web"}},
+        "addressType": "IPv4",
+        "ports": [{"name": name, "port": port, "protocol": "TCP"}],
+        "endpoints": list(endpoints),
+    }
+
+
+THREE = slice_(
+    endpoint("server1", "192.0.2.11"),
+    endpoint("server2", "192.0.2.12", ready=False),
+    endpoint("server3", "192.0.2.13"),
+)
+
+
+def test_cluster_takes_every_ready_endpoint_in_turn() -> None:
+    [entry] = proxyrules.entries([service()], [THREE], "server2")
+    assert (entry.address, entry.protocol, entry.port) == (VIP, "tcp", 80)
+    assert entry.backends == (("192.0.2.11", 80), ("192.0.2.13", 80))
+    script = proxyrules.ruleset([entry])
+    assert (
+        f"ip daddr {VIP} tcp dport 80 dnat ip to numgen inc mod 2 map "
+        '{ 0 : 192.0.2.11 . 80, 1 : 192.0.2.13 . 80 } comment "default/web"'
+    ) in script
+    assert "ct status dnat masquerade" in script and "ct status dnat accept" in script
+    assert "policy drop" in script  # the forward chain: nothing but DNATed traffic
+
+
+def test_local_takes_only_this_nodes_ready_endpoint_and_drops_without_one() -> None:
+    [on1] = proxyrules.entries([service("Local")], [THREE], "server1")
+    assert on1.backends == (("192.0.2.11", 80),)
+    [on2] = proxyrules.entries([service("Local")], [THREE], "server2")
+    assert on2.backends == () and on2.local
+    assert f"ip daddr {VIP} tcp dport 80 drop" in proxyrules.ruleset([on2])
+
+
+def test_no_ready_endpoint_falls_back_to_terminating_then_rejects() -> None:
+    draining = slice_(endpoint("server1", "192.0.2.11", False, serving=True, terminating=True))
+    [entry] = proxyrules.entries([service()], [draining], "server2")
+    assert entry.backends == (("192.0.2.11", 80),)
+    [none] = proxyrules.entries([service()], [slice_()], "server2")
+    assert f"ip daddr {VIP} tcp dport 80 reject with tcp reset" in proxyrules.ruleset([none])
+
+
+def test_only_vip_mode_ipv4_ingress_points_and_ports_by_name() -> None:
+    ingress = [{"ip": VIP, "ipMode": "VIP"}, {"ip": "192.0.2.101", "ipMode": "Proxy"},
+               {"ip": "2001:db8:f1::100"}, {"hostname": "lb.example"}]  # fmt: skip
+    ports = [{"name": "http", "port": 80, "protocol": "TCP"},
+             {"name": "dns", "port": 53, "protocol": "UDP"}]  # fmt: skip
+    dns = {"name": "dns", "port": 5353, "protocol": "UDP"}
+    slices = [THREE, {**THREE, "ports": [dns]}]
+    entries = proxyrules.entries([service(ingress=ingress, ports=ports)], slices, "server1")
+    assert [(e.address, e.protocol, e.port, e.backends[0]) for e in entries] == [
+        (VIP, "udp", 53, ("192.0.2.11", 5353)),
+        (VIP, "tcp", 80, ("192.0.2.11", 80)),
+    ]
+
+
+def test_nothing_to_do_removes_the_table() -> None:
+    assert proxyrules.entries([service(ingress=[])], [THREE], "server1") == []
+    table = proxyrules.TABLE
+    assert proxyrules.ruleset([]) == f"add table ip {table}\ndelete table ip {table}\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
+def test_nft_accepts_the_script() -> None:
+    entries = proxyrules.entries([service()], [THREE], "server1")
+    entries += proxyrules.entries([service("Local")], [THREE], "server2")
+    name = f"fip-{os.getpid()}-rules{uuid.uuid4().hex[:6]}-x"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        for script in (proxyrules.ruleset(entries), proxyrules.ruleset([])):
+            done = subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], input=script,
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
