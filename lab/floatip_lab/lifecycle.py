@@ -3,7 +3,8 @@
 `up` checks the machine, refuses if a lab (or the remains of one) is already there, then
 builds in an order where every step can be undone: the state file first (so an interrupted
 `up` leaves a trail), the namespaces (`floatip_lab.netns`), the API server and the relay,
-the Nodes, nginx on each node, then floatip's own processes. Any failure, Ctrl-C included,
+the Nodes, nginx on each node, the stand-ins for Kubernetes' Service parts
+(`floatip_lab.standins`), then floatip's own processes. Any failure, Ctrl-C included,
 removes what was built. `down` removes namespaces listed in the state file *and* found by
 the lab's name prefix (killing every process inside them), then the files it wrote.
 """
@@ -34,6 +35,7 @@ from floatip_lab import (
     processes,
     rbac,
     seeding,
+    standins,
     state,
     waiting,
     webservers,
@@ -55,6 +57,7 @@ STATE_ENTRIES = (
     "records",  # the client's recordings (floatip_lab.session)
     "ask.jsonl",
     "agents",  # each agent's kubeconfig (floatip_lab.agentpods)
+    standins.READY_DIR,
     *(f"kubeconfig.mgmt.{account}" for account in rbac.ACCOUNTS.values()),
 )
 
@@ -143,6 +146,7 @@ def up(
         rbac.apply_objects(client, rbac.build_objects(rbac.load_rules()))
         _bind_agents_to_nodes(place, lab, client, say)
         _start_webservers(place, lab, say)
+        standins.start(place, lab, client, say)  # web Pods, endpoints controller, kube-proxy
         if with_floatip:
             floatipd.start_agents_and_operators(place, lab, say)
         else:
