@@ -139,11 +139,14 @@ def fault_command(fault: str, host: str | None) -> None:
     freeze-node HOST   SIGSTOP every process of the node
     cut-data HOST      pull HOST's data LAN cable at the switch
     cut-mgmt HOST      pull HOST's management cable at the switch
-    heal               undo every cut, freeze, kill and api-down
+    heal               undo every cut, freeze, kill, api-down and stop-pod
     api-down / api-up  API server refuses connections / serves again (state kept)
     restart-operator   stop and start every operator replica
     kill-leader        SIGKILL the operator replica holding the leader Lease
     restart-agent [HOST]  stop and start the agent (of HOST, default every node)
+    stop-pod NODE      NODE's web Pod not ready (its readiness probe fails): the lab's
+                       endpoints controller marks its endpoint not ready
+    start-pod NODE     NODE's web Pod ready again
     """
     place = state.locate()
     try:

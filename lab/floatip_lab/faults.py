@@ -14,6 +14,10 @@ itself in the state file so that `heal` can undo every one still in force:
 - ``restart-operator``: every operator replica stopped (SIGTERM) and started again.
 - ``kill-leader``: the replica holding the leader Lease is SIGKILLed; ``heal`` starts it.
 - ``restart-agent [HOST]``: the agent of HOST (default: every node) stopped and started.
+- ``stop-pod`` / ``start-pod``: the node's web Pod (`floatip_lab.webpods`) reported not Ready
+  / Ready, as its kubelet does when the readiness probe fails / passes; the lab's endpoints
+  controller then marks its endpoint so and the lab's kube-proxies follow. nginx keeps
+  running. ``heal`` starts every stopped pod.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from floatip_lab import (
     processes,
     state,
     waiting,
+    webpods,
 )
 
 Say = Callable[[str], None]
@@ -50,10 +55,15 @@ class Fault(enum.StrEnum):
     RESTART_OPERATOR = "restart-operator"
     KILL_LEADER = "kill-leader"
     RESTART_AGENT = "restart-agent"
+    STOP_POD = "stop-pod"
+    START_POD = "start-pod"
 
 
-NEEDS_HOST = {Fault.KILL_NODE, Fault.FREEZE_NODE, Fault.CUT_DATA, Fault.CUT_MGMT}
-NODE_ONLY = {Fault.KILL_NODE, Fault.FREEZE_NODE}
+NEEDS_HOST = {
+    Fault.KILL_NODE, Fault.FREEZE_NODE, Fault.CUT_DATA, Fault.CUT_MGMT, Fault.STOP_POD,
+    Fault.START_POD,
+}  # fmt: skip
+NODE_ONLY = {Fault.KILL_NODE, Fault.FREEZE_NODE, Fault.STOP_POD, Fault.START_POD}
 
 
 def inject(
@@ -147,6 +157,8 @@ def _heal(place: state.Place, lab: state.LabState, host: state.HostRecord | None
     lab.faults.dead.clear()
     if lab.faults.api_down:
         _api_up(place, lab, None, say)
+    for name in list(lab.faults.stopped_pods):
+        _start_pod(place, lab, lab.host(name), say)
     say("healed: no fault in force")
 
 
@@ -227,6 +239,27 @@ def _restart_agent(
         say(f"{record.name} restarted (pid {lab.processes[record.name].pid})")
 
 
+def _stop_pod(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    assert host is not None
+    webpods.set_ready(kubeapi.Client(place.kubeconfig), host.name, ready=False)
+    if host.name not in lab.faults.stopped_pods:
+        lab.faults.stopped_pods.append(host.name)
+    say(f"{webpods.pod_name(host.name)} not ready (its readiness probe fails); `start-pod` or "
+        "`heal` makes it ready")  # fmt: skip
+
+
+def _start_pod(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    assert host is not None
+    webpods.set_ready(kubeapi.Client(place.kubeconfig), host.name, ready=True)
+    if host.name in lab.faults.stopped_pods:
+        lab.faults.stopped_pods.remove(host.name)
+    say(f"{webpods.pod_name(host.name)} ready again")
+
+
 def _apiserver(lab: state.LabState) -> state.ProcessRecord:
     server = lab.processes.get("apiserver")
     if server is None or not processes.alive(server):
@@ -269,4 +302,6 @@ _ACTIONS: dict[
     Fault.RESTART_OPERATOR: _restart_operator,
     Fault.KILL_LEADER: _kill_leader,
     Fault.RESTART_AGENT: _restart_agent,
+    Fault.STOP_POD: _stop_pod,
+    Fault.START_POD: _start_pod,
 }

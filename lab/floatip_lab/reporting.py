@@ -74,6 +74,7 @@ def build_status(place: state.Place, lab: state.LabState) -> dict[str, Any]:
             "killed": lab.faults.killed,
             "dead": lab.faults.dead,
             "api_down": lab.faults.api_down,
+            "stopped_pods": lab.faults.stopped_pods,
         },
     }
     if lab.ipv6:

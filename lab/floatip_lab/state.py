@@ -134,6 +134,7 @@ class Faults:
     frozen: list[str] = dataclasses.field(default_factory=list)
     killed: list[str] = dataclasses.field(default_factory=list)  # powered-off nodes
     dead: list[str] = dataclasses.field(default_factory=list)  # killed processes (kill-leader)
+    stopped_pods: list[str] = dataclasses.field(default_factory=list)  # nodes (stop-pod)
     api_down: bool = False
 
 

@@ -183,7 +183,7 @@ def reset(lab: session.Session) -> None:
 
 def _faults_in_force(lab: session.Session) -> bool:
     f = lab.lab.faults
-    return bool(f.cut or f.frozen or f.killed or f.dead or f.api_down)
+    return bool(f.cut or f.frozen or f.killed or f.dead or f.api_down or f.stopped_pods)
 
 
 def events_about(lab: session.Session, name: str) -> list[dict[str, Any]]:
