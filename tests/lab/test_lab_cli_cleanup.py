@@ -2,8 +2,8 @@
 
 Proves:
 - after `up` then `down`: no namespace with the lab's prefix, none of the lab's processes
-  (nginx masters and workers, API server, relay) alive, the state directory gone; an IPv6 lab
-  serves over IPv6 before that;
+  (nginx masters and workers, API server, relay, the endpoints controller and kube-proxy
+  stand-ins) alive, the state directory gone; an IPv6 lab serves over IPv6 before that;
 - `up` killed with SIGKILL halfway (its API server already started): `up` again refuses and
   says to run `down`; `down` removes the half-built lab and its orphaned processes;
 - a stray `fip-lab-<tag>-...` namespace with a process inside and a corrupt state file:
@@ -36,8 +36,10 @@ def test_down_after_up_leaves_no_namespace_and_no_process(lab: Lab) -> None:
     url = f"http://[{status['hosts']['server1']['ip6']}]/"
     served = lab.run("exec", "client", "--", "curl", "-s", "--max-time", "5", url)
     assert served.stdout.strip() == "server1"
+    running_parts = {name for name, p in status["processes"].items() if p["alive"]}
+    assert {"endpoints-controller", "kube-proxy-server1"} <= running_parts
     pids = lab.pids()
-    assert len(pids) >= 4  # nginx master + worker, API server, relay
+    assert len(pids) >= 6  # nginx master + worker, API server, relay, the two stand-ins
     lab.run("down")
     _assert_gone(lab, pids)
     assert "nothing to do" in lab.run("down").stderr
