@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", type=pathlib.Path, required=True)
     parser.add_argument("--ready-file", type=pathlib.Path)
     args = parser.parse_args(argv)
-    print("lab endpoints controller (the lab's stand-in for the EndpointSlice controller)")
+    print("lab endpoints controller (stand-in for the EndpointSlice controller)", flush=True)
     Controller(kubeapi.Client(args.kubeconfig, timeout=10)).run(args.ready_file)
     return 0
 
