@@ -456,6 +456,9 @@ class MoveReason(enum.StrEnum):
     HOLDER_INELIGIBLE = "HolderIneligible"  # the holder answers but may not hold it (drain, ...)
     PINNED = "Pinned"  # spec.node
     PREEMPTED = "Preempted"  # back to a better preferred node
+    #: externalTrafficPolicy Local: the holder has no ready endpoint of the Service(s) any more,
+    #: another node has one (planned, make-before-break, like HolderIneligible)
+    ENDPOINTS_MOVED = "EndpointsMoved"
     RELEASED = "Released"  # no node holds it any more
     #: the status showed a holder or epoch the operator never assigned; its own assignment is
     #: put back at a new epoch (docs/design/protocol.md, "A write the operator did not make")
@@ -470,6 +473,8 @@ class ConditionReason(enum.StrEnum):
     INVALID_SPEC = "InvalidSpec"
     DUPLICATE_ADDRESS = "DuplicateAddress"
     NO_ELIGIBLE_NODE = "NoEligibleNode"
+    #: externalTrafficPolicy Local and no node has a ready endpoint: no node holds the address
+    NO_READY_ENDPOINT = "NoReadyEndpoint"
     PINNED_NODE_NOT_FOUND = "PinnedNodeNotFound"
     PINNED_NODE_INELIGIBLE = "PinnedNodeIneligible"
     NOT_ASSIGNED = "NotAssigned"

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from floatip.api import names
 
@@ -46,6 +47,12 @@ SERVICES_ANNOTATION: Final = f"{names.GROUP}/services"
 IP_MODE: Final = "VIP"
 #: The Service's IP families as ``spec.ipFamilies`` names them, and as `vip_name` suffixes.
 FAMILIES: Final = {"IPv4": 4, "IPv6": 6}
+
+# -- what floatip reads of the cluster's endpoints -------------------------------------------------
+#: ``spec.externalTrafficPolicy`` that confines the address to nodes with a ready endpoint.
+LOCAL: Final = "Local"
+#: The label of an EndpointSlice (discovery.k8s.io/v1) naming its Service (in its namespace).
+SERVICE_NAME_LABEL: Final = "kubernetes.io/service-name"
 
 
 class ConditionType(enum.StrEnum):
@@ -86,6 +93,12 @@ class EventReason(enum.StrEnum):
 def key(namespace: str, name: str) -> str:
     """A Service's key, ``namespace/name``: how floatip names it in annotations and logs."""
     return f"{namespace}/{name}"
+
+
+def listed(annotations: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The Service keys a VirtualIP's `SERVICES_ANNOTATION` lists (comma-separated), in order."""
+    text = (annotations or {}).get(SERVICES_ANNOTATION) or ""
+    return tuple(part.strip() for part in str(text).split(",") if part.strip())
 
 
 def service_hash(service_key: str) -> str:

@@ -1,5 +1,5 @@
 """The REST paths floatip reads and writes (cluster-scoped VirtualIPs and VirtualIPPools;
-namespaced Leases, the move record's ConfigMap and Services)."""
+namespaced Leases, the move record's ConfigMap, Services and EndpointSlices)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ VIRTUALIPPOOLS = f"/apis/{names.GROUP}/{names.VERSION}/{names.POOL_PLURAL}"
 NODES = "/api/v1/nodes"
 SERVICES = "/api/v1/services"  # every namespace's, for the list and watch
 NAMESPACES = "/api/v1/namespaces"
+ENDPOINTSLICES = "/apis/discovery.k8s.io/v1/endpointslices"  # every namespace's
 READYZ = "/readyz"
 
 

@@ -28,6 +28,8 @@ class Ineligible(enum.StrEnum):
     NOT_SELECTED = "NotSelected"  # spec.nodeSelector does not match the node's labels
     NO_INTERFACE = "NoInterface"  # no interface named spec.interface / whose subnet holds it
     NODE_ADDRESS = "NodeAddress"  # the address is one of the node's own
+    #: externalTrafficPolicy Local: no ready endpoint of the VirtualIP's Service(s) on the node
+    NO_LOCAL_ENDPOINT = "NoLocalEndpoint"
     HEALTH_CHECK_FAILING = "HealthCheckFailing"
     HEALTH_CHECK_UNKNOWN = "HealthCheckUnknown"
 
@@ -78,6 +80,9 @@ class VipView:
     holder: str | None = None
     #: Sorts VirtualIPs by age (creationTimestamp, then name): the older keeps a shared address.
     created: str = ""
+    #: externalTrafficPolicy Local: only these nodes (a ready endpoint of every Service on the
+    #: address, `endpoints.allowed_nodes`) may hold it; empty: none may. None: unconstrained.
+    endpoint_nodes: frozenset[str] | None = None
 
     @functools.cached_property
     def ip(self) -> addresses.IPAddress:
@@ -114,6 +119,8 @@ def why_ineligible(vip: VipView, node: NodeView, health: HealthResults) -> Ineli
         return Ineligible.NO_INTERFACE
     if vip.ip in node.own_addresses:
         return Ineligible.NODE_ADDRESS
+    if vip.endpoint_nodes is not None and node.name not in vip.endpoint_nodes:
+        return Ineligible.NO_LOCAL_ENDPOINT
     if vip.spec.health_check is not None:
         result = health.get(vip.name, {}).get(node.name)
         if result is None:

@@ -62,6 +62,7 @@ class Informer:
         contact: Contact | None,
         keep: Callable[[dict[str, Any]], bool] = lambda obj: True,
         key: Callable[[dict[str, Any]], str] = lambda obj: str(obj["metadata"]["name"]),
+        shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: obj,
         watch_timeout_s: int = 60,
     ) -> None:
         self.api = api
@@ -71,13 +72,15 @@ class Informer:
         self.keep = keep
         #: How the store names an object: its name, or ``namespace/name`` for namespaced ones.
         self.key = key
+        #: What of each object to keep (before `_slim`): all of it, or what its readers read.
+        self.shape = shape
         self.watch_timeout_s = watch_timeout_s
         self.store: dict[str, dict[str, Any]] = {}
         self.synced = asyncio.Event()
 
     def put(self, obj: dict[str, Any]) -> None:
         """Take a newer copy of an object (e.g. the answer to our own write)."""
-        self._keep_newer(_slim(obj))
+        self._keep_newer(_slim(self.shape(obj)))
 
     def _keep_newer(self, obj: dict[str, Any]) -> None:
         name = self.key(obj)
@@ -96,7 +99,7 @@ class Informer:
             self.path,
             on_error=self._failed,
             watch_timeout_s=self.watch_timeout_s,
-            shape=_slim,
+            shape=lambda obj: _slim(self.shape(obj)),
         ):
             if self.contact is not None:
                 self.contact.ok()

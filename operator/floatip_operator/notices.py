@@ -1,11 +1,12 @@
 """What deserves a Kubernetes Event when a status changes (pure).
 
 ``kubectl describe vip`` should tell why: every move (its `model.MoveReason`), a refusal the
-first time it appears (invalid spec, duplicate address, no eligible node, unknown pinned node)
-and a new conflict. `notices` compares the old and the new status; `floatip_operator.posting`
-sends what it returns with the shared Event builder (`floatip.api.events`). `pool_notices`
-does the same for a VirtualIPPool's conditions (`poolstatuses`). `forged` is the
-Warning for a holder or epoch the operator never assigned, once it is put back (`trust`).
+first time it appears (invalid spec, duplicate address, no eligible node, no ready endpoint,
+unknown pinned node) and a new conflict. `notices` compares the old and the new status;
+`floatip_operator.posting` sends what it returns with the shared Event builder
+(`floatip.api.events`). `pool_notices` does the same for a VirtualIPPool's conditions
+(`poolstatuses`). `forged` is the Warning for a holder or epoch the operator never assigned,
+once it is put back (`trust`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ WARN_ON = frozenset(
         model.ConditionReason.INVALID_SPEC,
         model.ConditionReason.DUPLICATE_ADDRESS,
         model.ConditionReason.NO_ELIGIBLE_NODE,
+        model.ConditionReason.NO_READY_ENDPOINT,
         model.ConditionReason.PINNED_NODE_NOT_FOUND,
     }
 )

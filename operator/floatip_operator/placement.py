@@ -14,11 +14,18 @@ Pure and deterministic. The rules, in order:
 6. An address is taken from its holder only when another node can take it: with no eligible
    node the holder (if any) keeps it and the decision says ``NoEligibleNode``.
 
+externalTrafficPolicy Local (`eligibility.VipView.endpoint_nodes`, docs/services.md): only
+nodes with a ready endpoint of the VirtualIP's Service(s) are eligible, through every rule
+above. When no node at all has one, no node holds the address (``NoReadyEndpoint``: as MetalLB
+announces nothing without a local endpoint); when the holder lost its last endpoint and another
+node has one, the move is ``EndpointsMoved``, planned like any move from a live holder.
+
 A move away from a holder whose agent still answers is *planned* (make-before-break: the new
 holder announces, then the old one removes); away from an unreachable one it is a *failover*.
 
 Speed: 10,000 VirtualIPs over 1,000 nodes must place in well under 0.5 s, so eligibility is
-computed once per group of VirtualIPs that share selector, interface and subnets, and the
+computed once per group of VirtualIPs that share selector, interface and subnets (and endpoint
+nodes: a constrained group is the unconstrained one's nodes intersected with them), and the
 least-loaded node comes from a heap per group instead of a scan.
 """
 
@@ -45,6 +52,9 @@ class Reason(enum.StrEnum):
     HOLDER_INELIGIBLE = model.MoveReason.HOLDER_INELIGIBLE.value
     PINNED = model.MoveReason.PINNED.value
     PREEMPTED = model.MoveReason.PREEMPTED.value
+    #: the holder answers but has no ready endpoint of the Service(s) any more (Local)
+    ENDPOINTS_MOVED = model.MoveReason.ENDPOINTS_MOVED.value
+    NO_READY_ENDPOINT = model.ConditionReason.NO_READY_ENDPOINT.value
     NO_ELIGIBLE_NODE = model.ConditionReason.NO_ELIGIBLE_NODE.value
     DUPLICATE_ADDRESS = model.ConditionReason.DUPLICATE_ADDRESS.value
 
@@ -69,7 +79,7 @@ class Decision:
         """The reason history records when this decision moves the address."""
         try:
             return model.MoveReason(self.reason.value)
-        except ValueError:  # Kept, NoEligibleNode, DuplicateAddress: not a move of its own
+        except ValueError:  # Kept, NoEligibleNode, NoReadyEndpoint, DuplicateAddress: no move
             return model.MoveReason.ASSIGNED
 
 
@@ -124,6 +134,17 @@ class _Placer:
 
     def _base(self, vip: VipView) -> tuple[tuple[object, ...], frozenset[str]]:
         key = self._group_key(vip)
+        base = self._unconstrained(vip, key)
+        if vip.endpoint_nodes is None:
+            return key, base
+        key = (*key, "endpoints", vip.endpoint_nodes)
+        narrowed = self.groups.get(key)
+        if narrowed is None:
+            narrowed = base & vip.endpoint_nodes
+            self.groups[key] = narrowed
+        return key, narrowed
+
+    def _unconstrained(self, vip: VipView, key: tuple[object, ...]) -> frozenset[str]:
         base = self.groups.get(key)
         if base is None:
             base = frozenset(
@@ -135,7 +156,7 @@ class _Placer:
                 and eligibility.can_hold_on(vip, n)
             )
             self.groups[key] = base
-        return key, base
+        return base
 
     def _eligible(self, vip: VipView, base: frozenset[str], node: str | None) -> bool:
         if node is None or node not in base:
@@ -209,6 +230,16 @@ class _Placer:
                     f"{duplicates[vip.name]!r}",
                 )
                 continue
+            if vip.endpoint_nodes is not None and not vip.endpoint_nodes:
+                decisions[vip.name] = Decision(
+                    vip.name,
+                    None,
+                    vip.holder,
+                    Reason.NO_READY_ENDPOINT,
+                    detail="externalTrafficPolicy Local: no node has a ready endpoint of its "
+                    "Service(s), so no node holds the address until one has",
+                )
+                continue
             key, base = self._base(vip)
             decision, pin_note = self._fixed(vip, base)
             if decision is None:
@@ -230,9 +261,17 @@ class _Placer:
             return Decision(vip.name, node, previous, Reason.KEPT, detail=detail)
         holder = self.nodes.get(previous) if previous else None
         if reason is Reason.ASSIGNED and holder is not None:
-            reason = Reason.FAILOVER if not holder.reachable else Reason.HOLDER_INELIGIBLE
+            reason = Reason.FAILOVER if not holder.reachable else self._why_leaving(vip, holder)
         planned = holder is not None and holder.reachable
         return Decision(vip.name, node, previous, reason, planned=planned, detail=detail)
+
+    def _why_leaving(self, vip: VipView, holder: NodeView) -> Reason:
+        """The reason of a planned move away from a live holder that may not keep the address."""
+        if vip.endpoint_nodes is not None and holder.name not in vip.endpoint_nodes:
+            why = eligibility.why_ineligible(vip, holder, self.health)
+            if why is eligibility.Ineligible.NO_LOCAL_ENDPOINT:
+                return Reason.ENDPOINTS_MOVED
+        return Reason.HOLDER_INELIGIBLE
 
     def _fixed(self, vip: VipView, base: frozenset[str]) -> tuple[Decision | None, str]:
         """Rules 2-5 up to the preferred nodes; None when the least-loaded rule must decide."""

@@ -17,6 +17,12 @@ Event, a log line and ``floatip_operator_forged_assignments_total``.
 
 The leader does nothing until its caches have been fully listed and every agent has been
 judged: deciding from half a picture would move healthy VirtualIPs.
+
+externalTrafficPolicy Local (`endpoints`): a Service-backed VirtualIP may be held only where its
+Local Service(s) have a ready endpoint. What that needs of the Services and EndpointSlices is
+recomputed only when one of them changed (`endpoints_changed`), and a change that leaves every
+Local Service's nodes as they were decides nothing; a pass then looks it up per VirtualIP.
+Until both are listed (or when the operator may not list them) nothing is constrained.
 """
 
 from __future__ import annotations
@@ -31,11 +37,12 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from floatip import logs
-from floatip.api import leases, moves, status, times
+from floatip.api import leases, moves, services, status, times
 from floatip.kube import client
 from floatip_operator import (
     damping,
     eligibility,
+    endpoints,
     informing,
     leadership,
     metrics,
@@ -89,8 +96,16 @@ class Reconciler:
         poster: posting.Poster,
         record: moverecord.MoveRecord,
         debounce_s: float,
+        services_: informing.Informer | None = None,
+        slices: informing.Informer | None = None,
     ) -> None:
         self.vips = vips
+        self.services = services_
+        self.slices = slices
+        self.endpoints_dirty = True
+        self.endpoint_nodes: endpoints.Constraints = {}
+        self.last_endpoints: endpoints.Constraints | None = None
+        self.forced = False  # a poke (not a nudge) since the last pass
         self.nodes = nodes
         self.leases = leases
         self.poller = poller
@@ -111,16 +126,37 @@ class Reconciler:
         )
 
     def poke(self) -> None:
+        """Decide everything again (soon, debounced)."""
+        self.forced = True
         self.poked.set()
+
+    def endpoints_changed(self) -> None:
+        """A Service or an EndpointSlice changed: decide again only if a Local Service's nodes
+        with a ready endpoint did (`pass_once`)."""
+        self.endpoints_dirty = True
+        self.poked.set()
+
+    def endpoint_constraints(self) -> endpoints.Constraints:
+        """Each Local Service's nodes with a ready endpoint; empty until both are listed."""
+        if self.services is None or self.slices is None:
+            return {}
+        if not (self.services.synced.is_set() and self.slices.synced.is_set()):
+            return {}
+        if self.endpoints_dirty:
+            self.endpoints_dirty = False
+            self.endpoint_nodes = endpoints.constraints(
+                self.services.store.values(), self.slices.store.values()
+            )
+        return self.endpoint_nodes
 
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.poked.wait(), timeout=0.5)
-            forced = self.poked.is_set()
-            if forced:
+            if self.poked.is_set():
                 await asyncio.sleep(self.debounce_s)
                 self.poked.clear()
+            forced, self.forced = self.forced, False
             try:
                 await self.pass_once(forced=forced)
             except Exception:
@@ -180,14 +216,21 @@ class Reconciler:
         metrics.AGENTS_ALIVE.set(sum(1 for n in nodes.values() if n.agent_alive))
         self.observe(nodes, views.health_results(self.agent_states(agent_leases)))
         due = time.monotonic() - self.last_full > FULL_PASS_EVERY_S
-        if not forced and not due and nodes == self.last_nodes:
+        constraints = self.endpoint_constraints()
+        if (
+            not forced
+            and not due
+            and nodes == self.last_nodes
+            and constraints == self.last_endpoints
+        ):
             return
         if not self.elector.is_leader or not self.poller.settled():
             return
         self.last_nodes = nodes
+        self.last_endpoints = constraints
         self.last_full = time.monotonic()
         self.full_pass = due
-        await self.decide_and_write(nodes)
+        await self.decide_and_write(nodes, constraints)
 
     def observe(
         self, nodes: Mapping[str, eligibility.NodeView], health: eligibility.HealthResults
@@ -199,8 +242,14 @@ class Reconciler:
                 fitness[(vip, node)] = passing
         self.damping.observe(fitness, now=time.monotonic())
 
-    async def decide_and_write(self, nodes: Mapping[str, eligibility.NodeView]) -> None:
-        """Place every VirtualIP; record the moves in one write, then write the statuses."""
+    async def decide_and_write(
+        self,
+        nodes: Mapping[str, eligibility.NodeView],
+        constraints: endpoints.Constraints | None = None,
+    ) -> None:
+        """Place every VirtualIP; record the moves in one write, then write the statuses.
+
+        ``constraints``: `endpoint_constraints` (none: nothing is confined to endpoints)."""
         self.pass_began = time.perf_counter()
         try:
             await self.record.fence(self.book.term)
@@ -225,7 +274,16 @@ class Reconciler:
             spec = self.parsed(body).spec
             if spec is not None:
                 base = bases[trust.key_of(body)]
-                view = dataclasses.replace(views.vip_view(body, spec), holder=status.holder(base))
+                allowed = (
+                    endpoints.allowed_nodes(
+                        services.listed(body["metadata"].get("annotations")), constraints
+                    )
+                    if constraints
+                    else None
+                )
+                view = dataclasses.replace(
+                    views.vip_view(body, spec), holder=status.holder(base), endpoint_nodes=allowed
+                )
                 verdict = verdicts[trust.key_of(body)]
                 if not verdict.trusted:  # place from the operator's own assignment
                     view = dataclasses.replace(view, holder=verdict.assigned.holder)

@@ -1,7 +1,8 @@
 """Wiring: one :class:`Runtime` per operator process, its tasks started and stopped by kopf.
 
-Builds the API client, the informers, the poller, the leader elector, the Event poster, the
-reconcile loop, the pool loop, the Service loop and the finalizer from
+Builds the API client, the informers (EndpointSlices among them, slimmed to what
+externalTrafficPolicy Local reads: `endpoints`), the poller, the leader elector, the Event
+poster, the reconcile loop, the pool loop, the Service loop and the finalizer from
 :class:`options.Options`, and answers the
 finalizer's question (is this VirtualIP's address released yet?) from their state.
 """
@@ -18,6 +19,7 @@ from floatip.api import leases, status
 from floatip.kube import client, paths
 from floatip_operator import (
     deleting,
+    endpoints,
     finalizing,
     informing,
     leadership,
@@ -61,6 +63,13 @@ class Runtime:
 
         def services_changed() -> None:
             self.service_writer.poke()
+            self.reconciler.endpoints_changed()  # a Service's externalTrafficPolicy
+
+        def namespaces_changed() -> None:
+            self.service_writer.poke()  # pools' namespaceSelector
+
+        def slices_changed() -> None:
+            self.reconciler.endpoints_changed()
 
         # No Contact: pools failing to list (no pool CRD, an older ClusterRole) is no outage,
         # nor are Services or namespaces (a ClusterRole from before Services).
@@ -75,7 +84,15 @@ class Runtime:
             key=servicerecords.service_key,
         )
         self.namespaces = informing.Informer(
-            api, paths.NAMESPACES, on_change=services_changed, contact=None
+            api, paths.NAMESPACES, on_change=namespaces_changed, contact=None
+        )
+        self.slices = informing.Informer(
+            api,
+            paths.ENDPOINTSLICES,
+            on_change=slices_changed,
+            contact=None,
+            key=servicerecords.service_key,
+            shape=endpoints.slim,
         )
         self.nodes = informing.Informer(api, paths.NODES, on_change=changed, contact=self.contact)
         self.leases = informing.Informer(
@@ -118,6 +135,8 @@ class Runtime:
             poster=self.poster,
             record=moverecord.MoveRecord(api, namespace=opts.namespace, identity=opts.identity),
             debounce_s=opts.debounce_seconds,
+            services_=self.services,
+            slices=self.slices,
         )
         self.pool_writer = poolwriting.PoolWriter(
             api=api,
@@ -157,6 +176,7 @@ class Runtime:
             self.pools.run(),
             self.services.run(),
             self.namespaces.run(),
+            self.slices.run(),
             self.elector.run(),
             self.reconciler.run(),
             self.pool_writer.run(),

@@ -202,6 +202,8 @@ def _assigned(
         )
     if decision.reason is placement.Reason.DUPLICATE_ADDRESS:
         return _Fresh(kind, FALSE, Why.DUPLICATE_ADDRESS, decision.detail)
+    if decision.reason is placement.Reason.NO_READY_ENDPOINT:
+        return _Fresh(kind, FALSE, Why.NO_READY_ENDPOINT, decision.detail)
     if decision.reason is placement.Reason.NO_ELIGIBLE_NODE or holder is None:
         return _Fresh(kind, FALSE, Why.NO_ELIGIBLE_NODE, decision.detail or "no node is eligible")
     if inputs.pinned is not None and inputs.pinned != holder:

@@ -249,3 +249,74 @@ async def test_a_service_that_stops_being_floatips_is_let_go(cluster: harness.Cl
     )
     assert not _ips(web) and _condition(web, "Allocated") == ("", "", "")
     assert await cluster.vip("svc-default.web-v4") is None
+
+
+SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+
+
+async def _set_endpoints(cluster: harness.Cluster, service: str, **ready: bool) -> None:
+    """Play the endpoints controller: ``service``'s one EndpointSlice, an endpoint per node."""
+    items = [
+        {"addresses": [f"10.1.0.{i + 1}"], "nodeName": node, "conditions": {"ready": up}}
+        for i, (node, up) in enumerate(sorted(ready.items()))
+    ]
+    body = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": f"{service}-abcde", "labels": {"kubernetes.io/service-name": service}},
+        "addressType": "IPv4",
+        "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+        "endpoints": items,
+    }
+    found = await cluster.call("GET", f"{SLICES}/{service}-abcde", ok=(200, 404))
+    if found["_code"] == 404:
+        await cluster.call("POST", SLICES, body)
+    else:
+        await cluster.call(
+            "PATCH", f"{SLICES}/{service}-abcde", {"endpoints": items}, content_type=MERGE
+        )
+
+
+async def test_a_local_service_follows_its_ready_endpoints(cluster: harness.Cluster) -> None:
+    for name in ("server1", "server2", "server3"):
+        await cluster.add_node(name)
+    await _create_pool(cluster, "blue", "192.0.2.100-192.0.2.103")
+    await _create_service(cluster, "local", None, externalTrafficPolicy="Local")
+    await _set_endpoints(cluster, "local", server2=True, server1=False)
+    await _run_operator_as_the_chart(cluster)
+    vip = "svc-default.local-v4"
+    placed = await cluster.placed_and_announced(vip)
+    assert placed["holder"] == "server2"
+
+    # The endpoint moves to server3: a planned move there, not a failover.
+    await _set_endpoints(cluster, "local", server2=False, server3=True)
+    moved = await cluster.wait_status(vip, lambda s: s.get("holder") == "server3", "server3")
+    assert moved["history"][-1]["reason"] == "EndpointsMoved"
+    assert moved["history"][-1]["from"] == "server2"
+    assert all(entry["reason"] != "Failover" for entry in moved["history"])
+    await cluster.announce(vip, node="server3", epoch=moved["epoch"])
+    await _wait_service(
+        cluster, "local", lambda s: "by node server3" in _condition(s, "Announced")[2], "server3"
+    )
+
+    # No ready endpoint anywhere: no node holds the address, and the VirtualIP says why.
+    await _set_endpoints(cluster, "local", server3=False)
+    released = await cluster.wait_status(vip, lambda s: not s.get("holder"), "no holder")
+    assigned = harness.condition(released, "Assigned")
+    assert (assigned["status"], assigned["reason"]) == ("False", "NoReadyEndpoint")
+    assert released["history"][-1]["reason"] == "Released"
+
+    async def warned() -> bool:
+        return "NoReadyEndpoint" in [e["reason"] for e in await cluster.events(vip)]
+
+    await harness.eventually("a NoReadyEndpoint Event regarding the VirtualIP", warned)
+    service = await _wait_service(
+        cluster, "local", lambda s: _condition(s, "Announced")[0] == "False", "not announced"
+    )
+    assert "no node has a ready endpoint" in _condition(service, "Announced")[2]
+    assert _ips(service) == ["192.0.2.100"]  # the address stays allocated
+
+    # An endpoint comes back on server1: the address is assigned there.
+    await _set_endpoints(cluster, "local", server1=True, server3=False)
+    back = await cluster.wait_status(vip, lambda s: s.get("holder") == "server1", "server1")
+    assert back["history"][-1]["reason"] == "Assigned"
