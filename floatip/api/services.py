@@ -33,7 +33,9 @@ LOAD_BALANCER: Final = "LoadBalancer"
 ADDRESSES_ANNOTATION: Final = f"{names.GROUP}/addresses"
 #: The name of the VirtualIPPool to draw from (MetalLB's ``metallb.io/address-pool``).
 POOL_ANNOTATION: Final = f"{names.GROUP}/pool"
-#: Services with the same key in one namespace may share an address (not built yet).
+#: Services of one namespace with the same key share one address when their ports do not
+#: overlap and their traffic policies agree (MetalLB's ``metallb.io/allow-shared-ip``). floatip
+#: also writes it on the shared VirtualIP, so a restarted operator finds the key's address.
 SHARING_KEY_ANNOTATION: Final = f"{names.GROUP}/sharing-key"
 
 # -- what floatip writes -------------------------------------------------------------------------
@@ -77,6 +79,8 @@ class Reason(enum.StrEnum):
     NO_POOL = "NoPool"
     INVALID_REQUEST = "InvalidRequest"
     NAME_TAKEN = "NameTaken"
+    #: Its sharing key's address is another Service's, and the two cannot share it.
+    SHARING_REFUSED = "SharingRefused"
     ANNOUNCED = "Announced"
     PENDING = "AnnouncementPending"
 

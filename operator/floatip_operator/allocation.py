@@ -16,6 +16,19 @@ the first pool that may serve the Service (``autoAssign``, ``serviceSelector``,
 ``namespaceSelector``) and has one. An address is free when no VirtualIP has it, standalone,
 allocated or being deleted, and nothing earlier in the plan took it. The same inputs always
 give the same plan.
+
+Sharing (docs/services.md "Sharing an address"): a VirtualIP annotated
+`services.SHARING_KEY_ANNOTATION` is its key's address in the namespace of its Services; every
+Service listed in `services.SERVICES_ANNOTATION` holds it. A Service of that namespace with that
+key and no address of the family joins it when `clash` finds nothing against each member (no
+port/protocol in common; both Cluster, or both Local with the same selector), it asks for no
+other address or pool, and the pool's selectors admit it; otherwise it is refused
+(``SharingRefused`` naming the other Service and the clash, or ``PoolNotAllowed``) and gets no
+address. Members are re-checked oldest first on every plan: one whose key changed or that
+clashes with an older member (its ports were edited) leaves, so two Services never share an
+address unless their keys and specs allow it. A member that is deleted leaves the address to
+the others (MetalLB #2723); the VirtualIP goes with its last member. ``updates`` rewrites a
+VirtualIP's member list and key when they change.
 """
 
 from __future__ import annotations
@@ -64,6 +77,7 @@ class VipView(NamedTuple):
     pool: str | None = None
     services: tuple[str, ...] = ()
     deleting: bool = False
+    sharing_key: str | None = None
 
 
 class Held(NamedTuple):
@@ -81,13 +95,23 @@ class Failure(NamedTuple):
 
 
 class NewVip(NamedTuple):
-    """A VirtualIP to create: the allocation of ``address`` to the Service ``service``."""
+    """A VirtualIP to create: the allocation of ``address`` to the Service ``service`` (and to
+    ``services``, every Service sharing it, ``service`` first)."""
 
     name: str
     address: IPAddress
     pool: str
     service: str
     template: Mapping[str, Any]
+    services: tuple[str, ...] = ()
+    sharing_key: str | None = None
+
+
+class Members(NamedTuple):
+    """A VirtualIP's Services (`services.SERVICES_ANNOTATION`) and sharing key, as updated."""
+
+    services: tuple[str, ...]
+    sharing_key: str | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +130,8 @@ class Plan:
     creates: list[NewVip] = dataclasses.field(default_factory=list)
     #: VirtualIPs to delete (their Services no longer ask for them), with why.
     deletes: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: VirtualIPs whose Services or sharing key change (a Service joined or left).
+    updates: dict[str, Members] = dataclasses.field(default_factory=dict)
 
 
 def pool_view(body: Mapping[str, Any]) -> PoolView:
@@ -127,14 +153,66 @@ def vip_view(body: Mapping[str, Any]) -> VipView | None:
     except addresses.AddressError:
         return None
     pool = (meta.get("labels") or {}).get(names.POOL_LABEL)
-    listed = (meta.get("annotations") or {}).get(services.SERVICES_ANNOTATION) or ""
+    annotations = meta.get("annotations") or {}
+    key = str(annotations.get(services.SHARING_KEY_ANNOTATION) or "").strip()
     return VipView(
         name=str(meta.get("name")),
         address=address,
         pool=str(pool) if pool else None,
-        services=tuple(s.strip() for s in str(listed).split(",") if s.strip()),
+        services=services.listed(annotations),
         deleting=bool(meta.get("deletionTimestamp")),
+        sharing_key=key or None,
     )
+
+
+def clash(a: Request, b: Request) -> str:
+    """Why ``a`` and ``b`` cannot share one address ("" when they can), MetalLB's rules."""
+    common = sorted(a.ports & b.ports, key=lambda p: (p[1], p[0]))
+    if common:
+        used = ", ".join(f"{port}/{protocol}" for protocol, port in common)
+        return f"both use {used}"
+    if a.local != b.local:
+        local, cluster = (a, b) if a.local else (b, a)
+        return (
+            f"{local.key} has externalTrafficPolicy Local and {cluster.key} Cluster: "
+            "their traffic cannot enter by the same node rules"
+        )
+    if a.local and a.selector != b.selector:
+        return "both are externalTrafficPolicy Local but select different pods (spec.selector)"
+    return ""
+
+
+@dataclasses.dataclass
+class _Group:
+    """One VirtualIP's members while the plan is made (its sharing key's address, if it has one)."""
+
+    vip: str
+    address: IPAddress
+    pool: str
+    namespace: str
+    sharing_key: str | None
+    members: list[Request]
+    #: What the VirtualIP says now (None: it is created by this plan).
+    was: Members | None
+
+
+def _namespace(key: str) -> str:
+    return key.partition("/")[0]
+
+
+def _keepers(vip: VipView, members: list[Request]) -> tuple[list[Request], str | None]:
+    """Which of a VirtualIP's live Services (oldest first) keep it, and its key from now on."""
+    key = vip.sharing_key
+    fitting = [m for m in members if key is not None and m.sharing_key == key]
+    if fitting:
+        fitting = [m for m in fitting if m.namespace == fitting[0].namespace]
+    if not fitting:  # nobody shares by its key (any more): the oldest keeps it, with its own key
+        return [members[0]], members[0].sharing_key
+    kept: list[Request] = []
+    for member in fitting:
+        if not any(clash(member, other) for other in kept):
+            kept.append(member)
+    return kept, key
 
 
 def plan(
@@ -146,26 +224,79 @@ def plan(
     """Every floatip Service's addresses (``requests``: those floatip serves, not being
     deleted), the VirtualIPs to create and those to delete."""
     ordered = sorted(requests, key=lambda r: (r.created, r.key))
-    live = {r.key for r in ordered}
+    live = {r.key: r for r in ordered}
     vip_list = list(vips)
     by_name = {v.name: v for v in vip_list}
     taken = {v.address for v in vip_list}
     mine: dict[str, list[VipView]] = {}
-    result = Plan()
+    state = _State(Plan())
     for vip in vip_list:
         if vip.deleting or not vip.services:
             continue
-        if not any(key in live for key in vip.services):
-            result.deletes[vip.name] = "its Service is gone or no longer served by floatip"
-        for key in vip.services:
-            mine.setdefault(key, []).append(vip)
+        members = sorted(
+            (live[key] for key in set(vip.services) if key in live),
+            key=lambda r: (r.created, r.key),
+        )
+        if not members:
+            state.plan.deletes[vip.name] = "its Service is gone or no longer served by floatip"
+            continue
+        kept, key = _keepers(vip, members)
+        group = _Group(
+            vip.name, vip.address, vip.pool or "", kept[0].namespace, key, kept,
+            Members(vip.services, vip.sharing_key),
+        )  # fmt: skip
+        state.groups[vip.name] = group
+        if key is not None:
+            state.shared.setdefault((group.namespace, key, vip.address.version), group)
+        for member in kept:
+            mine.setdefault(member.key, []).append(vip)
     sorted_pools = sorted(pool_list, key=lambda p: p.order)
     for request in ordered:
         chooser = _Chooser(request, sorted_pools, namespaces.get(request.namespace), taken)
-        result.results[request.key] = _one(
-            request, mine.get(request.key, []), by_name, chooser, result
+        state.plan.results[request.key] = _one(
+            request, mine.get(request.key, []), by_name, chooser, state
         )
-    return result
+    return state.finish()
+
+
+@dataclasses.dataclass
+class _State:
+    """The plan being made, and every VirtualIP's members (``shared``: by namespace, sharing
+    key and IP version, the key's address)."""
+
+    plan: Plan
+    groups: dict[str, _Group] = dataclasses.field(default_factory=dict)
+    shared: dict[tuple[str, str, int], _Group] = dataclasses.field(default_factory=dict)
+
+    def leave(self, vip: str, key: str, why: str) -> None:
+        """``key``'s Service lets go of ``vip``: deleted with its last member."""
+        group = self.groups.get(vip)
+        if group is not None:
+            group.members = [m for m in group.members if m.key != key]
+            if group.members:
+                return
+        self.plan.deletes.setdefault(vip, why)
+
+    def finish(self) -> Plan:
+        """The plan, each VirtualIP's Services listed oldest first (as `_keepers` reads them,
+        so that the next plan finds nothing to rewrite)."""
+        creates = []
+        for new in self.plan.creates:
+            group = self.groups.get(new.name)
+            members = _keys(group.members) if group else (new.service,)
+            creates.append(new._replace(services=members))
+        self.plan.creates = creates
+        for name, group in self.groups.items():
+            if group.was is None or name in self.plan.deletes:
+                continue
+            now = Members(_keys(group.members), group.sharing_key)
+            if now != group.was:
+                self.plan.updates[name] = now
+        return self.plan
+
+
+def _keys(members: Iterable[Request]) -> tuple[str, ...]:
+    return tuple(m.key for m in sorted(members, key=lambda r: (r.created, r.key)))
 
 
 def _one(
@@ -173,8 +304,9 @@ def _one(
     held_vips: list[VipView],
     by_name: Mapping[str, VipView],
     chooser: _Chooser,
-    result: Plan,
+    state: _State,
 ) -> Result:
+    result = state.plan
     kept: dict[int, Held] = {}
     extra: list[VipView] = []
     for vip in sorted(held_vips, key=lambda v: v.name):
@@ -186,19 +318,36 @@ def _one(
     if request.problems:  # a mistake in the Service never takes back what it holds
         return Result(tuple(kept.values()), Failure(Why.INVALID_REQUEST, request.problems))
     for vip in extra:
-        result.deletes.setdefault(vip.name, f"the Service holds another IPv{vip.address.version}")
+        state.leave(vip.name, request.key, f"the Service holds another IPv{vip.address.version}")
     for version in [v for v in kept if v not in request.families]:
-        result.deletes.setdefault(
-            kept.pop(version).vip, f"the Service has no IPv{version} any more"
-        )
+        state.leave(kept.pop(version).vip, request.key, f"the Service has no IPv{version} any more")
     held: list[Held] = []
     new: list[NewVip] = []
     replaced: list[str] = []
+    joined: list[_Group] = []
     failure: Failure | None = None
     for index, version in enumerate(request.families):
         current = kept.get(version)
         if current is not None and chooser.satisfied_by(current):
             held.append(current)
+            continue
+        group = (
+            state.shared.get((request.namespace, request.sharing_key, version))
+            if request.sharing_key is not None
+            else None
+        )
+        if group is not None and (current is None or current.vip != group.vip):
+            joining = _join(request, version, group, chooser)
+            if isinstance(joining, Failure):
+                if current is not None:
+                    held.append(current)
+                if index < request.required and failure is None:
+                    failure = joining
+                continue
+            if current is not None:
+                replaced.append(current.vip)
+            joined.append(group)
+            held.append(joining)
             continue
         choice = chooser.choose(version)
         if isinstance(choice, Failure):
@@ -220,16 +369,61 @@ def _one(
             continue
         if occupant is not None:  # ours, being deleted (or replaced now): create it after
             continue
-        new.append(NewVip(name, address, pool.name, request.key, pool.template))
+        new.append(
+            NewVip(name, address, pool.name, request.key, pool.template,
+                   sharing_key=request.sharing_key)
+        )  # fmt: skip
         held.append(Held(name, address, pool.name))
     if failure is not None:
         return Result(tuple(kept.values()), failure)
     for name in replaced:
-        result.deletes.setdefault(name, "the Service asks for another address or pool")
+        state.leave(name, request.key, "the Service asks for another address or pool")
+    for group in joined:
+        group.members.append(request)
+    for created in new:
+        group = _Group(
+            created.name, created.address, created.pool, request.namespace,
+            request.sharing_key, [request], None,
+        )  # fmt: skip
+        state.groups[created.name] = group
+        if request.sharing_key is not None:
+            shared = (request.namespace, request.sharing_key, created.address.version)
+            state.shared.setdefault(shared, group)
     chooser.taken.update(created.address for created in new)
     result.creates.extend(new)
     waiting = len(held) < len(request.families) and bool(replaced or _waits(request, by_name))
     return Result(tuple(held), None, waiting)
+
+
+def _join(request: Request, version: int, group: _Group, chooser: _Chooser) -> Held | Failure:
+    """``request`` takes its sharing key's address ``group``, or why it may not."""
+    where = f"{group.address} (sharing key {group.sharing_key!r}, VirtualIP {group.vip})"
+    wanted = request.requested(version)
+    if wanted is not None and wanted != group.address:
+        return Failure(
+            Why.SHARING_REFUSED,
+            f"it asks for {wanted}, but its sharing key's address is {where}: ask for "
+            f"{group.address}, for none, or use another key",
+        )
+    if request.pool is not None and request.pool != group.pool:
+        return Failure(
+            Why.SHARING_REFUSED,
+            f"it asks for pool {request.pool}, but its sharing key's address is {where} from "
+            f"pool {group.pool}: name that pool, none, or use another key",
+        )
+    pool = chooser.by_name.get(group.pool)
+    if pool is not None and not pool.allows(request, chooser.namespace_labels):
+        return chooser.not_allowed(pool)
+    for member in group.members:
+        why = clash(request, member)
+        if why:
+            return Failure(
+                Why.SHARING_REFUSED,
+                f"it cannot share {where} with Service {member.key}: {why}. Change the ports "
+                "or traffic policy, or use another sharing key",
+            )
+    outside = not chooser.in_pool(group.address, group.pool)
+    return Held(group.vip, group.address, group.pool, outside)
 
 
 def _waits(request: Request, by_name: Mapping[str, VipView]) -> bool:
@@ -283,7 +477,7 @@ class _Chooser:
                     "name an existing pool (kubectl get vippool) or remove the annotation",
                 )
             if not view.allows(request, self.namespace_labels):
-                return self._not_allowed(view)
+                return self.not_allowed(view)
             address = view.spec.pool.next_free(version, self.taken)
             if address is None:
                 return self._exhausted([view], family)
@@ -320,7 +514,7 @@ class _Chooser:
             )
         allowed = [p for p in holders if p.allows(request, self.namespace_labels)]
         if not allowed:
-            return self._not_allowed(holders[0])
+            return self.not_allowed(holders[0])
         if wanted in self.taken:
             return Failure(
                 Why.ADDRESS_TAKEN,
@@ -329,7 +523,7 @@ class _Chooser:
             )
         return wanted, allowed[0]
 
-    def _not_allowed(self, view: PoolView) -> Failure:
+    def not_allowed(self, view: PoolView) -> Failure:
         return Failure(
             Why.POOL_NOT_ALLOWED,
             f"pool {view.name}'s serviceSelector or namespaceSelector does not select this "

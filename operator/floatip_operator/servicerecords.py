@@ -4,7 +4,10 @@
 whose spec is the pool's ``template`` plus the address, labelled with its pool
 (`names.POOL_LABEL`, so the pool counts it as its own and reports no overlap) and with
 `services.service_hash` of its Service (a label value holds 63 characters, so the full
-``namespace/name`` is in annotation `services.SERVICES_ANNOTATION`). `finalizers` is the
+``namespace/name`` is in annotation `services.SERVICES_ANNOTATION`; a shared address lists
+every Service sharing it there, and its key in `services.SHARING_KEY_ANNOTATION`; the label
+names the Service that first had it). `members` is the guarded JSON patch that rewrites those
+two annotations when Services join or leave. `finalizers` is the
 guarded JSON patch that adds or removes `services.FINALIZER` on a Service, refused (422) if
 its finalizers changed since they were read, so no other controller's finalizer is lost.
 """
@@ -29,10 +32,41 @@ def vip_body(new: allocation.NewVip) -> dict[str, Any]:
                 names.POOL_LABEL: new.pool,
                 services.SERVICE_LABEL: services.service_hash(new.service),
             },
-            "annotations": {services.SERVICES_ANNOTATION: new.service},
+            "annotations": {
+                services.SERVICES_ANNOTATION: ",".join(new.services or (new.service,)),
+                **({services.SHARING_KEY_ANNOTATION: new.sharing_key} if new.sharing_key else {}),
+            },
         },
         "spec": {**new.template, "address": str(new.address)},
     }
+
+
+def _pointer(key: str) -> str:
+    return "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def members(body: Mapping[str, Any], wanted: allocation.Members) -> list[dict[str, Any]] | None:
+    """The patch setting a VirtualIP's Services and sharing key (None: nothing to change),
+    refused (422) if its list of Services changed since it was read."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    listed = annotations.get(services.SERVICES_ANNOTATION)
+    key = annotations.get(services.SHARING_KEY_ANNOTATION)
+    text = ",".join(wanted.services)
+    if listed == text and key == wanted.sharing_key:
+        return None
+    path = _pointer(services.SERVICES_ANNOTATION)
+    ops: list[dict[str, Any]] = [
+        {"op": "test", "path": path, "value": listed},  # only VirtualIPs listing Services change
+        {"op": "add", "path": path, "value": text},
+    ]
+    if wanted.sharing_key is not None:
+        ops.append(
+            {"op": "add", "path": _pointer(services.SHARING_KEY_ANNOTATION),
+             "value": wanted.sharing_key}
+        )  # fmt: skip
+    elif key is not None:
+        ops.append({"op": "remove", "path": _pointer(services.SHARING_KEY_ANNOTATION)})
+    return ops
 
 
 def finalizers(body: Mapping[str, Any], *, add: bool) -> list[dict[str, Any]] | None:

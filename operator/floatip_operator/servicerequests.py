@@ -10,6 +10,10 @@ PreferDualStack`` only the first is required), the addresses of annotation
 else of the deprecated ``spec.loadBalancerIP``, and the pool of `services.POOL_ANNOTATION`. A
 request that cannot be met as written keeps ``problems`` (a sentence saying what to write):
 the allocator reports it and allocates nothing new, but never takes back what it holds.
+
+What sharing an address (`services.SHARING_KEY_ANNOTATION`) compares is read here too: the
+Service's ports as (protocol, port), whether its ``externalTrafficPolicy`` is Local, and its
+pod selector (docs/services.md "Sharing an address").
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ class Request:
     #: ``metadata.creationTimestamp``: older Services are served first.
     created: str = ""
     problems: str = ""
+    #: `services.SHARING_KEY_ANNOTATION` (None: the Service shares its address with nobody).
+    sharing_key: str | None = None
+    #: ``spec.ports`` as (protocol, port): two Services sharing an address may not overlap.
+    ports: frozenset[tuple[str, int]] = frozenset()
+    #: ``spec.externalTrafficPolicy`` is Local (`services.LOCAL`).
+    local: bool = False
+    #: ``spec.selector``, sorted: two Local Services share only when they select the same pods.
+    selector: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -90,7 +102,19 @@ def read(body: Mapping[str, Any]) -> Request:
         pool=pool,
         created=str(meta.get("creationTimestamp") or ""),
         problems="; ".join(problems),
+        sharing_key=str(annotations.get(services.SHARING_KEY_ANNOTATION) or "").strip() or None,
+        ports=_ports(spec),
+        local=spec.get("externalTrafficPolicy") == services.LOCAL,
+        selector=tuple(sorted((str(k), str(v)) for k, v in (spec.get("selector") or {}).items())),
     )
+
+
+def _ports(spec: Mapping[str, Any]) -> frozenset[tuple[str, int]]:
+    found = set()
+    for port in spec.get("ports") or []:
+        if isinstance(port, Mapping) and isinstance(port.get("port"), int):
+            found.add((str(port.get("protocol") or "TCP"), int(port["port"])))
+    return frozenset(found)
 
 
 def _families(spec: Mapping[str, Any], problems: list[str]) -> tuple[int, ...]:

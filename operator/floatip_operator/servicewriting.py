@@ -10,11 +10,13 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
    Service deleted in between then still waits for its VirtualIPs to go);
 2. the deletions the plan decided (VirtualIPs whose Service let go of them; their own
    finalizer releases the address on the node first);
-3. the new VirtualIPs (each lands in the VirtualIP informer at once, so the next pass counts
+3. the VirtualIPs whose Services changed (a Service joined or left a shared address): their
+   `services.SERVICES_ANNOTATION` and sharing key, a JSON patch guarded by the list read;
+4. the new VirtualIPs (each lands in the VirtualIP informer at once, so the next pass counts
    its address as taken even before the watch brings it);
-4. each Service's status where it changed (`servicestatuses`, a merge patch guarded by the
+5. each Service's status where it changed (`servicestatuses`, a merge patch guarded by the
    ``resourceVersion`` read), with its Events;
-5. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
+6. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
    floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
    its finalizer removed.
 
@@ -128,7 +130,14 @@ class ServiceWriter:
         finalized = await self._batched(self._finalize(body) for body in ours.values())
         unready = {key for key, ok in zip(ours, finalized, strict=True) if not ok}
         await self._batched(self._delete(name, why) for name, why in plan.deletes.items())
-        creates = [new for new in plan.creates if new.service not in unready]
+        await self._batched(
+            self._update(name, members, unready) for name, members in plan.updates.items()
+        )
+        creates = [
+            new._replace(services=tuple(k for k in new.services if k not in unready))
+            for new in plan.creates
+            if new.service not in unready
+        ]
         await self._batched(self._create(new) for new in creates)
         await self._batched(
             self._write_status(self.services.store.get(key, ours[key]), requests[key], result)
@@ -175,6 +184,27 @@ class ServiceWriter:
         log.info("service address released", vip=name, why=why)
         return True
 
+    async def _update(self, name: str, members: allocation.Members, unready: set[str]) -> bool:
+        """Rewrite a VirtualIP's Services (a Service without floatip's finalizer yet joins at
+        the next pass: it could be deleted meanwhile with nothing to take it off the list)."""
+        body = self.vips.store.get(name)
+        if body is None or not self.elector.is_leader:
+            return False
+        listed = services.listed(body["metadata"].get("annotations"))
+        keys = tuple(k for k in members.services if k not in unready or k in listed)
+        ops = servicerecords.members(body, members._replace(services=keys))
+        if ops is None:
+            return True
+        try:
+            answer = await self.api.request(
+                "PATCH", paths.virtualip(name), body=ops, content_type=client.JSON_PATCH
+            )
+        except client.ApiError as exc:
+            return await self._failed("virtualip services", name, exc)
+        self.vips.put(answer)
+        log.info("service address members", vip=name, services=",".join(keys))
+        return True
+
     async def _create(self, new: allocation.NewVip) -> bool:
         if not self.elector.is_leader:
             return False
@@ -186,7 +216,7 @@ class ServiceWriter:
         self.vips.put(answer)
         log.info(
             "service address allocated",
-            service=new.service,
+            service=",".join(new.services or (new.service,)),
             address=str(new.address),
             pool=new.pool,
             vip=new.name,

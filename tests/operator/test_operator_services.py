@@ -16,7 +16,14 @@ address its annotation asks for, a RequireDualStack one an address of each famil
 family order, the deprecated spec.loadBalancerIP is honoured, and an address in no pool is an
 AllocationFailed (AddressNotInAnyPool). A Service that stops being a LoadBalancer loses its
 VirtualIP, status and finalizer. With ``--no-services-default-class`` a class-less Service is
-not served.
+not served. externalTrafficPolicy Local (EndpointSlices written by the test, standing in for
+the endpoints controller): the VirtualIP goes to the node with the ready endpoint, follows it
+to another node as a planned EndpointsMoved move (never a Failover), has no holder and says
+NoReadyEndpoint (condition, Warning Event, the Service's Announced) when no endpoint is ready,
+and is assigned again when one is. Sharing: two Services with one sharing key and no common
+port get one VirtualIP listing both; a third clashing on 53/TCP is refused (SharingRefused,
+AllocationFailed) naming the Service it clashes with; deleting the creator keeps the address
+for the other (MetalLB #2723), the refused one then joins, and nothing is rewritten after.
 """
 
 from __future__ import annotations
@@ -320,3 +327,54 @@ async def test_a_local_service_follows_its_ready_endpoints(cluster: harness.Clus
     await _set_endpoints(cluster, "local", server1=True, server3=False)
     back = await cluster.wait_status(vip, lambda s: s.get("holder") == "server1", "server1")
     assert back["history"][-1]["reason"] == "Assigned"
+
+
+async def test_services_share_an_address_by_key_when_compatible(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    await _create_pool(cluster, "blue", "192.0.2.100-192.0.2.103")
+    key = {"floatip.io/sharing-key": "dns"}
+    await _create_service(cluster, "dns-tcp", None, key, ports=[{"port": 53, "protocol": "TCP"}])
+    await _run_operator_as_the_chart(cluster)
+    tcp = await _wait_service(cluster, "dns-tcp", _ips, "an address")
+    await _create_service(cluster, "dns-udp", None, key, ports=[{"port": 53, "protocol": "UDP"}])
+    udp = await _wait_service(cluster, "dns-udp", _ips, "the shared address")
+    assert _ips(udp) == _ips(tcp) == ["192.0.2.100"]
+    vip = await cluster.vip("svc-default.dns-tcp-v4")
+    assert vip is not None
+    assert (
+        vip["metadata"]["annotations"]["floatip.io/services"] == "default/dns-tcp,default/dns-udp"
+    )
+    assert vip["metadata"]["annotations"]["floatip.io/sharing-key"] == "dns"
+    assert await cluster.vip("svc-default.dns-udp-v4") is None
+
+    # 53/TCP again with the same key: refused, naming the Service it clashes with.
+    await _create_service(cluster, "clash", None, key, ports=[{"port": 53, "protocol": "TCP"}])
+    clash = await _wait_service(
+        cluster, "clash", lambda s: _condition(s, "Allocated")[0] == "False", "a refusal"
+    )
+    _, reason, message = _condition(clash, "Allocated")
+    assert reason == "SharingRefused" and not _ips(clash)
+    assert "with Service default/dns-tcp: both use 53/TCP" in message
+    await _has_event(cluster, "clash", "AllocationFailed")
+
+    # The creator goes: the address stays with dns-udp (MetalLB #2723), and 53/TCP is free for
+    # the refused Service, which joins.
+    await cluster.call("DELETE", f"{SERVICES}/dns-tcp")
+    await _wait_service(cluster, "dns-tcp", lambda s: s is None, "deleted")
+    clash = await _wait_service(cluster, "clash", _ips, "the shared address once 53/TCP is free")
+    assert _ips(clash) == ["192.0.2.100"] and _ips(await _service(cluster, "dns-udp")) == [
+        "192.0.2.100"
+    ]
+    vip = await cluster.vip("svc-default.dns-tcp-v4")
+    assert vip is not None
+    listed = vip["metadata"]["annotations"]["floatip.io/services"].split(",")
+    assert sorted(listed) == ["default/clash", "default/dns-udp"]
+
+    # Steady state: the members are not rewritten again.
+    def rewrites() -> int:
+        found = cluster.operators[0].log_events()
+        return sum(1 for e in found if e.get("event") == "service address members")
+
+    seen = rewrites()
+    await asyncio.sleep(1.5)
+    assert rewrites() == seen
