@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from floatip.api import model, status
+from floatip.api import model, services, status
 
 CONDITION_ORDER = tuple(model.ConditionType)
 
@@ -61,6 +61,11 @@ def ready(current: model.VirtualIPStatus) -> str:
     return condition.status.value if condition else model.ConditionStatus.UNKNOWN.value
 
 
+def service_of(obj: Mapping[str, Any]) -> str:
+    """The Service(s) whose address a VirtualIP is (``namespace/name``, comma-separated), or -."""
+    return ",".join(services.listed((obj.get("metadata") or {}).get("annotations"))) or "-"
+
+
 def status_rows(objects: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     rows = []
     for obj in sorted(objects, key=lambda o: str(o["metadata"]["name"])):
@@ -74,12 +79,16 @@ def status_rows(objects: Iterable[Mapping[str, Any]]) -> list[list[str]]:
                 str(current.epoch),
                 condition_summary(current),
                 last_move(current),
+                service_of(obj),
             ]
         )
     return rows
 
 
-STATUS_HEADERS = ("NAME", "ADDRESS", "NODE", "READY", "EPOCH", "CONDITIONS", "LAST MOVE")
+#: SERVICE comes last: the columns before it keep their places for scripts that read them.
+STATUS_HEADERS = (
+    "NAME", "ADDRESS", "NODE", "READY", "EPOCH", "CONDITIONS", "LAST MOVE", "SERVICE",
+)  # fmt: skip
 HISTORY_HEADERS = ("TIME", "FROM", "TO", "REASON", "EPOCH")
 
 

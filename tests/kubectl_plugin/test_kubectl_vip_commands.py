@@ -1,6 +1,7 @@
 """``kubectl vip`` against floatip's API server: status, move, history, drain, undrain, errors.
 
-Proves: status prints holder, conditions and last move; move pins spec.node (and refuses an
+Proves: status prints holder, conditions and last move, and last the Service(s) of a
+Service-backed VirtualIP (- for others); move pins spec.node (and refuses an
 unknown node or VirtualIP with advice and exit 1); history lists the moves; drain and undrain
 set and remove the floatip.io/drain label; the real kubectl finds the plugin on PATH.
 """
@@ -79,6 +80,7 @@ async def test_status_move_history_drain(apiserver: RunningServer) -> None:
     assert header.split()[:5] == ["NAME", "ADDRESS", "NODE", "READY", "EPOCH"]
     assert row.split()[:6] == ["web", "192.0.2.100/24", "s1", "True", "1", "Ready=True"]
     assert "->s1 Assigned" in row
+    assert header.split()[-1] == "SERVICE" and row.split()[-1] == "-"
 
     result = await _plugin(apiserver, "move", "web", "s2")
     assert result.exit_code == 0, result.output
@@ -103,6 +105,27 @@ async def test_status_move_history_drain(apiserver: RunningServer) -> None:
     assert result.exit_code == 0
     node = await asyncio.to_thread(_read, apiserver, "node", "s1")
     assert "floatip.io/drain" not in (node["metadata"].get("labels") or {})
+
+
+async def test_status_names_the_service_of_a_service_backed_vip(apiserver: RunningServer) -> None:
+    await asyncio.to_thread(_seed, apiserver)
+    client = kubernetes.config.new_client_from_config(config_file=str(apiserver.kubeconfig))
+    await asyncio.to_thread(
+        kubernetes.client.CustomObjectsApi(client).create_cluster_custom_object,
+        "floatip.io", "v1alpha1", "virtualips",
+        {"apiVersion": "floatip.io/v1alpha1", "kind": "VirtualIP",
+         "metadata": {"name": "svc-default.dns-v4",
+                      "annotations": {"floatip.io/services": "default/dns,default/dns-udp"}},
+         "spec": {"address": "192.0.2.101/24"}},
+    )  # fmt: skip
+    result = await _plugin(apiserver, "status")
+    assert result.exit_code == 0, result.output
+    header, svc_row, web_row = result.output.splitlines()
+    assert header.split()[:5] == ["NAME", "ADDRESS", "NODE", "READY", "EPOCH"]
+    assert header.split()[-1] == "SERVICE"
+    assert svc_row.split()[:2] == ["svc-default.dns-v4", "192.0.2.101/24"]
+    assert svc_row.split()[-1] == "default/dns,default/dns-udp"
+    assert web_row.split()[-1] == "-"
 
 
 async def test_errors_say_what_to_do(apiserver: RunningServer) -> None:

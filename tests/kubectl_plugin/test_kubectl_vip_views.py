@@ -1,4 +1,5 @@
-"""The plugin's tables: condition summaries, last move, history rows and column alignment.
+"""The plugin's tables: condition summaries, last move, the Service(s) of a Service-backed
+VirtualIP (the last column), history rows and column alignment.
 
 Statuses are read typed through floatip.api.status: a condition or move that does not fit the
 schema is left out of the table (and the rest shown), never a crash.
@@ -52,8 +53,21 @@ def test_status_rows_sorted_by_name() -> None:
         {"metadata": {"name": "a"}, "spec": {"address": "192.0.2.1"}},
     ]
     rows = views.status_rows(objects)
-    assert rows[0] == ["a", "192.0.2.1", "-", "Unknown", "0", "-", "-"]
+    assert rows[0] == ["a", "192.0.2.1", "-", "Unknown", "0", "-", "-", "-"]
     assert rows[1][:5] == ["b", "192.0.2.2", "s2", "True", "3"]
+
+
+def test_service_backed_vips_name_their_services_last() -> None:
+    shared = {"floatip.io/services": "default/dns-tcp, default/dns-udp"}
+    objects = [
+        {"metadata": {"name": "svc-default.dns-tcp-v4", "annotations": shared},
+         "spec": {"address": "192.0.2.100"}},
+        {"metadata": {"name": "web", "annotations": {"other": "x"}}, "spec": {"address": "1.2.3.4"}},
+    ]  # fmt: skip
+    rows = views.status_rows(objects)
+    assert views.STATUS_HEADERS[-1] == "SERVICE" and len(views.STATUS_HEADERS) == len(rows[0])
+    assert rows[0][-1] == "default/dns-tcp,default/dns-udp"
+    assert rows[1][-1] == "-"
 
 
 def test_history_rows() -> None:
