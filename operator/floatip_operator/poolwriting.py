@@ -16,7 +16,6 @@ and one Event (`notices.pool_notices`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping
 from typing import Any
@@ -24,7 +23,15 @@ from typing import Any
 from floatip import logs
 from floatip.api import events, names, status, times
 from floatip.kube import client, paths
-from floatip_operator import informing, leadership, metrics, notices, poolstatuses, posting
+from floatip_operator import (
+    informing,
+    leadership,
+    metrics,
+    notices,
+    passloop,
+    poolstatuses,
+    posting,
+)
 
 log = logs.get(__name__)
 
@@ -52,27 +59,16 @@ class PoolWriter:
         self.vips = vips
         self.elector = elector
         self.poster = poster
-        self.debounce_s = debounce_s
-        self.poked = asyncio.Event()
         self.parsed: dict[str, poolstatuses.ParsedPool] = {}
+        self.loop = passloop.PassLoop(
+            "pool", self.pass_once, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
+        )
 
     def poke(self) -> None:
-        self.poked.set()
+        self.loop.poke()
 
     async def run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.poked.wait(), timeout=FULL_PASS_EVERY_S)
-            if self.poked.is_set():
-                await asyncio.sleep(self.debounce_s)
-                self.poked.clear()
-            try:
-                await self.pass_once()
-            except Exception:
-                metrics.ERRORS.labels(kind=metrics.ErrorKind.PASS.value).inc()
-                log.exception("pool pass failed")
-                self.poke()
-                await asyncio.sleep(0.5)
+        await self.loop.run()
 
     def parse(self, body: Mapping[str, Any]) -> poolstatuses.ParsedPool:
         """The pool's parsed spec, kept while its generation does not change."""

@@ -28,16 +28,14 @@ Until both are listed (or when the operator may not list them) nothing is constr
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import dataclasses
 import datetime
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import leases, moves, services, status, times
+from floatip.api import leases, services, status, times
 from floatip.kube import client
 from floatip_operator import (
     damping,
@@ -47,9 +45,11 @@ from floatip_operator import (
     leadership,
     metrics,
     moverecord,
+    passloop,
     placement,
     polling,
     posting,
+    recording,
     statuses,
     statuswriting,
     trust,
@@ -60,24 +60,6 @@ log = logs.get(__name__)
 
 FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
 WRITE_BATCH = 32  # status writes in flight at once (each VirtualIP's write is independent)
-#: After recording a failover, the statuses wait `follow_pause`: the successors take on the
-#: record meanwhile, and 3k status writes (and the watch events every agent parses) do not
-#: compete with their takes for the API server's and the nodes' CPU. Statuses still converge
-#: within seconds; nothing waits for them.
-FOLLOW_S = 0.5
-#: ... plus this per take of the busiest successor (an agent takes one in 0.7-1 ms when 500
-#: fail over to it at once, bench scale), up to `FOLLOW_MAX_S` in all.
-FOLLOW_PER_TAKE_S = 0.001
-FOLLOW_MAX_S = 2.0
-
-
-def follow_pause(recorded: Sequence[moves.Move]) -> float:
-    """Seconds the statuses of a recorded pass wait (0: no failover among its moves)."""
-    takes = collections.Counter(m.holder for m in recorded if moves.is_failover(m))
-    if not takes:
-        return 0.0
-    busiest = max(takes.values())
-    return min(FOLLOW_MAX_S, FOLLOW_S + FOLLOW_PER_TAKE_S * busiest)
 
 
 class Reconciler:
@@ -112,8 +94,9 @@ class Reconciler:
         self.elector = elector
         self.contact = contact
         self.record = record
-        self.debounce_s = debounce_s
-        self.poked = asyncio.Event()
+        self.loop = passloop.PassLoop(
+            "reconcile", self._pass, debounce_s=debounce_s, idle_s=0.5, retry=self.poke
+        )
         self.specs: dict[str, views.ParsedSpec] = {}
         self.last_nodes: dict[str, eligibility.NodeView] | None = None
         self.last_full = 0.0
@@ -121,6 +104,7 @@ class Reconciler:
         self.pass_began = 0.0  # perf_counter at the start of the pass under way
         self.damping = damping.Damping()
         self.book = trust.Book()
+        self.recording = recording.Recording(record=record, book=self.book, vips=vips)
         self.writer = statuswriting.StatusWriter(
             api=api, vips=vips, elector=elector, poster=poster, book=self.book
         )
@@ -128,13 +112,13 @@ class Reconciler:
     def poke(self) -> None:
         """Decide everything again (soon, debounced)."""
         self.forced = True
-        self.poked.set()
+        self.loop.poke()
 
     def endpoints_changed(self) -> None:
         """A Service or an EndpointSlice changed: decide again only if a Local Service's nodes
         with a ready endpoint did (`pass_once`)."""
         self.endpoints_dirty = True
-        self.poked.set()
+        self.loop.poke()
 
     def endpoint_constraints(self) -> endpoints.Constraints:
         """Each Local Service's nodes with a ready endpoint; empty until both are listed."""
@@ -150,20 +134,12 @@ class Reconciler:
         return self.endpoint_nodes
 
     async def run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.poked.wait(), timeout=0.5)
-            if self.poked.is_set():
-                await asyncio.sleep(self.debounce_s)
-                self.poked.clear()
-            forced, self.forced = self.forced, False
-            try:
-                await self.pass_once(forced=forced)
-            except Exception:
-                metrics.ERRORS.labels(kind=metrics.ErrorKind.PASS.value).inc()
-                log.exception("reconcile pass failed")
-                self.poke()
-                await asyncio.sleep(0.5)
+        """Pass after pass: when poked, and every 0.5 s (a full pass is due every 10 s)."""
+        await self.loop.run()
+
+    async def _pass(self) -> None:
+        forced, self.forced = self.forced, False
+        await self.pass_once(forced=forced)
 
     # -- inputs -----------------------------------------------------------------------
 
@@ -265,7 +241,7 @@ class Reconciler:
         bodies = [b for b in self.vips.store.values() if not b["metadata"].get("deletionTimestamp")]
         self.specs = {n: s for n, s in self.specs.items() if n in self.vips.store}
         self.book.keep_only(trust.key_of(b) for b in bodies)
-        bases = {trust.key_of(b): self.base(b) for b in bodies}
+        bases = {trust.key_of(b): self.recording.base(b) for b in bodies}
         verdicts = {
             key: self.book.judge(key, base, now=time.monotonic()) for key, base in bases.items()
         }
@@ -313,7 +289,7 @@ class Reconciler:
         # The moves first: their one record write is what a failover's successors wait for,
         # so every status is built after it (the record needs only the assignments).
         moving = [
-            b for b in bodies if self.moves_now(b, bases[trust.key_of(b)], decisions, verdicts)
+            b for b in bodies if recording.moves_now(b, bases[trust.key_of(b)], decisions, verdicts)
         ]
         moved = [
             move
@@ -326,10 +302,14 @@ class Reconciler:
                 )
             )
         ]
-        recorded = await self.record_moves(moved)
+        recorded = await self.recording.write(
+            moved, full_pass=self.full_pass, began=self.pass_began
+        )
         if recorded is None:
+            self.last_nodes = None
+            self.poke()
             return
-        if pause := follow_pause(recorded):
+        if pause := recording.follow_pause(recorded):
             await asyncio.sleep(pause)
         counts: dict[statuses.State, int] = {}
         writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
@@ -344,71 +324,6 @@ class Reconciler:
             await asyncio.gather(
                 *(self.write(b, n, v) for b, n, v in writes[start : start + WRITE_BATCH])
             )
-
-    @staticmethod
-    def moves_now(
-        body: Mapping[str, Any],
-        base: Mapping[str, Any],
-        decisions: Mapping[str, placement.Decision],
-        verdicts: Mapping[tuple[str, str], trust.Verdict],
-    ) -> bool:
-        """Whether this pass moves the VirtualIP (a new holder, or a restoration)."""
-        decision = decisions.get(str(body["metadata"]["name"]))
-        if not verdicts[trust.key_of(body)].trusted:
-            return True
-        return decision is not None and decision.node != status.holder(base)
-
-    def base(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The status to decide from: the stored one, or the recorded move it has not caught up
-        with yet (its status write is still to land), which the book then counts as ours."""
-        name, uid = trust.key_of(body)
-        previous = status.of(body)
-        move = self.record.newer(name, uid=uid, epoch=status.epoch(previous))
-        if move is None:
-            return previous
-        self.book.sending(
-            (name, uid), trust.Assignment(move.holder, move.epoch), term=self.book.term
-        )
-        return statuses.overlay(previous, move)
-
-    def caught_up(self, move: moves.Move) -> bool:
-        """Whether the record may drop ``move``: its VirtualIP is gone or its status has it."""
-        body = self.vips.store.get(move.name)
-        if body is None:
-            return True
-        uid = str(body["metadata"].get("uid") or "")
-        return not moves.newer(move, uid=uid, epoch=status.epoch(status.of(body)))
-
-    async def record_moves(self, moved: list[moves.Move]) -> list[moves.Move] | None:
-        """Write this pass's moves to the record (the one write successors wait for); return
-        those it holds (all of them unless they overflow the record: `moverecord.BUDGET`).
-
-        Without moves, a full pass prunes what the statuses caught up with. None when the
-        record could not be written: then no status is written either (decide again soon).
-        """
-        if not moved and not (self.full_pass and self.record.prunable(self.caught_up)):
-            return []
-        decided = time.perf_counter()
-        try:
-            moved = await self.record.record(moved, caught_up=self.caught_up)
-        except client.ApiError as exc:
-            metrics.ERRORS.labels(kind=metrics.ErrorKind.API.value).inc()
-            log.warning("move record not written; deciding again", moves=len(moved), error=str(exc))
-            self.last_nodes = None
-            self.poke()
-            return None
-        for move in moved:
-            assignment = trust.Assignment(move.holder, move.epoch)
-            self.book.wrote((move.name, move.uid), assignment, term=self.book.term, bumped=True)
-        if any(map(moves.is_failover, moved)):
-            metrics.FAILOVER_CRITICAL_WRITES.inc()
-        if moved:
-            log.info(
-                "moves recorded", moves=len(moved), pending=len(self.record.pending),
-                decided_ms=round(1000 * (decided - self.pass_began), 1),
-                written_ms=round(1000 * (time.perf_counter() - decided), 1),
-            )  # fmt: skip
-        return moved
 
     async def write(
         self, body: dict[str, Any], new: dict[str, Any], verdict: trust.Verdict

@@ -27,7 +27,6 @@ logged and the next pass decides again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
@@ -39,6 +38,7 @@ from floatip_operator import (
     informing,
     leadership,
     metrics,
+    passloop,
     posting,
     servicerecords,
     servicerequests,
@@ -78,26 +78,15 @@ class ServiceWriter:
         self.elector = elector
         self.poster = poster
         self.default_class = default_class
-        self.debounce_s = debounce_s
-        self.poked = asyncio.Event()
+        self.loop = passloop.PassLoop(
+            "service", self.pass_once, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
+        )
 
     def poke(self) -> None:
-        self.poked.set()
+        self.loop.poke()
 
     async def run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.poked.wait(), timeout=FULL_PASS_EVERY_S)
-            if self.poked.is_set():
-                await asyncio.sleep(self.debounce_s)
-                self.poked.clear()
-            try:
-                await self.pass_once()
-            except Exception:
-                metrics.ERRORS.labels(kind=metrics.ErrorKind.PASS.value).inc()
-                log.exception("service pass failed")
-                self.poke()
-                await asyncio.sleep(0.5)
+        await self.loop.run()
 
     def ready(self) -> bool:
         informers = (self.services, self.pools, self.vips, self.namespaces)
