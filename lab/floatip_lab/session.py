@@ -25,6 +25,18 @@ from floatip_lab import commands, faults, kubeapi, state, timeline, waiting
 
 Say = Callable[[str], None]
 VIPS = f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
+POOLS = f"/apis/{names.GROUP}/{names.VERSION}/{names.POOL_PLURAL}"
+_MERGE = "application/merge-patch+json"
+
+
+def services_path(namespace: str = "default") -> str:
+    return f"/api/v1/namespaces/{namespace}/services"
+
+
+def ingress_ips(service: dict[str, Any]) -> list[str]:
+    """The addresses of a Service's ``status.loadBalancer.ingress``, in order."""
+    points = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return [str(p["ip"]) for p in points if p.get("ip")]
 
 
 @dataclasses.dataclass
@@ -140,6 +152,69 @@ class Session:
 
     def vip(self, name: str) -> dict[str, Any]:
         return self.api.request("GET", f"{VIPS}/{name}")
+
+    def apply_pool(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create the VirtualIPPool, or replace its spec if it exists."""
+        body = {
+            "apiVersion": names.API_VERSION,
+            "kind": names.POOL_KIND,
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        try:
+            return self.api.request("POST", POOLS, body)
+        except kubeapi.ApiError as exc:
+            if exc.status != 409:
+                raise
+        return self.api.request("PATCH", f"{POOLS}/{name}", {"spec": spec}, content_type=_MERGE)
+
+    def pool(self, name: str) -> dict[str, Any]:
+        return self.api.request("GET", f"{POOLS}/{name}")
+
+    def create_service(
+        self,
+        name: str,
+        *,
+        namespace: str = "default",
+        annotations: dict[str, str] | None = None,
+        **spec: Any,
+    ) -> dict[str, Any]:
+        """A LoadBalancer Service selecting the lab's web Pods on port 80; ``spec`` adds to
+        or overrides that (``externalTrafficPolicy="Local"``, ``loadBalancerClass=...``)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations or {}},
+            "spec": {
+                "type": "LoadBalancer",
+                "selector": {"app": "web"},
+                "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+                **spec,
+            },
+        }
+        return self.api.request("POST", services_path(namespace), body)
+
+    def service(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        return self.api.request("GET", f"{services_path(namespace)}/{name}")
+
+    def delete_service(self, name: str, namespace: str = "default") -> None:
+        with contextlib.suppress(kubeapi.ApiError):
+            self.api.request("DELETE", f"{services_path(namespace)}/{name}")
+
+    def wait_ingress(self, name: str, namespace: str = "default", timeout: float = 30) -> str:
+        """Until the Service has a load-balancer address; its first one."""
+
+        def seen() -> str:
+            status = self.service(name, namespace).get("status")
+            return f"service {namespace}/{name} status: {json.dumps(status)}"
+
+        found: list[str] = self.wait(
+            lambda: ingress_ips(self.service(name, namespace)) or None,
+            what=f"service {namespace}/{name} to get a load-balancer address",
+            timeout=timeout,
+            describe=seen,
+        )
+        return found[0]
 
     def condition(self, name: str, kind: str) -> dict[str, Any] | None:
         status = self.vip(name).get("status") or {}
@@ -306,6 +381,25 @@ class Session:
             "answers",
             [sys.executable, "-m", "floatip_lab.udpclient", "--until", ",".join(until),
              "--interval", str(interval), "--duration", str(duration)],
+            with_input=True,
+        )  # fmt: skip
+        try:
+            yield recording
+        finally:
+            recording.end_input()
+            recording.stop()
+
+    @contextlib.contextmanager
+    def sweeper(
+        self, *, interval: float = 0.2, concurrency: int = 32, duration: float = 120
+    ) -> Iterator[Recording]:
+        """The client asking many addresses over HTTP (`floatip_lab.httpsweep`) until each
+        answers once, until the block ends: `Recording.feed` the addresses, `end_input` when
+        there are no more. Each first answer is a `timeline.Answer` (node: the body)."""
+        recording = self._start(
+            "sweep",
+            [sys.executable, "-m", "floatip_lab.httpsweep", "--interval", str(interval),
+             "--concurrency", str(concurrency), "--duration", str(duration)],
             with_input=True,
         )  # fmt: skip
         try:

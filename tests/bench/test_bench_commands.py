@@ -10,7 +10,9 @@ LAN, and every one of the 20 VIPs it put on server1 was answered by another node
 kill-node, with consistent counts (API writes at least one per moved VIP; critical writes
 null exactly when it says the operator does not export them), and removes its lab;
 `floatip bench imports` prints the agent's import cost (each library, and whether the agent
-imports it). Timings are printed by the benchmarks, never asserted.
+imports it); `floatip bench services --services 20` gives every Service an address that answers
+the client, moves none across an operator restart (a Service created after it gets a free
+address), prints the six keys (the Local move null exactly when it says why) and removes its lab. Timings are printed by the benchmarks, never asserted.
 """
 
 from __future__ import annotations
@@ -133,5 +135,33 @@ def test_bench_scale_contract() -> None:
     rss = figures["rss_mib"]
     assert isinstance(rss, dict) and set(rss) == {"agent_idle", "agent_loaded", "operator_loaded"}
     assert all(isinstance(v, float) and v > 0 for v in rss.values())
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert prefix not in listed.stdout, "the benchmark left its lab behind"
+
+
+@pytest.mark.kernel
+def test_bench_services_contract() -> None:
+    """20 Services from one pool: every one got an address and answered the client, the
+    steady state and the restart were measured, and the lab is gone."""
+    figures, progress = run(
+        [*FLOATIP, "bench", "services", "--services", "20", "--steady-seconds", "5", "--json"],
+        240,
+    )
+    [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
+    assert set(figures) == {
+        "services", "allocate_s", "answer_s", "api_writes_per_s_per_node",
+        "etp_local_move_ms", "restart_moves",
+    }  # fmt: skip
+    assert figures["services"] == 20
+    allocate, answer = figures["allocate_s"], figures["answer_s"]
+    assert isinstance(allocate, float) and isinstance(answer, float)
+    assert 0 < allocate <= answer, progress
+    assert isinstance(figures["api_writes_per_s_per_node"], float)
+    assert figures["api_writes_per_s_per_node"] >= 0
+    assert figures["restart_moves"] == 0, progress
+    assert "(a free address)" in progress, progress
+    local = figures["etp_local_move_ms"]
+    assert (local is None) is ("etp_local_move_ms is null" in progress), progress
+    assert local is None or (isinstance(local, float) and local > 0)
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert prefix not in listed.stdout, "the benchmark left its lab behind"

@@ -20,6 +20,7 @@ bench_group = lazy.LazyGroup(
         "imports": "floatip_lab.benchmarks.imports:imports_command",
         "placement": "floatip_lab.benchmarks.placement:placement_command",
         "scale": "floatip_lab.benchmarks.scale:scale_command",
+        "services": "floatip_lab.benchmarks.services:services_command",
         "switchover": "floatip_lab.benchmarks.switchover:switchover_command",
     },
 )
