@@ -4,15 +4,22 @@ Two web servers share one address. The client asks it; server1 answers. server1 
 and the client's timeline shows when server2 took over. A planned switchover brings the
 address back without one failed request. Then the intruder steals the address the way the
 seed's prank does (``ip addr add`` and ``arping -U``): floatip shows the Conflict and keeps
-the address. A summary table, and the lab is removed again.
+the address. Then Services: a VirtualIPPool and a LoadBalancer Service, ``kubectl get svc``
+showing the EXTERNAL-IP floatip gave it, the client answered through the lab's kube-proxy by
+every web Pod, and with the holder's pod not ready the answers keep coming from the other
+one. A summary table, and the lab is removed again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import pathlib
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 
+from floatip.api import services
 from floatip_lab import lifecycle, session, state, timeline
 
 Say = Callable[[str], None]
@@ -44,17 +51,83 @@ def narrate_timeline(requests: list[timeline.Request], fault: float, say: Say) -
         say(f"    t={1000 * (first.end - fault):+7.0f} ms  {run_server} answers ({count} answers)")
 
 
+def kubectl() -> str | None:
+    """The repository's ``.tools/bin/kubectl`` (scripts/install.sh), else one on PATH."""
+    local = pathlib.Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
+    return str(local) if local.is_file() else shutil.which("kubectl")
+
+
+def _asked(lab_session: session.Session, address: str, count: int) -> list[str]:
+    """The bodies of ``count`` requests to ``address`` ("failed: why" for a failure)."""
+    asked = [lab_session.ask(address) for _ in range(count)]
+    return [body if ok else f"failed: {body}" for ok, body in asked]
+
+
+def services_chapter(lab_session: session.Session, say: Say) -> list[Step]:
+    """Chapter 6: a pool, a Service, its EXTERNAL-IP, the client answered through it."""
+    prefix = str(lab_session.lab.host("server1").ip).rsplit(".", 1)[0]
+    pool = f"{prefix}.120-{prefix}.129"
+    say(f"==> 6/7 Services: VirtualIPPool demo ({pool}) and Service web (LoadBalancer, app=web)")
+    lab_session.apply_pool("demo", {"addresses": [pool]})
+    lab_session.create_service("web", loadBalancerClass=services.CLASS)
+    address = lab_session.wait_ingress("web")
+    vip = services.vip_name("default", "web", 4)
+    lab_session.wait_condition(vip, "Ready", timeout=30)
+    holder = lab_session.holder(vip) or "?"
+    binary = kubectl()
+    if binary is None:
+        say(f"    (no kubectl: scripts/install.sh puts one in .tools/bin) EXTERNAL-IP {address}")
+    else:
+        say(f"    $ kubectl get svc web      (KUBECONFIG={lab_session.place.kubeconfig})")
+        shown = subprocess.run(
+            [binary, "--kubeconfig", str(lab_session.place.kubeconfig), "get", "svc", "web"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        for line in (shown.stdout + shown.stderr).strip().splitlines():
+            say(f"    {line}")
+    say(f"    floatip recorded it as VirtualIP {vip}, held by {holder}")
+    lab_session.wait(
+        lambda: set(_asked(lab_session, address, 4)) == {"server1", "server2"},
+        what=f"the client to be answered at {address} by both web Pods",
+        timeout=30,
+        interval=0.2,
+    )
+    say(f"    the client asks http://{address}/ : {', '.join(_asked(lab_session, address, 4))}")
+    say(f"    ({holder} holds the address; the lab's kube-proxy there sends to every ready pod)")
+    steps = [Step("Service web gets an EXTERNAL-IP", f"{address}, held by {holder}", True)]
+    say(f"    stop-pod {holder}: its web Pod not ready (its readiness probe fails)")
+    lab_session.fault("stop-pod", holder)
+    other = "server2" if holder == "server1" else "server1"
+    lab_session.wait(
+        lambda: set(_asked(lab_session, address, 4)) == {other},
+        what=f"the client to be answered at {address} by {other}'s pod only",
+        timeout=30,
+        interval=0.2,
+    )
+    bodies = _asked(lab_session, address, 4)
+    say(f"    the client asks again: {', '.join(bodies)} (the address stayed on {holder})")
+    steps.append(
+        Step(
+            f"pod on {holder} not ready",
+            f"answers keep coming from {other}",
+            set(bodies) == {other} and lab_session.holder(vip) == holder,
+        )
+    )
+    lab_session.fault("start-pod", holder)
+    return steps
+
+
 def run(say: Say = print, *, keep: bool = False) -> list[Step]:
     """The whole demo; returns the summary's steps. Tears the lab down unless ``keep``."""
     place = state.locate()
     steps: list[Step] = []
     started = time.monotonic()
-    say("==> 1/6 building the lab: 2 web servers, a client, an intruder, API server, operator")
+    say("==> 1/7 building the lab: 2 web servers, a client, an intruder, API server, operator")
     lab = lifecycle.up(place, nodes=2, ipv6=False, say=lambda m: say(f"    {m}"))
     try:
         lab_session = session.Session(place, say=lambda m: say(f"    {m}"))
         vip = str(lab.host("server1").ip).rsplit(".", 1)[0] + ".100"
-        say(f"==> 2/6 a VirtualIP is applied: web, address {vip}/24, prefer server1")
+        say(f"==> 2/7 a VirtualIP is applied: web, address {vip}/24, prefer server1")
         lab_session.apply_vip("web", {"address": f"{vip}/24", "preferredNodes": ["server1"]})
         lab_session.wait_condition("web", "Ready", timeout=30)
         lab_session.wait_answer(vip, "server1")
@@ -67,7 +140,7 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
         )
         say(f"    the client asks http://{vip}/ and server1 answers")
 
-        say("==> 3/6 server1 loses power (every process killed, cables down)")
+        say("==> 3/7 server1 loses power (every process killed, cables down)")
         with lab_session.prober(vip, duration=60) as prober:
             time.sleep(1.0)
             fault = lab_session.fault("kill-node", "server1")
@@ -80,7 +153,7 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
             Step("server1 power loss -> server2 answers", _ms(failover), failover is not None)
         )
 
-        say("==> 4/6 server1 powers on; planned switchover back (spec.node, as kubectl vip move)")
+        say("==> 4/7 server1 powers on; planned switchover back (spec.node, as kubectl vip move)")
         lab_session.fault("heal")
         lab_session.wait_agents_sure()
         lab_session.wait_condition("web", "Ready", timeout=30)
@@ -97,7 +170,7 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
             Step("planned switchover back to server1", f"{lost} failed requests", lost == 0)
         )
 
-        say(f"==> 5/6 the intruder steals {vip}: ip addr add {vip}/24 dev eth0; arping -U {vip}")
+        say(f"==> 5/7 the intruder steals {vip}: ip addr add {vip}/24 dev eth0; arping -U {vip}")
         lab_session.steal(vip)
         lab_session.wait_condition("web", "Conflict", "True", timeout=30)
         conflict = lab_session.condition("web", "Conflict") or {}
@@ -113,7 +186,9 @@ def run(say: Say = print, *, keep: bool = False) -> list[Step]:
         )
         lab_session.give_back(vip)
 
-        say("==> 6/6 summary")
+        steps.extend(services_chapter(lab_session, say))
+
+        say("==> 7/7 summary")
         width = max(len(s.what) for s in steps)
         for step in steps:
             say(f"    {'ok ' if step.ok else 'BAD'}  {step.what.ljust(width)}  {step.result}")

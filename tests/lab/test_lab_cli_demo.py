@@ -1,11 +1,16 @@
 """``floatip lab demo``, the README's main job, runs the seed's story and cleans up after itself.
 
 Proves: the demo exits 0 with every summary line ok (power-loss failover to server2, a planned
-switchover that loses not one request, the
-intruder's Conflict with the VIP kept), and leaves no namespace and no state behind.
+switchover that loses not one request, the intruder's Conflict with the VIP kept, a
+LoadBalancer Service given an address from a VirtualIPPool and answered through it, and with
+the holder's web Pod not ready the answers coming from the other pod while the address stays),
+shows the real ``kubectl get svc`` with that address as EXTERNAL-IP, and leaves no namespace
+and no state behind.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -14,11 +19,17 @@ from .conftest import Lab
 
 @pytest.mark.kernel
 def test_demo_tells_the_whole_story_and_removes_the_lab(lab: Lab) -> None:
-    done = lab.run("demo", timeout=180)
-    summary = done.stdout[done.stdout.index("==> 6/6 summary") :]
-    lines = [line.split() for line in summary.splitlines()[1:5]]
-    assert [words[0] for words in lines] == ["ok"] * 4, summary
+    done = lab.run("demo", timeout=240)
+    summary = done.stdout[done.stdout.index("==> 7/7 summary") :]
+    lines = [line.split() for line in summary.splitlines()[1:7]]
+    assert [words[0] for words in lines] == ["ok"] * 6, summary
     assert "server1 power loss -> server2 answers" in summary
     assert "planned switchover back to server1" in summary
     assert "Conflict raised, VIP kept on server1" in summary
+    assert "Service web gets an EXTERNAL-IP" in summary
+    assert re.search(r"pod on server\d not ready +answers keep coming from server\d", summary)
+    [address] = re.findall(r"EXTERNAL-IP +(\d+\.\d+\.\d+\.\d+), held by", summary)
+    chapter = done.stdout[done.stdout.index("==> 6/7") : done.stdout.index("==> 7/7")]
+    assert re.search(r"NAME +TYPE +CLUSTER-IP +EXTERNAL-IP", chapter), chapter
+    assert re.search(rf"web +LoadBalancer +\S+ +{re.escape(address)} ", chapter), chapter
     assert lab.namespaces() == []
