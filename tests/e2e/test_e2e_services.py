@@ -1,22 +1,36 @@
-"""The lab's side of Services end to end: web Pods, EndpointSlices, kube-proxy, judged by the client.
+"""Services of type LoadBalancer end to end: the operator's allocation, the lab's web Pods,
+EndpointSlices and kube-proxy, and the peers' failures floatip must not repeat, judged by the
+client.
 
-On one three-node lab, proves:
+On one three-node lab with a VirtualIPPool, proves:
 - `floatip lab up` reports a web Pod per server (app=web, on its node, the server's data IP,
   Ready), and the lab's endpoints controller gives a Service selecting them one EndpointSlice
   listing the three with nodeName, owned by the Service; `stop-pod server2` makes that
   endpoint not ready (and not serving), `start-pod` ready again;
-- externalTrafficPolicy Cluster: with the Service's load-balancer address held by server1
-  (a VirtualIP of that address), the client's requests to it are answered through the lab's
-  kube-proxy by every ready pod in turn, those on other nodes included; after
-  `stop-pod server2` never by server2;
-- externalTrafficPolicy Local: only the holder's own pod answers; with that pod stopped the
-  holder drops the traffic, and once the address moves to server3 its pod answers;
-- deleting the Service removes its slices (the API server's garbage collector, through their
-  ownerReference) and every node's rules for its address.
+- a Service gets the pool's address from the operator (``ingress [{ip, ipMode: VIP}]``, its
+  VirtualIP ``svc-default.NAME-v4`` Ready on one node); externalTrafficPolicy Cluster: the
+  client's requests to it are answered through the lab's kube-proxy by every ready pod in
+  turn, those on other nodes included; after `stop-pod server2` never by server2;
+- externalTrafficPolicy Local: only the holder's own pod answers, and with that pod stopped
+  the holder drops the traffic (moving the address to a node with a pod comes with Local
+  placement, not on this branch);
+- deleting the Service removes its slices, every node's rules for its address, and its
+  VirtualIP (the address is released);
+- MetalLB #2443/#2479/#1774: every operator replica restarted: the Service keeps its address,
+  not one of the client's requests fails, and a Service created after the restart gets
+  another address;
+- MetalLB #2723: deleting one Service leaves another's address, VirtualIP and holder as they
+  were, without one failed request;
+- MetalLB #2449 / Cilium #40358: a pool edited so a Service's address is outside keeps it
+  (the same VirtualIP), the Service says ``AddressOutsidePool``, the client is never refused,
+  and the next Service gets an address of the edited pool;
+- Cilium #28752/#26586: creating 50 Services (all allocated) adds no Lease anywhere;
+- Cilium #48626: after kill-node of a Service's holder the client is answered through another
+  node, and its neighbour entry for the address names that node's MAC (the new holder
+  announced).
 
-floatip's operator does not allocate Service addresses on this branch yet, so each test plays
-the allocator: it writes the Service's ``status.loadBalancer.ingress`` itself and creates the
-VirtualIP that puts the address on a node (until the operator does both).
+Not here: MetalLB #968 / kube-vip #879 (a shared address announced from one node only) needs
+``floatip.io/sharing-key``, which is not built on this branch.
 """
 
 from __future__ import annotations
@@ -27,54 +41,77 @@ from typing import Any
 
 import pytest
 
+from floatip.api import services as svcapi
 from floatip_lab import kubeapi, proxyrules, session, webpods
-from tests.e2e.conftest import create, running_lab
+from tests.e2e.conftest import MAC, holders, running_lab, wait_holders
 
 NODES = ["server1", "server2", "server3"]
-SERVICES = "/api/v1/namespaces/default/services"
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+LEASES = "/apis/coordination.k8s.io/v1/leases"
+POOL = "e2e"
+POOL_RANGE = "192.0.2.110-192.0.2.189"
 MERGE = "application/merge-patch+json"
 
 
 @pytest.fixture(scope="module")
 def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[session.Session]:
     with running_lab(tmp_path_factory, nodes=3) as lab:
+        lab.apply_pool(POOL, {"addresses": [POOL_RANGE]})
         yield lab
 
 
 @pytest.fixture
 def services(lab: session.Session) -> Iterator[list[str]]:
-    """Names of the Services a test creates; deleted (and their VirtualIPs) afterwards."""
+    """Names of the Services a test creates; deleted afterwards (their VirtualIPs with them)."""
     created: list[str] = []
     yield created
     for name in created:
-        with contextlib.suppress(kubeapi.ApiError):
-            lab.api.request("DELETE", f"{SERVICES}/{name}")
-        lab.delete_vip(name)
+        lab.delete_service(name)
+    lab.wait(
+        lambda: not any(_exists(lab, session.VIPS + "/" + vip_of(n)) for n in created),
+        what=f"the VirtualIPs of {created} to be gone",
+        timeout=60,
+    )
+
+
+def _exists(lab: session.Session, path: str) -> bool:
+    try:
+        lab.api.request("GET", path)
+    except kubeapi.ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+def vip_of(name: str) -> str:
+    return svcapi.vip_name("default", name, 4)
 
 
 def make_service(
     lab: session.Session, services: list[str], name: str, *, policy: str = "Cluster"
 ) -> dict[str, Any]:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "type": "LoadBalancer",
-            "selector": {"app": "web"},
-            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
-            "externalTrafficPolicy": policy,
-        },
-    }
     services.append(name)
-    return lab.api.request("POST", SERVICES, body)
+    return lab.create_service(name, externalTrafficPolicy=policy)
 
 
-def allocate(lab: session.Session, name: str, address: str) -> None:
-    """Play the allocator: the Service's ingress point is ``address`` (ipMode VIP)."""
-    status = {"status": {"loadBalancer": {"ingress": [{"ip": address, "ipMode": "VIP"}]}}}
-    lab.api.request("PATCH", f"{SERVICES}/{name}/status", status, content_type=MERGE)
+def allocated(lab: session.Session, name: str) -> tuple[str, str]:
+    """Until the Service has an address and its VirtualIP is Ready on exactly one node:
+    (the address, that node)."""
+    address = lab.wait_ingress(name, timeout=60)
+    lab.wait_condition(vip_of(name), "Ready", timeout=60)
+    holder = lab.holder(vip_of(name))
+    assert holder is not None
+    wait_holders(lab, address, [holder])
+    return address, holder
+
+
+def service_condition(lab: session.Session, name: str, kind: str) -> dict[str, Any]:
+    for condition in (lab.service(name).get("status") or {}).get("conditions") or ():
+        if condition.get("type") == kind:
+            found: dict[str, Any] = condition
+            return found
+    return {}
 
 
 def slices(lab: session.Session, name: str) -> list[dict[str, Any]]:
@@ -125,6 +162,15 @@ def wait_programmed(lab: session.Session, address: str, on: bool = True) -> None
     )
 
 
+def serving(lab: session.Session, services: list[str], name: str) -> tuple[str, str]:
+    """A Cluster Service allocated, programmed and answered: (its address, its holder)."""
+    make_service(lab, services, name)
+    address, holder = allocated(lab, name)
+    wait_programmed(lab, address)
+    lab.wait(lambda: lab.ask(address)[0], what=f"the client answered at {address}", timeout=15)
+    return address, holder
+
+
 def test_web_pods_and_their_endpointslice_follow_stop_and_start_pod(
     lab: session.Session, services: list[str]
 ) -> None:
@@ -153,18 +199,21 @@ def test_web_pods_and_their_endpointslice_follow_stop_and_start_pod(
     wait_ready_nodes(lab, "web-slices", NODES)
 
 
-def test_cluster_service_answered_by_every_ready_pod_through_kube_proxy(
+def test_cluster_service_gets_a_pool_address_answered_by_every_ready_pod(
     lab: session.Session, services: list[str]
 ) -> None:
-    address = "192.0.2.120"
-    create(lab, "web-cluster", address, "server1")  # answered by server1's nginx directly
-    make_service(lab, services, "web-cluster")
+    address, holder = serving(lab, services, "web-cluster")
+    ingress = (lab.service("web-cluster").get("status") or {})["loadBalancer"]["ingress"]
+    assert ingress == [{"ip": address, "ipMode": "VIP"}]
+    vip = lab.vip(vip_of("web-cluster"))
+    assert vip["metadata"]["labels"][svcapi.names.POOL_LABEL] == POOL
+    assert vip["spec"]["address"].split("/")[0] == address
+    allocated_ = service_condition(lab, "web-cluster", svcapi.ConditionType.ALLOCATED)
+    assert (allocated_.get("status"), allocated_.get("reason")) == ("True", "Allocated")
     wait_ready_nodes(lab, "web-cluster", NODES)
-    allocate(lab, "web-cluster", address)
-    wait_programmed(lab, address)
     seen = answers(lab, address, 6)
     assert all(ok for ok, _ in seen), seen
-    assert {body for _, body in seen} == set(NODES), "round robin over the three pods"
+    assert {body for _, body in seen} == set(NODES), f"round robin over the three pods ({holder})"
     lab.fault("stop-pod", "server2")
     wait_ready_nodes(lab, "web-cluster", ["server1", "server3"])
     lab.wait(
@@ -180,35 +229,168 @@ def test_cluster_service_answered_by_every_ready_pod_through_kube_proxy(
 def test_local_service_answered_only_by_the_holders_own_pod(
     lab: session.Session, services: list[str]
 ) -> None:
-    address = "192.0.2.121"
-    create(lab, "web-local", address, "server1")
     make_service(lab, services, "web-local", policy="Local")
+    address, holder = allocated(lab, "web-local")
     wait_ready_nodes(lab, "web-local", NODES)
-    allocate(lab, "web-local", address)
     wait_programmed(lab, address)
-    assert answers(lab, address, 5) == [(True, "server1")] * 5
-    lab.fault("stop-pod", "server1")
-    wait_ready_nodes(lab, "web-local", ["server2", "server3"])
+    lab.wait_answer(address, holder, timeout=15)
+    assert answers(lab, address, 5) == [(True, holder)] * 5
+    lab.fault("stop-pod", holder)
     lab.wait(
         lambda: not lab.ask(address)[0],
-        what="server1 to drop the Local Service's traffic (no local ready endpoint)",
+        what=f"{holder} to drop the Local Service's traffic (no local ready endpoint)",
         timeout=15,
     )
-    # what the operator's placement will do for Local: move the address to a node with a pod
-    lab.patch_spec("web-local", {"node": "server3"})
-    lab.wait_holder("web-local", "server3")
-    lab.wait_answer(address, "server3")
-    assert answers(lab, address, 5) == [(True, "server3")] * 5
 
 
-def test_deleting_the_service_removes_its_slices_and_rules(
+def test_deleting_the_service_removes_its_slices_rules_and_virtualip(
     lab: session.Session, services: list[str]
 ) -> None:
-    address = "192.0.2.122"
-    make_service(lab, services, "web-gone")
-    wait_ready_nodes(lab, "web-gone", NODES)
-    allocate(lab, "web-gone", address)
-    wait_programmed(lab, address)
-    lab.api.request("DELETE", f"{SERVICES}/web-gone")
+    address, _ = serving(lab, services, "web-gone")
+    lab.delete_service("web-gone")
     lab.wait(lambda: slices(lab, "web-gone") == [], what="web-gone's slices removed", timeout=15)
     wait_programmed(lab, address, on=False)
+    lab.wait(
+        lambda: not _exists(lab, f"{session.VIPS}/{vip_of('web-gone')}"),
+        what="web-gone's VirtualIP deleted",
+        timeout=30,
+    )
+    wait_holders(lab, address, [])
+
+
+def test_operator_restart_rehands_no_address(lab: session.Session, services: list[str]) -> None:
+    """MetalLB #2443, #2479, #1774: an address in use handed out again after a restart."""
+    address, holder = serving(lab, services, "web-kept")
+    uid = lab.vip(vip_of("web-kept"))["metadata"]["uid"]
+    with lab.prober(address, duration=90) as prober:
+        lab.fault("restart-operator")
+        make_service(lab, services, "web-after-restart")
+        other = lab.wait_ingress("web-after-restart", timeout=60)
+        lab.wait_condition(vip_of("web-after-restart"), "Ready", timeout=60)
+    requests = prober.requests()
+    assert other != address
+    assert session.ingress_ips(lab.service("web-kept")) == [address]
+    vip = lab.vip(vip_of("web-kept"))
+    assert (vip["metadata"]["uid"], vip["status"]["holder"]) == (uid, holder)
+    assert holders(lab, address) == [holder]
+    failed = [(r.start, r.answer) for r in requests if not r.ok]
+    assert requests and not failed, f"{len(requests)} requests, failed: {failed}"
+
+
+def test_deleting_one_service_leaves_another_untouched(
+    lab: session.Session, services: list[str]
+) -> None:
+    """MetalLB #2723: deleting one Service changed another's address."""
+    first, _ = serving(lab, services, "web-first")
+    kept, holder = serving(lab, services, "web-second")
+    uid = lab.vip(vip_of("web-second"))["metadata"]["uid"]
+    with lab.prober(kept, duration=60) as prober:
+        lab.delete_service("web-first")
+        lab.wait(
+            lambda: not _exists(lab, f"{session.VIPS}/{vip_of('web-first')}"),
+            what="web-first's VirtualIP deleted",
+            timeout=30,
+        )
+        wait_holders(lab, first, [])
+    requests = prober.requests()
+    assert session.ingress_ips(lab.service("web-second")) == [kept]
+    vip = lab.vip(vip_of("web-second"))
+    assert (vip["metadata"]["uid"], vip["status"]["holder"]) == (uid, holder)
+    failed = [(r.start, r.answer) for r in requests if not r.ok]
+    assert requests and not failed, f"{len(requests)} requests, failed: {failed}"
+
+
+def test_pool_edit_keeps_allocated_addresses(lab: session.Session, services: list[str]) -> None:
+    """MetalLB #2449, Cilium #40358: editing a pool silently reallocated addresses."""
+    lab.apply_pool("e2e-edit", {"addresses": ["192.0.2.200-192.0.2.209"], "priority": 1})
+    try:
+        address, holder = serving(lab, services, "web-edited")
+        assert address == "192.0.2.200"
+        uid = lab.vip(vip_of("web-edited"))["metadata"]["uid"]
+        with lab.prober(address, duration=60) as prober:
+            lab.apply_pool("e2e-edit", {"addresses": ["192.0.2.205-192.0.2.209"], "priority": 1})
+            lab.wait(
+                lambda: (
+                    service_condition(lab, "web-edited", svcapi.ConditionType.ALLOCATED).get(
+                        "reason"
+                    )
+                    == svcapi.Reason.OUTSIDE_POOL
+                ),
+                what="web-edited's Allocated condition to say AddressOutsidePool",
+                timeout=30,
+                describe=lambda: str(lab.service("web-edited").get("status")),
+            )
+            make_service(lab, services, "web-after-edit")
+            assert lab.wait_ingress("web-after-edit", timeout=60) == "192.0.2.205"
+        requests = prober.requests()
+        condition = service_condition(lab, "web-edited", svcapi.ConditionType.ALLOCATED)
+        assert condition["status"] == "True", condition
+        assert session.ingress_ips(lab.service("web-edited")) == [address]
+        vip = lab.vip(vip_of("web-edited"))
+        assert (vip["metadata"]["uid"], vip["status"]["holder"]) == (uid, holder)
+        failed = [(r.start, r.answer) for r in requests if not r.ok]
+        assert requests and not failed, f"{len(requests)} requests, failed: {failed}"
+    finally:
+        for name in ("web-edited", "web-after-edit"):
+            lab.delete_service(name)
+        lab.wait(
+            lambda: (
+                not any(
+                    _exists(lab, f"{session.VIPS}/{vip_of(n)}")
+                    for n in ("web-edited", "web-after-edit")
+                )
+            ),
+            what="the edited pool's VirtualIPs gone",
+            timeout=60,
+        )
+        with contextlib.suppress(kubeapi.ApiError):
+            lab.api.request("DELETE", f"{session.POOLS}/e2e-edit")
+
+
+def test_no_lease_per_service(lab: session.Session, services: list[str]) -> None:
+    """Cilium #28752, #26586: a Lease per Service throttled announcing."""
+
+    def leases() -> list[str]:
+        items = lab.api.request("GET", LEASES).get("items") or []
+        return sorted(f"{i['metadata']['namespace']}/{i['metadata']['name']}" for i in items)
+
+    before = leases()
+    names = [f"web-many-{i:02d}" for i in range(50)]
+    for name in names:
+        make_service(lab, services, name)
+    lab.wait(
+        lambda: all(session.ingress_ips(lab.service(n)) for n in names),
+        what="the 50 Services to have an address",
+        timeout=120,
+        interval=0.5,
+    )
+    lab.wait(
+        lambda: all((lab.condition(vip_of(n), "Ready") or {}).get("status") == "True"
+                    for n in names),
+        what="the 50 Services' VirtualIPs Ready",
+        timeout=120,
+        interval=0.5,
+    )  # fmt: skip
+    assert leases() == before
+
+
+def test_new_holder_announces_after_kill_node(lab: session.Session, services: list[str]) -> None:
+    """Cilium #48626: the new holder never announced."""
+    address, holder = serving(lab, services, "web-moved")
+    with lab.prober(address, duration=90) as prober:
+        fault = lab.fault("kill-node", holder)
+        lab.wait(
+            lambda: (lab.holder(vip_of("web-moved")) or holder) != holder,
+            what=f"web-moved's VirtualIP to leave {holder}",
+            timeout=30,
+        )
+        lab.wait(
+            lambda: any(r.ok and r.start > fault for r in prober.requests()),
+            what="the client answered again after the kill-node",
+            timeout=30,
+        )
+    new = lab.holder(vip_of("web-moved"))
+    assert new is not None and new != holder
+    assert session.neighbour(lab, "client", address) == MAC[new]
+    after = [r.answer for r in prober.requests() if r.ok and r.start > fault]
+    assert after and holder not in after, after
