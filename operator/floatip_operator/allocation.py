@@ -33,7 +33,9 @@ VirtualIP's member list and key when they change.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -51,6 +53,11 @@ class PoolView:
     name: str
     spec: model.VirtualIPPoolSpec | None
     template: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @functools.cached_property
+    def addresses(self) -> pools.Pool | None:
+        """The pool's parsed addresses, parsed once per plan (None while it is invalid)."""
+        return self.spec.pool if self.spec is not None else None
 
     @property
     def order(self) -> tuple[int, int, str]:
@@ -227,7 +234,7 @@ def plan(
     live = {r.key: r for r in ordered}
     vip_list = list(vips)
     by_name = {v.name: v for v in vip_list}
-    taken = {v.address for v in vip_list}
+    taken = _Taken(v.address for v in vip_list)
     mine: dict[str, list[VipView]] = {}
     state = _State(Plan())
     for vip in vip_list:
@@ -389,7 +396,8 @@ def _one(
         if request.sharing_key is not None:
             shared = (request.namespace, request.sharing_key, created.address.version)
             state.shared.setdefault(shared, group)
-    chooser.taken.update(created.address for created in new)
+    for created in new:
+        chooser.taken.add(created.address)
     result.creates.extend(new)
     waiting = len(held) < len(request.families) and bool(replaced or _waits(request, by_name))
     return Result(tuple(held), None, waiting)
@@ -434,6 +442,30 @@ def _waits(request: Request, by_name: Mapping[str, VipView]) -> bool:
     )
 
 
+class _Taken:
+    """The addresses taken, and each family's as sorted integers, kept sorted as the plan takes
+    more (`pools.Pool.lowest_free`): no sort of every taken address for each new one."""
+
+    def __init__(self, addresses: Iterable[IPAddress]) -> None:
+        self.addresses = set(addresses)
+        self.sorted: dict[int, list[int]] = {4: [], 6: []}
+        for address in self.addresses:
+            self.sorted[address.version].append(int(address))
+        for values in self.sorted.values():
+            values.sort()
+
+    def __contains__(self, address: IPAddress) -> bool:
+        return address in self.addresses
+
+    def add(self, address: IPAddress) -> None:
+        if address not in self.addresses:
+            self.addresses.add(address)
+            bisect.insort(self.sorted[address.version], int(address))
+
+    def next_free(self, pool: pools.Pool, version: int) -> IPAddress | None:
+        return pool.lowest_free(version, self.sorted[version])
+
+
 class _Chooser:
     """Picks addresses for one Service from the pools, against the addresses taken."""
 
@@ -442,7 +474,7 @@ class _Chooser:
         request: Request,
         sorted_pools: Sequence[PoolView],
         namespace_labels: Mapping[str, str] | None,
-        taken: set[IPAddress],
+        taken: _Taken,
     ) -> None:
         self.request = request
         self.pools = sorted_pools
@@ -452,7 +484,7 @@ class _Chooser:
 
     def in_pool(self, address: IPAddress, pool: str | None) -> bool:
         view = self.by_name.get(pool or "")
-        return view is not None and view.spec is not None and view.spec.pool.includes(address)
+        return view is not None and view.addresses is not None and view.addresses.includes(address)
 
     def satisfied_by(self, held: Held) -> bool:
         """Whether what the Service holds still answers its request (the pool may be edited)."""
@@ -469,7 +501,7 @@ class _Chooser:
             return self._requested(wanted)
         if request.pool is not None:
             view = self.by_name.get(request.pool)
-            if view is None or view.spec is None:
+            if view is None or view.addresses is None:
                 state = "does not exist" if view is None else "is invalid (see its status)"
                 return Failure(
                     Why.POOL_UNKNOWN,
@@ -478,16 +510,16 @@ class _Chooser:
                 )
             if not view.allows(request, self.namespace_labels):
                 return self.not_allowed(view)
-            address = view.spec.pool.next_free(version, self.taken)
+            address = self.taken.next_free(view.addresses, version)
             if address is None:
                 return self._exhausted([view], family)
             return address, view
         usable = [p for p in self.pools if p.spec is not None and p.spec.auto_assign]
         allowed = [p for p in usable if p.allows(request, self.namespace_labels)]
-        with_family = [p for p in allowed if p.spec is not None and p.spec.pool.total(version)]
+        with_family = [p for p in allowed if p.addresses is not None and p.addresses.total(version)]
         for view in with_family:
-            assert view.spec is not None
-            address = view.spec.pool.next_free(version, self.taken)
+            assert view.addresses is not None
+            address = self.taken.next_free(view.addresses, version)
             if address is not None:
                 return address, view
         if with_family:
@@ -502,7 +534,9 @@ class _Chooser:
 
     def _requested(self, wanted: IPAddress) -> tuple[IPAddress, PoolView] | Failure:
         request = self.request
-        holders = [p for p in self.pools if p.spec is not None and p.spec.pool.includes(wanted)]
+        holders = [
+            p for p in self.pools if p.addresses is not None and p.addresses.includes(wanted)
+        ]
         if request.pool is not None:
             holders = [p for p in holders if p.name == request.pool]
         if not holders:
