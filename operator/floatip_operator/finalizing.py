@@ -1,9 +1,10 @@
 """The finalizer ``floatip.io/release``: on every VirtualIP, removed once its address is released.
 
 Deleting a VirtualIP removes the address everywhere before the object goes (DESIGN.md). The
-leader adds the finalizer to each VirtualIP it sees without one and, for each VirtualIP being
-deleted, waits until `deleting.release_state` says the holder released the address (or the
-delete timeout passed: a ``ReleaseTimeout`` Warning), then removes it. Both writes are JSON
+leader adds the finalizer to each VirtualIP it sees without one (the Service loop creates its
+VirtualIPs with it already on) and, for each VirtualIP being deleted, waits until
+`deleting.release_state` says the holder released the address (or the delete timeout passed:
+a ``ReleaseTimeout`` Warning), then removes it. Both writes are JSON
 patches whose ``test`` names the finalizers read, so a concurrent change of the list (another
 controller's finalizer) refuses the write and the next look reads it anew; the API server
 refuses a finalizer added to an object already being deleted.

@@ -2,7 +2,8 @@
 
 `vip_body` is the allocation record (docs/services.md "The allocation record"): a VirtualIP
 whose spec is the pool's ``template`` plus the address, labelled with its pool
-(`names.POOL_LABEL`, so the pool counts it as its own and reports no overlap) and with
+(`names.POOL_LABEL`, so the pool counts it as its own and reports no overlap), created with
+`names.FINALIZER` already on it, and with
 `services.service_hash` of its Service (a label value holds 63 characters, so the full
 ``namespace/name`` is in annotation `services.SERVICES_ANNOTATION`; a shared address lists
 every Service sharing it there, and its key in `services.SHARING_KEY_ANNOTATION`; the label
@@ -28,6 +29,9 @@ def vip_body(new: allocation.NewVip) -> dict[str, Any]:
         "kind": names.KIND,
         "metadata": {
             "name": new.name,
+            # Born with the release finalizer (`finalizing`): no second write per address to
+            # add it, and no moment when the VirtualIP could be deleted without it.
+            "finalizers": [names.FINALIZER],
             "labels": {
                 names.POOL_LABEL: new.pool,
                 services.SERVICE_LABEL: services.service_hash(new.service),

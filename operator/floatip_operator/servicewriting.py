@@ -12,16 +12,20 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
    finalizer releases the address on the node first);
 3. the VirtualIPs whose Services changed (a Service joined or left a shared address): their
    `services.SERVICES_ANNOTATION` and sharing key, a JSON patch guarded by the list read;
-4. the new VirtualIPs (each lands in the VirtualIP informer at once, so the next pass counts
-   its address as taken even before the watch brings it);
-5. each Service's status where it changed (`servicestatuses`, a merge patch guarded by the
-   ``resourceVersion`` read), with its Events;
+4. for each Service, side by side: the new VirtualIPs it is first to hold (each lands in the
+   VirtualIP informer at once, so the next pass counts its address as taken even before the
+   watch brings it), then, once every VirtualIP it holds that this pass creates was tried, its
+   status where it changed (`servicestatuses`, a merge patch guarded by the
+   ``resourceVersion`` read), with its Events. One Service's status waits for its own
+   VirtualIPs only, not for every other Service's;
 6. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
    floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
    its finalizer removed.
 
 In steady state nothing is written. Only the leader writes; a write that does not land is
-logged and the next pass decides again.
+logged and the next pass decides again. Each step's writes run side by side, at most
+`WRITE_BATCH` in flight (a sliding window, as the VirtualIP reconciler's); each Service's own
+writes stay in the order above.
 """
 
 from __future__ import annotations
@@ -52,6 +56,17 @@ WRITE_BATCH = 32  # writes in flight at once
 #: Changes within this long are decided together (at least): a failover rewrites many
 #: VirtualIP statuses, and the Services' Announced conditions need not follow each one.
 DEBOUNCE_S = 0.1
+
+
+async def _each(window: asyncio.Semaphore, jobs: Iterable[Awaitable[bool]]) -> list[bool]:
+    """Run ``jobs`` side by side, at most ``window``'s writes in flight (a sliding window: one
+    slow write holds up no batch), and say which landed."""
+
+    async def one(job: Awaitable[bool]) -> bool:
+        async with window:
+            return await job
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 class ServiceWriter:
@@ -116,35 +131,67 @@ class ServiceWriter:
         vip_views = [v for b in self.vips.store.values() if (v := allocation.vip_view(b))]
         plan = allocation.plan(requests.values(), pool_views, vip_views, namespaces)
 
-        finalized = await self._batched(self._finalize(body) for body in ours.values())
+        window = asyncio.Semaphore(WRITE_BATCH)
+        finalized = await _each(window, (self._finalize(body) for body in ours.values()))
         unready = {key for key, ok in zip(ours, finalized, strict=True) if not ok}
-        await self._batched(self._delete(name, why) for name, why in plan.deletes.items())
-        await self._batched(
-            self._update(name, members, unready) for name, members in plan.updates.items()
+        await _each(
+            window,
+            [
+                *(self._delete(name, why) for name, why in plan.deletes.items()),
+                *(self._update(name, members, unready) for name, members in plan.updates.items()),
+            ],
         )
-        creates = [
-            new._replace(services=tuple(k for k in new.services if k not in unready))
-            for new in plan.creates
-            if new.service not in unready
-        ]
-        await self._batched(self._create(new) for new in creates)
-        await self._batched(
-            self._write_status(self.services.store.get(key, ours[key]), requests[key], result)
-            for key, result in plan.results.items()
-            if key not in unready
-        )
+        creates: dict[str, list[allocation.NewVip]] = {}
+        for new in plan.creates:
+            if new.service not in unready:
+                kept = tuple(k for k in new.services if k not in unready)
+                creates.setdefault(new.service, []).append(new._replace(services=kept))
+        attempted = {new.name: asyncio.Event() for news in creates.values() for new in news}
+        await asyncio.gather(
+            *(
+                self._allocate(
+                    window, creates.get(key, []), attempted,
+                    body=ours[key], request=requests[key], result=result,
+                )
+                for key, result in plan.results.items()
+                if key not in unready
+            )
+        )  # fmt: skip
         listed = {key for v in vip_views for key in v.services}
-        await self._batched(
-            self._let_go(body)
-            for body in letting_go
-            if servicerecords.service_key(body) not in listed
+        await _each(
+            window,
+            (
+                self._let_go(body)
+                for body in letting_go
+                if servicerecords.service_key(body) not in listed
+            ),
         )
 
-    async def _batched(self, jobs: Iterable[Awaitable[bool]]) -> list[bool]:
-        pending, done = list(jobs), []
-        for start in range(0, len(pending), WRITE_BATCH):
-            done += await asyncio.gather(*pending[start : start + WRITE_BATCH])
-        return done
+    async def _allocate(
+        self,
+        window: asyncio.Semaphore,
+        creates: list[allocation.NewVip],
+        attempted: Mapping[str, asyncio.Event],
+        *,
+        body: Mapping[str, Any],
+        request: servicerequests.Request,
+        result: allocation.Result,
+    ) -> None:
+        """One Service's own sequence: the VirtualIPs it is first to hold, then (once every
+        VirtualIP it holds that this pass creates was tried, its own or a sharer's) its status.
+        Services run side by side, `WRITE_BATCH` writes in flight in all."""
+        try:
+            for new in creates:
+                async with window:
+                    await self._create(new)
+        finally:
+            for new in creates:
+                attempted[new.name].set()
+        for held in result.held:
+            if held.vip in attempted:
+                await attempted[held.vip].wait()
+        async with window:
+            await self._write_status(self.services.store.get(request.key, body), request, result)
 
     async def _finalize(self, body: Mapping[str, Any]) -> bool:
         """Floatip's finalizer on a Service it serves; False when it is not there yet."""
