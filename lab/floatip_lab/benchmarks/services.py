@@ -19,8 +19,11 @@ stand-ins (`floatip_lab.standins`):
 3. ``restart_moves``: every operator replica restarted (the lab's ``restart-operator``
    fault); once the new leader has given a Service created after the restart an address,
    the Services whose address is not what it was (must be 0);
-4. ``etp_local_move_ms``: one Service with externalTrafficPolicy Local; ``stop-pod`` on its
-   holder, then the time until the client is answered through another node. Null, with a
+4. ``etp_local_move_ms``: one Service with externalTrafficPolicy Local, held by a node with a
+   ready endpoint; ``stop-pod`` on its holder (its web Pod not ready: the endpoints
+   controller marks the endpoint, the operator moves the address to a node with a ready one,
+   a planned ``EndpointsMoved`` move), then the ms from the fault until the client's first
+   answer through another node (the client asks back to back, 100 ms timeout). Null, with a
    line saying why, when no other node answered within `LOCAL_WAIT` s.
 
 Progress goes to stderr; the last stdout line is the JSON object. Needs root.
@@ -42,7 +45,7 @@ from typing import Any
 
 import click
 
-from floatip.api import names
+from floatip.api import names, status
 from floatip_lab import commands, kubeapi, naming, session, timeline, waiting
 from floatip_lab.benchmarks import failover, scale_figures, scale_lab
 from floatip_lab.benchmarks import services_figures as figures
@@ -336,11 +339,18 @@ def etp_local_move(lab: session.Session, vips: scale_lab.StatusWatch, say: Say) 
     requests = [r for r in prober.requests() if r.start >= fault]
     lab.fault("start-pod", holder)
     first = next((r for r in requests if r.ok and r.answer != holder), None)
-    if first is not None:
-        say(f"stop-pod {holder}: answered through {first.answer} after "
-            f"{1000 * (first.end - fault):.0f} ms")  # fmt: skip
-        return 1000 * (first.end - fault)
     now_holder = vips.read(lambda b: b.holder.get(vip))
+    if first is not None:
+        moves = status.history(lab.vip(vip).get("status") or {})
+        last = moves[-1] if moves else {}
+        failed = timeline.failed([r for r in requests if r.end <= first.end])
+        say(
+            f"stop-pod {holder}: answered through {first.answer} after "
+            f"{1000 * (first.end - fault):.0f} ms ({failed} requests failed before); VirtualIP "
+            f"{vip} now held by {now_holder}, its last move {last.get('from')} -> "
+            f"{last.get('to')} {last.get('reason')}"
+        )
+        return 1000 * (first.end - fault)
     if not timeline.failed(requests):
         say(
             f"after stop-pod {holder} its own pod still answered every request for "
@@ -350,9 +360,9 @@ def etp_local_move(lab: session.Session, vips: scale_lab.StatusWatch, say: Say) 
     say(
         f"etp_local_move_ms is null: after stop-pod {holder} no other node answered {address} "
         f"within {LOCAL_WAIT:g} s ({timeline.failed(requests)} of {len(requests)} requests "
-        f"failed; VirtualIP {vip} still names holder {now_holder}). The operator does not move "
-        "an externalTrafficPolicy Local Service by its endpoints yet: that comes with Local "
-        "placement (docs/services.md)"
+        f"failed; VirtualIP {vip} names holder {now_holder}): the operator should have moved "
+        "it to a node with a ready endpoint (EndpointsMoved, docs/services.md); the logs:\n"
+        + "\n".join(lab.log_tails())
     )
     return None
 
