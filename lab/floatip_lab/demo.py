@@ -7,7 +7,9 @@ seed's prank does (``ip addr add`` and ``arping -U``): floatip shows the Conflic
 the address. Then Services: a VirtualIPPool and a LoadBalancer Service, ``kubectl get svc``
 showing the EXTERNAL-IP floatip gave it, the client answered through the lab's kube-proxy by
 every web Pod, and with the holder's pod not ready the answers keep coming from the other
-one. A summary table, and the lab is removed again.
+one; then a Local Service, held only where a web Pod is ready, follows its pod: with the
+holder's pod stopped the address moves to the other node (``kubectl get vip`` shows it) and
+the client is answered there. A summary table, and the lab is removed again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from floatip.api import services
+from floatip.api import model, services, status
 from floatip_lab import lifecycle, session, state, timeline
 
 Say = Callable[[str], None]
@@ -63,6 +65,60 @@ def _asked(lab_session: session.Session, address: str, count: int) -> list[str]:
     return [body if ok else f"failed: {body}" for ok, body in asked]
 
 
+def show_kubectl(lab_session: session.Session, args: list[str], say: Say) -> bool:
+    """Run the real ``kubectl ARGS`` against the lab and print what it says; False without
+    a kubectl."""
+    binary = kubectl()
+    if binary is None:
+        return False
+    say(f"    $ kubectl {' '.join(args)}      (KUBECONFIG={lab_session.place.kubeconfig})")
+    shown = subprocess.run(
+        [binary, "--kubeconfig", str(lab_session.place.kubeconfig), *args],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    for line in (shown.stdout + shown.stderr).strip().splitlines():
+        say(f"    {line}")
+    return True
+
+
+def local_step(lab_session: session.Session, web: str, say: Say) -> Step:
+    """A Local Service follows its pod: held only where a web Pod is ready, and with the
+    holder's pod stopped the operator moves the address to the other node (EndpointsMoved)."""
+    say("    Service web-local (externalTrafficPolicy Local): only a node with a ready pod may")
+    say("    hold it, since kube-proxy there delivers its traffic to that node's own pods only")
+    lab_session.wait(
+        lambda: set(_asked(lab_session, web, 4)) == {"server1", "server2"},
+        what=f"both web Pods ready again (the client answered at {web} by both)",
+        timeout=30,
+        interval=0.2,
+    )
+    lab_session.create_service(
+        "web-local", loadBalancerClass=services.CLASS, externalTrafficPolicy="Local"
+    )
+    address = lab_session.wait_ingress("web-local")
+    vip = services.vip_name("default", "web-local", 4)
+    lab_session.wait_condition(vip, "Ready", timeout=30)
+    holder = lab_session.holder(vip) or "?"
+    lab_session.wait_answer(address, holder, timeout=30)
+    say(f"    the client asks http://{address}/ : {', '.join(_asked(lab_session, address, 4))}")
+    say(f"    stop-pod {holder}: its pod not ready, so {holder} may not hold {address} any more")
+    other = "server2" if holder == "server1" else "server1"
+    lab_session.fault("stop-pod", holder)
+    lab_session.wait_holder(vip, other, timeout=30)
+    lab_session.wait_answer(address, other, timeout=30)
+    if not show_kubectl(lab_session, ["get", "vip", vip], say):
+        say(f"    VirtualIP {vip} is now held by {lab_session.holder(vip)}")
+    reason = status.last_move_reason(lab_session.vip(vip).get("status") or {})
+    bodies = _asked(lab_session, address, 4)
+    say(f"    the client asks again: {', '.join(bodies)} (the address moved: {reason})")
+    lab_session.fault("start-pod", holder)
+    return Step(
+        "Local Service follows its pod",
+        f"{holder} -> {other} ({reason}), answered by {other}",
+        set(bodies) == {other} and reason == model.MoveReason.ENDPOINTS_MOVED,
+    )
+
+
 def services_chapter(lab_session: session.Session, say: Say) -> list[Step]:
     """Chapter 6: a pool, a Service, its EXTERNAL-IP, the client answered through it."""
     prefix = str(lab_session.lab.host("server1").ip).rsplit(".", 1)[0]
@@ -74,17 +130,8 @@ def services_chapter(lab_session: session.Session, say: Say) -> list[Step]:
     vip = services.vip_name("default", "web", 4)
     lab_session.wait_condition(vip, "Ready", timeout=30)
     holder = lab_session.holder(vip) or "?"
-    binary = kubectl()
-    if binary is None:
+    if not show_kubectl(lab_session, ["get", "svc", "web"], say):
         say(f"    (no kubectl: scripts/install.sh puts one in .tools/bin) EXTERNAL-IP {address}")
-    else:
-        say(f"    $ kubectl get svc web      (KUBECONFIG={lab_session.place.kubeconfig})")
-        shown = subprocess.run(
-            [binary, "--kubeconfig", str(lab_session.place.kubeconfig), "get", "svc", "web"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-        for line in (shown.stdout + shown.stderr).strip().splitlines():
-            say(f"    {line}")
     say(f"    floatip recorded it as VirtualIP {vip}, held by {holder}")
     lab_session.wait(
         lambda: set(_asked(lab_session, address, 4)) == {"server1", "server2"},
@@ -114,6 +161,7 @@ def services_chapter(lab_session: session.Session, say: Say) -> list[Step]:
         )
     )
     lab_session.fault("start-pod", holder)
+    steps.append(local_step(lab_session, address, say))
     return steps
 
 
