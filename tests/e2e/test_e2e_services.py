@@ -11,9 +11,10 @@ On one three-node lab with a VirtualIPPool, proves:
   VirtualIP ``svc-default.NAME-v4`` Ready on one node); externalTrafficPolicy Cluster: the
   client's requests to it are answered through the lab's kube-proxy by every ready pod in
   turn, those on other nodes included; after `stop-pod server2` never by server2;
-- externalTrafficPolicy Local: only the holder's own pod answers, and with that pod stopped
-  the holder drops the traffic (moving the address to a node with a pod comes with Local
-  placement, not on this branch);
+- externalTrafficPolicy Local: only the holder's own pod answers; after `stop-pod` on the
+  holder the operator itself (no pin, no move asked for) moves the address to a node with a
+  ready endpoint, a planned ``EndpointsMoved`` move, that node alone carries it, and the
+  client is answered again, by that node's own pod only;
 - deleting the Service removes its slices, every node's rules for its address, and its
   VirtualIP (the address is released);
 - MetalLB #2443/#2479/#1774: every operator replica restarted: the Service keeps its address,
@@ -27,22 +28,28 @@ On one three-node lab with a VirtualIPPool, proves:
 - Cilium #28752/#26586: creating 50 Services (all allocated) adds no Lease anywhere;
 - Cilium #48626: after kill-node of a Service's holder the client is answered through another
   node, and its neighbour entry for the address names that node's MAC (the new holder
-  announced).
-
-Not here: MetalLB #968 / kube-vip #879 (a shared address announced from one node only) needs
-``floatip.io/sharing-key``, which is not built on this branch.
+  announced);
+- MetalLB #968 / kube-vip #879: two Services sharing one address by ``floatip.io/sharing-key``
+  (ports 80 and 8080) are one VirtualIP carried by exactly one node, every ARP reply the
+  client's port sees for the address (broadcast requests, so any second announcer would
+  answer) comes from that node's MAC, the client's neighbour entry names it, and both
+  Services answer through it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from floatip.api import model
 from floatip.api import services as svcapi
-from floatip_lab import kubeapi, proxyrules, session, webpods
+from floatip.api import status as vipstatus
+from floatip_lab import kubeapi, proxyrules, session, timeline, webpods
 from tests.e2e.conftest import MAC, holders, running_lab, wait_holders
 
 NODES = ["server1", "server2", "server3"]
@@ -226,7 +233,7 @@ def test_cluster_service_gets_a_pool_address_answered_by_every_ready_pod(
     assert {body for _, body in seen} == {"server1", "server3"}
 
 
-def test_local_service_answered_only_by_the_holders_own_pod(
+def test_local_service_follows_its_pod_to_a_node_with_a_ready_endpoint(
     lab: session.Session, services: list[str]
 ) -> None:
     make_service(lab, services, "web-local", policy="Local")
@@ -235,12 +242,28 @@ def test_local_service_answered_only_by_the_holders_own_pod(
     wait_programmed(lab, address)
     lab.wait_answer(address, holder, timeout=15)
     assert answers(lab, address, 5) == [(True, holder)] * 5
-    lab.fault("stop-pod", holder)
-    lab.wait(
-        lambda: not lab.ask(address)[0],
-        what=f"{holder} to drop the Local Service's traffic (no local ready endpoint)",
-        timeout=15,
-    )
+    vip = vip_of("web-local")
+    with lab.prober(address, duration=60) as prober:
+        fault = lab.fault("stop-pod", holder)
+        lab.wait(
+            lambda: (lab.holder(vip) or holder) != holder,
+            what=f"the operator to move web-local's VirtualIP off {holder} (its pod stopped)",
+            timeout=30,
+            describe=lambda: f"status: {lab.vip(vip).get('status')}",
+        )
+        new = lab.holder(vip)
+        assert new is not None
+        lab.wait_answer(address, new, timeout=15)
+    assert new in ready_nodes(lab, "web-local") and holder not in ready_nodes(lab, "web-local")
+    last = vipstatus.history(lab.vip(vip)["status"])[-1]
+    assert (last.get("from"), last.get("to"), last.get("reason")) == (
+        holder, new, model.MoveReason.ENDPOINTS_MOVED
+    )  # fmt: skip
+    wait_holders(lab, address, [new])
+    assert (lab.condition(vip, "Ready") or {}).get("status") == "True"
+    after = [r for r in prober.requests() if r.start >= fault and r.ok]
+    assert after and {r.answer for r in after} <= {holder, new}, after  # the old pod, then new
+    assert answers(lab, address, 5) == [(True, new)] * 5
 
 
 def test_deleting_the_service_removes_its_slices_rules_and_virtualip(
@@ -394,3 +417,60 @@ def test_new_holder_announces_after_kill_node(lab: session.Session, services: li
     assert session.neighbour(lab, "client", address) == MAC[new]
     after = [r.answer for r in prober.requests() if r.ok and r.start > fault]
     assert after and holder not in after, after
+
+
+def ask_port(lab: session.Session, address: str, port: int) -> tuple[bool, str]:
+    """One request from the client to ``address:port``: (answered, body or error)."""
+    out = lab.place.path("ask-port.jsonl")
+    out.unlink(missing_ok=True)
+    lab.run("client", [sys.executable, "-m", "floatip_lab.httpclient",
+                       f"http://{address}:{port}/", "--out", str(out), "--count", "1",
+                       "--timeout", "0.3"])  # fmt: skip
+    [request] = [timeline.Request.from_json(x) for x in out.read_text().splitlines()]
+    return request.ok, request.answer
+
+
+def test_shared_address_is_announced_from_one_node(
+    lab: session.Session, services: list[str]
+) -> None:
+    """MetalLB #968, kube-vip #879: Services sharing an address announced from two nodes."""
+    shared = {svcapi.SHARING_KEY_ANNOTATION: "web"}
+    services.extend(["web-share-a", "web-share-b"])
+    lab.create_service("web-share-a", annotations=shared)
+    address = lab.wait_ingress("web-share-a", timeout=60)
+    lab.create_service(
+        "web-share-b",
+        annotations=shared,
+        ports=[{"name": "alt", "port": 8080, "targetPort": "http", "protocol": "TCP"}],
+    )
+    assert lab.wait_ingress("web-share-b", timeout=60) == address
+    vip = vip_of("web-share-a")
+    lab.wait(
+        lambda: (
+            lab.vip(vip)["metadata"].get("annotations", {}).get(svcapi.SERVICES_ANNOTATION)
+            == "default/web-share-a,default/web-share-b"
+        ),
+        what=f"VirtualIP {vip} to list both sharing Services",
+        timeout=30,
+        describe=lambda: str(lab.vip(vip)["metadata"].get("annotations")),
+    )
+    assert not _exists(lab, f"{session.VIPS}/{vip_of('web-share-b')}")
+    lab.wait_condition(vip, "Ready", timeout=60)
+    holder = lab.holder(vip)
+    assert holder is not None
+    wait_holders(lab, address, [holder])
+    wait_programmed(lab, address)
+    lab.wait(lambda: ask_port(lab, address, 80)[0] and ask_port(lab, address, 8080)[0],
+             what=f"both Services answered at {address} (ports 80 and 8080)",
+             timeout=15)  # fmt: skip
+    with lab.arp_log(address, duration=30) as log, session.arp_asker(lab, address, duration=5):
+        time.sleep(3)
+        lab.run("client", ["ip", "neigh", "flush", "to", address])
+        seen = [ask_port(lab, address, port) for port in (80, 8080) * 3]
+        time.sleep(1)
+    replies = session.answers(log.frames(), address)
+    assert replies, "no ARP reply for the shared address"
+    assert {f.sender_mac.lower() for f in replies} == {MAC[holder]}, replies
+    assert session.neighbour(lab, "client", address) == MAC[holder]
+    assert all(ok for ok, _ in seen) and {b for _, b in seen} <= set(NODES), seen
+    assert holders(lab, address) == [holder]
