@@ -63,15 +63,14 @@ def _rows(schema: Mapping[str, Any], path: str) -> Iterator[str]:
             yield from _rows(items, f"{field}[]")
 
 
-#: What a kind's section says before its fields (the pool's says what does not exist yet).
+#: What a kind's section says before its fields.
 _INTRODUCTIONS: dict[str, list[str]] = {
     names.KIND: [],
     names.POOL_KIND: [
         "A pool of addresses for Services of type LoadBalancer (MetalLB's IPAddressPool), "
-        "validated by the CRD, the model and `floatip validate`. The operator reads pools and "
-        "writes their status; it does not yet allocate their addresses to Services. That "
-        "follows in the next steps of issue 16 (Services of type LoadBalancer, allocation as "
-        "durable VirtualIPs, placement, Service status and events).",
+        "validated by the CRD, the model and `floatip validate`. The operator gives Services "
+        "of type LoadBalancer addresses from pools, each allocation a VirtualIP labelled "
+        "`floatip.io/pool` (docs/services.md), and writes every pool's status.",
         "",
         "What the status says (the operator's leader writes it, and only when it changed): "
         "per family the pool has, `total` addresses it hands out, `allocated` (distinct "
