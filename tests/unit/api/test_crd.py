@@ -194,6 +194,6 @@ def test_pool_printer_columns() -> None:
 def test_reference_docs_cover_the_pool() -> None:
     text = (REPO / "docs" / "reference.md").read_text()
     assert "## VirtualIPPool" in text
-    assert "next steps of issue 16" in text
+    assert "docs/services.md" in text  # how pools serve Services
     for field in model.VirtualIPPoolSpec.model_fields.values():
         assert f"`spec.{field.alias}`" in text
