@@ -377,17 +377,12 @@ class Session:
         asked every ``interval`` s until a node of ``until`` (any node, if empty) answers it.
         The nodes must run `floatip_lab.whoami`. Bounded by ``duration``.
         """
-        recording = self._start(
+        with self._fed(
             "answers",
             [sys.executable, "-m", "floatip_lab.udpclient", "--until", ",".join(until),
              "--interval", str(interval), "--duration", str(duration)],
-            with_input=True,
-        )  # fmt: skip
-        try:
+        ) as recording:  # fmt: skip
             yield recording
-        finally:
-            recording.end_input()
-            recording.stop()
 
     @contextlib.contextmanager
     def sweeper(
@@ -396,12 +391,17 @@ class Session:
         """The client asking many addresses over HTTP (`floatip_lab.httpsweep`) until each
         answers once, until the block ends: `Recording.feed` the addresses, `end_input` when
         there are no more. Each first answer is a `timeline.Answer` (node: the body)."""
-        recording = self._start(
+        with self._fed(
             "sweep",
             [sys.executable, "-m", "floatip_lab.httpsweep", "--interval", str(interval),
              "--concurrency", str(concurrency), "--duration", str(duration)],
-            with_input=True,
-        )  # fmt: skip
+        ) as recording:  # fmt: skip
+            yield recording
+
+    @contextlib.contextmanager
+    def _fed(self, kind: str, argv: list[str]) -> Iterator[Recording]:
+        """A recorder in the client reading addresses from a pipe, ended with the block."""
+        recording = self._start(kind, argv, with_input=True)
         try:
             yield recording
         finally:

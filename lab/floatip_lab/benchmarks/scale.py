@@ -36,26 +36,12 @@ from typing import Any
 import click
 
 from floatip_lab import commands, floatipd, naming, session, timeline, waiting
-from floatip_lab.benchmarks import failover, scale_figures, scale_lab
+from floatip_lab.benchmarks import failover, scale_figures, scale_lab, watching
 
 Say = Callable[[str], None]
 SETTLE_SECONDS = 2.0  # after the agents are sure of the API, before reading an RSS
 POLL = 0.2
 PROGRESS_EVERY = 2.0
-
-
-class _Every:
-    """True once every ``seconds`` (progress lines during long waits)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.last = time.monotonic()
-
-    def __call__(self) -> bool:
-        if time.monotonic() - self.last < self.seconds:
-            return False
-        self.last = time.monotonic()
-        return True
 
 
 def _addresses(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -82,7 +68,7 @@ def apply_all(
         creates = scale_lab.create_all(lab.api, specs)
         fed: set[str] = set()
         created: float | None = None  # seconds the creates took, once they all returned
-        progress = _Every(PROGRESS_EVERY)
+        progress = watching.Every(PROGRESS_EVERY)
         while True:
             assigned = watch.read(lambda book: [n for n in specs if book.holder.get(n)])
             asking.feed(address[n] for n in assigned if n not in fed)
@@ -180,7 +166,7 @@ def fail_over(
         time.sleep(0.5)
         fault = lab.fault("kill-node", first)
         say(f"kill-node {first}: it held {len(held)} of the {len(specs)} VIPs")
-        progress = _Every(PROGRESS_EVERY)
+        progress = watching.Every(PROGRESS_EVERY)
         while True:
             firsts = timeline.first_answers(asking.answers(), since=fault, excluding=[first])
             moved = [vip for vip in held if vip in firsts]

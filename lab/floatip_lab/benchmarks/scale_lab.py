@@ -16,72 +16,22 @@ import concurrent.futures
 import contextlib
 import json
 import pathlib
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from floatip_lab import commands, floatipd, kubeapi, processes, session, state, whoami
-from floatip_lab.benchmarks import scale_figures
+from floatip_lab.benchmarks import scale_figures, watching
 
 Say = Callable[[str], None]
 NEIGHBOUR_SYSCTLS = pathlib.Path("/proc/sys/net/ipv4/neigh/default")
 CREATE_WORKERS = 8
 
 
-class StatusWatch:
+class StatusWatch(watching.Watch[scale_figures.StatusBook]):
     """Every VirtualIP's status, kept current by a watch in a background thread."""
 
     def __init__(self, api: kubeapi.Client) -> None:
-        self.api = api
-        self.book = scale_figures.StatusBook()
-        self.lock = threading.Lock()
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        version = self._list()
-        self._thread = threading.Thread(target=self._run, args=(version,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading (the thread ends at the stream's next event or bookmark)."""
-        self._stop.set()
-
-    def read(self, probe: Callable[[scale_figures.StatusBook], Any]) -> Any:
-        """``probe(book)`` under the lock: a consistent view of what the watch saw."""
-        with self.lock:
-            return probe(self.book)
-
-    def _list(self) -> str:
-        listing = self.api.request("GET", session.VIPS)
-        at = time.time()
-        with self.lock:
-            for item in listing.get("items") or ():
-                self.book.update("ADDED", item, at)
-        return str(listing["metadata"]["resourceVersion"])
-
-    def _run(self, version: str) -> None:
-        while not self._stop.is_set():
-            try:
-                for event in self.api.watch(session.VIPS, resource_version=version):
-                    if self._stop.is_set():
-                        return
-                    obj = event.get("object") or {}
-                    if event.get("type") == "ERROR":  # 410 Gone: list again
-                        version = self._list()
-                        break
-                    version = str((obj.get("metadata") or {}).get("resourceVersion", version))
-                    if event.get("type") != "BOOKMARK":
-                        with self.lock:
-                            self.book.update(str(event.get("type")), obj, time.time())
-            except commands.LabError as exc:
-                self.errors.append(str(exc))
-                if self._stop.wait(0.5):
-                    return
-                with contextlib.suppress(commands.LabError):
-                    version = self._list()
+        super().__init__(api, session.VIPS, scale_figures.StatusBook())
 
 
 @contextlib.contextmanager

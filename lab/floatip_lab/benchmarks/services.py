@@ -37,7 +37,6 @@ import functools
 import json
 import resource
 import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
 from types import FrameType
@@ -47,7 +46,7 @@ import click
 
 from floatip.api import names, status
 from floatip_lab import commands, kubeapi, naming, session, timeline, waiting
-from floatip_lab.benchmarks import failover, scale_figures, scale_lab
+from floatip_lab.benchmarks import failover, scale_figures, scale_lab, watching
 from floatip_lab.benchmarks import services_figures as figures
 
 Say = Callable[[str], None]
@@ -61,64 +60,11 @@ SWEEP_INTERVAL = 0.2  # seconds before the client asks a silent address again (a
 SWEEP_BUDGET = 1000  # and at most this many questions a second in all: each is a TCP connection
 
 
-class IngressWatch:
+class IngressWatch(watching.Watch[figures.IngressBook]):
     """Every Service's ingress addresses, kept current by a watch in a background thread."""
 
     def __init__(self, api: kubeapi.Client) -> None:
-        self.api = api
-        self.book = figures.IngressBook()
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-
-    def start(self) -> None:
-        version = self._list()
-        threading.Thread(target=self._run, args=(version,), daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def read(self, probe: Callable[[figures.IngressBook], Any]) -> Any:
-        with self.lock:
-            return probe(self.book)
-
-    def _list(self) -> str:
-        listing = self.api.request("GET", SERVICES)
-        at = time.time()
-        with self.lock:
-            for item in listing.get("items") or ():
-                self.book.update("ADDED", item, at)
-        return str(listing["metadata"]["resourceVersion"])
-
-    def _run(self, version: str) -> None:
-        while not self._stop.is_set():
-            try:
-                for event in self.api.watch(SERVICES, resource_version=version):
-                    if self._stop.is_set():
-                        return
-                    obj = event.get("object") or {}
-                    if event.get("type") == "ERROR":  # 410 Gone: list again
-                        version = self._list()
-                        break
-                    version = str((obj.get("metadata") or {}).get("resourceVersion", version))
-                    if event.get("type") != "BOOKMARK":
-                        with self.lock:
-                            self.book.update(str(event.get("type")), obj, time.time())
-            except commands.LabError:
-                if self._stop.wait(0.5):
-                    return
-                with contextlib.suppress(commands.LabError):
-                    version = self._list()
-
-
-class _Every:
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.last = seconds, time.monotonic()
-
-    def __call__(self) -> bool:
-        if time.monotonic() - self.last < self.seconds:
-            return False
-        self.last = time.monotonic()
-        return True
+        super().__init__(api, SERVICES, figures.IngressBook())
 
 
 def create_all(
@@ -201,7 +147,7 @@ def allocate_and_answer(
         creates = create_all(lab.api, bodies)
         fed: set[str] = set()
         created: float | None = None
-        progress = _Every(PROGRESS_EVERY)
+        progress = watching.Every(PROGRESS_EVERY)
         while True:
             addresses = ingress.read(lambda book: {n: book.ingress.get(n) for n in service_names})
             held = vips.read(lambda book: {n for n in service_names
