@@ -30,9 +30,20 @@ FLOATIP = [sys.executable, "-m", "floatip.cli"]
 def run(argv: list[str], timeout: float) -> tuple[dict[str, object], str]:
     """The last stdout line as JSON, and the progress printed on stderr."""
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.returncode == 0, explain(result)
     figures: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return figures, result.stderr
+
+
+def explain(result: subprocess.CompletedProcess[str]) -> str:
+    """What a failed benchmark said: every progress line and what it saw when it gave up (the
+    lines that are not a process's JSON log), then the end of the log tails it printed."""
+    said = [line for line in result.stderr.splitlines() if not line.startswith("{")]
+    return "\n".join([
+        f"exit status {result.returncode}; stdout ends: {result.stdout[-1000:]!r}",
+        "stderr without the log lines:", *said[-200:],
+        "stderr ends:", result.stderr[-3000:],
+    ])  # fmt: skip
 
 
 def last_json(argv: list[str], timeout: float) -> dict[str, object]:
