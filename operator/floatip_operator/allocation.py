@@ -33,143 +33,25 @@ VirtualIP's member list and key when they change.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
-import functools
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
 
-from floatip.api import addresses, model, names, pools, services, validation
+from floatip.api import addresses, services
+from floatip_operator import choosing
+from floatip_operator.holdings import (
+    Failure,
+    Held,
+    Members,
+    NewVip,
+    Plan,
+    PoolView,
+    Result,
+    VipView,
+)
 from floatip_operator.servicerequests import Request
 
 IPAddress = addresses.IPAddress
 Why = services.Reason
-
-
-@dataclasses.dataclass(frozen=True)
-class PoolView:
-    """One pool as allocation reads it; ``spec`` is None while the pool is invalid."""
-
-    name: str
-    spec: model.VirtualIPPoolSpec | None
-    template: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @functools.cached_property
-    def addresses(self) -> pools.Pool | None:
-        """The pool's parsed addresses, parsed once per plan (None while it is invalid)."""
-        return self.spec.pool if self.spec is not None else None
-
-    @property
-    def order(self) -> tuple[int, int, str]:
-        return pools.priority_order(self.spec.priority if self.spec else None, self.name)
-
-    def allows(self, request: Request, namespace_labels: Mapping[str, str] | None) -> bool:
-        """Whether the pool's selectors let ``request``'s Service draw from it (an unknown
-        namespace passes no namespace selector)."""
-        spec = self.spec
-        if spec is None:
-            return False
-        if spec.service_selector and not spec.service_selector.matches(dict(request.labels)):
-            return False
-        return not spec.namespace_selector or (
-            namespace_labels is not None and spec.namespace_selector.matches(dict(namespace_labels))
-        )
-
-
-class VipView(NamedTuple):
-    """One VirtualIP as allocation reads it."""
-
-    name: str
-    address: IPAddress
-    pool: str | None = None
-    services: tuple[str, ...] = ()
-    deleting: bool = False
-    sharing_key: str | None = None
-
-
-class Held(NamedTuple):
-    """An address a Service holds (or will once its VirtualIP is created)."""
-
-    vip: str
-    address: IPAddress
-    pool: str
-    outside: bool = False
-
-
-class Failure(NamedTuple):
-    reason: services.Reason
-    message: str
-
-
-class NewVip(NamedTuple):
-    """A VirtualIP to create: the allocation of ``address`` to the Service ``service`` (and to
-    ``services``, every Service sharing it, ``service`` first)."""
-
-    name: str
-    address: IPAddress
-    pool: str
-    service: str
-    template: Mapping[str, Any]
-    services: tuple[str, ...] = ()
-    sharing_key: str | None = None
-
-
-class Members(NamedTuple):
-    """A VirtualIP's Services (`services.SERVICES_ANNOTATION`) and sharing key, as updated."""
-
-    services: tuple[str, ...]
-    sharing_key: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class Result:
-    """What one Service holds after the plan, and why not more."""
-
-    held: tuple[Held, ...] = ()
-    failure: Failure | None = None
-    #: Waiting for an old VirtualIP of the same name to be deleted before creating the new.
-    waiting: bool = False
-
-
-@dataclasses.dataclass
-class Plan:
-    results: dict[str, Result] = dataclasses.field(default_factory=dict)
-    creates: list[NewVip] = dataclasses.field(default_factory=list)
-    #: VirtualIPs to delete (their Services no longer ask for them), with why.
-    deletes: dict[str, str] = dataclasses.field(default_factory=dict)
-    #: VirtualIPs whose Services or sharing key change (a Service joined or left).
-    updates: dict[str, Members] = dataclasses.field(default_factory=dict)
-
-
-def pool_view(body: Mapping[str, Any]) -> PoolView:
-    name = str((body.get("metadata") or {}).get("name"))
-    try:
-        spec = validation.parse_pool_spec(body.get("spec"))
-    except validation.InvalidSpecError:
-        return PoolView(name, None)
-    return PoolView(name, spec, dict((body.get("spec") or {}).get("template") or {}))
-
-
-def vip_view(body: Mapping[str, Any]) -> VipView | None:
-    """None when the VirtualIP's address does not parse (it takes no address then)."""
-    meta = body.get("metadata") or {}
-    spec = body.get("spec")
-    text = spec.get("address") if isinstance(spec, Mapping) else None
-    try:
-        address = addresses.parse_address(str(text)).ip
-    except addresses.AddressError:
-        return None
-    pool = (meta.get("labels") or {}).get(names.POOL_LABEL)
-    annotations = meta.get("annotations") or {}
-    key = str(annotations.get(services.SHARING_KEY_ANNOTATION) or "").strip()
-    return VipView(
-        name=str(meta.get("name")),
-        address=address,
-        pool=str(pool) if pool else None,
-        services=services.listed(annotations),
-        deleting=bool(meta.get("deletionTimestamp")),
-        sharing_key=key or None,
-    )
 
 
 def clash(a: Request, b: Request) -> str:
@@ -234,7 +116,7 @@ def plan(
     live = {r.key: r for r in ordered}
     vip_list = list(vips)
     by_name = {v.name: v for v in vip_list}
-    taken = _Taken(v.address for v in vip_list)
+    taken = choosing.Taken(v.address for v in vip_list)
     mine: dict[str, list[VipView]] = {}
     state = _State(Plan())
     for vip in vip_list:
@@ -259,7 +141,7 @@ def plan(
             mine.setdefault(member.key, []).append(vip)
     sorted_pools = sorted(pool_list, key=lambda p: p.order)
     for request in ordered:
-        chooser = _Chooser(request, sorted_pools, namespaces.get(request.namespace), taken)
+        chooser = choosing.Chooser(request, sorted_pools, namespaces.get(request.namespace), taken)
         state.plan.results[request.key] = _one(
             request, mine.get(request.key, []), by_name, chooser, state
         )
@@ -310,7 +192,7 @@ def _one(
     request: Request,
     held_vips: list[VipView],
     by_name: Mapping[str, VipView],
-    chooser: _Chooser,
+    chooser: choosing.Chooser,
     state: _State,
 ) -> Result:
     result = state.plan
@@ -403,7 +285,9 @@ def _one(
     return Result(tuple(held), None, waiting)
 
 
-def _join(request: Request, version: int, group: _Group, chooser: _Chooser) -> Held | Failure:
+def _join(
+    request: Request, version: int, group: _Group, chooser: choosing.Chooser
+) -> Held | Failure:
     """``request`` takes its sharing key's address ``group``, or why it may not."""
     where = f"{group.address} (sharing key {group.sharing_key!r}, VirtualIP {group.vip})"
     wanted = request.requested(version)
@@ -440,134 +324,3 @@ def _waits(request: Request, by_name: Mapping[str, VipView]) -> bool:
         and vip.deleting
         for v in request.families
     )
-
-
-class _Taken:
-    """The addresses taken, and each family's as sorted integers, kept sorted as the plan takes
-    more (`pools.Pool.lowest_free`): no sort of every taken address for each new one."""
-
-    def __init__(self, addresses: Iterable[IPAddress]) -> None:
-        self.addresses = set(addresses)
-        self.sorted: dict[int, list[int]] = {4: [], 6: []}
-        for address in self.addresses:
-            self.sorted[address.version].append(int(address))
-        for values in self.sorted.values():
-            values.sort()
-
-    def __contains__(self, address: IPAddress) -> bool:
-        return address in self.addresses
-
-    def add(self, address: IPAddress) -> None:
-        if address not in self.addresses:
-            self.addresses.add(address)
-            bisect.insort(self.sorted[address.version], int(address))
-
-    def next_free(self, pool: pools.Pool, version: int) -> IPAddress | None:
-        return pool.lowest_free(version, self.sorted[version])
-
-
-class _Chooser:
-    """Picks addresses for one Service from the pools, against the addresses taken."""
-
-    def __init__(
-        self,
-        request: Request,
-        sorted_pools: Sequence[PoolView],
-        namespace_labels: Mapping[str, str] | None,
-        taken: _Taken,
-    ) -> None:
-        self.request = request
-        self.pools = sorted_pools
-        self.namespace_labels = namespace_labels
-        self.taken = taken
-        self.by_name = {p.name: p for p in sorted_pools}
-
-    def in_pool(self, address: IPAddress, pool: str | None) -> bool:
-        view = self.by_name.get(pool or "")
-        return view is not None and view.addresses is not None and view.addresses.includes(address)
-
-    def satisfied_by(self, held: Held) -> bool:
-        """Whether what the Service holds still answers its request (the pool may be edited)."""
-        wanted = self.request.requested(held.address.version)
-        if wanted is not None and wanted != held.address:
-            return False
-        return self.request.pool is None or self.request.pool == held.pool
-
-    def choose(self, version: int) -> tuple[IPAddress, PoolView] | Failure:
-        request = self.request
-        family = f"IPv{version}"
-        wanted = request.requested(version)
-        if wanted is not None:
-            return self._requested(wanted)
-        if request.pool is not None:
-            view = self.by_name.get(request.pool)
-            if view is None or view.addresses is None:
-                state = "does not exist" if view is None else "is invalid (see its status)"
-                return Failure(
-                    Why.POOL_UNKNOWN,
-                    f"pool {request.pool} (annotation {services.POOL_ANNOTATION}) {state}: "
-                    "name an existing pool (kubectl get vippool) or remove the annotation",
-                )
-            if not view.allows(request, self.namespace_labels):
-                return self.not_allowed(view)
-            address = self.taken.next_free(view.addresses, version)
-            if address is None:
-                return self._exhausted([view], family)
-            return address, view
-        usable = [p for p in self.pools if p.spec is not None and p.spec.auto_assign]
-        allowed = [p for p in usable if p.allows(request, self.namespace_labels)]
-        with_family = [p for p in allowed if p.addresses is not None and p.addresses.total(version)]
-        for view in with_family:
-            assert view.addresses is not None
-            address = self.taken.next_free(view.addresses, version)
-            if address is not None:
-                return address, view
-        if with_family:
-            return self._exhausted(with_family, family)
-        return Failure(
-            Why.NO_POOL,
-            f"no pool may serve it with an {family} address ({len(usable)} valid pools hand out "
-            f"addresses automatically, {len(allowed)} of them select this Service): create a "
-            "VirtualIPPool whose serviceSelector and namespaceSelector match it, with "
-            f"{family} addresses, or name a pool in annotation {services.POOL_ANNOTATION}",
-        )
-
-    def _requested(self, wanted: IPAddress) -> tuple[IPAddress, PoolView] | Failure:
-        request = self.request
-        holders = [
-            p for p in self.pools if p.addresses is not None and p.addresses.includes(wanted)
-        ]
-        if request.pool is not None:
-            holders = [p for p in holders if p.name == request.pool]
-        if not holders:
-            where = f"pool {request.pool}" if request.pool else "any valid pool"
-            return Failure(
-                Why.NOT_IN_ANY_POOL,
-                f"{wanted} is not in {where}: add it to a pool's spec.addresses, or ask for an "
-                "address the pool holds",
-            )
-        allowed = [p for p in holders if p.allows(request, self.namespace_labels)]
-        if not allowed:
-            return self.not_allowed(holders[0])
-        if wanted in self.taken:
-            return Failure(
-                Why.ADDRESS_TAKEN,
-                f"{wanted} is held by another Service or a VirtualIP (kubectl get vip): ask "
-                "for another address, or free it first",
-            )
-        return wanted, allowed[0]
-
-    def not_allowed(self, view: PoolView) -> Failure:
-        return Failure(
-            Why.POOL_NOT_ALLOWED,
-            f"pool {view.name}'s serviceSelector or namespaceSelector does not select this "
-            "Service: change its labels, the pool's selectors, or the pool it asks for",
-        )
-
-    def _exhausted(self, views: Sequence[PoolView], family: str) -> Failure:
-        named = ", ".join(v.name for v in views)
-        return Failure(
-            Why.POOL_EXHAUSTED,
-            f"every {family} address of pool {named} is taken: add addresses to a pool, or "
-            "delete Services or VirtualIPs that no longer need theirs",
-        )

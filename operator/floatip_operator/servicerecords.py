@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from floatip.api import names, services
-from floatip_operator import allocation
+from floatip_operator import holdings
 
 
-def vip_body(new: allocation.NewVip) -> dict[str, Any]:
+def vip_body(new: holdings.NewVip) -> dict[str, Any]:
     """The VirtualIP recording that ``new.address`` is ``new.service``'s."""
     return {
         "apiVersion": names.API_VERSION,
@@ -49,7 +49,7 @@ def _pointer(key: str) -> str:
     return "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1")
 
 
-def members(body: Mapping[str, Any], wanted: allocation.Members) -> list[dict[str, Any]] | None:
+def members(body: Mapping[str, Any], wanted: holdings.Members) -> list[dict[str, Any]] | None:
     """The patch setting a VirtualIP's Services and sharing key (None: nothing to change),
     refused (422) if its list of Services changed since it was read."""
     annotations = (body.get("metadata") or {}).get("annotations") or {}

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from floatip.api import events, services, status
-from floatip_operator import allocation, notices
+from floatip_operator import holdings, notices
 
 Kind = services.ConditionType
 Why = services.Reason
@@ -31,14 +31,14 @@ OURS = frozenset(kind.value for kind in services.ConditionType)
 REALLOCATING = "Reallocating"
 
 
-def ingress(result: allocation.Result, families: Sequence[int]) -> list[dict[str, str]]:
+def ingress(result: holdings.Result, families: Sequence[int]) -> list[dict[str, str]]:
     held = sorted(result.held, key=lambda h: list(families).index(h.address.version))
     return [{"ip": str(h.address), "ipMode": services.IP_MODE} for h in held]
 
 
 def build(
     previous: Mapping[str, Any] | None,
-    result: allocation.Result,
+    result: holdings.Result,
     families: Sequence[int],
     vips: Mapping[str, Mapping[str, Any]],
     *,
@@ -82,7 +82,7 @@ def patch(new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
     return {"metadata": {"resourceVersion": resource_version}, "status": body}
 
 
-def _allocated(result: allocation.Result) -> tuple[Kind, str, str, str]:
+def _allocated(result: holdings.Result) -> tuple[Kind, str, str, str]:
     if result.failure is not None:
         kept = _addresses(result.held)
         suffix = f" (it keeps {kept} meanwhile)" if kept else ""
@@ -106,7 +106,7 @@ def _allocated(result: allocation.Result) -> tuple[Kind, str, str, str]:
 
 
 def _announced(
-    result: allocation.Result, vips: Mapping[str, Mapping[str, Any]]
+    result: holdings.Result, vips: Mapping[str, Mapping[str, Any]]
 ) -> tuple[Kind, str, str, str]:
     done: list[str] = []
     for held in result.held:
@@ -126,11 +126,11 @@ def _announced(
     return Kind.ANNOUNCED, "True", Why.ANNOUNCED.value, "; ".join(done)
 
 
-def _addresses(held: Sequence[allocation.Held]) -> str:
+def _addresses(held: Sequence[holdings.Held]) -> str:
     return ", ".join(str(h.address) for h in held)
 
 
-def _from_pools(held: Sequence[allocation.Held]) -> str:
+def _from_pools(held: Sequence[holdings.Held]) -> str:
     return "; ".join(f"{h.address} from pool {h.pool} (VirtualIP {h.vip})" for h in held)
 
 
@@ -161,7 +161,7 @@ def _merge(
 
 
 def service_notices(
-    previous: Mapping[str, Any] | None, new: Mapping[str, Any], result: allocation.Result
+    previous: Mapping[str, Any] | None, new: Mapping[str, Any], result: holdings.Result
 ) -> list[notices.Notice]:
     """IPAllocated / IPReleased for addresses that came and went, AllocationFailed for a new
     failure (reason or message), AddressOutsidePool when an address leaves its pool."""

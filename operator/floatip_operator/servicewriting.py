@@ -39,6 +39,7 @@ from floatip.api import services, status, times
 from floatip.kube import client, paths
 from floatip_operator import (
     allocation,
+    holdings,
     informing,
     leadership,
     metrics,
@@ -124,11 +125,11 @@ class ServiceWriter:
             for name, body in self.namespaces.store.items()
         }
         pool_views = [
-            allocation.pool_view(b)
+            holdings.pool_view(b)
             for b in self.pools.store.values()
             if not b["metadata"].get("deletionTimestamp")
         ]
-        vip_views = [v for b in self.vips.store.values() if (v := allocation.vip_view(b))]
+        vip_views = [v for b in self.vips.store.values() if (v := holdings.vip_view(b))]
         plan = allocation.plan(requests.values(), pool_views, vip_views, namespaces)
 
         window = asyncio.Semaphore(WRITE_BATCH)
@@ -141,7 +142,7 @@ class ServiceWriter:
                 *(self._update(name, members, unready) for name, members in plan.updates.items()),
             ],
         )
-        creates: dict[str, list[allocation.NewVip]] = {}
+        creates: dict[str, list[holdings.NewVip]] = {}
         for new in plan.creates:
             if new.service not in unready:
                 kept = tuple(k for k in new.services if k not in unready)
@@ -170,12 +171,12 @@ class ServiceWriter:
     async def _allocate(
         self,
         window: asyncio.Semaphore,
-        creates: list[allocation.NewVip],
+        creates: list[holdings.NewVip],
         attempted: Mapping[str, asyncio.Event],
         *,
         body: Mapping[str, Any],
         request: servicerequests.Request,
-        result: allocation.Result,
+        result: holdings.Result,
     ) -> None:
         """One Service's own sequence: the VirtualIPs it is first to hold, then (once every
         VirtualIP it holds that this pass creates was tried, its own or a sharer's) its status.
@@ -220,7 +221,7 @@ class ServiceWriter:
         log.info("service address released", vip=name, why=why)
         return True
 
-    async def _update(self, name: str, members: allocation.Members, unready: set[str]) -> bool:
+    async def _update(self, name: str, members: holdings.Members, unready: set[str]) -> bool:
         """Rewrite a VirtualIP's Services (a Service without floatip's finalizer yet joins at
         the next pass: it could be deleted meanwhile with nothing to take it off the list)."""
         body = self.vips.store.get(name)
@@ -241,7 +242,7 @@ class ServiceWriter:
         log.info("service address members", vip=name, services=",".join(keys))
         return True
 
-    async def _create(self, new: allocation.NewVip) -> bool:
+    async def _create(self, new: holdings.NewVip) -> bool:
         if not self.elector.is_leader:
             return False
         body = servicerecords.vip_body(new)
@@ -260,7 +261,7 @@ class ServiceWriter:
         return True
 
     async def _write_status(
-        self, body: Mapping[str, Any], request: servicerequests.Request, result: allocation.Result
+        self, body: Mapping[str, Any], request: servicerequests.Request, result: holdings.Result
     ) -> bool:
         previous = status.of(body)
         new = servicestatuses.build(
@@ -306,9 +307,7 @@ class ServiceWriter:
             if servicestatuses.changed(previous, cleared):
                 if not await self._put_status(body, cleared):
                     return False
-                for notice in servicestatuses.service_notices(
-                    previous, cleared, allocation.Result()
-                ):
+                for notice in servicestatuses.service_notices(previous, cleared, holdings.Result()):
                     self.poster.post(servicestatuses.regarding(body), notice)
                 body = self.services.store.get(servicerecords.service_key(body), body)
         ops = servicerecords.finalizers(body, add=False)

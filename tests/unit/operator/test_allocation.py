@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floatip.api import services
-from floatip_operator import allocation, servicerequests
-from floatip_operator.allocation import PoolView, VipView
+from floatip_operator import allocation, holdings, servicerequests
+from floatip_operator.holdings import PoolView, VipView
 from floatip_operator.servicerequests import Request
 
 Why = services.Reason
@@ -33,20 +33,20 @@ ip = ipaddress.ip_address
 
 def pool(name: str, *addresses: str, **spec: Any) -> PoolView:
     body = {"metadata": {"name": name}, "spec": {"addresses": list(addresses), **spec}}
-    return allocation.pool_view(body)
+    return holdings.pool_view(body)
 
 
 def req(name: str, namespace: str = "default", **fields: Any) -> Request:
     return Request(namespace=namespace, name=name, **fields)
 
 
-def apply(plan: allocation.Plan, vips: Iterable[VipView]) -> list[VipView]:
+def apply(plan: holdings.Plan, vips: Iterable[VipView]) -> list[VipView]:
     """The VirtualIPs after the plan's writes (deletions completed)."""
     kept = [v for v in vips if v.name not in plan.deletes]
     return kept + [VipView(n.name, n.address, n.pool, (n.service,)) for n in plan.creates]
 
 
-def addresses_of(plan: allocation.Plan) -> dict[str, list[str]]:
+def addresses_of(plan: holdings.Plan) -> dict[str, list[str]]:
     return {key: [str(h.address) for h in r.held] for key, r in plan.results.items()}
 
 
@@ -290,7 +290,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[Request], list[VipView]]:
     return requests, standalone
 
 
-def owners(plan: allocation.Plan) -> dict[Any, str]:
+def owners(plan: holdings.Plan) -> dict[Any, str]:
     seen: dict[Any, str] = {}
     for key, result in plan.results.items():
         for held in result.held:
@@ -301,7 +301,7 @@ def owners(plan: allocation.Plan) -> dict[Any, str]:
 
 def settle(
     requests: Sequence[Request], pools: Sequence[PoolView], vips: list[VipView]
-) -> tuple[allocation.Plan, list[VipView]]:
+) -> tuple[holdings.Plan, list[VipView]]:
     for _ in range(4):
         plan = allocation.plan(requests, pools, vips, {})
         if not plan.creates and not plan.deletes:

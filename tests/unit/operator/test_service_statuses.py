@@ -15,8 +15,8 @@ import ipaddress
 from typing import Any
 
 from floatip.api import events, services
-from floatip_operator import allocation, servicestatuses
-from floatip_operator.allocation import Failure, Held, Result
+from floatip_operator import holdings, servicestatuses
+from floatip_operator.holdings import Failure, Held, Result
 
 ip = ipaddress.ip_address
 V4 = Held("svc-default.web-v4", ip("192.0.2.1"), "blue")
@@ -101,4 +101,4 @@ def test_reallocating_and_released_statuses() -> None:
     assert servicestatuses.patch({"loadBalancer": {}}, "42") == {
         "metadata": {"resourceVersion": "42"}, "status": {"loadBalancer": {"ingress": None}}
     }  # fmt: skip
-    assert allocation.Result().held == ()
+    assert holdings.Result().held == ()

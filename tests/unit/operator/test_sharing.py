@@ -23,14 +23,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floatip.api import services
-from floatip_operator import allocation, servicerecords, servicerequests
-from floatip_operator.allocation import Members, PoolView, VipView
+from floatip_operator import allocation, holdings, servicerecords, servicerequests
+from floatip_operator.holdings import Members, PoolView, VipView
 from floatip_operator.servicerequests import Request
 
 Why = services.Reason
 ip = ipaddress.ip_address
 POOLS = [
-    allocation.pool_view({"metadata": {"name": "p"}, "spec": {"addresses": ["10.0.0.1-10.0.0.9"]}})
+    holdings.pool_view({"metadata": {"name": "p"}, "spec": {"addresses": ["10.0.0.1-10.0.0.9"]}})
 ]
 
 
@@ -41,7 +41,7 @@ def req(name: str, *ports: int, namespace: str = "default", **fields: Any) -> Re
     )
 
 
-def apply(plan: allocation.Plan, vips: Sequence[VipView]) -> list[VipView]:
+def apply(plan: holdings.Plan, vips: Sequence[VipView]) -> list[VipView]:
     """The VirtualIPs after the plan's writes (deletions completed, members rewritten)."""
     after = []
     for vip in vips:
@@ -59,7 +59,7 @@ def apply(plan: allocation.Plan, vips: Sequence[VipView]) -> list[VipView]:
 
 def settle(
     requests: Sequence[Request], vips: list[VipView], pools: Sequence[PoolView] = POOLS
-) -> tuple[allocation.Plan, list[VipView]]:
+) -> tuple[holdings.Plan, list[VipView]]:
     for _ in range(5):
         plan = allocation.plan(requests, pools, vips, {})
         if not (plan.creates or plan.deletes or plan.updates):
@@ -68,7 +68,7 @@ def settle(
     raise AssertionError("the plan did not settle")
 
 
-def held(plan: allocation.Plan) -> dict[str, list[str]]:
+def held(plan: holdings.Plan) -> dict[str, list[str]]:
     return {key: [str(h.address) for h in r.held] for key, r in plan.results.items()}
 
 
@@ -239,7 +239,7 @@ def worlds(draw: st.DrawFn) -> list[Request]:
     return found
 
 
-def check_sharing(plan: allocation.Plan, requests: Sequence[Request]) -> None:
+def check_sharing(plan: holdings.Plan, requests: Sequence[Request]) -> None:
     by_key = {r.key: r for r in requests}
     on: dict[Any, list[Request]] = {}
     for key, result in plan.results.items():
