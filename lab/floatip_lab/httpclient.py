@@ -43,6 +43,11 @@ def ask(host: str, port: int, path: str, timeout: float) -> tuple[bool, str]:
                 data += chunk
     except OSError as exc:
         return False, type(exc).__name__
+    return answer(data)
+
+
+def answer(data: bytes) -> tuple[bool, str]:
+    """A whole HTTP/1.0 reply as (True, body) on a 200, else (False, its status line)."""
     head, _, body = data.partition(b"\r\n\r\n")
     if not head.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
         return False, head.split(b"\r\n", 1)[0].decode(errors="replace") or "empty reply"

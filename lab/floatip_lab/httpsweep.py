@@ -31,7 +31,7 @@ import sys
 import time
 from typing import TextIO
 
-from floatip_lab import timeline
+from floatip_lab import httpclient, timeline
 
 Due = tuple[float, str]  # (monotonic time it may be asked, address)
 
@@ -57,10 +57,7 @@ async def ask(address: str, port: int, seconds: float) -> tuple[bool, str]:
         return False, "timeout"
     except OSError as exc:
         return False, type(exc).__name__
-    head, _, body = data.partition(b"\r\n\r\n")
-    if not head.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
-        return False, head.split(b"\r\n", 1)[0].decode(errors="replace") or "empty reply"
-    return True, body.decode(errors="replace").strip()
+    return httpclient.answer(data)
 
 
 class Sweep:
