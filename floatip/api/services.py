@@ -81,6 +81,9 @@ class Reason(enum.StrEnum):
     NAME_TAKEN = "NameTaken"
     #: Its sharing key's address is another Service's, and the two cannot share it.
     SHARING_REFUSED = "SharingRefused"
+    #: A foreign host answered the probe for the address before any node took it: reserved,
+    #: never handed out (no ingress) until a probe finds it free.
+    IN_USE_ON_WIRE = "AddressInUseOnWire"
     ANNOUNCED = "Announced"
     PENDING = "AnnouncementPending"
 

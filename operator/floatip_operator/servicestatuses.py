@@ -8,7 +8,13 @@ Service shares its ``status.conditions``, and only floatip's are ever replaced:
 
 - `services.ConditionType.ALLOCATED`: True ``Allocated`` (which address, from which pool) or
   ``AddressOutsidePool`` (kept although its pool no longer holds it); False with the reason
-  the allocation failed and what to do, or ``Reallocating`` while an old address is released.
+  the allocation failed and what to do, ``Reallocating`` while an old address is released, or
+  ``AddressInUseOnWire`` while a foreign host answers the take's probe for a new address.
+
+An address is handed out (listed in ``ingress``) only once a node probed it free on the wire,
+took it and announced it (its VirtualIP has a ``status.announcement``), and from then on for
+as long as the Service holds it: a pool address some forgotten host still uses is never given
+to a Service (DESIGN.md, Services: "probe an address on the wire before handing it out").
 - `services.ConditionType.ANNOUNCED` (while it holds an address): True when every one of its
   VirtualIPs is Ready (by which node), False ``AnnouncementPending`` naming the first that is
   not and why.
@@ -31,9 +37,45 @@ OURS = frozenset(kind.value for kind in services.ConditionType)
 REALLOCATING = "Reallocating"
 
 
-def ingress(result: holdings.Result, families: Sequence[int]) -> list[dict[str, str]]:
-    held = sorted(result.held, key=lambda h: list(families).index(h.address.version))
+def ingress(
+    result: holdings.Result,
+    families: Sequence[int],
+    vips: Mapping[str, Mapping[str, Any]],
+    previous: Mapping[str, Any] | None = None,
+) -> list[dict[str, str]]:
+    """The held addresses already handed out (`handed_out`), in the Service's family order."""
+    given = _ips(previous or {})
+    held = [h for h in result.held if handed_out(h, vips, given)]
+    held.sort(key=lambda h: list(families).index(h.address.version))
     return [{"ip": str(h.address), "ipMode": services.IP_MODE} for h in held]
+
+
+def handed_out(held: holdings.Held, vips: Mapping[str, Mapping[str, Any]], given: set[str]) -> bool:
+    """Whether the Service may show ``held``: it did already, or a node has probed the address
+    free, taken and announced it (the announcement stays through later moves)."""
+    if str(held.address) in given:
+        return True
+    return status.announcement(status.of(vips.get(held.vip) or {})) is not None
+
+
+def _in_use_on_wire(
+    result: holdings.Result, vips: Mapping[str, Mapping[str, Any]], given: set[str]
+) -> str | None:
+    """What a foreign host's answer to the take's probe keeps from being handed out, if any."""
+    found = []
+    for held in result.held:
+        current = status.of(vips.get(held.vip) or {})
+        report = status.conflict(current)
+        if report is None or handed_out(held, vips, given):
+            continue
+        found.append(
+            f"{held.address} is answered for by {report.mac} on the LAN (node {report.node}'s "
+            "probe before taking it): not handed out. Remove the address from the host with "
+            f"that MAC (floatip probes again and hands it out once it is free), or delete "
+            f"VirtualIP {held.vip} and ask for another address with annotation "
+            f"{services.ADDRESSES_ANNOTATION}"
+        )
+    return "; ".join(found) or None
 
 
 def build(
@@ -46,12 +88,14 @@ def build(
     now: str,
 ) -> dict[str, Any]:
     """The Service's new ``status`` (``vips``: VirtualIP bodies by name)."""
-    fresh = [_allocated(result)]
+    given = _ips(previous or {})
+    fresh = [_allocated(result, _in_use_on_wire(result, vips, given))]
     if result.held:
         fresh.append(_announced(result, vips))
     old = list((previous or {}).get("conditions") or [])
+    points = ingress(result, families, vips, previous)
     return {
-        "loadBalancer": {"ingress": ingress(result, families)} if result.held else {},
+        "loadBalancer": {"ingress": points} if points else {},
         "conditions": _merge(old, fresh, generation, now),
     }
 
@@ -82,7 +126,7 @@ def patch(new: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
     return {"metadata": {"resourceVersion": resource_version}, "status": body}
 
 
-def _allocated(result: holdings.Result) -> tuple[Kind, str, str, str]:
+def _allocated(result: holdings.Result, in_use: str | None) -> tuple[Kind, str, str, str]:
     if result.failure is not None:
         kept = _addresses(result.held)
         suffix = f" (it keeps {kept} meanwhile)" if kept else ""
@@ -94,6 +138,8 @@ def _allocated(result: holdings.Result) -> tuple[Kind, str, str, str]:
             REALLOCATING,
             "waiting for its previous VirtualIP to be deleted before it gets the new address",
         )
+    if in_use is not None:
+        return Kind.ALLOCATED, "False", Why.IN_USE_ON_WIRE.value, in_use
     outside = [h for h in result.held if h.outside]
     if outside:
         text = "; ".join(
@@ -184,6 +230,11 @@ def service_notices(
         new_c.get("reason"),
         new_c.get("message"),
     )
+    if shift and result.failure is None and new_c.get("reason") == Why.IN_USE_ON_WIRE.value:
+        note = f"{Why.IN_USE_ON_WIRE.value}: {new_c.get('message')}"
+        found.append(
+            notices.Notice(events.Type.WARNING, services.EventReason.ALLOCATION_FAILED, note)
+        )
     if shift and result.failure is not None:
         note = f"{result.failure.reason.value}: {result.failure.message}"
         found.append(

@@ -29,6 +29,10 @@ On one three-node lab with a VirtualIPPool, proves:
 - Cilium #48626: after kill-node of a Service's holder the client is answered through another
   node, and its neighbour entry for the address names that node's MAC (the new holder
   announced);
+- an address is probed on the wire before it is handed out: with a quiet intruder holding the
+  requested pool address, no server takes it, the Service gets no EXTERNAL-IP, its Allocated
+  condition is False ``AddressInUseOnWire`` naming the intruder's MAC and one AllocationFailed
+  Event says so; once the intruder lets go, the Service gets the address and answers;
 - MetalLB #968 / kube-vip #879: two Services sharing one address by ``floatip.io/sharing-key``
   (ports 80 and 8080) are one VirtualIP carried by exactly one node, every ARP reply the
   client's port sees for the address (broadcast requests, so any second announcer would
@@ -50,7 +54,7 @@ from floatip.api import model
 from floatip.api import services as svcapi
 from floatip.api import status as vipstatus
 from floatip_lab import kubeapi, proxyrules, session, timeline, webpods
-from tests.e2e.conftest import MAC, holders, running_lab, wait_holders
+from tests.e2e.conftest import MAC, events_about, holders, running_lab, wait_holders
 
 NODES = ["server1", "server2", "server3"]
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
@@ -474,3 +478,38 @@ def test_shared_address_is_announced_from_one_node(
     assert session.neighbour(lab, "client", address) == MAC[holder]
     assert all(ok for ok, _ in seen) and {b for _, b in seen} <= set(NODES), seen
     assert holders(lab, address) == [holder]
+
+
+def test_an_address_in_use_on_the_wire_is_not_handed_out(
+    lab: session.Session, services: list[str]
+) -> None:
+    address = "192.0.2.185"  # in the pool, requested, so the test knows which one to squat
+    intruder = lab.lab.host("intruder").mac
+    lab.squat(address)
+    try:
+        services.append("web-squatted")
+        lab.create_service("web-squatted", annotations={svcapi.ADDRESSES_ANNOTATION: address})
+
+        def refused() -> bool:
+            found = service_condition(lab, "web-squatted", svcapi.ConditionType.ALLOCATED)
+            return found.get("reason") == svcapi.Reason.IN_USE_ON_WIRE.value
+
+        lab.wait(
+            refused,
+            what=f"web-squatted's Allocated condition to say {address} is in use on the wire",
+            timeout=30,
+            describe=lambda: f"service status: {lab.service('web-squatted').get('status')}",
+        )
+        condition = service_condition(lab, "web-squatted", svcapi.ConditionType.ALLOCATED)
+        assert condition["status"] == "False" and intruder in condition["message"]
+        assert session.ingress_ips(lab.service("web-squatted")) == []
+        assert holders(lab, address) == [], "a server took an address a foreign host answers for"
+        failed = [
+            e for e in events_about(lab, "web-squatted")
+            if e.get("reason") == svcapi.EventReason.ALLOCATION_FAILED.value
+        ]  # fmt: skip
+        assert len(failed) == 1 and "AddressInUseOnWire" in failed[0]["note"], failed
+    finally:
+        lab.give_back(address)
+    assert lab.wait_ingress("web-squatted", timeout=60) == address
+    lab.wait(lambda: lab.ask(address)[0], what=f"the client answered at {address}", timeout=30)

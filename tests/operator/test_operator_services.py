@@ -5,7 +5,8 @@ Proves, with the operator running as the chart's ServiceAccount against the test
 a Service of class floatip.io/l2 and a class-less one get the pool's lowest free addresses,
 each recorded as a VirtualIP named from the Service, labelled with its pool and Service and
 annotated with its namespace/name, spec from the pool's template; the Service gets floatip's
-finalizer, ``status.loadBalancer.ingress [{ip, ipMode: VIP}]``, conditions Allocated (from
+finalizer, ``status.loadBalancer.ingress [{ip, ipMode: VIP}]`` once the address was
+announced (probed free on the wire and taken), conditions Allocated (from
 which pool) and Announced (by which node, once the VirtualIP is Ready), an IPAllocated Event,
 no further write in steady state, and the real ``kubectl get svc`` shows the EXTERNAL-IP; a Service of another class is left
 alone. Deleting another Service changes nobody's address (MetalLB #2723) and removes its
@@ -110,6 +111,14 @@ async def _wait_service(cluster: harness.Cluster, name: str, check: Any, what: s
     return await harness.eventually(f"service {name}: {what}", probe, describe=seen)
 
 
+async def _handed_out(cluster: harness.Cluster, name: str, what: str, *vips: str) -> Any:
+    """Play each VirtualIP's holder agent (it probed the address free, took and announced it),
+    then wait for the Service's ingress: floatip hands an address out only after that."""
+    for vip in vips:
+        await cluster.placed_and_announced(vip)
+    return await _wait_service(cluster, name, _ips, what)
+
+
 async def _reasons(cluster: harness.Cluster, name: str) -> list[str]:
     found = await cluster.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
     return [
@@ -136,12 +145,12 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
     await _run_operator_as_the_chart(cluster)
 
     # Services created together are served by key: default/plain first.
-    web = await _wait_service(cluster, "web", _ips, "an address")
+    web = await _handed_out(cluster, "web", "an address", "svc-default.web-v4")
     assert web["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.101", "ipMode": "VIP"}]
     assert "floatip.io/load-balancer" in web["metadata"]["finalizers"]
     assert _condition(web, "Allocated")[:2] == ("True", "Allocated")
     assert "192.0.2.101 from pool blue" in _condition(web, "Allocated")[2]
-    plain = await _wait_service(cluster, "plain", _ips, "an address (class-less)")
+    plain = await _handed_out(cluster, "plain", "an address (class-less)", "svc-default.plain-v4")
     assert _ips(plain) == ["192.0.2.100"]
     vip = await cluster.vip("svc-default.web-v4")
     assert vip is not None and vip["spec"]["address"] == "192.0.2.101"
@@ -151,7 +160,6 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
     assert vip["metadata"]["annotations"]["floatip.io/services"] == "default/web"
     await _has_event(cluster, "web", "IPAllocated")
 
-    await cluster.placed_and_announced("svc-default.web-v4")
     web = await _wait_service(
         cluster, "web", lambda s: _condition(s, "Announced")[0] == "True", "Announced"
     )
@@ -167,6 +175,7 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
 
     # Deleting another Service moves nobody (MetalLB #2723); its VirtualIP and finalizer go.
     await cluster.call("DELETE", f"{SERVICES}/plain")
+    cluster.agents["server1"].held.pop("svc-default.plain-v4")  # its agent removes the address
     await _wait_service(cluster, "plain", lambda s: s is None, "deleted")
     assert await cluster.vip("svc-default.plain-v4") is None
     assert _ips(await _service(cluster, "web")) == ["192.0.2.101"]
@@ -177,7 +186,7 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
     await cluster.operators[0].stop()
     await _create_service(cluster, "late", None)
     await _run_operator_as_the_chart(cluster)
-    late = await _wait_service(cluster, "late", _ips, "an address after the restart")
+    late = await _handed_out(cluster, "late", "an address after the restart", "svc-default.late-v4")
     assert _ips(late) == ["192.0.2.100"]  # the lowest free, never web's
     after = await cluster.vip("svc-default.web-v4")
     assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
@@ -198,7 +207,7 @@ async def test_services_get_addresses_that_never_move(cluster: harness.Cluster) 
 
     # An exhausted pool: one more Service gets .102, the next an AllocationFailed Event.
     await _create_service(cluster, "third", None)
-    third = await _wait_service(cluster, "third", _ips, "the last address")
+    third = await _handed_out(cluster, "third", "the last address", "svc-default.third-v4")
     assert _ips(third) == ["192.0.2.102"]
     await _create_service(cluster, "fourth", None)
     fourth = await _wait_service(
@@ -221,13 +230,15 @@ async def test_ipv6_dual_stack_and_requested_addresses(cluster: harness.Cluster)
     await _create_service(cluster, "old", None, loadBalancerIP="192.0.2.103")
     await _create_service(cluster, "nowhere", None, {"floatip.io/addresses": "198.51.100.1"})
     await _run_operator_as_the_chart(cluster)
-    six = await _wait_service(cluster, "six", _ips, "its requested IPv6 address")
+    six = await _handed_out(cluster, "six", "its requested IPv6 address", "svc-default.six-v6")
     assert six["status"]["loadBalancer"]["ingress"] == [{"ip": "2001:db8::102", "ipMode": "VIP"}]
     vip = await cluster.vip("svc-default.six-v6")
     assert vip is not None and vip["spec"]["address"] == "2001:db8::102"
-    both = await _wait_service(cluster, "both", _ips, "two addresses")
+    both = await _handed_out(
+        cluster, "both", "two addresses", "svc-default.both-v6", "svc-default.both-v4"
+    )
     assert _ips(both) == ["2001:db8::100", "192.0.2.100"]
-    old = await _wait_service(cluster, "old", _ips, "the spec.loadBalancerIP address")
+    old = await _handed_out(cluster, "old", "the spec.loadBalancerIP address", "svc-default.old-v4")
     assert _ips(old) == ["192.0.2.103"]
     nowhere = await _wait_service(
         cluster, "nowhere", lambda s: _condition(s, "Allocated")[0] == "False", "a failure"
@@ -242,7 +253,7 @@ async def test_a_service_that_stops_being_floatips_is_let_go(cluster: harness.Cl
     await _create_service(cluster, "web", "floatip.io/l2")
     await _create_service(cluster, "plain", None)
     await _run_operator_as_the_chart(cluster, "--no-services-default-class")
-    await _wait_service(cluster, "web", _ips, "an address")
+    await _handed_out(cluster, "web", "an address", "svc-default.web-v4")
     plain = await _service(cluster, "plain")
     assert plain is not None and not _ips(plain) and not plain["metadata"].get("finalizers")
     assert await cluster.vip("svc-default.plain-v4") is None
@@ -251,6 +262,7 @@ async def test_a_service_that_stops_being_floatips_is_let_go(cluster: harness.Cl
         "PATCH", f"{SERVICES}/web", {"spec": {"type": "ClusterIP", "loadBalancerClass": None}},
         content_type=MERGE,
     )  # fmt: skip
+    cluster.agents["server1"].held.pop("svc-default.web-v4")  # its agent removes the address
     web = await _wait_service(
         cluster, "web", lambda s: not (s or {}).get("metadata", {}).get("finalizers"), "let go"
     )
@@ -335,7 +347,7 @@ async def test_services_share_an_address_by_key_when_compatible(cluster: harness
     key = {"floatip.io/sharing-key": "dns"}
     await _create_service(cluster, "dns-tcp", None, key, ports=[{"port": 53, "protocol": "TCP"}])
     await _run_operator_as_the_chart(cluster)
-    tcp = await _wait_service(cluster, "dns-tcp", _ips, "an address")
+    tcp = await _handed_out(cluster, "dns-tcp", "an address", "svc-default.dns-tcp-v4")
     await _create_service(cluster, "dns-udp", None, key, ports=[{"port": 53, "protocol": "UDP"}])
     udp = await _wait_service(cluster, "dns-udp", _ips, "the shared address")
     assert _ips(udp) == _ips(tcp) == ["192.0.2.100"]

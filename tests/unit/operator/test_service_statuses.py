@@ -6,7 +6,9 @@ the pool, AddressOutsidePool when kept outside an edited pool, False with the fa
 Ready, else AnnouncementPending with the VirtualIP's own reason; other controllers'
 conditions kept; an unchanged world builds an identical status (no write) with the same
 transition times; Events IPAllocated, IPReleased, AllocationFailed (once per new failure) and
-AddressOutsidePool; the released status drops only floatip's parts.
+AddressOutsidePool; an address is handed out (ingress) only once a node probed it free on the
+wire and announced it, AddressInUseOnWire (and one AllocationFailed) while a foreign host
+answers the probe; the released status drops only floatip's parts.
 """
 
 from __future__ import annotations
@@ -25,9 +27,22 @@ OTHER = {"type": "example.com/Healthy", "status": "True", "reason": "Ok", "messa
          "lastTransitionTime": "2026-01-01T00:00:00Z"}  # fmt: skip
 
 
+def announced(node: str) -> dict[str, Any]:
+    """Probed free, taken and announced by ``node`` (Ready or not since)."""
+    return {"node": node, "epoch": 1, "mac": "02:00:00:00:00:01", "time": "2026-01-01T00:00:00Z"}
+
+
 def ready(node: str) -> dict[str, Any]:
     condition = {"type": "Ready", "status": "True", "message": "announced"}
-    return {"status": {"holder": node, "conditions": [condition]}}
+    return {"status": {"holder": node, "conditions": [condition], "announcement": announced(node)}}
+
+
+def probing(node: str, mac: str) -> dict[str, Any]:
+    """``node``'s take found ``mac`` answering for the address: never announced."""
+    condition = {"type": "Ready", "status": "False", "message": f"{mac} answers for it"}
+    conflict = {"node": node, "mac": mac, "since": "2026-01-01T00:00:00Z",
+                "lastSeen": "2026-01-01T00:00:01Z", "count": 2, "reasserted": 0}  # fmt: skip
+    return {"status": {"holder": node, "conditions": [condition], "conflict": conflict}}
 
 
 def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
@@ -41,10 +56,7 @@ def build(result: Result, vips: dict[str, Any], previous: Any = None, now: str =
 def test_ingress_and_conditions_of_an_allocated_and_announced_service() -> None:
     previous = {"loadBalancer": {}, "conditions": [OTHER]}
     pending = build(Result((V4, V6)), {V4.vip: ready("server1")}, previous)
-    assert pending["loadBalancer"]["ingress"] == [
-        {"ip": "2001:db8::1", "ipMode": "VIP"},
-        {"ip": "192.0.2.1", "ipMode": "VIP"},
-    ]
+    assert pending["loadBalancer"]["ingress"] == [{"ip": "192.0.2.1", "ipMode": "VIP"}]
     found = conditions(pending)
     assert found["example.com/Healthy"][0] == "True"
     assert found["floatip.io/Allocated"][:2] == ("True", "Allocated")
@@ -52,6 +64,10 @@ def test_ingress_and_conditions_of_an_allocated_and_announced_service() -> None:
     assert found["floatip.io/Announced"][:2] == ("False", "AnnouncementPending")
     assert "VirtualIP svc-default.web-v6" in found["floatip.io/Announced"][2]
     done = build(Result((V4, V6)), {V4.vip: ready("server1"), V6.vip: ready("server2")}, pending)
+    assert done["loadBalancer"]["ingress"] == [
+        {"ip": "2001:db8::1", "ipMode": "VIP"},
+        {"ip": "192.0.2.1", "ipMode": "VIP"},
+    ]
     assert conditions(done)["floatip.io/Announced"] == (
         "True", "Announced", "192.0.2.1 by node server1; 2001:db8::1 by node server2"
     )  # fmt: skip
@@ -77,13 +93,14 @@ def test_failures_and_addresses_outside_their_pool_are_conditions_and_events() -
     kept = build(Result((V4,), failure), {})
     assert "it keeps 192.0.2.1 meanwhile" in conditions(kept)["floatip.io/Allocated"][2]
 
-    allocated = build(Result((V4,)), {})
+    allocated = build(Result((V4,)), {V4.vip: ready("server1")})
     notes = servicestatuses.service_notices(failed, allocated, Result((V4,)))
     assert [(n.reason, n.note) for n in notes] == [
         (services.EventReason.ALLOCATED, "192.0.2.1 from pool blue (VirtualIP svc-default.web-v4)")
     ]
     outside = Result((V4._replace(outside=True),))
-    flagged = build(outside, {}, allocated)
+    flagged = build(outside, {}, allocated)  # handed out already: shown while it is held
+    assert flagged["loadBalancer"] == allocated["loadBalancer"]
     assert conditions(flagged)["floatip.io/Allocated"][:2] == ("True", "AddressOutsidePool")
     assert "no longer in pool blue" in conditions(flagged)["floatip.io/Allocated"][2]
     notes = servicestatuses.service_notices(allocated, flagged, outside)
@@ -102,3 +119,36 @@ def test_reallocating_and_released_statuses() -> None:
         "metadata": {"resourceVersion": "42"}, "status": {"loadBalancer": {"ingress": None}}
     }  # fmt: skip
     assert holdings.Result().held == ()
+
+
+def test_an_address_is_handed_out_only_once_probed_free_on_the_wire() -> None:
+    reserved = build(Result((V4,)), {})
+    assert reserved["loadBalancer"] == {}
+    assert conditions(reserved)["floatip.io/Allocated"][:2] == ("True", "Allocated")
+    in_use = build(Result((V4,)), {V4.vip: probing("server1", "02:99:00:00:00:07")}, reserved)
+    assert in_use["loadBalancer"] == {}
+    state, reason, message = conditions(in_use)["floatip.io/Allocated"]
+    assert (state, reason) == ("False", "AddressInUseOnWire")
+    assert "192.0.2.1 is answered for by 02:99:00:00:00:07" in message
+    assert "node server1's probe" in message and "floatip.io/addresses" in message
+    notes = servicestatuses.service_notices(reserved, in_use, Result((V4,)))
+    assert [(n.type, n.reason) for n in notes] == [
+        (events.Type.WARNING, services.EventReason.ALLOCATION_FAILED)
+    ]
+    assert notes[0].note.startswith("AddressInUseOnWire: 192.0.2.1 is answered for")
+    again = build(Result((V4,)), {V4.vip: probing("server1", "02:99:00:00:00:07")}, in_use, "T9")
+    assert again == in_use  # no write, no second Event
+    assert servicestatuses.service_notices(in_use, again, Result((V4,))) == []
+    freed = build(Result((V4,)), {V4.vip: ready("server2")}, in_use)
+    assert freed["loadBalancer"]["ingress"] == [{"ip": "192.0.2.1", "ipMode": "VIP"}]
+    assert conditions(freed)["floatip.io/Allocated"][:2] == ("True", "Allocated")
+    notes = servicestatuses.service_notices(in_use, freed, Result((V4,)))
+    assert [n.reason for n in notes] == [services.EventReason.ALLOCATED]
+    # Once handed out, a later conflict (an intruder) is the VirtualIP's Conflict: the Service
+    # keeps its address and its ingress.
+    intruded = {
+        V4.vip: {"status": {**ready("server2")["status"], **probing("server2", "x")["status"]}}
+    }
+    kept = build(Result((V4,)), intruded, freed)
+    assert kept["loadBalancer"] == freed["loadBalancer"]
+    assert conditions(kept)["floatip.io/Allocated"][:2] == ("True", "Allocated")
