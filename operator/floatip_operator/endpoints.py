@@ -7,7 +7,11 @@ with a ready endpoint of the Service may hold its address (kube-vip #790 and #60
 announced from nodes without one). The endpoints are the EndpointSlices (discovery.k8s.io/v1)
 labelled `services.SERVICE_NAME_LABEL` with the Service's name, in its namespace: each
 endpoint's ``nodeName`` where ``conditions.ready`` is true (or absent, which the API defines as
-ready). A VirtualIP shared by several Services (`services.SERVICES_ANNOTATION`) may be held only
+ready). When a Service has no ready endpoint anywhere, nodes whose endpoints are terminating
+but still ``serving`` count instead: kube-proxy sends Local traffic to those when a node has
+no ready one (KEP-1669, ProxyTerminatingEndpoints, GA in 1.28), so a single-replica rolling
+update keeps its address on the node whose old pod is draining rather than dropping it. A
+VirtualIP shared by several Services (`services.SERVICES_ANNOTATION`) may be held only
 where every Local one of them has a ready endpoint (the intersection); Cluster Services
 constrain nothing.
 
@@ -45,13 +49,26 @@ def slice_service(endpoint_slice: Mapping[str, Any]) -> str | None:
 
 def ready_nodes(endpoint_slice: Mapping[str, Any]) -> set[str]:
     """Nodes with a ready endpoint in one slice (``ready`` absent counts as ready, per the API)."""
+    return _nodes_where(endpoint_slice, "ready")
+
+
+def serving_nodes(endpoint_slice: Mapping[str, Any]) -> set[str]:
+    """Nodes with a serving endpoint in one slice, terminating or not (``serving`` absent
+    counts as ``ready``, as the API defines it)."""
+    return _nodes_where(endpoint_slice, "serving")
+
+
+def _nodes_where(endpoint_slice: Mapping[str, Any], condition: str) -> set[str]:
     found: set[str] = set()
     for endpoint in endpoint_slice.get("endpoints") or []:
         if not isinstance(endpoint, Mapping):
             continue
         node = endpoint.get("nodeName")
-        ready = (endpoint.get("conditions") or {}).get("ready")
-        if node and ready is not False:
+        conditions = endpoint.get("conditions") or {}
+        value = conditions.get(condition)
+        if condition == "serving" and value is None:
+            value = conditions.get("ready")
+        if node and value is not False:
             found.add(str(node))
     return found
 
@@ -59,18 +76,21 @@ def ready_nodes(endpoint_slice: Mapping[str, Any]) -> set[str]:
 def constraints(
     service_bodies: Iterable[Mapping[str, Any]], slices: Iterable[Mapping[str, Any]]
 ) -> dict[str, frozenset[str]]:
-    """Every Local Service's nodes with a ready endpoint (empty when it has none)."""
+    """Every Local Service's nodes with a ready endpoint; when it has none, those with a
+    serving (terminating) one; empty when it has neither."""
     local = {
         services.key(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         for body in service_bodies
         if is_local(body) and isinstance(meta := body.get("metadata"), Mapping)
     }
-    nodes: dict[str, set[str]] = {key: set() for key in local}
+    ready: dict[str, set[str]] = {key: set() for key in local}
+    serving: dict[str, set[str]] = {key: set() for key in local}
     for endpoint_slice in slices:
         key = slice_service(endpoint_slice)
-        if key in nodes:
-            nodes[key] |= ready_nodes(endpoint_slice)
-    return {key: frozenset(found) for key, found in nodes.items()}
+        if key in ready:
+            ready[key] |= ready_nodes(endpoint_slice)
+            serving[key] |= serving_nodes(endpoint_slice)
+    return {key: frozenset(ready[key] or serving[key]) for key in local}
 
 
 def allowed_nodes(service_keys: Sequence[str], known: Constraints) -> frozenset[str] | None:
@@ -95,7 +115,11 @@ def slim(endpoint_slice: dict[str, Any]) -> dict[str, Any]:
     endpoints = [
         {
             "nodeName": endpoint.get("nodeName"),
-            "conditions": {"ready": (endpoint.get("conditions") or {}).get("ready")},
+            "conditions": {
+                name: value
+                for name, value in (endpoint.get("conditions") or {}).items()
+                if name in ("ready", "serving")
+            },
         }
         for endpoint in endpoint_slice.get("endpoints") or []
         if isinstance(endpoint, Mapping) and endpoint.get("nodeName")

@@ -2,7 +2,8 @@
 and placement under that constraint.
 
 Proves (examples): only Local Services constrain; a slice's endpoints count on their node when
-ready is true or absent, not when false; slices of one Service add up, another namespace's or
+ready is true or absent, not when false; with no ready endpoint anywhere, terminating ones
+that still serve count (kube-proxy's fallback), never those that do not; slices of one Service add up, another namespace's or
 an unlabelled slice count for nothing; a shared address is allowed only where every Local
 Service has a ready endpoint; slimming a slice keeps the answer. Placement: a Local VirtualIP
 goes to a node with a ready endpoint; when the holder loses its last one and it is alive, the
@@ -78,6 +79,28 @@ def test_a_shared_address_is_allowed_where_every_local_service_has_an_endpoint()
     assert endpoints.allowed_nodes(["default/a", "default/cluster"], known) == {"s1", "s2"}
     assert endpoints.allowed_nodes(["default/cluster"], known) is None
     assert endpoints.allowed_nodes([], known) is None
+
+
+def terminating(node_name: str, serving: bool | None) -> dict[str, Any]:
+    """An endpoint of a pod being deleted (ready false), still serving or not."""
+    conditions: dict[str, Any] = {"ready": False, "terminating": True}
+    if serving is not None:
+        conditions["serving"] = serving
+    return {"addresses": ["10.1.0.9"], "nodeName": node_name, "conditions": conditions}
+
+
+def test_serving_terminating_endpoints_count_only_when_no_endpoint_is_ready() -> None:
+    draining = endpoint_slice("web", ("s3", False))
+    draining["endpoints"] += [terminating("s1", True), terminating("s2", False)]
+    assert endpoints.constraints([service("web")], [draining]) == {"default/web": {"s1"}}
+    started = endpoint_slice("web", ("s4", True))
+    assert endpoints.constraints([service("web")], [draining, started]) == {"default/web": {"s4"}}
+    gone = endpoint_slice("web")
+    gone["endpoints"] = [terminating("s1", False), terminating("s2", None)]
+    assert endpoints.constraints([service("web")], [gone]) == {"default/web": frozenset()}
+    assert endpoints.constraints([service("web")], [endpoints.slim(dict(draining))]) == {
+        "default/web": {"s1"}
+    }
 
 
 def test_slimming_a_slice_keeps_the_answer() -> None:
