@@ -8,7 +8,9 @@ whose spec is the pool's ``template`` plus the address, labelled with its pool
 ``namespace/name`` is in annotation `services.SERVICES_ANNOTATION`; a shared address lists
 every Service sharing it there, and its key in `services.SHARING_KEY_ANNOTATION`; the label
 names the Service that first had it). `members` is the guarded JSON patch that rewrites those
-two annotations when Services join or leave. `finalizers` is the
+two annotations when Services join or leave. `template_patch` brings a VirtualIP's template
+fields to its pool's template after the pool was edited (the address never changes: only how
+it is placed, announced and checked). `finalizers` is the
 guarded JSON patch that adds or removes `services.FINALIZER` on a Service, refused (422) if
 its finalizers changed since they were read, so no other controller's finalizer is lost.
 """
@@ -18,8 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from floatip.api import names, services
+from floatip.api import model, names, services, validation
 from floatip_operator import holdings
+
+#: The spec fields a pool's template sets on its VirtualIPs, as the API spells them.
+TEMPLATE_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (name, info.alias or name) for name, info in model.VirtualIPTemplate.model_fields.items()
+)
 
 
 def vip_body(new: holdings.NewVip) -> dict[str, Any]:
@@ -42,6 +49,31 @@ def vip_body(new: holdings.NewVip) -> dict[str, Any]:
             },
         },
         "spec": {**new.template, "address": str(new.address)},
+    }
+
+
+def template_patch(body: Mapping[str, Any], pool: holdings.PoolView) -> dict[str, Any] | None:
+    """The merge patch giving a pool's VirtualIP the pool's current template; None when its
+    template fields already match (compared as parsed, defaults included, so an absent
+    ``announce`` and its defaults are the same) or either spec does not parse.
+
+    Fields the template leaves out are sent as null, so the API server's defaults apply; the
+    address, ``node``, ``preempt`` and ``holdDownSeconds`` are never touched. Refused (409) if
+    the VirtualIP changed since it was read.
+    """
+    if pool.spec is None:
+        return None
+    try:
+        current = validation.parse_spec(body.get("spec"))
+    except validation.InvalidSpecError:
+        return None
+    wanted = pool.spec.template
+    if all(getattr(current, name) == getattr(wanted, name) for name, _ in TEMPLATE_FIELDS):
+        return None
+    meta = body.get("metadata") or {}
+    return {
+        "metadata": {"resourceVersion": meta.get("resourceVersion")},
+        "spec": {alias: pool.template.get(alias) for _, alias in TEMPLATE_FIELDS},
     }
 
 

@@ -140,6 +140,7 @@ class ServiceWriter:
             [
                 *(self._delete(name, why) for name, why in plan.deletes.items()),
                 *(self._update(name, members, unready) for name, members in plan.updates.items()),
+                *self._retemplate(pool_views, vip_views, plan.deletes),
             ],
         )
         creates: dict[str, list[holdings.NewVip]] = {}
@@ -240,6 +241,42 @@ class ServiceWriter:
             return await self._failed("virtualip services", name, exc)
         self.vips.put(answer)
         log.info("service address members", vip=name, services=",".join(keys))
+        return True
+
+    def _retemplate(
+        self,
+        pool_views: Iterable[holdings.PoolView],
+        vip_views: Iterable[holdings.VipView],
+        deleting: Mapping[str, str],
+    ) -> list[Awaitable[bool]]:
+        """The writes that give each pool's VirtualIPs (their address still in it) its edited
+        template."""
+        pools_by_name = {p.name: p for p in pool_views}
+        writes: list[Awaitable[bool]] = []
+        for vip in vip_views:
+            pool = pools_by_name.get(vip.pool or "")
+            body = self.vips.store.get(vip.name)
+            if pool is None or body is None or vip.deleting or vip.name in deleting:
+                continue
+            if pool.addresses is None or not pool.addresses.includes(vip.address):
+                continue  # outside its edited pool: the pool no longer speaks for it
+            patch = servicerecords.template_patch(body, pool)
+            if patch is not None:
+                writes.append(self._write_template(vip.name, pool.name, patch))
+        return writes
+
+    async def _write_template(self, name: str, pool: str, patch: dict[str, Any]) -> bool:
+        if not self.elector.is_leader:
+            return False
+        try:
+            answer = await self.api.request(
+                "PATCH", paths.virtualip(name), body=patch, content_type=client.MERGE_PATCH
+            )
+        except client.ApiError as exc:
+            return await self._failed("virtualip template", name, exc)
+        self.vips.put(answer)
+        log.info("service address template", vip=name, pool=pool,
+                 fields=",".join(sorted(patch["spec"])))  # fmt: skip
         return True
 
     async def _create(self, new: holdings.NewVip) -> bool:

@@ -15,7 +15,8 @@ pool so an address is outside keeps it, with an AddressOutsidePool condition and
 (MetalLB #2449); an exhausted pool gives an AllocationFailed Event. An IPv6 Service gets the
 address its annotation asks for, a RequireDualStack one an address of each family in its
 family order, the deprecated spec.loadBalancerIP is honoured, and an address in no pool is an
-AllocationFailed (AddressNotInAnyPool). A Service that stops being a LoadBalancer loses its
+AllocationFailed (AddressNotInAnyPool); the pool's template edited reaches its VirtualIPs, whose
+addresses stay. A Service that stops being a LoadBalancer loses its
 VirtualIP, status and finalizer. With ``--no-services-default-class`` a class-less Service is
 not served. externalTrafficPolicy Local (EndpointSlices written by the test, standing in for
 the endpoints controller): the VirtualIP goes to the node with the ready endpoint, follows it
@@ -116,7 +117,7 @@ async def _handed_out(cluster: harness.Cluster, name: str, what: str, *vips: str
     then wait for the Service's ingress: floatip hands an address out only after that."""
     for vip in vips:
         await cluster.placed_and_announced(vip)
-    return await _wait_service(cluster, name, _ips, what)
+    return await _wait_service(cluster, name, lambda s: len(_ips(s)) == len(vips), what)
 
 
 async def _reasons(cluster: harness.Cluster, name: str) -> list[str]:
@@ -245,6 +246,25 @@ async def test_ipv6_dual_stack_and_requested_addresses(cluster: harness.Cluster)
     )
     assert _condition(nowhere, "Allocated")[1] == "AddressNotInAnyPool"
     await _has_event(cluster, "nowhere", "AllocationFailed")
+
+    # The pool's template edited: its VirtualIPs get it, and keep their addresses.
+    template = {"preferredNodes": ["server1"], "announce": {"burstCount": 5}}
+    await cluster.call(
+        "PATCH", f"{POOLS}/blue", {"spec": {"template": template}}, content_type=MERGE
+    )
+
+    async def retemplated() -> bool:
+        vips = [await cluster.vip(n) for n in ("svc-default.six-v6", "svc-default.both-v4")]
+        return all(
+            v is not None and v["spec"].get("preferredNodes") == ["server1"]
+            and v["spec"]["announce"]["burstCount"] == 5
+            for v in vips
+        )  # fmt: skip
+
+    await harness.eventually("the pool's VirtualIPs with its edited template", retemplated)
+    six_vip = await cluster.vip("svc-default.six-v6")
+    assert six_vip is not None and six_vip["spec"]["address"] == "2001:db8::102"
+    assert _ips(await _service(cluster, "six")) == ["2001:db8::102"]
 
 
 async def test_a_service_that_stops_being_floatips_is_let_go(cluster: harness.Cluster) -> None:
