@@ -6,13 +6,18 @@ controller writes them. The lab runs no controller manager, so this process play
 controller (``python -m floatip_lab.endpoints --kubeconfig K``, started by `floatip_lab.standins`
 on the API server's host, like the relay): it watches Services, Pods and the slices it manages
 (`floatip_lab.informers`) and, on every change, makes the slices what `floatip_lab.endpointslices`
-says. One loop does every write, so no two writes race; a refused write (a 409 after another
-write) is retried on the next pass. It writes ``--ready-file`` once its first pass is done.
+says. One loop plans every pass; its writes go out `WORKERS` at a time, as the real
+controller syncs `--concurrent-service-endpoint-syncs` (default 5) Services at once: a pod
+that every Service selects changes all their slices, and one write after another would make
+the last Service wait for all the others. A plan writes each slice once, so no two writes
+race; a refused write (a 409 after another write) is retried on the next pass. It writes
+``--ready-file`` once its first pass is done.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import pathlib
 import sys
 import threading
@@ -25,6 +30,8 @@ SERVICES = "/api/v1/services"
 PODS = "/api/v1/pods"
 SLICES = f"/apis/{endpointslices.API_VERSION}/endpointslices"
 RETRY_SECONDS = 0.2
+#: Slices written at once: kube-controller-manager's --concurrent-service-endpoint-syncs default.
+WORKERS = 5
 
 
 def _slices_path(namespace: str) -> str:
@@ -41,6 +48,7 @@ class Controller:
         self.services = informers.Informer(client, SERVICES, self.changed)
         self.pods = informers.Informer(client, PODS, self.changed)
         self.slices = informers.Informer(client, SLICES, self.changed, label_selector=selector)
+        self._writers = concurrent.futures.ThreadPoolExecutor(WORKERS, "endpoints-write")
 
     def start(self) -> None:
         for informer in (self.services, self.pods, self.slices):
@@ -51,14 +59,15 @@ class Controller:
     def sync(self) -> bool:
         """One pass: every write the caches call for. False if one failed (pass again)."""
         writes = endpointslices.plan(self.services.items(), self.pods.items(), self.slices.items())
-        ok = True
-        for write in writes:
-            try:
-                self._apply(write)
-            except kubeapi.ApiError as exc:
-                print(f"endpoints: {write.verb} {write.namespace}/{write.name}: {exc}", flush=True)
-                ok = False
-        return ok
+        return all(self._writers.map(self._try, writes))
+
+    def _try(self, write: endpointslices.Write) -> bool:
+        try:
+            self._apply(write)
+        except kubeapi.ApiError as exc:
+            print(f"endpoints: {write.verb} {write.namespace}/{write.name}: {exc}", flush=True)
+            return False
+        return True
 
     def _apply(self, write: endpointslices.Write) -> None:
         path = _slices_path(write.namespace)
