@@ -233,14 +233,20 @@ class ServiceWriter:
         ops = servicerecords.members(body, members._replace(services=keys))
         if ops is None:
             return True
+        if not await self._patch_vip(name, ops, client.JSON_PATCH, "virtualip services"):
+            return False
+        log.info("service address members", vip=name, services=",".join(keys))
+        return True
+
+    async def _patch_vip(self, name: str, patch: Any, content_type: str, what: str) -> bool:
+        """One guarded patch of a VirtualIP this loop records; the answer goes to the cache."""
         try:
             answer = await self.api.request(
-                "PATCH", paths.virtualip(name), body=ops, content_type=client.JSON_PATCH
+                "PATCH", paths.virtualip(name), body=patch, content_type=content_type
             )
         except client.ApiError as exc:
-            return await self._failed("virtualip services", name, exc)
+            return await self._failed(what, name, exc)
         self.vips.put(answer)
-        log.info("service address members", vip=name, services=",".join(keys))
         return True
 
     def _retemplate(
@@ -268,13 +274,8 @@ class ServiceWriter:
     async def _write_template(self, name: str, pool: str, patch: dict[str, Any]) -> bool:
         if not self.elector.is_leader:
             return False
-        try:
-            answer = await self.api.request(
-                "PATCH", paths.virtualip(name), body=patch, content_type=client.MERGE_PATCH
-            )
-        except client.ApiError as exc:
-            return await self._failed("virtualip template", name, exc)
-        self.vips.put(answer)
+        if not await self._patch_vip(name, patch, client.MERGE_PATCH, "virtualip template"):
+            return False
         log.info("service address template", vip=name, pool=pool,
                  fields=",".join(sorted(patch["spec"])))  # fmt: skip
         return True
