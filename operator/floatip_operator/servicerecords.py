@@ -17,7 +17,7 @@ its finalizers changed since they were read, so no other controller's finalizer 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from floatip.api import model, names, services, validation
@@ -75,6 +75,30 @@ def template_patch(body: Mapping[str, Any], pool: holdings.PoolView) -> dict[str
         "metadata": {"resourceVersion": meta.get("resourceVersion")},
         "spec": {alias: pool.template.get(alias) for _, alias in TEMPLATE_FIELDS},
     }
+
+
+def retemplates(
+    pool_views: Iterable[holdings.PoolView],
+    vip_views: Iterable[holdings.VipView],
+    bodies: Mapping[str, Mapping[str, Any]],
+    deleting: Container[str],
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(VirtualIP, pool, `template_patch`) for each pool VirtualIP whose template is behind its
+    pool's; none for one being deleted or whose address is outside its edited pool (the pool
+    no longer speaks for it)."""
+    pools_by_name = {p.name: p for p in pool_views}
+    found = []
+    for vip in vip_views:
+        pool = pools_by_name.get(vip.pool or "")
+        body = bodies.get(vip.name)
+        if pool is None or body is None or vip.deleting or vip.name in deleting:
+            continue
+        if pool.addresses is None or not pool.addresses.includes(vip.address):
+            continue
+        patch = template_patch(body, pool)
+        if patch is not None:
+            found.append((vip.name, pool.name, patch))
+    return found
 
 
 def _pointer(key: str) -> str:

@@ -255,21 +255,9 @@ class ServiceWriter:
         vip_views: Iterable[holdings.VipView],
         deleting: Mapping[str, str],
     ) -> list[Awaitable[bool]]:
-        """The writes that give each pool's VirtualIPs (their address still in it) its edited
-        template."""
-        pools_by_name = {p.name: p for p in pool_views}
-        writes: list[Awaitable[bool]] = []
-        for vip in vip_views:
-            pool = pools_by_name.get(vip.pool or "")
-            body = self.vips.store.get(vip.name)
-            if pool is None or body is None or vip.deleting or vip.name in deleting:
-                continue
-            if pool.addresses is None or not pool.addresses.includes(vip.address):
-                continue  # outside its edited pool: the pool no longer speaks for it
-            patch = servicerecords.template_patch(body, pool)
-            if patch is not None:
-                writes.append(self._write_template(vip.name, pool.name, patch))
-        return writes
+        """The writes that give each pool's VirtualIPs its edited template."""
+        found = servicerecords.retemplates(pool_views, vip_views, self.vips.store, deleting)
+        return [self._write_template(name, pool, patch) for name, pool, patch in found]
 
     async def _write_template(self, name: str, pool: str, patch: dict[str, Any]) -> bool:
         if not self.elector.is_leader:

@@ -5,7 +5,9 @@ API server's defaults for a template that leaves ``announce`` out are no differe
 edited template gives a merge patch naming every template field, null for those it leaves
 out, guarded by the VirtualIP's resourceVersion, never touching the address, the pin,
 preempt or holdDownSeconds; the patched spec then needs nothing more; an invalid pool or
-VirtualIP spec gives no patch.
+VirtualIP spec gives no patch; of a pool's VirtualIPs, only those behind its template whose
+address is still in it and that are not being deleted are patched, and another pool's or a
+standalone VirtualIP never.
 """
 
 from __future__ import annotations
@@ -70,3 +72,21 @@ def test_nothing_is_patched_from_or_into_an_invalid_spec() -> None:
     broken = stored({})
     broken["spec"]["address"] = "not-an-address"
     assert servicerecords.template_patch(broken, pool({"preferredNodes": ["server1"]})) is None
+
+
+def test_only_the_pools_own_current_virtualips_are_retemplated() -> None:
+    edited = pool({"preferredNodes": ["server2"]})
+    behind = stored({})
+    outside = stored({})
+    outside["metadata"]["name"] = "svc-default.old-v4"
+    outside["spec"]["address"] = "192.0.2.200"
+    standalone = stored({})
+    standalone["metadata"]["name"] = "mine"
+    del standalone["metadata"]["labels"]
+    bodies = {b["metadata"]["name"]: b for b in (behind, outside, standalone)}
+    views = [v for b in bodies.values() if (v := holdings.vip_view(b)) is not None]
+    [(name, pool_name, patch)] = servicerecords.retemplates([edited], views, bodies, set())
+    assert (name, pool_name) == ("svc-default.web-v4", "blue")
+    assert patch["spec"]["preferredNodes"] == ["server2"]
+    assert servicerecords.retemplates([edited], views, bodies, {"svc-default.web-v4"}) == []
+    assert servicerecords.retemplates([pool({})], views, bodies, set()) == []
