@@ -29,6 +29,7 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     {"name": "Epoch", "type": "integer", "jsonPath": ".status.epoch", "priority": 1},
+    {"name": "Group", "type": "string", "jsonPath": ".spec.group", "priority": 1},
 ]
 
 POOL_PRINTER_COLUMNS: list[dict[str, Any]] = [

@@ -13,6 +13,8 @@ from typing import Final
 
 #: One label-name segment: 63 characters at most, alphanumeric at both ends.
 NAME_SEGMENT_PATTERN: Final = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#: A DNS-1123 label: a VirtualIP group's name (63 characters at most).
+DNS_LABEL_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 #: A DNS-1123 subdomain: node names, label prefixes (253 characters at most).
 DNS_SUBDOMAIN_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 
@@ -25,6 +27,7 @@ LABEL_VALUE_PATTERN: Final = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?
 
 _NAME_SEGMENT_RE = re.compile(f"^{NAME_SEGMENT_PATTERN}$")
 _DNS_SUBDOMAIN_RE = re.compile(f"^{DNS_SUBDOMAIN_PATTERN}$")
+_DNS_LABEL_RE = re.compile(f"^{DNS_LABEL_PATTERN}$")
 
 SELECTOR_OPERATORS: Final = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -39,6 +42,20 @@ def dns_subdomain_problem(value: str) -> str | None:
         return (
             f"{value!r} is not a valid node name: use lower-case letters, digits, '-' and '.', "
             "starting and ending with a letter or digit"
+        )
+    return None
+
+
+def dns_label_problem(value: str, *, what: str) -> str | None:
+    """Why ``value`` is not a DNS-1123 label (``what`` names it: "group name"), or None."""
+    if not value:
+        return "must not be empty"
+    if len(value) > 63:
+        return f"must be at most 63 characters (it has {len(value)})"
+    if not _DNS_LABEL_RE.match(value):
+        return (
+            f"{value!r} is not a valid {what}: use lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit (a DNS-1123 label)"
         )
     return None
 

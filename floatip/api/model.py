@@ -77,6 +77,12 @@ def _check_label_value(value: str) -> str:
     return value
 
 
+def _check_group_name(value: str) -> str:
+    if problem := labels.dns_label_problem(value, what="group name"):
+        raise ValueError(problem)
+    return value
+
+
 def _check_node_name(value: str) -> str:
     if problem := labels.dns_subdomain_problem(value):
         raise ValueError(problem)
@@ -114,6 +120,15 @@ NodeName = Annotated[
         json_schema_extra={"pattern": f"^{labels.DNS_SUBDOMAIN_PATTERN}$"},
     ),
     pydantic.AfterValidator(_check_node_name),
+]
+GroupName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        json_schema_extra={"pattern": f"^{labels.DNS_LABEL_PATTERN}$"},
+    ),
+    pydantic.AfterValidator(_check_group_name),
 ]
 
 
@@ -414,6 +429,17 @@ class VirtualIPSpec(
     )
     announce: AnnounceField
     health_check: HealthCheckField = None
+    group: GroupName | None = Field(
+        default=None,
+        description=(
+            "VirtualIPs that name the same group always share one holder (keepalived's "
+            "vrrp_sync_group): a node is eligible for the group only when it is eligible for "
+            "every member (nodeSelector, interface, health checks), a member's failing health "
+            "check moves the whole group, and a planned move is make-before-break for every "
+            "member. Members that set node, or preferredNodes and preempt, must agree; members "
+            "that leave them unset follow the others."
+        ),
+    )
 
     @pydantic.field_validator("address")
     @classmethod
@@ -436,6 +462,9 @@ class ConditionType(enum.StrEnum):
     ANNOUNCED = "Announced"
     CONFLICT = "Conflict"
     HEALTH_CHECK = "HealthCheck"
+    #: Only on members of a spec.group: whether the group is placed together (Together), or
+    #: why not (GroupConflict, GroupUnplaceable); its message names the members.
+    GROUPED = "Grouped"
 
 
 class ConditionStatus(enum.StrEnum):
@@ -460,6 +489,9 @@ class MoveReason(enum.StrEnum):
     #: another node has one (planned, make-before-break, like HolderIneligible)
     ENDPOINTS_MOVED = "EndpointsMoved"
     RELEASED = "Released"  # no node holds it any more
+    #: a member of a spec.group moves to the node that holds the rest of its group (it joined
+    #: the group, or the group was split); planned, like HolderIneligible
+    JOINED_GROUP = "JoinedGroup"
     #: the status showed a holder or epoch the operator never assigned; its own assignment is
     #: put back at a new epoch (docs/design/protocol.md, "A write the operator did not make")
     RESTORED = "Restored"
@@ -486,6 +518,13 @@ class ConditionReason(enum.StrEnum):
     FAILING = "Failing"
     FOREIGN_CLAIM = "ForeignClaim"
     NO_CONFLICT = "NoConflict"
+    #: spec.group: every member is placed on one node
+    TOGETHER = "Together"
+    #: spec.group: members pin different nodes, or set different preferredNodes/preempt; the
+    #: members stay where they are until they agree
+    GROUP_CONFLICT = "GroupConflict"
+    #: spec.group: no node is eligible for every member; the members stay where they are
+    GROUP_UNPLACEABLE = "GroupUnplaceable"
 
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
@@ -552,7 +591,8 @@ class VirtualIPStatus(Model):
         default=(),
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
-        description="Ready, Assigned, Announced, Conflict and HealthCheck.",
+        description="Ready, Assigned, Announced, Conflict and HealthCheck; Grouped on members "
+        "of a spec.group.",
     )
     history: tuple[Move, ...] = Field(
         default=(), max_length=HISTORY_LENGTH, description="The last moves, oldest first."

@@ -442,6 +442,7 @@ async def test_table_rendering_uses_additional_printer_columns(http: Any) -> Non
         "Ready",
         "Age",
         "Epoch",
+        "Group",
     ]
     assert table["rows"][0]["cells"][:4] == ["a", "192.0.2.10", "n1", "True"]
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from floatip.api import addresses
 
 node_names = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?\Z")
+group_names = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?\Z")
 label_keys = st.from_regex(
     r"\A([a-z0-9]{1,8}\.io/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?\Z"
 )
@@ -86,6 +87,8 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
         }
     if draw(st.booleans()):
         spec["healthCheck"] = draw(health_checks())
+    if draw(st.booleans()):
+        spec["group"] = draw(group_names)
     return spec
 
 
@@ -107,6 +110,7 @@ spec_keys = st.sampled_from(
         "node",
         "announce",
         "healthCheck",
+        "group",
         "bogus",
     ]
 )

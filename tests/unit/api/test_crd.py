@@ -121,9 +121,12 @@ def test_names_scope_and_subresources() -> None:
 def test_printer_columns() -> None:
     [version] = yaml.safe_load(CRD_FILE.read_text())["spec"]["versions"]
     columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
-    assert list(columns) == ["Address", "Node", "Ready", "Age", "Epoch"]
+    assert list(columns) == ["Address", "Node", "Ready", "Age", "Epoch", "Group"]
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Epoch"]["priority"] == 1
+    assert columns["Group"] == {
+        "name": "Group", "type": "string", "jsonPath": ".spec.group", "priority": 1
+    }
     assert all("priority" not in columns[name] for name in ["Address", "Node", "Ready", "Age"])
 
 

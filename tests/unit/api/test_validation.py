@@ -68,6 +68,12 @@ BAD_SPECS: list[tuple[dict[str, Any], str, str]] = [
     ({**GOOD, "preempt": True, "preferredNodes": []}, "spec.preempt", "needs preferredNodes"),
     ({**GOOD, "preempt": "yes"}, "spec.preempt", "true or false"),
     ({**GOOD, "node": "UPPER"}, "spec.node", "not a valid node name"),
+    ({**GOOD, "group": "Router"}, "spec.group", "not a valid group name"),
+    ({**GOOD, "group": "a.b"}, "spec.group", "not a valid group name"),
+    ({**GOOD, "group": "-edge"}, "spec.group", "not a valid group name"),
+    ({**GOOD, "group": "x" * 64}, "spec.group", "at most 63"),
+    ({**GOOD, "group": ""}, "spec.group", "must not be empty"),
+    ({**GOOD, "group": 7}, "spec.group", "must be a string"),
     (
         {**GOOD, "nodeSelector": {"matchLabels": {"-bad": "x"}}},
         "spec.nodeSelector.matchLabels",
