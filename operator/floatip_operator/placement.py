@@ -20,26 +20,33 @@ above. When no node at all has one, no node holds the address (``NoReadyEndpoint
 announces nothing without a local endpoint); when the holder lost its last endpoint and another
 node has one, the move is ``EndpointsMoved``, planned like any move from a live holder.
 
+Groups (``spec.group``, `grouping`): the rules above decide one holder per *unit*, an
+ungrouped VirtualIP or all members of a group, and every member gets it in the same pass (a
+failover moves them to one successor, recorded in one write). A node is eligible for a group
+when it is for every member, so a member's failing health check moves the whole group; a group
+weighs its member count on the node it goes to and is never split to even out the load. Members
+that disagree (pins, preferences) get ``GroupConflict``, a group no node may hold as a whole
+``GroupUnplaceable`` (``NoEligibleNode`` when a member alone has no node): its members stay
+where they are.
+
 A move away from a holder whose agent still answers is *planned* (make-before-break: the new
 holder announces, then the old one removes); away from an unreachable one it is a *failover*.
 
-Speed: 10,000 VirtualIPs over 1,000 nodes must place in well under 0.5 s, so eligibility is
-computed once per group of VirtualIPs that share selector, interface and subnets (and endpoint
-nodes: a constrained group is the unconstrained one's nodes intersected with them), and the
-least-loaded node comes from a heap per group instead of a scan.
+Speed: 10,000 VirtualIPs over 1,000 nodes must place in well under 0.5 s; `candidates` answers
+which nodes a unit may take, and the least loaded of them, from sets and heaps it computes once
+per kind of VirtualIP.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import heapq
-import zlib
-from collections.abc import Hashable, Iterable, Mapping, Sequence, Set
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 from floatip.api import model
-from floatip_operator import damping, eligibility
+from floatip_operator import candidates, damping, eligibility, grouping
 from floatip_operator.eligibility import HealthResults, NodeView, VipView
+from floatip_operator.grouping import Unit
 
 
 class Reason(enum.StrEnum):
@@ -57,6 +64,10 @@ class Reason(enum.StrEnum):
     NO_READY_ENDPOINT = model.ConditionReason.NO_READY_ENDPOINT.value
     NO_ELIGIBLE_NODE = model.ConditionReason.NO_ELIGIBLE_NODE.value
     DUPLICATE_ADDRESS = model.ConditionReason.DUPLICATE_ADDRESS.value
+    #: a member of a group moves to where the rest of it is (planned from a live holder)
+    JOINED_GROUP = model.MoveReason.JOINED_GROUP.value
+    GROUP_CONFLICT = model.ConditionReason.GROUP_CONFLICT.value
+    GROUP_UNPLACEABLE = model.ConditionReason.GROUP_UNPLACEABLE.value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +80,9 @@ class Decision:
     reason: Reason
     planned: bool = False
     detail: str = ""
+    #: spec.group, and every member of it (names): the same for each member's decision
+    group: str | None = None
+    members: tuple[str, ...] = ()
 
     @property
     def moved(self) -> bool:
@@ -79,13 +93,8 @@ class Decision:
         """The reason history records when this decision moves the address."""
         try:
             return model.MoveReason(self.reason.value)
-        except ValueError:  # Kept, NoEligibleNode, NoReadyEndpoint, DuplicateAddress: no move
+        except ValueError:  # Kept, NoEligibleNode, NoReadyEndpoint, DuplicateAddress, Group...
             return model.MoveReason.ASSIGNED
-
-
-def tiebreak(node: str) -> int:
-    """A stable hash of a node name: the same in every process and every replica."""
-    return zlib.crc32(node.encode())
 
 
 def place(
@@ -111,114 +120,15 @@ class _Placer:
     ) -> None:
         self.nodes = nodes
         self.health = health
-        self.unrest = unrest
-        self.loads: dict[str, int] = dict.fromkeys(nodes, 0)
-        self.alive = [n for n in nodes.values() if n.alive]
-        self.networks = sorted(
-            {iface.network for n in self.alive for iface in n.interfaces},
-            key=lambda net: (net.version, str(net)),
-        )
-        self.owner_of_address = {a: n.name for n in nodes.values() for a in n.own_addresses}
-        self.groups: dict[tuple[object, ...], frozenset[str]] = {}
-        self.heaps: dict[tuple[object, ...], list[tuple[int, int, str]]] = {}
-
-    # -- eligibility, fast ------------------------------------------------------------
-
-    def _group_key(self, vip: VipView) -> tuple[object, ...]:
-        selector = vip.spec.node_selector
-        selector_key = None if selector is None else selector.model_dump_json()
-        if vip.spec.interface is not None:
-            return (selector_key, "if", vip.spec.interface)
-        ip = vip.ip
-        return (selector_key, "net", tuple(i for i, n in enumerate(self.networks) if ip in n))
-
-    def _base(self, vip: VipView) -> tuple[tuple[object, ...], frozenset[str]]:
-        key = self._group_key(vip)
-        base = self._unconstrained(vip, key)
-        if vip.endpoint_nodes is None:
-            return key, base
-        key = (*key, "endpoints", vip.endpoint_nodes)
-        narrowed = self.groups.get(key)
-        if narrowed is None:
-            narrowed = base & vip.endpoint_nodes
-            self.groups[key] = narrowed
-        return key, narrowed
-
-    def _unconstrained(self, vip: VipView, key: tuple[object, ...]) -> frozenset[str]:
-        base = self.groups.get(key)
-        if base is None:
-            base = frozenset(
-                n.name
-                for n in self.alive
-                if (
-                    vip.spec.node_selector is None or vip.spec.node_selector.matches(dict(n.labels))
-                )
-                and eligibility.can_hold_on(vip, n)
-            )
-            self.groups[key] = base
-        return base
-
-    def _eligible(self, vip: VipView, base: frozenset[str], node: str | None) -> bool:
-        if node is None or node not in base:
-            return False
-        if self.owner_of_address.get(vip.ip) == node:
-            return False
-        if vip.spec.health_check is not None:
-            return self.health.get(vip.name, {}).get(node) is True
-        return True
-
-    def _settled(self, vip: VipView, node: str) -> bool:
-        """Whether ``node`` (and the VirtualIP's check on it) was fit for the hold-down."""
-        if not self.unrest:
-            return True
-        hold = vip.spec.hold_down_seconds
-        for key in (node, (vip.name, node)):
-            unrest = self.unrest.get(key)
-            if unrest is not None and not unrest.settled(hold):
-                return False
-        return True
-
-    def _least_loaded(
-        self, vip: VipView, key: tuple[object, ...], base: frozenset[str]
-    ) -> str | None:
-        if self.unrest:  # a settled node first; an unsettled one only when none is
-            unsettled = {n for n in base if not self._settled(vip, n)}
-            if unsettled and unsettled != base:
-                chosen = self._lightest(vip, key, base, skip=unsettled)
-                if chosen is not None:
-                    return chosen
-        return self._lightest(vip, key, base, skip=frozenset())
-
-    def _lightest(
-        self, vip: VipView, key: tuple[object, ...], base: frozenset[str], *, skip: Set[str]
-    ) -> str | None:
-        heap = self.heaps.get(key)
-        if heap is None:
-            heap = [(self.loads[n], tiebreak(n), n) for n in base]
-            heapq.heapify(heap)
-            self.heaps[key] = heap
-        rejected: list[tuple[int, int, str]] = []
-        chosen: str | None = None
-        while heap:
-            load, rank, node = heapq.heappop(heap)
-            if load != self.loads[node]:  # stale: another group changed this node's load
-                heapq.heappush(heap, (self.loads[node], rank, node))
-                continue
-            if node not in skip and self._eligible(vip, base, node):
-                chosen = node
-                heapq.heappush(heap, (load + 1, rank, node))
-                break
-            rejected.append((load, rank, node))
-        for entry in rejected:
-            heapq.heappush(heap, entry)
-        return chosen
+        self.fit = candidates.Candidates(nodes, health, unrest)
+        self.loads = self.fit.loads
 
     # -- the rules ----------------------------------------------------------------------
 
     def run(self, vips: Sequence[VipView]) -> dict[str, Decision]:
         decisions: dict[str, Decision] = {}
         duplicates = _duplicates(vips)
-        later: list[tuple[VipView, tuple[object, ...], frozenset[str], str]] = []
+        placeable: list[VipView] = []
         for vip in vips:
             if vip.name in duplicates:
                 decisions[vip.name] = Decision(
@@ -229,8 +139,7 @@ class _Placer:
                     detail=f"{vip.spec.address} belongs to the older VirtualIP "
                     f"{duplicates[vip.name]!r}",
                 )
-                continue
-            if vip.endpoint_nodes is not None and not vip.endpoint_nodes:
+            elif vip.endpoint_nodes is not None and not vip.endpoint_nodes and not vip.spec.group:
                 decisions[vip.name] = Decision(
                     vip.name,
                     None,
@@ -239,21 +148,56 @@ class _Placer:
                     detail="externalTrafficPolicy Local: no node has a ready endpoint of its "
                     "Service(s), so no node holds the address until one has",
                 )
-                continue
-            key, base = self._base(vip)
-            decision, pin_note = self._fixed(vip, base)
-            if decision is None:
-                later.append((vip, key, base, pin_note))
             else:
-                decisions[vip.name] = decision
-                if decision.node is not None:
-                    self.loads[decision.node] += 1
-        for vip, key, base, pin_note in later:
-            decisions[vip.name] = self._spread(vip, key, base, pin_note)
-            node = decisions[vip.name].node
-            if node is not None:
-                self.loads[node] += 1
+                placeable.append(vip)
+        later: list[tuple[Unit, Hashable, frozenset[str], str]] = []
+        for unit in grouping.units(placeable):
+            if unit.conflict:
+                self._decided(decisions, self._stay(unit, Reason.GROUP_CONFLICT, unit.conflict))
+                continue
+            key, base = self.fit.base(unit)
+            decided, pin_note = self._fixed(unit, base)
+            if decided is None:
+                later.append((unit, key, base, pin_note))
+            else:
+                self._decided(decisions, decided)
+        for unit, key, base, pin_note in later:
+            self._decided(decisions, self._spread(unit, key, base, pin_note))
         return decisions
+
+    def _decided(self, decisions: dict[str, Decision], decided: Iterable[Decision]) -> None:
+        for decision in decided:
+            decisions[decision.vip] = decision
+            if decision.node is not None:
+                self.loads[decision.node] += 1
+
+    def _place(self, unit: Unit, node: str, reason: Reason, detail: str = "") -> list[Decision]:
+        """Every member of ``unit`` to ``node``: a member held elsewhere while the unit keeps
+        its holder joins it (a split group)."""
+        if unit.group is None:
+            return [self._move(unit.members[0], node, reason, detail)]
+        joining = Reason.JOINED_GROUP if reason is Reason.KEPT else reason
+        return [
+            dataclasses.replace(
+                self._move(member, node, joining, detail), group=unit.group, members=unit.names
+            )
+            for member in unit.members
+        ]
+
+    def _stay(self, unit: Unit, reason: Reason, detail: str) -> list[Decision]:
+        """No node for ``unit``: each member keeps its holder while it exists, and says why."""
+        return [
+            Decision(
+                vip.name,
+                vip.holder if vip.holder is not None and vip.holder in self.nodes else None,
+                vip.holder,
+                reason,
+                detail=detail,
+                group=unit.group,
+                members=unit.names if unit.group is not None else (),
+            )
+            for vip in unit.members
+        ]
 
     def _move(self, vip: VipView, node: str, reason: Reason, detail: str = "") -> Decision:
         previous = vip.holder
@@ -262,6 +206,8 @@ class _Placer:
         holder = self.nodes.get(previous) if previous else None
         if reason is Reason.ASSIGNED and holder is not None:
             reason = Reason.FAILOVER if not holder.reachable else self._why_leaving(vip, holder)
+        elif reason is Reason.JOINED_GROUP and (holder is None or not holder.reachable):
+            reason = Reason.ASSIGNED if previous is None else Reason.FAILOVER
         planned = holder is not None and holder.reachable
         return Decision(vip.name, node, previous, reason, planned=planned, detail=detail)
 
@@ -273,51 +219,76 @@ class _Placer:
                 return Reason.ENDPOINTS_MOVED
         return Reason.HOLDER_INELIGIBLE
 
-    def _fixed(self, vip: VipView, base: frozenset[str]) -> tuple[Decision | None, str]:
+    def _fixed(self, unit: Unit, base: frozenset[str]) -> tuple[list[Decision] | None, str]:
         """Rules 2-5 up to the preferred nodes; None when the least-loaded rule must decide."""
-        pin, pin_note = vip.spec.node, ""
+        pin, pin_note = unit.pin, ""
         if pin is not None:
-            if self._eligible(vip, base, pin):
-                return self._move(vip, pin, Reason.PINNED), ""
-            pin_note = self._pin_problem(vip, pin)
-        preferred = [n for n in vip.spec.preferred_nodes if self._eligible(vip, base, n)]
-        holder_ok = self._eligible(vip, base, vip.holder)
-        if holder_ok and vip.holder is not None:
+            if self.fit.eligible(unit, base, pin):
+                return self._place(unit, pin, Reason.PINNED), ""
+            pin_note = self._pin_problem(unit, pin)
+        preferred = [n for n in unit.preferred if self.fit.eligible(unit, base, n)]
+        holder = unit.holder
+        if holder is not None and self.fit.eligible(unit, base, holder):
             best = preferred[0] if preferred else None
-            if vip.spec.preempt and best and best != vip.holder and self._settled(vip, best):
-                order = vip.spec.preferred_nodes
-                if vip.holder not in order or order.index(best) < order.index(vip.holder):
-                    return self._move(vip, best, Reason.PREEMPTED, pin_note), pin_note
-            return Decision(
-                vip.name, vip.holder, vip.holder, Reason.KEPT, detail=pin_note
-            ), pin_note
-        settled = [n for n in preferred if self._settled(vip, n)]
+            if unit.preempt and best and best != holder and self.fit.settled(unit, best):
+                order = unit.preferred
+                if holder not in order or order.index(best) < order.index(holder):
+                    return self._place(unit, best, Reason.PREEMPTED, pin_note), pin_note
+            return self._place(unit, holder, Reason.KEPT, pin_note), pin_note
+        settled = [n for n in preferred if self.fit.settled(unit, n)]
         if settled:
-            return self._move(vip, settled[0], Reason.ASSIGNED, pin_note), pin_note
-        if preferred and not any(self._settled(vip, n) and self._eligible(vip, base, n)
+            return self._place(unit, settled[0], Reason.ASSIGNED, pin_note), pin_note
+        if preferred and not any(self.fit.settled(unit, n) and self.fit.eligible(unit, base, n)
                                  for n in base):  # fmt: skip
-            return self._move(vip, preferred[0], Reason.ASSIGNED, pin_note), pin_note
+            return self._place(unit, preferred[0], Reason.ASSIGNED, pin_note), pin_note
         return None, pin_note
 
-    def _spread(
-        self, vip: VipView, key: tuple[object, ...], base: frozenset[str], note: str
-    ) -> Decision:
-        node = self._least_loaded(vip, key, base)
+    def _spread(self, unit: Unit, key: Hashable, base: frozenset[str], note: str) -> list[Decision]:
+        node = self.fit.least_loaded(unit, key, base)
         if node is not None:
-            return self._move(vip, node, Reason.ASSIGNED, note)
+            return self._place(unit, node, Reason.ASSIGNED, note)
+        if unit.group is not None:
+            reason, detail = self._unplaceable(unit)
+            return self._stay(unit, reason, detail)
+        vip = unit.members[0]
         detail = eligibility.summarize(vip, self.nodes, self.health)
         if vip.holder is not None and vip.holder in self.nodes:
             detail += f"; {vip.holder} keeps it until another node can take it"
-        else:
-            return Decision(vip.name, None, vip.holder, Reason.NO_ELIGIBLE_NODE, detail=detail)
-        return Decision(vip.name, vip.holder, vip.holder, Reason.NO_ELIGIBLE_NODE, detail=detail)
+        return self._stay(unit, Reason.NO_ELIGIBLE_NODE, detail)
 
-    def _pin_problem(self, vip: VipView, pin: str) -> str:
+    def _unplaceable(self, unit: Unit) -> tuple[Reason, str]:
+        """Why no node takes a group: a member no node may hold, or no node all of them may."""
+        fits = {
+            vip.name: sorted(n for n in self.fit.vip_base(vip)[1] if self.fit.fits(vip, n))
+            for vip in unit.members
+        }
+        keeps = "; each member stays where it is until a node can take them all"
+        for vip in unit.members:
+            if not fits[vip.name]:
+                summary = eligibility.summarize(vip, self.nodes, self.health)
+                return Reason.NO_ELIGIBLE_NODE, f"member {vip.name}: {summary}{keeps}"
+        each = "; ".join(f"{name} on {_some(nodes)}" for name, nodes in fits.items())
+        return (
+            Reason.GROUP_UNPLACEABLE,
+            f"no node is eligible for every member of group {unit.group!r} ({each}){keeps}",
+        )
+
+    def _pin_problem(self, unit: Unit, pin: str) -> str:
         node = self.nodes.get(pin)
         if node is None:
             return f"pinned node {pin!r} does not exist or runs no floatip agent"
-        reason = eligibility.why_ineligible(vip, node, self.health)
-        return f"pinned node {pin!r} is not eligible ({reason.value if reason else 'unknown'})"
+        for vip in unit.members:
+            reason = eligibility.why_ineligible(vip, node, self.health)
+            if reason is not None:
+                member = f" for {vip.name}" if unit.group is not None else ""
+                return f"pinned node {pin!r} is not eligible{member} ({reason.value})"
+        return f"pinned node {pin!r} is not eligible (unknown)"
+
+
+def _some(nodes: Sequence[str], shown: int = 3) -> str:
+    """``a, b, c and 4 more``: a few node names for a message."""
+    more = f" and {len(nodes) - shown} more" if len(nodes) > shown else ""
+    return ", ".join(nodes[:shown]) + more
 
 
 def _duplicates(vips: Sequence[VipView]) -> dict[str, str]:

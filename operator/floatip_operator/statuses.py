@@ -9,6 +9,9 @@ The operator owns ``holder``, ``epoch``, ``observedGeneration``, ``conditions`` 
 - ``Ready`` is True exactly when ``Assigned`` is True and the holder's agent has announced the
   address at the current epoch (``Announced``). ``Conflict`` and ``HealthCheck`` report what the
   agents see; neither moves anything by itself.
+- ``Grouped`` (members of a ``spec.group`` only; ungrouped VirtualIPs' statuses are as they
+  were): True (``Together``) while the group is placed as one, else False with
+  ``GroupConflict`` or ``GroupUnplaceable``, which ``Assigned`` and ``Ready`` then show too.
 - A condition keeps its ``lastTransitionTime`` while its status does not change, so an
   unchanged world builds an identical status and the operator writes nothing.
 - A move already in the move record (`floatip.api.moves`) whose status write has not landed
@@ -188,7 +191,10 @@ def _conditions(
     else:
         message = f"{holder} holds and announces the address at epoch {epoch}"
         readiness = _Fresh(ready, TRUE, Why.READY, message)
-    return [readiness, assigned, announced, _health(holder, inputs), _conflict(previous)]
+    fresh = [readiness, assigned, announced, _health(holder, inputs), _conflict(previous)]
+    if inputs.decision is not None and inputs.decision.group is not None:
+        fresh.append(_grouped(holder, inputs.decision))
+    return fresh
 
 
 def _assigned(
@@ -204,6 +210,8 @@ def _assigned(
         return _Fresh(kind, FALSE, Why.DUPLICATE_ADDRESS, decision.detail)
     if decision.reason is placement.Reason.NO_READY_ENDPOINT:
         return _Fresh(kind, FALSE, Why.NO_READY_ENDPOINT, decision.detail)
+    if decision.reason in _GROUP_REFUSALS:
+        return _Fresh(kind, FALSE, decision.reason.value, decision.detail)
     if decision.reason is placement.Reason.NO_ELIGIBLE_NODE or holder is None:
         return _Fresh(kind, FALSE, Why.NO_ELIGIBLE_NODE, decision.detail or "no node is eligible")
     if inputs.pinned is not None and inputs.pinned != holder:
@@ -213,6 +221,29 @@ def _assigned(
         return _Fresh(kind, TRUE, reason, f"{decision.detail}; {holder} holds it at epoch {epoch}")
     last = str(history[-1].get("reason")) if history else model.MoveReason.ASSIGNED
     return _Fresh(kind, TRUE, last, f"{holder} holds it at epoch {epoch}")
+
+
+#: The members a Grouped condition names (then "and N more").
+GROUP_NAMES_SHOWN = 10
+_GROUP_REFUSALS = (placement.Reason.GROUP_CONFLICT, placement.Reason.GROUP_UNPLACEABLE)
+
+
+def _grouped(holder: str | None, decision: placement.Decision) -> _Fresh:
+    """A member of a spec.group: whether its group is placed together, naming the members."""
+    kind = model.ConditionType.GROUPED
+    shown = decision.members[:GROUP_NAMES_SHOWN]
+    more = len(decision.members) - len(shown)
+    group = (
+        f"group {decision.group} ({len(decision.members)} members: {', '.join(shown)}"
+        + (f" and {more} more" if more else "")
+        + ")"
+    )
+    if decision.reason in _GROUP_REFUSALS:
+        return _Fresh(kind, FALSE, decision.reason.value, f"{group}: {decision.detail}")
+    if decision.reason is placement.Reason.NO_ELIGIBLE_NODE:
+        return _Fresh(kind, FALSE, Why.GROUP_UNPLACEABLE, f"{group}: {decision.detail}")
+    where = f"held by {holder}" if holder is not None else "held by no node"
+    return _Fresh(kind, TRUE, Why.TOGETHER, f"{group} is {where}")
 
 
 def _announced(holder: str | None, epoch: int, announced: model.Announcement | None) -> _Fresh:

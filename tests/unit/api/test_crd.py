@@ -125,7 +125,10 @@ def test_printer_columns() -> None:
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Epoch"]["priority"] == 1
     assert columns["Group"] == {
-        "name": "Group", "type": "string", "jsonPath": ".spec.group", "priority": 1
+        "name": "Group",
+        "type": "string",
+        "jsonPath": ".spec.group",
+        "priority": 1,
     }
     assert all("priority" not in columns[name] for name in ["Address", "Node", "Ready", "Age"])
 

@@ -255,7 +255,9 @@ def test_patch_removes_a_holder_that_went_away() -> None:
 
 def test_placement_reasons_are_the_protocols_history_reasons() -> None:
     allowed = {"Failover", "Pinned", "Preempted", "HolderIneligible", "EndpointsMoved", "Assigned"}
+    allowed |= {"JoinedGroup"}
     refusals = {"Kept", "NoEligibleNode", "NoReadyEndpoint", "DuplicateAddress"}
+    refusals |= {"GroupConflict", "GroupUnplaceable"}
     moving = {r.value for r in placement.Reason} - refusals
     assert moving == allowed
 

@@ -1,0 +1,113 @@
+"""Groups (``spec.group``): VirtualIPs that placement treats as one unit (pure).
+
+keepalived's ``vrrp_sync_group`` and Pacemaker's groups: a router's outside and inside
+addresses, or a service's IPv4 and IPv6 pair, must always share one holder. `placement` decides
+one holder per `Unit`, an ungrouped VirtualIP or every member of one group, and gives it to
+each member. What a unit asks of a node is what every member asks (`placement` intersects the
+members' eligible nodes, health checks included); this module says which VirtualIPs form a
+unit and what the unit prefers:
+
+- **Pins**: the members that set ``spec.node`` must name one node; the others follow it.
+- **Preferences**: the members that list ``preferredNodes`` must list the same nodes in the
+  same order with the same ``preempt``; the others follow them.
+- Members that disagree make a ``GroupConflict``: placement moves none of them (each stays
+  where it is) until they agree, and says why on each.
+- **Holder**: the node that holds most members (ties: the first member's, by name). A member
+  held elsewhere joins it (``JoinedGroup``, planned).
+- ``holdDownSeconds`` stays each member's own: a node is settled for the group once it is
+  settled for every member.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Sequence
+
+from floatip_operator.eligibility import VipView
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unit:
+    """VirtualIPs placed together: one ungrouped VirtualIP, or the members of a group."""
+
+    members: tuple[VipView, ...]
+    group: str | None = None
+    holder: str | None = None
+    pin: str | None = None
+    preferred: tuple[str, ...] = ()
+    preempt: bool = False
+    #: Why the members disagree (GroupConflict); empty when they agree.
+    conflict: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(member.name for member in self.members)
+
+
+def units(vips: Sequence[VipView]) -> list[Unit]:
+    """The units of ``vips``, in the order of each unit's first VirtualIP in ``vips``."""
+    grouped: dict[str, list[VipView]] = {}
+    order: list[VipView | str] = []
+    for vip in vips:
+        group = vip.spec.group
+        if group is None:
+            order.append(vip)
+            continue
+        if group not in grouped:
+            grouped[group] = []
+            order.append(group)
+        grouped[group].append(vip)
+    return [
+        _single(item) if isinstance(item, VipView) else _group(item, tuple(grouped[item]))
+        for item in order
+    ]
+
+
+def _single(vip: VipView) -> Unit:
+    spec = vip.spec
+    return Unit((vip,), None, vip.holder, spec.node, spec.preferred_nodes, spec.preempt)
+
+
+def _group(name: str, members: tuple[VipView, ...]) -> Unit:
+    holder = common_holder(members)
+    pins = {m.spec.node for m in members if m.spec.node is not None}
+    preferences = {
+        (m.spec.preferred_nodes, m.spec.preempt) for m in members if m.spec.preferred_nodes
+    }
+    problems = []
+    if len(pins) > 1:
+        problems.append(
+            "its members pin different nodes ("
+            + ", ".join(f"{m.name}: {m.spec.node}" for m in members if m.spec.node)
+            + ")"
+        )
+    if len(preferences) > 1:
+        problems.append(
+            "its members list different preferredNodes or preempt ("
+            + ", ".join(
+                f"{m.name}: [{', '.join(m.spec.preferred_nodes)}]"
+                + (" preempt" if m.spec.preempt else "")
+                for m in members
+                if m.spec.preferred_nodes
+            )
+            + ")"
+        )
+    if problems:
+        conflict = (
+            f"group {name!r} cannot be placed: {' and '.join(problems)}; every member stays "
+            "where it is until the members that set them agree (or leave them unset)"
+        )
+        return Unit(members, name, holder, conflict=conflict)
+    preferred, preempt = next(iter(preferences)) if preferences else ((), False)
+    return Unit(members, name, holder, next(iter(pins), None), preferred, preempt)
+
+
+def common_holder(members: Sequence[VipView]) -> str | None:
+    """The node that holds most ``members`` (ties: the first member's, in their order)."""
+    held = [m.holder for m in members if m.holder is not None]
+    if not held:
+        return None
+    counts = collections.Counter(held)
+    most = max(counts.values())
+    return next(node for node in held if counts[node] == most)
