@@ -2,7 +2,8 @@
 
 ``kubectl describe vip`` should tell why: every move (its `model.MoveReason`), a refusal the
 first time it appears (invalid spec, duplicate address, no eligible node, no ready endpoint,
-unknown pinned node) and a new conflict. `notices` compares the old and the new status;
+unknown pinned node, a group's conflict or no node for all of it) and a new conflict.
+`notices` compares the old and the new status;
 `floatip_operator.posting` sends what it returns with the shared Event builder
 (`floatip.api.events`). `pool_notices` does the same for a VirtualIPPool's conditions
 (`poolstatuses`). `forged` is the Warning for a holder or epoch the operator never assigned,
@@ -38,6 +39,8 @@ WARN_ON = frozenset(
         model.ConditionReason.NO_ELIGIBLE_NODE,
         model.ConditionReason.NO_READY_ENDPOINT,
         model.ConditionReason.PINNED_NODE_NOT_FOUND,
+        model.ConditionReason.GROUP_CONFLICT,
+        model.ConditionReason.GROUP_UNPLACEABLE,
     }
 )
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from floatip.api import model
 from floatip.api import status as api_status
-from floatip_operator import eligibility, placement, statuses
+from floatip_operator import eligibility, notices, placement, statuses
 from floatip_operator.eligibility import Interface, NodeView, VipView
 from floatip_operator.placement import Reason
 
@@ -180,6 +180,9 @@ def test_the_grouped_condition_names_the_members() -> None:
     built = statuses.build(None, statuses.Inputs(generation=1, now="t", decision=conflict))
     for kind in (model.ConditionType.GROUPED, model.ConditionType.ASSIGNED):
         assert api_status.condition(built, kind)["reason"] == "GroupConflict"
+    [warning] = [n for n in notices.notices(None, built) if n.type == "Warning"]
+    assert (warning.type, warning.reason) == ("Warning", "GroupConflict")
+    assert "pin different nodes (a: s1, b: s2)" in warning.note
     alone = placement.place([vip("solo", "192.0.2.1")], nodes(node("s1")))["solo"]
     built = statuses.build(None, statuses.Inputs(generation=1, now="t", decision=alone))
     assert not api_status.condition(built, model.ConditionType.GROUPED)
