@@ -47,6 +47,7 @@ class Assignment(NamedTuple):
     announced_mac: str | None = None
     deleting: bool = False  # metadata.deletionTimestamp is set: release before it goes
     confirmed: bool = True  # the status itself says holder and epoch (not only the move record)
+    group: str | None = None  # spec.group: handed over whole (`decisions.group_pending`)
 
 
 class Invalid(NamedTuple):
@@ -113,6 +114,7 @@ def parse(obj: Mapping[str, Any], specs: Specs | None = None) -> Assignment | In
         conflict_node=conflict.node if conflict else None,
         announced_mac=announced.mac if announced else None,
         deleting=bool(metadata.get("deletionTimestamp")),
+        group=spec.group,
     )
 
 

@@ -9,6 +9,9 @@ apart from netlink, sockets and the API, so each one is unit tested exhaustively
   removed only once the new holder's `status.announcement.epoch` reaches the new epoch, or the
   move's reason is Failover (the old holder was judged dead: nothing to wait for), or the
   handover timeout passed since the agent first saw the move. Never before.
+  A member of a group (``spec.group``) also waits until the new holder has announced every
+  other member this node still holds (`group_pending`): the old holder releases no member
+  before the new one holds them all.
 - **Release** at once when the VirtualIP is gone, being deleted (its finalizer waits for
   exactly that) or assigned to nobody.
 - **Claims** on a held address (safety 3 and 5): while unsure, any other MAC's claim makes
@@ -60,6 +63,7 @@ class Cause(enum.StrEnum):
     FAILED_OVER = "failed-over"  # this node was judged dead: nothing to wait for
     HANDOVER_TIMEOUT = "did-not-announce"
     AWAITING_NEW_HOLDER = "awaiting-new-holder"
+    AWAITING_GROUP = "awaiting-group"  # announced here, not yet every member of its group
     FENCED = "unsure"  # unsure of the API, and another MAC claimed the address
 
 
@@ -88,11 +92,13 @@ def decide(
     waiting_since: float | None,
     now: float,
     handover_timeout: float = HANDOVER_TIMEOUT,
+    group_pending: str | None = None,
 ) -> Decision:
     """The next step for one VirtualIP.
 
     `waiting_since` is when the agent first saw the current move away from it (None if it has
-    not yet waited for this epoch); `now` is on the same monotonic clock.
+    not yet waited for this epoch); `now` is on the same monotonic clock. `group_pending`: a
+    member of its group this node holds that the new holder has not announced yet.
     """
     if assignment is None:
         if held is None:
@@ -125,7 +131,10 @@ def decide(
             Cause.ASSIGNED_TO_NOBODY,
             f"assigned to nobody at epoch {assignment.epoch}",
         )
-    if assignment.announced_epoch is not None and assignment.announced_epoch >= assignment.epoch:
+    announced = (
+        assignment.announced_epoch is not None and assignment.announced_epoch >= assignment.epoch
+    )
+    if announced and group_pending is None:
         return Decision(
             Action.RELEASE,
             Cause.NEW_HOLDER_ANNOUNCED,
@@ -133,9 +142,12 @@ def decide(
         )
     if assignment.last_reason == model.MoveReason.FAILOVER:
         return Decision(Action.RELEASE, Cause.FAILED_OVER, f"failed over to {assignment.holder}")
-    waiting = f"waiting for {assignment.holder} to announce"
+    cause, waiting = Cause.AWAITING_NEW_HOLDER, f"waiting for {assignment.holder} to announce"
+    if announced:
+        cause = Cause.AWAITING_GROUP
+        waiting += f" {group_pending} too (group {assignment.group} moves whole)"
     if waiting_since is None:
-        return Decision(Action.WAIT, Cause.AWAITING_NEW_HOLDER, waiting, handover_timeout)
+        return Decision(Action.WAIT, cause, waiting, handover_timeout)
     left = waiting_since + handover_timeout - now
     if left <= 0:
         return Decision(
@@ -143,7 +155,34 @@ def decide(
             Cause.HANDOVER_TIMEOUT,
             f"{assignment.holder} did not announce within {handover_timeout:g} s",
         )
-    return Decision(Action.WAIT, Cause.AWAITING_NEW_HOLDER, waiting, left)
+    return Decision(Action.WAIT, cause, waiting, left)
+
+
+def group_pending(
+    assignment: assignments.Assignment,
+    *,
+    node: str,
+    assigned: Mapping[str, assignments.Assignment],
+    held: Iterable[str],
+) -> str | None:
+    """A member of ``assignment``'s group that this node holds (``held``: VirtualIP names) and
+    that moves to another node whose agent has not announced it yet; None when there is none.
+
+    A member moved by a Failover is not waited for (nothing hands over), nor one assigned here
+    or to nobody (it is not handed to anyone).
+    """
+    group = assignment.group
+    if group is None:
+        return None
+    for name in sorted(held):
+        other = assigned.get(name)
+        if name == assignment.name or other is None or other.group != group:
+            continue
+        if other.holder in (None, node) or other.last_reason == model.MoveReason.FAILOVER:
+            continue
+        if other.announced_epoch is None or other.announced_epoch < other.epoch:
+            return name
+    return None
 
 
 def probe_first(assignment: assignments.Assignment) -> bool:

@@ -9,7 +9,9 @@ recorded move newer than a VirtualIP's status is read as that VirtualIP's assign
 (`assignments.moved`), so every successor of a failed node acts on the one write that recorded
 its moves, not on its own status write one by one. It also re-reads single VirtualIPs on
 request (`reread`: a peer claimed an address this node holds) through the same path, so there
-is one way in for every word of the API. It never acts on a VirtualIP itself.
+is one way in for every word of the API. A word about a member of a group (``spec.group``) also
+nudges the group's other members held here (`nudges.GroupMoved`). It never acts on a VirtualIP
+itself.
 """
 
 from __future__ import annotations
@@ -73,7 +75,17 @@ class Intake:
                      newest=self.book.newest(parsed.name))  # fmt: skip
             return None
         self.table.assign(parsed)
+        if parsed.group is not None:
+            self._tell_group(parsed)
         return parsed
+
+    def _tell_group(self, member: assignments.Assignment) -> None:
+        """Nudge the workers of the other members of ``member``'s group held here: one waiting
+        to hand its address over may go once the new holder announced every member."""
+        for name in self.table.held:
+            other = self.table.assignments.get(name)
+            if name != member.name and other is not None and other.group == member.group:
+                self.nudge(name, nudges.GroupMoved(member.name))
 
     def listed(self, objects: Iterable[Mapping[str, Any]]) -> list[assignments.Assignment]:
         """A whole list: accept each, and every VirtualIP it no longer has is gone."""

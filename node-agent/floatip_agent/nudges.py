@@ -57,4 +57,15 @@ class Asked(NamedTuple):
     ifname: str
 
 
-Nudge = Reassigned | Fenced | Foreign | Asked
+class GroupMoved(NamedTuple):
+    """Another member of this VirtualIP's group (``spec.group``) has new word from the API.
+
+    From `floatip_agent.intake`, to the workers of the group's other members that this node
+    holds: one waiting to hand its address over looks again, since a group is handed over
+    whole (`floatip_agent.decisions.group_pending`).
+    """
+
+    member: str
+
+
+Nudge = Reassigned | Fenced | Foreign | Asked | GroupMoved

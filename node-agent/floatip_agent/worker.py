@@ -8,7 +8,8 @@ decision says to look again:
 - **take** (`taking.take`: probe, flow handoff, add), then the first announcement and the
   schedule;
 - **keep**: announce anew at a newer epoch; end a conflict that went quiet;
-- **wait**: a planned move away (make before break): stop refreshing, keep the address;
+- **wait**: a planned move away (make before break): stop refreshing, keep the address (a
+  group's member also until the new holder announced every member held here);
 - **release**: stop announcing, end a handoff, name the new holder's MAC to the LAN (after a
   planned move), remove the address (one the kernel refused to remove stays a leftover,
   removed first at every turn until it is gone).
@@ -160,6 +161,8 @@ class VipWorker:
             self.assignment = nudge.assignment
             self.fenced = self.asked_anew = False
             return
+        if isinstance(nudge, nudges.GroupMoved):
+            return  # `step` reads the group's members from the table
         held = self.held
         if held is None or held.address != nudge[0].address:
             return  # about an address this worker no longer holds
@@ -188,9 +191,16 @@ class VipWorker:
         """Decide and act once; return when to look again at the latest (None: on a nudge)."""
         assignment, waiting = self.assignment, self.waiting
         since = waiting[1] if waiting and assignment and waiting[0] == assignment.epoch else None
+        pending = None
+        if assignment is not None and assignment.group is not None and self.held is not None:
+            table = self.io.table
+            pending = decisions.group_pending(
+                assignment, node=self.node, assigned=table.assignments, held=table.held
+            )
         decision = decisions.decide(
             assignment, node=self.node, held=self.held, waiting_since=since,
             now=self.clock(), handover_timeout=self.config.handover_timeout_seconds,
+            group_pending=pending,
         )  # fmt: skip
         if decision.action is not Action.WAIT:
             self.waiting = None

@@ -7,6 +7,8 @@
 - claims on a held address: own frames ignored; unsure -> release for any other MAC; sure ->
   peer re-read, foreign conflict;
 - restart: owned + assigned here kept, other owned removed, duplicates removed;
+- a group's member waits until the new holder announced every member held here
+  (`group_pending`; a Failover, a member staying or released, another group wait for nothing);
 - the epoch book ignores older epochs of the same object, not of a re-created one;
 - the fence is unsure before the first contact and after the silence.
 """
@@ -220,3 +222,49 @@ def test_parse_reads_deletion_and_the_announced_mac() -> None:
     assert isinstance(parsed, assignments.Assignment)
     assert parsed.deleting is True
     assert parsed.announced_mac == "02:f1:00:00:00:02"
+
+
+# --- groups: the old holder releases no member before the new holder announced them all ----
+
+
+def member(name: str, **overrides: Any) -> assignments.Assignment:
+    fields: dict[str, Any] = {"name": name, "group": "edge", "holder": "new", "epoch": 3}
+    return make(**(fields | overrides))
+
+
+@pytest.mark.parametrize(
+    ("other", "pending"),
+    [
+        (member("b"), "b"),  # moving, not announced yet
+        (member("b", announced_epoch=2), "b"),  # announced at an older epoch only
+        (member("b", announced_epoch=3), None),  # the new holder announced it
+        (member("b", last_reason="Failover"), None),  # nothing hands over
+        (member("b", holder="me"), None),  # stays here
+        (member("b", holder=None), None),  # released to nobody
+        (member("b", group="other"), None),  # another group
+        (make(name="b", holder="new", epoch=3), None),  # no group
+    ],
+)
+def test_group_pending(other: assignments.Assignment, pending: str | None) -> None:
+    a = member("a", announced_epoch=3)
+    held = ["a", "b"]
+    assigned = {"a": a, "b": other}
+    assert decisions.group_pending(a, node="me", assigned=assigned, held=held) == pending
+    assert decisions.group_pending(a, node="me", assigned=assigned, held=["a"]) is None
+    alone = a._replace(group=None)
+    assert decisions.group_pending(alone, node="me", assigned=assigned, held=held) is None
+
+
+def test_an_announced_member_waits_for_the_rest_of_its_group() -> None:
+    a = member("a", announced_epoch=3)
+    decide = decisions.decide
+    waiting = decide(a, node="me", held=HELD, waiting_since=None, now=100.0, group_pending="b")
+    assert (waiting.action, waiting.cause) == (A.WAIT, C.AWAITING_GROUP)
+    assert "b too (group edge moves whole)" in waiting.reason
+    late = decide(a, node="me", held=HELD, waiting_since=80.0, now=100.0, group_pending="b")
+    assert (late.action, late.cause) == (A.RELEASE, C.HANDOVER_TIMEOUT)
+    done = decide(a, node="me", held=HELD, waiting_since=95.0, now=100.0, group_pending=None)
+    assert (done.action, done.cause) == (A.RELEASE, C.NEW_HOLDER_ANNOUNCED)
+    failover = a._replace(last_reason="Failover", announced_epoch=None)
+    gone = decide(failover, node="me", held=HELD, waiting_since=None, now=100.0, group_pending="b")
+    assert (gone.action, gone.cause) == (A.RELEASE, C.FAILED_OVER)

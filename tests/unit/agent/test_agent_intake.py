@@ -8,7 +8,8 @@ Proves, without an API server (only what the intake makes of objects it is hande
   takes it back nor makes it unconfirmed again;
 - a move of an object deleted and created again (another uid), and an empty record, change
   nothing;
-- a spec is validated once per uid and generation (status events reuse it).
+- a spec is validated once per uid and generation (status events reuse it);
+- word of a group's member nudges the workers of its other members held here (`GroupMoved`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 from floatip.api import moves
 from floatip.kube import client
-from floatip_agent import assignments, intake, nudges, table
+from floatip_agent import assignments, decisions, intake, nudges, table
 from tests.unit.agent import fakes
 
 
@@ -90,3 +91,19 @@ def test_a_spec_is_validated_once_per_generation() -> None:
     assert isinstance(invalid, str) and invalid.startswith("spec is invalid")
     again = specs.get("web", meta | {"uid": "u2"}, {"address": "192.0.2.102/24"})
     assert not isinstance(again, str) and str(again.interface_address.ip) == "192.0.2.102"
+
+
+def test_word_of_a_group_member_nudges_the_other_members_held_here() -> None:
+    s = Setup()
+    members = [vip(name, holder="me", epoch=1) for name in ("a", "b", "c", "solo")]
+    for body in members[:3]:
+        body["spec"]["group"] = "edge"
+    s.intake.listed(members)
+    for index, name in enumerate(("a", "b", "solo")):  # held here; c is not
+        s.table.hold(name, decisions.Held(fakes.VIP + index, "eth0", 1))
+    s.nudges.clear()
+    moved = vip("c", holder="other", epoch=2)
+    moved["spec"]["group"] = "edge"
+    s.intake.changed(moved)
+    assert s.nudges[:2] == [("a", nudges.GroupMoved("c")), ("b", nudges.GroupMoved("c"))]
+    assert [name for name, n in s.nudges[2:]] == ["c"]

@@ -12,7 +12,8 @@ Proves, for the only code that acts on a VirtualIP:
   after three quiet rounds of verification; while it lasts, a host that resolves the address
   (`Asked`) gets an announcement right after, and with no conflict it gets nothing;
 - a planned move away waits (no refresh, address kept) until the new holder announces, then
-  releases naming the new holder's MAC; a failover away releases at once;
+  releases naming the new holder's MAC; a failover away releases at once; a group's member
+  also waits until the new holder announced every member held here (`GroupMoved` wakes it);
 - a planned take begins the flow handoff first; a deletion releases and the worker ends;
 - a failing step is reported once and retried, and the worker keeps running; an address
   whose remove the kernel refused is removed at the next turn (never forgotten on the node
@@ -196,6 +197,31 @@ async def test_a_planned_move_away_waits_for_the_new_holders_announcement() -> N
                                         announcement=announced)))  # fmt: skip
     await drain(one)
     assert world.wire.redirected == [(fakes.VIP, fakes.PEER_MAC)]
+    assert world.kernel.removed == [fakes.VIP]
+    assert world.sample("floatip_agent_releases_total", why="announced") == 1
+
+
+async def test_a_group_member_is_released_only_once_every_member_held_here_is_announced() -> None:
+    world = fakes.World()
+    one = world.worker()
+    grouped = fakes.vip_object(holder="me", epoch=1)
+    grouped["spec"]["group"] = "edge"
+    one.nudge(assigned(grouped))
+    await drain(one)
+    peer = assigned(grouped | {"metadata": {"name": "peer", "uid": "u2"}}).assignment
+    assert peer is not None
+    world.table.assign(peer._replace(address=fakes.VIP + 1))
+    world.table.hold("peer", decisions.Held(fakes.VIP + 1, "eth0", 1))
+    announced = {"node": "other", "epoch": 2, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:01Z"}
+    moved = fakes.vip_object(holder="other", epoch=2, reason="Pinned", announcement=announced)
+    moved["spec"]["group"] = "edge"
+    world.table.assign(peer._replace(holder="other", epoch=2, last_reason="Pinned"))
+    one.nudge(assigned(moved))
+    assert await drain(one) == world.config.handover_timeout_seconds
+    assert world.kernel.removed == []  # announced here, but the peer is not yet
+    world.table.assign(peer._replace(holder="other", epoch=2, announced_epoch=2))
+    one.nudge(nudges.GroupMoved("peer"))
+    await drain(one)
     assert world.kernel.removed == [fakes.VIP]
     assert world.sample("floatip_agent_releases_total", why="announced") == 1
 
