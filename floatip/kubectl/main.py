@@ -100,7 +100,7 @@ def status(ctx: click.Context, names_: tuple[str, ...]) -> None:
     if not objects:
         click.echo("No VirtualIPs found: create one with kubectl apply -f vip.yaml")
         return
-    click.echo(views.table(views.STATUS_HEADERS, views.status_rows(objects)))
+    click.echo(views.table(views.status_headers(objects), views.status_rows(objects)))
 
 
 @cli.command()

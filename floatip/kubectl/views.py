@@ -66,22 +66,39 @@ def service_of(obj: Mapping[str, Any]) -> str:
     return ",".join(services.listed((obj.get("metadata") or {}).get("annotations"))) or "-"
 
 
+def group_of(obj: Mapping[str, Any]) -> str | None:
+    """A VirtualIP's ``spec.group``, if it names one."""
+    group = (obj.get("spec") or {}).get("group")
+    return group if isinstance(group, str) and group else None
+
+
 def status_rows(objects: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """One row per VirtualIP, by name; when any names a ``spec.group``, the members of each
+    group follow one another (at the place of the group's name) and a GROUP column ends each
+    row (`status_headers`)."""
+    objects = list(objects)
+    grouped = any(group_of(obj) for obj in objects)
+
+    def order(obj: Mapping[str, Any]) -> tuple[str, str]:
+        name = str(obj["metadata"]["name"])
+        return (group_of(obj) or name, name) if grouped else (name, "")
+
     rows = []
-    for obj in sorted(objects, key=lambda o: str(o["metadata"]["name"])):
+    for obj in sorted(objects, key=order):
         current = status.read(status.of(obj))
-        rows.append(
-            [
-                str(obj["metadata"]["name"]),
-                str((obj.get("spec") or {}).get("address", "")),
-                current.holder or "-",
-                ready(current),
-                str(current.epoch),
-                condition_summary(current),
-                last_move(current),
-                service_of(obj),
-            ]
-        )
+        row = [
+            str(obj["metadata"]["name"]),
+            str((obj.get("spec") or {}).get("address", "")),
+            current.holder or "-",
+            ready(current),
+            str(current.epoch),
+            condition_summary(current),
+            last_move(current),
+            service_of(obj),
+        ]
+        if grouped:
+            row.append(group_of(obj) or "-")
+        rows.append(row)
     return rows
 
 
@@ -89,6 +106,15 @@ def status_rows(objects: Iterable[Mapping[str, Any]]) -> list[list[str]]:
 STATUS_HEADERS = (
     "NAME", "ADDRESS", "NODE", "READY", "EPOCH", "CONDITIONS", "LAST MOVE", "SERVICE",
 )  # fmt: skip
+#: ... and GROUP after it, only when a VirtualIP listed names a spec.group.
+GROUPED_STATUS_HEADERS = (*STATUS_HEADERS, "GROUP")
+
+
+def status_headers(objects: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The headers of `status_rows` for the same objects."""
+    return GROUPED_STATUS_HEADERS if any(group_of(o) for o in objects) else STATUS_HEADERS
+
+
 HISTORY_HEADERS = ("TIME", "FROM", "TO", "REASON", "EPOCH")
 
 

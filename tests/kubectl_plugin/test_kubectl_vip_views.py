@@ -1,5 +1,6 @@
 """The plugin's tables: condition summaries, last move, the Service(s) of a Service-backed
-VirtualIP (the last column), history rows and column alignment.
+VirtualIP (the last column), a group's members together with a GROUP column (only when a
+VirtualIP names a group), history rows and column alignment.
 
 Statuses are read typed through floatip.api.status: a condition or move that does not fit the
 schema is left out of the table (and the rest shown), never a crash.
@@ -68,6 +69,24 @@ def test_service_backed_vips_name_their_services_last() -> None:
     assert views.STATUS_HEADERS[-1] == "SERVICE" and len(views.STATUS_HEADERS) == len(rows[0])
     assert rows[0][-1] == "default/dns-tcp,default/dns-udp"
     assert rows[1][-1] == "-"
+
+
+def test_members_of_a_group_follow_one_another_with_a_group_column() -> None:
+    def obj(name: str, group: str | None = None) -> dict[str, object]:
+        spec = {"address": "192.0.2.1"} | ({"group": group} if group else {})
+        grouped = {**STATUS, "conditions": [{"type": "Grouped", "status": "True",
+                   "reason": "Together", "lastTransitionTime": T}]}  # fmt: skip
+        return {"metadata": {"name": name}, "spec": spec, "status": grouped}
+
+    objects = [obj("a"), obj("z-in", "edge"), obj("b-out", "edge"), obj("f")]
+    assert views.status_headers(objects) == (*views.STATUS_HEADERS, "GROUP")
+    rows = views.status_rows(objects)
+    assert [(r[0], r[-1]) for r in rows] == [("a", "-"), ("b-out", "edge"), ("z-in", "edge"),
+                                             ("f", "-")]  # fmt: skip
+    assert rows[1][5] == "Grouped=True"
+    plain = [obj("a"), obj("f")]
+    assert views.status_headers(plain) == views.STATUS_HEADERS
+    assert [len(r) for r in views.status_rows(plain)] == [len(views.STATUS_HEADERS)] * 2
 
 
 def test_history_rows() -> None:
