@@ -1,0 +1,160 @@
+"""Groups (spec.group) end to end: VIPs that always share one holder, judged by the client.
+
+Proves, on a three-node lab with a router's two addresses in one group (its "outside" address
+and its "inside" one, whose health check is a TCP listener on each node's loopback):
+- both are placed on one node (the first whose agent reports the check passing), the only one
+  carrying them, and the client is answered there
+  at both addresses; every member's status shows the group (Grouped=True, naming both);
+- the holder loses power (kill-node): both move in one pass (one history time) to the same
+  successor, which alone carries them and answers the client at both;
+- the inside address's health check fails on the holder (its listener stops): the whole group
+  moves, planned (HolderIneligible), to one other node; make-before-break for every member:
+  the client, asking both addresses every 10 ms, loses no request on either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from floatip_lab import session
+from tests.e2e.conftest import Addresses, holders, running_lab, status, wait_holders, watch
+
+PORT = 9123
+NODES = ("server1", "server2", "server3")
+#: a TCP service on the node's loopback: accepts and closes, until killed
+SERVE = (
+    "import socket, sys\n"
+    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(64)\n"
+    "while True: s.accept()[0].close()\n"
+)
+CHECK = {"type": "tcp", "port": PORT, "intervalSeconds": 1, "timeoutSeconds": 1, "rise": 1,
+         "fall": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[session.Session]:
+    with running_lab(tmp_path_factory, nodes=3) as lab:
+        yield lab
+
+
+class Listeners:
+    """The health check's service on each node: started for the test, stopped on demand."""
+
+    def __init__(self, lab: session.Session) -> None:
+        self.lab = lab
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, node: str) -> None:
+        netns = self.lab.lab.host(node).netns
+        self.running[node] = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, "-c", SERVE, str(PORT)]
+        )
+
+    def stop(self, node: str) -> None:
+        process = self.running.pop(node)
+        process.kill()
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for node in list(self.running):
+            self.stop(node)
+
+
+@contextlib.contextmanager
+def listeners(lab: session.Session) -> Iterator[Listeners]:
+    running = Listeners(lab)
+    try:
+        for node in NODES:
+            running.start(node)
+        yield running
+    finally:
+        running.stop_all()
+
+
+def ready(lab: session.Session, name: str) -> bool:
+    return (lab.condition(name, "Ready") or {}).get("status") == "True"
+
+
+def together(
+    lab: session.Session,
+    names: tuple[str, ...],
+    addresses: tuple[str, ...],
+    *,
+    away_from: str | None = None,
+) -> str:
+    """Wait until every member is Ready on one node (not ``away_from``) that alone carries
+    every address and answers the client at each; return that node. A powered-off
+    ``away_from`` keeps its addresses in its kernel: it is not counted as carrying them."""
+
+    def common() -> str | None:
+        found = {status(lab, n).get("holder") for n in names}
+        return next(iter(found)) if len(found) == 1 and away_from not in found else None
+
+    def carriers(address: str) -> list[str]:
+        return [n for n in holders(lab, address) if n != away_from]
+
+    lab.wait(
+        lambda: (
+            common() is not None
+            and all(ready(lab, n) for n in names)
+            and all(carriers(a) == [common()] for a in addresses)
+        ),
+        what=f"{', '.join(names)} Ready together on one node (not {away_from})",
+        timeout=30,
+        interval=0.05,
+        describe=lambda: "; ".join(
+            f"{n}: holder {status(lab, n).get('holder')}, carried by {holders(lab, a)}, "
+            f"conditions {status(lab, n).get('conditions')}"
+            for n, a in zip(names, addresses, strict=True)
+        ),
+    )
+    node = common()
+    assert node is not None
+    for address in addresses:
+        lab.wait_answer(address, node, timeout=30)
+    return node
+
+
+def test_a_group_moves_together(lab: session.Session) -> None:
+    spare = Addresses(140)
+    outside, inside = spare.take(), spare.take()
+    names = ("edge-out", "edge-in")
+    with listeners(lab) as running:
+        lab.apply_vip("edge-out", {"address": f"{outside}/24", "group": "edge"})
+        lab.apply_vip("edge-in", {"address": f"{inside}/24", "group": "edge", "healthCheck": CHECK})
+        first = together(lab, names, (outside, inside))
+        grouped = lab.condition("edge-in", "Grouped") or {}
+        assert (grouped.get("status"), grouped.get("reason")) == ("True", "Together"), grouped
+        assert "edge-in, edge-out" in str(grouped.get("message")), grouped
+
+        lab.fault("kill-node", first)
+        successor = together(lab, names, (outside, inside), away_from=first)
+        moves = [status(lab, n)["history"][-1] for n in names]
+        assert {(m["from"], m["to"], m["reason"]) for m in moves} == {
+            (first, successor, "Failover")
+        }, moves
+        assert moves[0]["time"] == moves[1]["time"], f"decided in one pass: {moves}"
+        lab.fault("heal")
+        lab.wait_agents_sure()
+
+        with watch(lab, outside) as out_seen, watch(lab, inside, arp=False) as in_seen:
+            time.sleep(0.5)  # a recording window before the fault
+            running.stop(successor)
+            after = together(lab, names, (outside, inside), away_from=successor)
+            time.sleep(1.0)  # a recording window after the move
+        moves = [status(lab, n)["history"][-1] for n in names]
+        assert {(m["from"], m["to"], m["reason"]) for m in moves} == {
+            (successor, after, "HolderIneligible")
+        }, moves
+        out_seen[0].assert_planned_move_lost_nothing(f"the group's move, at {outside}")
+        in_seen[0].assert_planned_move_lost_nothing(f"the group's move, at {inside}")
+        assert out_seen[0].last_answer() == in_seen[0].last_answer() == after
+        for address in (outside, inside):
+            wait_holders(lab, address, [after], timeout=10)
