@@ -16,6 +16,9 @@ In a lab of its own (M nodes; a data LAN with room for N VIPs, `naming.scale_net
    ``critical_path``: the operator's ``floatip_operator_failover_critical_writes_total`` over
    the same window, null while the operator does not export it.
 
+With ``--group`` every VIP is in one group (``spec.group``): the figures are a group's failover
+(its members all move to one successor in one pass), and the JSON names the group.
+
 The client asks over UDP (`floatip_lab.udpclient` to each node's `floatip_lab.whoami`, which
 answers with its node name): each VIP not yet answered by the node awaited is asked every
 max(10 ms, N / 20,000 s) (10 ms up to 200 VIPs, 50 ms at 1,000), the resolution of every
@@ -42,6 +45,7 @@ Say = Callable[[str], None]
 SETTLE_SECONDS = 2.0  # after the agents are sure of the API, before reading an RSS
 POLL = 0.2
 PROGRESS_EVERY = 2.0
+GROUP = "bench"  # spec.group of every VIP with --group
 
 
 def _addresses(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -241,7 +245,9 @@ def critical_writes(
     return round(after - before)
 
 
-def run(*, vips: int, nodes: int, profile: str, say: Say) -> dict[str, Any]:
+def run(
+    *, vips: int, nodes: int, profile: str, say: Say, group: str | None = None
+) -> dict[str, Any]:
     network = naming.scale_network(vips)
     interval = scale_figures.ask_interval(vips)
     with (
@@ -259,11 +265,12 @@ def run(*, vips: int, nodes: int, profile: str, say: Say) -> dict[str, Any]:
         time.sleep(SETTLE_SECONDS)
         agent = lab.lab.processes[floatipd.agent_name(first)]
         rss = {"agent_idle": failover.rss_mib(agent.pid)}
-        specs = scale_figures.vip_specs(network, vips, first)
+        specs = scale_figures.vip_specs(network, vips, first, group=group)
         watch = scale_lab.StatusWatch(lab.api)
         watch.start()
         try:
-            say(f"applying {vips} VirtualIPs at once, each preferring {first}")
+            grouped = f", all in group {group}" if group else ""
+            say(f"applying {vips} VirtualIPs at once, each preferring {first}{grouped}")
             ready_s = apply_all(lab, watch, specs, interval, say)
             settle(lab, watch, specs, say)
             rss["agent_loaded"] = failover.rss_mib(agent.pid)
@@ -282,6 +289,7 @@ def run(*, vips: int, nodes: int, profile: str, say: Say) -> dict[str, Any]:
         critical_writes=critical,
         total_writes=total,
         rss_mib=rss,
+        group=group,
     )
 
 
@@ -294,7 +302,13 @@ def _exit_on_term(signum: int, frame: FrameType | None) -> None:
 @click.option("--nodes", type=click.IntRange(2, 50), default=3, show_default=True)
 @click.option("--profile", type=click.Choice(["default", "fast"]), default="default")
 @click.option("--json", "as_json", is_flag=True, help="end with the JSON line only")
-def scale_command(vips: int, nodes: int, profile: str, as_json: bool) -> None:
+@click.option(
+    "--group",
+    "grouped",
+    is_flag=True,
+    help=f"put every VIP in one group (spec.group: {GROUP}): they fail over as one",
+)
+def scale_command(vips: int, nodes: int, profile: str, as_json: bool, grouped: bool) -> None:
     """N VIPs on the first node, applied at once; then it loses power (kill-node).
 
     Prints how long until all were Ready and answering, each VIP's failover (fault to the
@@ -308,7 +322,9 @@ def scale_command(vips: int, nodes: int, profile: str, as_json: bool) -> None:
     signal.signal(signal.SIGTERM, _exit_on_term)  # cleans up as Ctrl-C does
     started = time.monotonic()
     try:
-        result = run(vips=vips, nodes=nodes, profile=profile, say=say)
+        result = run(
+            vips=vips, nodes=nodes, profile=profile, say=say, group=GROUP if grouped else None
+        )
     except (commands.LabError, waiting.WaitTimeoutError) as exc:
         say(f"gave up after {time.monotonic() - started:.0f} s; its lab is removed")
         raise click.ClickException(str(exc)) from exc

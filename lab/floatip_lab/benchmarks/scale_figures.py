@@ -36,12 +36,14 @@ def vip_names(count: int) -> list[str]:
 
 
 def vip_specs(
-    network: ipaddress.IPv4Network, count: int, preferred: str
+    network: ipaddress.IPv4Network, count: int, preferred: str, *, group: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Each VirtualIP's name and spec: the first free addresses, all preferring one node."""
+    """Each VirtualIP's name and spec: the first free addresses, all preferring one node (and
+    all in ``group``, when one is given: ``bench scale --group``)."""
     addresses = naming.vip_addresses(network, count)
+    extra = {} if group is None else {"group": group}
     return {
-        name: {"address": f"{address}/{network.prefixlen}", "preferredNodes": [preferred]}
+        name: {"address": f"{address}/{network.prefixlen}", "preferredNodes": [preferred]} | extra
         for name, address in zip(vip_names(count), addresses, strict=True)
     }
 
@@ -145,9 +147,12 @@ def result(
     critical_writes: int | None,
     total_writes: int,
     rss_mib: Mapping[str, float],
+    group: str | None = None,
 ) -> dict[str, Any]:
-    """The benchmark's JSON contract (README, "Benchmarks": ``floatip bench scale``)."""
-    return {
+    """The benchmark's JSON contract (README, "Benchmarks": ``floatip bench scale``); with
+    ``--group``, a ``group`` key names the group every VIP was in (absent without it)."""
+    grouped = {} if group is None else {"group": group}
+    return grouped | {
         "vips": vips,
         "nodes": nodes,
         "ready_s": round(ready_s, 2),

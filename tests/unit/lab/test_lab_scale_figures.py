@@ -42,6 +42,10 @@ def test_vip_specs_fill_the_data_lan_from_its_free_range() -> None:
     assert specs["scale-1000"]["address"] == "198.18.4.75/20"  # 100 + 999 = 4 * 256 + 75
     assert len({s["address"] for s in specs.values()}) == 1000
     assert sf.vip_names(12_000)[0] == "scale-00001"
+    grouped = sf.vip_specs(ipaddress.IPv4Network("198.18.0.0/20"), 10, "server1", group="bench")
+    assert {s["group"] for s in grouped.values()} == {"bench"}
+    assert grouped[sf.vip_names(10)[0]] == {"address": "198.18.0.100/20", "preferredNodes": ["server1"],
+                                   "group": "bench"}  # fmt: skip
 
 
 def _vip(name: str, holder: str | None, ready: bool) -> dict[str, Any]:
@@ -186,3 +190,9 @@ def test_result_has_exactly_the_contract_keys() -> None:
         "api_writes": {"critical_path": None, "total": 81},
         "rss_mib": {"agent_idle": 100.0, "agent_loaded": 101.5, "operator_loaded": 80.0},
     }
+    grouped = sf.result(
+        vips=20, nodes=3, ready_s=2.345, failover=failover, critical_writes=None, total_writes=81,
+        rss_mib={"agent_idle": 100.0, "agent_loaded": 101.5, "operator_loaded": 80.0},
+        group="bench",
+    )  # fmt: skip
+    assert grouped == result | {"group": "bench"}
