@@ -65,7 +65,19 @@ def _rows(schema: Mapping[str, Any], path: str) -> Iterator[str]:
 
 #: What a kind's section says before its fields.
 _INTRODUCTIONS: dict[str, list[str]] = {
-    names.KIND: [],
+    names.KIND: [
+        "Groups: VirtualIPs that name the same `spec.group` always share one holder "
+        "(keepalived's vrrp_sync_group). The group is a field on each member, not an object "
+        "of its own: no further CRD, RBAC rule or object to keep in step in GitOps, and "
+        "membership is declared where the address is, as keepalived's sync group names its "
+        "members. Every member carries a `Grouped` condition: True with reason `Together` "
+        "(naming the members and their node), or False with `GroupConflict` (members pin "
+        "different nodes, or list different preferredNodes/preempt) or `GroupUnplaceable` (no "
+        "node is eligible for every member); then `Assigned` and `Ready` say the same, a "
+        "Warning Event is posted, and each member stays where it is. A member moved to join the "
+        "rest of its group records the move reason `JoinedGroup`.",
+        "",
+    ],
     names.POOL_KIND: [
         "A pool of addresses for Services of type LoadBalancer (MetalLB's IPAddressPool), "
         "validated by the CRD, the model and `floatip validate`. The operator gives Services "

@@ -2,9 +2,10 @@
 
 Made for GitOps pipelines (a pre-commit hook, a CI step before Argo CD or Flux syncs): it
 reads multi-document YAML, validates every VirtualIP and VirtualIPPool with the same rules the
-model applies (`floatip.api.validation`),
-and prints each problem with its file, document index and field path. Exit codes are a
-contract: 0 all valid, 1 some object invalid, 2 a file unreadable or not YAML.
+model applies (`floatip.api.validation`), checks that the members of each group
+(``spec.group``) agree across every file read (`floatip.api.groups`), and prints each problem
+with its file, document index and field path. Exit codes are a contract: 0 all valid, 1 some
+object invalid, 2 a file unreadable or not YAML.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import dataclasses
 import pathlib
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 import yaml
 
-from floatip.api import validation
+from floatip.api import groups, model, names, validation
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -40,12 +41,23 @@ class Finding:
         return f"{where}: {self.severity}: {self.text}"
 
 
+class Member(NamedTuple):
+    """A valid VirtualIP that names a group, and where it was read."""
+
+    file: str
+    document: int
+    name: str
+    spec: model.VirtualIPSpec
+
+
 @dataclasses.dataclass
 class Report:
     findings: list[Finding] = dataclasses.field(default_factory=list)
     valid: int = 0
     invalid: int = 0
     unreadable: int = 0
+    #: every valid VirtualIP naming a spec.group, by group (checked across all files)
+    members: dict[str, list[Member]] = dataclasses.field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -65,7 +77,22 @@ def validate_files(paths: Iterable[str]) -> Report:
             report.findings.append(Finding(path, None, "error", f"cannot read the file: {exc}"))
             continue
         _validate_text(path, text, report)
+    _check_groups(report)
     return report
+
+
+def _check_groups(report: Report) -> None:
+    """Members of one group, across every file read, must agree (`floatip.api.groups`): the
+    operator would leave such a group where it is (GroupConflict)."""
+    for group, members in sorted(report.members.items()):
+        agreed = groups.agreement(group, [(m.name, m.spec) for m in members])
+        if not agreed.conflict:
+            continue
+        for member in members:
+            report.invalid += 1
+            report.valid -= 1
+            text = f"{names.KIND} {member.name!r}: spec.group: {agreed.conflict}"
+            report.findings.append(Finding(member.file, member.document, "error", text))
 
 
 def _validate_text(path: str, text: str, report: Report) -> None:
@@ -98,8 +125,18 @@ def _validate_text(path: str, text: str, report: Report) -> None:
         else:
             report.valid += 1
             report.findings.append(Finding(path, index, "ok", f"{kind} {name} is valid"))
+            _note_member(report, path, index, document)
     if not seen:
         report.findings.append(Finding(path, None, "note", f"no {_KINDS} in this file"))
+
+
+def _note_member(report: Report, path: str, index: int, document: dict[str, Any]) -> None:
+    if not validation.is_virtualip(document):
+        return
+    spec = validation.parse_spec(document["spec"])
+    if spec.group is not None:
+        member = Member(path, index, str(document["metadata"]["name"]), spec)
+        report.members.setdefault(spec.group, []).append(member)
 
 
 def _documents(text: str) -> Iterator[tuple[int, Any]]:

@@ -7,9 +7,10 @@ each member. What a unit asks of a node is what every member asks (`placement` i
 members' eligible nodes, health checks included); this module says which VirtualIPs form a
 unit and what the unit prefers:
 
-- **Pins**: the members that set ``spec.node`` must name one node; the others follow it.
-- **Preferences**: the members that list ``preferredNodes`` must list the same nodes in the
-  same order with the same ``preempt``; the others follow them.
+- **Pins and preferences** (`floatip.api.groups`, the rule ``floatip validate`` applies too):
+  the members that set ``spec.node`` must name one node, the members that list
+  ``preferredNodes`` must list the same nodes in the same order with the same ``preempt``;
+  the others follow them.
 - Members that disagree make a ``GroupConflict``: placement moves none of them (each stays
   where it is) until they agree, and says why on each.
 - **Holder**: the node that holds most members (ties: the first member's, by name). A member
@@ -24,6 +25,7 @@ import collections
 import dataclasses
 from collections.abc import Sequence
 
+from floatip.api import groups
 from floatip_operator.eligibility import VipView
 
 
@@ -70,37 +72,11 @@ def _single(vip: VipView) -> Unit:
 
 
 def _group(name: str, members: tuple[VipView, ...]) -> Unit:
+    agreed = groups.agreement(name, [(m.name, m.spec) for m in members])
     holder = common_holder(members)
-    pins = {m.spec.node for m in members if m.spec.node is not None}
-    preferences = {
-        (m.spec.preferred_nodes, m.spec.preempt) for m in members if m.spec.preferred_nodes
-    }
-    problems = []
-    if len(pins) > 1:
-        problems.append(
-            "its members pin different nodes ("
-            + ", ".join(f"{m.name}: {m.spec.node}" for m in members if m.spec.node)
-            + ")"
-        )
-    if len(preferences) > 1:
-        problems.append(
-            "its members list different preferredNodes or preempt ("
-            + ", ".join(
-                f"{m.name}: [{', '.join(m.spec.preferred_nodes)}]"
-                + (" preempt" if m.spec.preempt else "")
-                for m in members
-                if m.spec.preferred_nodes
-            )
-            + ")"
-        )
-    if problems:
-        conflict = (
-            f"group {name!r} cannot be placed: {' and '.join(problems)}; every member stays "
-            "where it is until the members that set them agree (or leave them unset)"
-        )
-        return Unit(members, name, holder, conflict=conflict)
-    preferred, preempt = next(iter(preferences)) if preferences else ((), False)
-    return Unit(members, name, holder, next(iter(pins), None), preferred, preempt)
+    if agreed.conflict:
+        return Unit(members, name, holder, conflict=agreed.conflict)
+    return Unit(members, name, holder, agreed.pin, agreed.preferred, agreed.preempt)
 
 
 def common_holder(members: Sequence[VipView]) -> str | None:

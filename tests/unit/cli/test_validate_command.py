@@ -4,7 +4,7 @@ Proves: 0 when every VirtualIP and VirtualIPPool is valid; 1 with file, document
 and field path for each problem (a pool's problems with the model's messages); 2 for
 unreadable files and malformed YAML; other kinds (a MetalLB IPAddressPool too) skipped with a
 note; several files and standard input; the shipped examples are valid and the invalid ones
-invalid.
+invalid; the members of a group that disagree (pins) across files are each an error.
 """
 
 from __future__ import annotations
@@ -172,3 +172,25 @@ def test_a_pool_and_a_virtualip_in_one_file(tmp_path: pathlib.Path) -> None:
     )
     assert code == 0
     assert "VirtualIP 'web' is valid" in output and "VirtualIPPool 'general' is valid" in output
+
+
+def _member(name: str, address: str, **spec: str) -> str:
+    fields = ", ".join(
+        f"{k}: {v}" for k, v in {"address": address, "group": "edge", **spec}.items()
+    )
+    return f"apiVersion: floatip.io/v1alpha1\nkind: VirtualIP\nmetadata: {{name: {name}}}\n" \
+        f"spec: {{{fields}}}\n"  # fmt: skip
+
+
+def test_members_of_a_group_must_agree_across_files(tmp_path: pathlib.Path) -> None:
+    first = write(tmp_path, "out.yaml", _member("edge-out", "192.0.2.1/24", node="s1"))
+    second = write(tmp_path, "in.yaml", _member("edge-in", "192.0.2.2/24", node="s2"))
+    follower = write(tmp_path, "x.yaml", _member("edge-x", "192.0.2.3/24"))
+    code, out = run(first, follower)
+    assert code == 0, out
+    code, out = run(first, second, follower)
+    assert code == 1, out
+    assert f"{first}[0]: error: VirtualIP 'edge-out': spec.group: group 'edge' cannot" in out
+    assert "its members pin different nodes (edge-out: s1, edge-in: s2)" in out
+    assert f"{second}[0]: error: VirtualIP 'edge-in': spec.group:" in out
+    assert f"{follower}[0]: error: VirtualIP 'edge-x': spec.group:" in out
