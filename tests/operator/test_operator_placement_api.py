@@ -5,7 +5,9 @@ history reason Failover, an Event); a pin is a planned switchover that is Ready 
 new holder announced; an invalid spec gets InvalidSpec and an Event while other VirtualIPs are
 placed; the newer of two VirtualIPs with one address gets DuplicateAddress; no eligible node
 gives NoEligibleNode; a pin to a missing node says so; the drain label moves the address away
-(HolderIneligible, planned); a failing health check moves it.
+(HolderIneligible, planned); a failing health check moves it; a group's members are placed on
+one node with a Grouped condition naming them, and members pinning different nodes stay where
+they are with GroupConflict (condition and Event) while another VirtualIP is undisturbed.
 """
 
 from __future__ import annotations
@@ -163,3 +165,42 @@ async def test_lost_probes_below_the_fall_threshold_move_nothing(
         await harness.eventually("the agent answering again", answered_again)
     after = await cluster.status("web")
     assert (after["holder"], after["epoch"]) == (before["holder"], 1)
+
+
+async def test_a_group_is_placed_together_and_a_conflict_is_reported(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await cluster.add_node("server2")
+    await cluster.create_vip("edge-out", address="192.0.2.100/24", group="edge")
+    await cluster.create_vip("edge-in", address="192.0.2.101/24", group="edge")
+    await cluster.create_vip("alone", address="192.0.2.102/24")
+    await cluster.run_operator("op-a")
+    placed = [await cluster.placed_and_announced(n) for n in ("edge-out", "edge-in")]
+    holder = placed[0]["holder"]
+    assert placed[1]["holder"] == holder
+    grouped = condition(placed[1], "Grouped")
+    assert (grouped["status"], grouped["reason"]) == ("True", "Together")
+    assert grouped["message"] == f"group edge (2 members: edge-in, edge-out) is held by {holder}"
+    alone = await cluster.placed_and_announced("alone")
+    assert not condition(alone, "Grouped")
+    other = "server2" if holder == "server1" else "server1"
+    for name, pin in (("edge-out", holder), ("edge-in", other)):
+        await cluster.call(
+            "PATCH", f"{harness.VIPS}/{name}", {"spec": {"node": pin}},
+            content_type="application/merge-patch+json",
+        )  # fmt: skip
+    for name in ("edge-out", "edge-in"):
+        stuck = await cluster.wait_status(
+            name, lambda s: condition(s, "Grouped").get("reason") == "GroupConflict", "a conflict"
+        )
+        assert stuck["holder"] == holder and stuck["epoch"] == 1, stuck
+        assert condition(stuck, "Assigned")["reason"] == "GroupConflict"
+        assert "its members pin different nodes" in condition(stuck, "Grouped")["message"]
+
+    async def conflict_events() -> bool:
+        found = [await cluster.events(n) for n in ("edge-out", "edge-in")]
+        return all(any(e["reason"] == "GroupConflict" for e in events) for events in found)
+
+    await harness.eventually("a GroupConflict Event on each member", conflict_events)
+    assert (await cluster.wait_status("alone", ready, "still Ready"))["epoch"] == alone["epoch"]
