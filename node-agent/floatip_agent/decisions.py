@@ -158,6 +158,20 @@ def decide(
     return Decision(Action.WAIT, cause, waiting, left)
 
 
+def handed_over(assignment: assignments.Assignment) -> bool:
+    """Whether nothing is left to wait for before a holder lets ``assignment``'s address go:
+    its holder announced it at its epoch, it failed over (nobody hands over), or it is
+    assigned to nobody."""
+    return (
+        assignment.holder is None
+        or assignment.last_reason == model.MoveReason.FAILOVER
+        or (
+            assignment.announced_epoch is not None
+            and assignment.announced_epoch >= assignment.epoch
+        )
+    )
+
+
 def group_pending(
     assignment: assignments.Assignment,
     *,
@@ -178,9 +192,7 @@ def group_pending(
         other = assigned.get(name)
         if name == assignment.name or other is None or other.group != group:
             continue
-        if other.holder in (None, node) or other.last_reason == model.MoveReason.FAILOVER:
-            continue
-        if other.announced_epoch is None or other.announced_epoch < other.epoch:
+        if other.holder != node and not handed_over(other):
             return name
     return None
 

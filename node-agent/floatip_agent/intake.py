@@ -24,7 +24,7 @@ import structlog
 
 from floatip.api import moves
 from floatip.kube import client, paths, watching
-from floatip_agent import assignments, nudges, table
+from floatip_agent import assignments, decisions, nudges, table
 
 log = structlog.get_logger(__name__)
 
@@ -75,16 +75,20 @@ class Intake:
                      newest=self.book.newest(parsed.name))  # fmt: skip
             return None
         self.table.assign(parsed)
-        if parsed.group is not None:
-            self._tell_group(parsed)
+        self._tell_group(parsed)
         return parsed
 
     def _tell_group(self, member: assignments.Assignment) -> None:
-        """Nudge the workers of the other members of ``member``'s group held here: one waiting
-        to hand its address over may go once the new holder announced every member."""
-        for name in self.table.held:
-            other = self.table.assignments.get(name)
-            if name != member.name and other is not None and other.group == member.group:
+        """Once the new holder announced every member of ``member``'s group held here (or
+        nothing is left to wait for), nudge their workers: one waiting to hand its address
+        over may go. Looks only at the group's members held here, and nudges only then: a
+        large group's move does not wake each of its members once per member."""
+        if member.group is None or not decisions.handed_over(member):
+            return
+        peers = [n for n in self.table.group_held(member.group) if n != member.name]
+        assigned = self.table.assignments
+        if peers and all(decisions.handed_over(assigned[n]) for n in peers):
+            for name in peers:
                 self.nudge(name, nudges.GroupMoved(member.name))
 
     def listed(self, objects: Iterable[Mapping[str, Any]]) -> list[assignments.Assignment]:

@@ -19,12 +19,30 @@ class Table:
         self.assignments: dict[str, assignments.Assignment] = {}
         self.held: dict[str, decisions.Held] = {}
         self._by_address: dict[tuple[addressing.IPAddress, str], str] = {}
+        #: the members of each group (spec.group), so a member's worker looks only at them
+        self._groups: dict[str, set[str]] = {}
 
     def assign(self, assignment: assignments.Assignment) -> None:
+        self._leave(self.assignments.get(assignment.name))
         self.assignments[assignment.name] = assignment
+        if assignment.group is not None:
+            self._groups.setdefault(assignment.group, set()).add(assignment.name)
 
     def forget(self, name: str) -> None:
-        self.assignments.pop(name, None)
+        self._leave(self.assignments.pop(name, None))
+
+    def _leave(self, old: assignments.Assignment | None) -> None:
+        if old is None or old.group is None:
+            return
+        members = self._groups.get(old.group)
+        if members is not None:
+            members.discard(old.name)
+            if not members:
+                del self._groups[old.group]
+
+    def group_held(self, group: str) -> list[str]:
+        """The members of ``group`` this node holds, by name."""
+        return sorted(name for name in self._groups.get(group, ()) if name in self.held)
 
     def hold(self, name: str, held: decisions.Held | None) -> None:
         """What VirtualIP ``name``'s worker holds now (None: nothing)."""

@@ -194,8 +194,9 @@ class VipWorker:
         pending = None
         if assignment is not None and assignment.group is not None and self.held is not None:
             table = self.io.table
+            held = table.group_held(assignment.group)
             pending = decisions.group_pending(
-                assignment, node=self.node, assigned=table.assignments, held=table.held
+                assignment, node=self.node, assigned=table.assignments, held=held
             )
         decision = decisions.decide(
             assignment, node=self.node, held=self.held, waiting_since=since,

@@ -255,6 +255,14 @@ def test_group_pending(other: assignments.Assignment, pending: str | None) -> No
     assert decisions.group_pending(alone, node="me", assigned=assigned, held=held) is None
 
 
+def test_handed_over() -> None:
+    assert not decisions.handed_over(member("b"))
+    assert not decisions.handed_over(member("b", announced_epoch=2))
+    assert decisions.handed_over(member("b", announced_epoch=3))
+    assert decisions.handed_over(member("b", last_reason="Failover"))
+    assert decisions.handed_over(member("b", holder=None))
+
+
 def test_an_announced_member_waits_for_the_rest_of_its_group() -> None:
     a = member("a", announced_epoch=3)
     decide = decisions.decide

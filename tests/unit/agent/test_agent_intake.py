@@ -9,7 +9,8 @@ Proves, without an API server (only what the intake makes of objects it is hande
 - a move of an object deleted and created again (another uid), and an empty record, change
   nothing;
 - a spec is validated once per uid and generation (status events reuse it);
-- word of a group's member nudges the workers of its other members held here (`GroupMoved`).
+- once every member of a group held here is announced elsewhere, word of a member nudges the
+  workers of the others held here (`GroupMoved`), and not before.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def test_a_spec_is_validated_once_per_generation() -> None:
     assert not isinstance(again, str) and str(again.interface_address.ip) == "192.0.2.102"
 
 
-def test_word_of_a_group_member_nudges_the_other_members_held_here() -> None:
+def test_a_group_fully_announced_elsewhere_nudges_its_members_held_here() -> None:
     s = Setup()
     members = [vip(name, holder="me", epoch=1) for name in ("a", "b", "c", "solo")]
     for body in members[:3]:
@@ -101,9 +102,20 @@ def test_word_of_a_group_member_nudges_the_other_members_held_here() -> None:
     s.intake.listed(members)
     for index, name in enumerate(("a", "b", "solo")):  # held here; c is not
         s.table.hold(name, decisions.Held(fakes.VIP + index, "eth0", 1))
+
+    def announced_elsewhere(name: str) -> dict[str, Any]:
+        announcement = {"node": "other", "epoch": 2, "mac": fakes.PEER_MAC, "time": "t"}
+        body = vip(name, holder="other", epoch=2)
+        body["spec"]["group"] = "edge"
+        body["status"]["announcement"] = announcement
+        return body
+
     s.nudges.clear()
-    moved = vip("c", holder="other", epoch=2)
-    moved["spec"]["group"] = "edge"
-    s.intake.changed(moved)
+    s.intake.changed(announced_elsewhere("a"))
+    assert [name for name, _ in s.nudges] == ["a"], "b is not announced yet: nobody may go"
+    s.nudges.clear()
+    s.intake.changed(announced_elsewhere("b"))
+    assert s.nudges == [("a", nudges.GroupMoved("b")), ("b", s.nudges[1][1])]
+    s.nudges.clear()
+    s.intake.changed(announced_elsewhere("c"))  # not held here, and its peers were told
     assert s.nudges[:2] == [("a", nudges.GroupMoved("c")), ("b", nudges.GroupMoved("c"))]
-    assert [name for name, n in s.nudges[2:]] == ["c"]
