@@ -9,12 +9,17 @@ and its "inside" one, whose health check is a TCP listener on each node's loopba
   successor, which alone carries them and answers the client at both;
 - the inside address's health check fails on the holder (its listener stops): the whole group
   moves, planned (HolderIneligible), to one other node; make-before-break for every member:
-  the client, asking both addresses every 10 ms, loses no request on either.
+  the old holder's agent released no member before the new holder's agent had announced both
+  (their logs' times), and the client, asking both addresses every 10 ms, loses no request on
+  either.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import json
+import pathlib
 import subprocess
 import sys
 import time
@@ -22,7 +27,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip_lab import session
+from floatip_lab import floatipd, session
 from tests.e2e.conftest import Addresses, holders, running_lab, status, wait_holders, watch
 
 PORT = 9123
@@ -146,6 +151,7 @@ def test_a_group_moves_together(lab: session.Session) -> None:
 
         with watch(lab, outside) as out_seen, watch(lab, inside, arp=False) as in_seen:
             time.sleep(0.5)  # a recording window before the fault
+            fault_at = time.time()
             running.stop(successor)
             after = together(lab, names, (outside, inside), away_from=successor)
             time.sleep(1.0)  # a recording window after the move
@@ -153,8 +159,31 @@ def test_a_group_moves_together(lab: session.Session) -> None:
         assert {(m["from"], m["to"], m["reason"]) for m in moves} == {
             (successor, after, "HolderIneligible")
         }, moves
+        announced = _logged(lab, after, "announcement-written", names, since=fault_at)
+        released = _logged(lab, successor, "vip-released", names, since=fault_at)
+        assert set(announced) == set(released) == set(names), (announced, released)
+        assert max(announced.values()) <= min(released.values()), (
+            f"{successor} released a member before {after} had announced every member: "
+            f"announced {announced}, released {released}"
+        )
         out_seen[0].assert_planned_move_lost_nothing(f"the group's move, at {outside}")
         in_seen[0].assert_planned_move_lost_nothing(f"the group's move, at {inside}")
         assert out_seen[0].last_answer() == in_seen[0].last_answer() == after
         for address in (outside, inside):
             wait_holders(lab, address, [after], timeout=10)
+
+
+def _logged(
+    lab: session.Session, node: str, event: str, names: tuple[str, ...], *, since: float
+) -> dict[str, datetime.datetime]:
+    """When ``node``'s agent first logged ``event`` for each of ``names`` after ``since``."""
+    log = pathlib.Path(lab.lab.processes[floatipd.agent_name(node)].log)
+    start = datetime.datetime.fromtimestamp(since, datetime.UTC)
+    found: dict[str, datetime.datetime] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError, TypeError):
+            entry = json.loads(line)
+            stamp = datetime.datetime.fromisoformat(str(entry.get("timestamp")))
+            if entry.get("event") == event and entry.get("vip") in names and stamp >= start:
+                found.setdefault(str(entry["vip"]), stamp)
+    return found
