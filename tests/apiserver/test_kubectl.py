@@ -84,8 +84,9 @@ async def test_kubectl_apply_get_describe_label_status_wait_diff_delete(
     assert code == 0 and "condition met" in out, out
     code, out = await kubectl(apiserver, "get", "vip", "-o", "wide")
     header, row = out.splitlines()[:2]
-    assert header.split() == ["NAME", "ADDRESS", "NODE", "READY", "AGE", "EPOCH"]
+    assert header.split() == ["NAME", "ADDRESS", "NODE", "READY", "AGE", "EPOCH", "GROUP"]
     assert row.split()[:4] == ["web", "192.0.2.10", "server1", "True"] and row.split()[5] == "3"
+    assert len(row.split()) == 6, row  # no spec.group: an empty GROUP cell
     code, out = await kubectl(apiserver, "get", "vip", "web", "-o", "json")
     obj = json.loads(out)
     assert obj["metadata"]["labels"] == {"team": "a"} and obj["status"]["epoch"] == 3
