@@ -92,7 +92,12 @@ def _check_groups(report: Report) -> None:
             report.invalid += 1
             report.valid -= 1
             text = f"{names.KIND} {member.name!r}: spec.group: {agreed.conflict}"
-            report.findings.append(Finding(member.file, member.document, "error", text))
+            error = Finding(member.file, member.document, "error", text)
+            report.findings = [  # its "is valid" line becomes the error
+                error if (f.file, f.document, f.severity) == (error.file, error.document, "ok")
+                else f
+                for f in report.findings
+            ]  # fmt: skip
 
 
 def _validate_text(path: str, text: str, report: Report) -> None:

@@ -194,3 +194,4 @@ def test_members_of_a_group_must_agree_across_files(tmp_path: pathlib.Path) -> N
     assert "its members pin different nodes (edge-out: s1, edge-in: s2)" in out
     assert f"{second}[0]: error: VirtualIP 'edge-in': spec.group:" in out
     assert f"{follower}[0]: error: VirtualIP 'edge-x': spec.group:" in out
+    assert "is valid" not in out and "0 valid, 3 invalid" in out, out
