@@ -98,7 +98,10 @@ class Candidates:
     def eligible(self, unit: Unit, base: frozenset[str], node: str | None) -> bool:
         if node is None or node not in base:
             return False
-        return all(self.fits(member, node) for member in unit.members)
+        members = unit.members
+        if len(members) == 1:  # the common case, without a generator
+            return self.fits(members[0], node)
+        return all(self.fits(member, node) for member in members)
 
     def fits(self, vip: VipView, node: str) -> bool:
         """The checks `_base` leaves out: the node's own addresses, the health check."""

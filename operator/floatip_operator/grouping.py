@@ -22,16 +22,18 @@ unit and what the unit prefers:
 from __future__ import annotations
 
 import collections
-import dataclasses
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from floatip.api import groups
 from floatip_operator.eligibility import VipView
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Unit:
-    """VirtualIPs placed together: one ungrouped VirtualIP, or the members of a group."""
+class Unit(NamedTuple):
+    """VirtualIPs placed together: one ungrouped VirtualIP, or the members of a group.
+
+    A NamedTuple, not a frozen dataclass: placement makes one per ungrouped VirtualIP, 10,000
+    per pass, and a tuple is made several times faster."""
 
     members: tuple[VipView, ...]
     group: str | None = None
