@@ -99,9 +99,14 @@ class Candidates:
         if node is None or node not in base:
             return False
         members = unit.members
-        if len(members) == 1:  # the common case, without a generator
-            return self.fits(members[0], node)
-        return all(self.fits(member, node) for member in members)
+        if len(members) > 1:
+            return all(self.fits(member, node) for member in members)
+        vip = members[0]  # the common case, inline: placement asks this of every VirtualIP
+        if self.owner_of_address.get(vip.ip) == node:
+            return False
+        if vip.spec.health_check is not None:
+            return self.health.get(vip.name, {}).get(node) is True
+        return True
 
     def fits(self, vip: VipView, node: str) -> bool:
         """The checks `_base` leaves out: the node's own addresses, the health check."""

@@ -63,14 +63,12 @@ def units(vips: Sequence[VipView]) -> list[Unit]:
             order.append(group)
         grouped[group].append(vip)
     return [
-        _single(item) if isinstance(item, VipView) else _group(item, tuple(grouped[item]))
+        Unit((item,), None, item.holder, item.spec.node, item.spec.preferred_nodes,
+             item.spec.preempt)  # an ungrouped VirtualIP: its own wishes
+        if isinstance(item, VipView)
+        else _group(item, tuple(grouped[item]))
         for item in order
-    ]
-
-
-def _single(vip: VipView) -> Unit:
-    spec = vip.spec
-    return Unit((vip,), None, vip.holder, spec.node, spec.preferred_nodes, spec.preempt)
+    ]  # fmt: skip
 
 
 def _group(name: str, members: tuple[VipView, ...]) -> Unit:

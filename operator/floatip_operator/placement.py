@@ -166,10 +166,11 @@ class _Placer:
         return decisions
 
     def _decided(self, decisions: dict[str, Decision], decided: Iterable[Decision]) -> None:
+        loads = self.loads
         for decision in decided:
             decisions[decision.vip] = decision
             if decision.node is not None:
-                self.loads[decision.node] += 1
+                loads[decision.node] += 1
 
     def _place(self, unit: Unit, node: str, reason: Reason, detail: str = "") -> list[Decision]:
         """Every member of ``unit`` to ``node``: a member held elsewhere while the unit keeps
