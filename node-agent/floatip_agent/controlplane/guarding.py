@@ -7,11 +7,17 @@ every 60 s). The wire is watched through the node agent's `floatip_agent.links.L
 - a claim on the VIP by a MAC that is no peer's, while holding, is a conflict: one log line
   per new MAC, a metric, and a re-announcement at a bounded rate (`ratelimit.TokenBucket`, as
   the node agent's guard does); this node never yields to a non-peer;
-- a claim by a peer (a make-before-break overlap, or a frozen holder's kernel still answering
-  ARP) is left to the election, which the heartbeats drive;
-- while someone else claimed the VIP in the last few seconds, a question about it (an ARP
-  request or NS) is answered with an announcement, a moment after the other host's answer
-  would have arrived, so the asker ends up with this holder's MAC.
+- a claim by a live peer (a make-before-break overlap) is left to the election, which the
+  heartbeats drive; a claim by a *silent* peer (a frozen holder whose kernel still answers
+  ARP for the address) is answered like a foreign one, without counting as a conflict;
+- while a foreign host or a silent peer claimed the VIP in the last few seconds, a question
+  about it (an ARP request or NS) is answered with an announcement, a moment after the other
+  host's answer would have arrived, so the asker ends up with this holder's MAC.
+
+A holder that was itself frozen (SIGSTOP, a VM paused) wakes with its announcements overdue
+and its peers' news still unread; an announcement more than ``stall_seconds`` late therefore
+waits ``stall_seconds`` more, long enough to hear that a peer took over meanwhile and to be
+cancelled by the release, instead of pulling the LAN back to a stale holder.
 """
 
 from __future__ import annotations
@@ -45,18 +51,23 @@ class Guard:
         link: links.Link,
         seen: asyncio.Queue[links.Seen],
         counters: metrics.Metrics,
-        peer_macs: Callable[[], set[str]],
+        live_peer_macs: Callable[[], set[str]],
+        known_peer_macs: Callable[[], set[str]],
         holding: Callable[[], bool],
+        stall_seconds: float,
         tuning: model.Announce | None = None,
     ) -> None:
         self.address = address
         self.link = link
         self.seen = seen
         self.counters = counters
-        self.peer_macs = peer_macs
+        self.live_peer_macs = live_peer_macs
+        self.known_peer_macs = known_peer_macs
         self.holding = holding
+        self.stall_seconds = stall_seconds
         self.tuning = tuning or model.Announce()
         self.foreign_macs: set[str] = set()
+        self.silent_peer_macs: set[str] = set()
         self.conflicts = 0
         self._contested_until = 0.0
         self._bucket = ratelimit.TokenBucket(capacity=5, rate=2.0)
@@ -83,12 +94,22 @@ class Guard:
         loop = asyncio.get_running_loop()
         start = loop.time()
         for offset in announcements.schedule(self.tuning):
-            await asyncio.sleep(max(0.0, start + offset - loop.time()))
+            await self._at(start + offset)
             await self._send("burst")
         refresh = self.tuning.refresh_interval_seconds
+        due = loop.time()
         while refresh:
-            await asyncio.sleep(refresh)
+            due += refresh
+            await self._at(due)
             await self._send("refresh")
+
+    async def _at(self, due: float) -> None:
+        """Sleep until `due`; if that was long missed (a stall), wait to hear the peers first."""
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        if loop.time() - due > self.stall_seconds:
+            log.warning("stalled", late=round(loop.time() - due, 3), action="announce after news")
+            await asyncio.sleep(self.stall_seconds)
 
     async def run(self) -> None:
         """Read what the wire shows, forever."""
@@ -105,16 +126,24 @@ class Guard:
             self.stop_announcing()
 
     async def _claimed(self, claim: claims.Claim) -> None:
+        if claim.mac in self.live_peer_macs():
+            return  # a live peer's: the election decides, from the heartbeats
         self._contested_until = time.monotonic() + CONTESTED_SECONDS
-        if claim.mac in self.peer_macs():
-            return  # a peer's: the election decides, from the heartbeats
-        self.counters.conflicts.inc()
-        self.conflicts += 1
-        if claim.mac not in self.foreign_macs:
-            self.foreign_macs.add(claim.mac)
-            log.warning("vip-conflict", address=str(self.address), mac=claim.mac,
-                        kind=claim.kind.value, holding=self.holding(),
-                        action="defending" if self.holding() else "none")  # fmt: skip
+        if claim.mac in self.known_peer_macs():
+            if claim.mac not in self.silent_peer_macs:
+                self.silent_peer_macs.add(claim.mac)
+                log.info(
+                    "vip-claimed-by-silent-peer", mac=claim.mac, holding=self.holding(),
+                    detail="a frozen or cut-off peer's kernel still answers for the VIP",
+                )  # fmt: skip
+        else:
+            self.counters.conflicts.inc()
+            self.conflicts += 1
+            if claim.mac not in self.foreign_macs:
+                self.foreign_macs.add(claim.mac)
+                log.warning("vip-conflict", address=str(self.address), mac=claim.mac,
+                            kind=claim.kind.value, holding=self.holding(),
+                            action="defending" if self.holding() else "none")  # fmt: skip
         if self.holding() and self._bucket.try_take():
             await self._send("reassert")
 

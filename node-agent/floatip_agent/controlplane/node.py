@@ -72,7 +72,8 @@ class ControlPlaneNode:
         self._live_names: frozenset[str] = frozenset()
         self.guard = guarding.Guard(
             address=config.address, link=link, seen=seen, counters=counters,
-            peer_macs=self.peer_macs, holding=lambda: self.holding,
+            live_peer_macs=self.live_peer_macs, known_peer_macs=self.peer_macs,
+            holding=lambda: self.holding, stall_seconds=self.profile.dead_after_seconds,
         )  # fmt: skip
         self.tls = probe.context(config.ca_file)
 
@@ -85,7 +86,11 @@ class ControlPlaneNode:
         return election.live(self.peers, now=self.now(), dead_after=self.profile.dead_after_seconds)
 
     def peer_macs(self) -> set[str]:
+        """Every peer's MAC ever heard: their answers to a probe are no intruder's."""
         return {beat.mac for beat, _ in self.peers.values()}
+
+    def live_peer_macs(self) -> set[str]:
+        return {beat.mac for beat in self.live_peers()}
 
     def eligible(self) -> bool:
         return carrier.carrier(self.vip.ifname) is not False and self.now() >= self._backoff_until
