@@ -64,10 +64,10 @@ class CpHost:
             self.stub.wait(5)
             self.stub = None
 
-    def start_agent(self, *extra: str, address: str = VIP) -> None:
+    def start_agent(self, *extra: str, address: str = VIP, prefix: int = 24) -> None:
         self.address = address
         argv = [
-            sys.executable, "-m", "floatip_agent.controlplane.main", "--address", f"{address}/24",
+            sys.executable, "-m", "floatip_agent.controlplane.main", "--address", f"{address}/{prefix}",
             "--node", self.name, "--listen", f"127.0.0.1:{STATE_PORT}", "--log-format", "json",
             *extra,
         ]  # fmt: skip
@@ -194,8 +194,8 @@ CpLabFactory = Callable[..., Awaitable[CpLab]]
 
 @pytest_asyncio.fixture
 async def cp_lab(lan: LanFactory) -> AsyncIterator[CpLabFactory]:
-    """Factory: ``await cp_lab("cp1", "cp2", "cp3")``: those hosts plus a ``client``, each cp
-    with a running readyz stub (agents are started by the test)."""
+    """Factory: ``await cp_lab("cp1", "cp2", "cp3", ipv6=False)``: those hosts plus a
+    ``client``, each cp with a running readyz stub (agents are started by the test)."""
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="floatip-cp-test-"))
     made: list[CpLab] = []
     credentials = certs.generate()
@@ -203,8 +203,8 @@ async def cp_lab(lan: LanFactory) -> AsyncIterator[CpLabFactory]:
     cert.write_bytes(credentials.cert_pem + credentials.ca_pem)
     key.write_bytes(credentials.key_pem)
 
-    async def make(*names_: str) -> CpLab:
-        topo = lan(*names_, "client")
+    async def make(*names_: str, ipv6: bool = False) -> CpLab:
+        topo = lan(*names_, "client", ipv6=ipv6)
         lab = CpLab(topo, [CpHost(topo[name], workdir, cert, key) for name in names_])
         made.append(lab)
         for cp in lab.cps.values():
