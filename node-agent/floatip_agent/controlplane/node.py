@@ -4,7 +4,7 @@ Loops on one event loop, sharing this node's state:
 
 - ``_beats``: sends this node's heartbeat every beat (and at once after a change);
 - ``_receive``: records the peers' heartbeats (other clusters' are counted, never used);
-- ``_checks``: the local ``/readyz`` with rise/fall;
+- `checking.Checker`: the local ``/readyz`` with rise/fall;
 - ``_elect``: applies `election.decide` after every heard beat, verdict change, or half a beat,
   and carries out a claim (probe, add, announce) or a release (stop, remove, say so);
 - `guarding.Guard`: the wire (conflicts) and the announcements while holding.
@@ -23,11 +23,11 @@ import structlog
 from floatip_agent import carrier, links
 from floatip_agent.controlplane import (
     beacon,
+    checking,
     election,
     guarding,
     heartbeat,
     metrics,
-    probe,
     readiness,
     settings,
     vipaddress,
@@ -76,7 +76,9 @@ class ControlPlaneNode:
             live_peer_macs=self.live_peer_macs, known_peer_macs=self.peer_macs,
             holding=lambda: self.holding, stall_seconds=self.profile.dead_after_seconds,
         )  # fmt: skip
-        self.tls = probe.context(config.ca_file)
+        self.checker = checking.Checker(
+            config, self.readiness, counters=counters, on_change=self._health_changed
+        )
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -161,7 +163,7 @@ class ControlPlaneNode:
 
     async def run(self) -> None:
         """Every loop, until cancelled."""
-        loops = [self._beats(), self._receive(), self._checks(), self._elect(), self._verify()]
+        loops = [self._beats(), self._receive(), self.checker.run(), self._elect(), self._verify()]
         tasks = [asyncio.create_task(coro) for coro in loops]
         tasks.append(asyncio.create_task(self.guard.run()))
         try:
@@ -205,23 +207,12 @@ class ControlPlaneNode:
             self.known_term = max(self.known_term, beat.term)
             self._wake.set()
 
-    async def _checks(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            ok = await probe.ready(
-                port=self.config.port, path=self.config.health_path, tls=self.tls,
-                within=self.profile.check_timeout_seconds,
-            )  # fmt: skip
-            self.counters.checks.labels(result="pass" if ok else "fail").inc()
-            if self.readiness.record(ok):
-                healthy = self.readiness.healthy
-                self.counters.healthy.set(1 if healthy else 0)
-                log.info("apiserver-ready" if healthy else "apiserver-unready",
-                         port=self.config.port, holding=self.holding)  # fmt: skip
-                self.send_beat()
-                self._wake.set()
-            await asyncio.sleep(max(0.0, started + self.profile.check_seconds - loop.time()))
+    def _health_changed(self) -> None:
+        healthy = self.readiness.healthy
+        log.info("apiserver-ready" if healthy else "apiserver-unready", port=self.config.port,
+                 holding=self.holding)  # fmt: skip
+        self.send_beat()
+        self._wake.set()
 
     async def _verify(self) -> None:
         """While holding, put the VIP back if something removed it (an admin, a reboot script)."""
