@@ -63,6 +63,7 @@ class ControlPlaneNode:
         self.peers: dict[str, tuple[heartbeat.Beat, float]] = {}
         self.foreign_clusters: set[str] = set()
         self.foreign_messages = 0
+        self.duplicates: set[str] = set()  # senders using our node name
         self._seq = 0
         self._backoff_until = 0.0
         self._started = 0.0
@@ -199,8 +200,11 @@ class ControlPlaneNode:
                              node=beat.node, action="ignored")  # fmt: skip
                 continue
             if beat.node == self.config.node:
-                if beat.mac != self.link.mac:
-                    log.warning("duplicate-node-name", node=beat.node, sender=sender)
+                if beat.mac != self.link.mac and sender not in self.duplicates:
+                    self.duplicates.add(sender)
+                    log.error("duplicate-node-name", node=beat.node, sender=sender, mac=beat.mac,
+                              detail="another host uses this node name; give each --node a "
+                              "unique name, or the election cannot order them")  # fmt: skip
                 continue  # our own broadcast, looped back
             self.counters.received.inc()
             self.peers[beat.node] = (beat, self.now())
@@ -272,7 +276,11 @@ class ControlPlaneNode:
         if again.action is not election.Action.CLAIM:
             log.info("claim-abandoned", reason=again.reason)
             return
-        await self.vip.add()
+        try:
+            await self.vip.add()
+        except OSError as exc:
+            self._backoff(f"the kernel refused the address: {exc}")
+            return
         self.holding, self.term = True, decision.term
         self.known_term = max(self.known_term, decision.term)
         self._last_wait = ""
@@ -295,7 +303,11 @@ class ControlPlaneNode:
         """Stop announcing, remove the VIP, and tell the peers at once."""
         self.guard.stop_announcing()
         self.holding = False
-        removed = await self.vip.remove()
+        try:
+            removed = await self.vip.remove()
+        except OSError as exc:  # the peers already hold it; ours stays until someone removes it
+            log.error("vip-remove-failed", address=str(self.config.address), error=str(exc))
+            removed = False
         self._released.set()
         self.send_beat()
         self.counters.holding.set(0)
@@ -310,6 +322,8 @@ class ControlPlaneNode:
         the peer claims (make-before-break) and the election releases ours; if the peer has
         not claimed within ``leave_timeout_seconds`` the VIP is removed anyway.
         """
+        async with self._acting:
+            pass  # a claim or release under way finishes first
         if not self.holding:
             return False
         healthy = [b.node for b in self.live_peers() if b.healthy and b.eligible]
