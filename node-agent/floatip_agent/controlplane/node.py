@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -64,6 +65,8 @@ class ControlPlaneNode:
         self.foreign_clusters: set[str] = set()
         self.foreign_messages = 0
         self.duplicates: set[str] = set()  # senders using our node name
+        #: Called after a claim, a release or a health change (the status publisher's wake).
+        self.notify: Callable[[], None] = lambda: None
         self._seq = 0
         self._backoff_until = 0.0
         self._started = 0.0
@@ -217,6 +220,7 @@ class ControlPlaneNode:
                  holding=self.holding)  # fmt: skip
         self.send_beat()
         self._wake.set()
+        self.notify()
 
     async def _verify(self) -> None:
         """While holding, put the VIP back if something removed it (an admin, a reboot script)."""
@@ -286,6 +290,7 @@ class ControlPlaneNode:
         self._last_wait = ""
         self.send_beat()
         self.guard.start_announcing()
+        self.notify()
         self.counters.claims.inc()
         self.counters.holding.set(1)
         self.counters.term.set(decision.term)
@@ -311,6 +316,7 @@ class ControlPlaneNode:
         self._released.set()
         self.send_beat()
         self.counters.holding.set(0)
+        self.notify()
         self.counters.releases.labels(why=why).inc()
         log.info("vip-released", address=str(self.config.address), reason=reason,
                  removed=removed, term=self.term)  # fmt: skip

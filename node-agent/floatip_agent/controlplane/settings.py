@@ -60,6 +60,8 @@ class Config(NamedTuple):
     key: bytes | None = None
     listen_host: str = "0.0.0.0"
     listen_port: int = 9732
+    #: The agent's own credentials for its status report (None: no report).
+    kubeconfig: str | None = None
     #: On SIGTERM with a healthy peer, wait this long for it to hold before removing the VIP.
     leave_timeout_seconds: float = 2.0
     #: While holding, the VIP is looked for in the kernel this often (re-added if gone).
