@@ -31,6 +31,7 @@ from floatip_agent.controlplane import (
     metrics,
     readiness,
     settings,
+    stateview,
     vipaddress,
 )
 
@@ -120,28 +121,8 @@ class ControlPlaneNode:
         )  # fmt: skip
 
     def state(self) -> dict[str, Any]:
-        """The JSON of ``GET /state``."""
-        now = self.now()
-        return {
-            "node": self.config.node, "clusterId": self.config.cluster_id,
-            "address": str(self.config.address), "interface": self.vip.ifname,
-            "role": "holder" if self.holding else "backup", "healthy": self.readiness.healthy,
-            "term": self.term, "knownTerm": self.known_term, "leaving": self.leaving,
-            "eligible": self.eligible(), "mac": self.link.mac,
-            "peers": {
-                name: {
-                    "healthy": beat.healthy, "holding": beat.holding, "term": beat.term,
-                    "eligible": beat.eligible, "leaving": beat.leaving, "mac": beat.mac,
-                    "age": round(now - seen, 3),
-                    "live": now - seen < self.profile.dead_after_seconds,
-                }
-                for name, (beat, seen) in sorted(self.peers.items())
-            },
-            "foreignClusters": sorted(self.foreign_clusters),
-            "foreignClusterMessages": self.foreign_messages,
-            "announcements": dict(self.guard.sent), "conflicts": self.guard.conflicts,
-            "foreignMacs": sorted(self.guard.foreign_macs),
-        }  # fmt: skip
+        """The JSON of ``GET /state`` (`stateview`)."""
+        return stateview.state(self)
 
     def send_beat(self) -> None:
         self.beacon.send(heartbeat.encode(self.beat(), key=self.config.key))
@@ -248,7 +229,7 @@ class ControlPlaneNode:
                     await self._claim(decision)
             elif decision.action is election.Action.RELEASE:
                 async with self._acting:
-                    await self.release(decision.reason, why="outranked")
+                    await self.release(decision.reason, why="outranked", successor=live)
             elif decision.action is election.Action.WAIT and decision.reason != self._last_wait:
                 self._last_wait = decision.reason
                 log.info("waiting", reason=decision.reason)
@@ -304,8 +285,15 @@ class ControlPlaneNode:
         log.warning("claim-refused", address=str(self.config.address), reason=reason,
                     retry_in=self.profile.claim_backoff_seconds)  # fmt: skip
 
-    async def release(self, reason: str, *, why: str) -> None:
-        """Stop announcing, remove the VIP, and tell the peers at once."""
+    async def release(
+        self, reason: str, *, why: str, successor: list[heartbeat.Beat] | None = None
+    ) -> None:
+        """Stop announcing, remove the VIP, and tell the peers at once.
+
+        With the live peers in `successor`, the best of those holding is the new holder: the
+        LAN is told that the VIP is at its MAC (two frames from this link, as the node agent's
+        planned handover does), for neighbours that resolved ours during the overlap.
+        """
         self.guard.stop_announcing()
         self.holding = False
         try:
@@ -315,6 +303,12 @@ class ControlPlaneNode:
             removed = False
         self._released.set()
         self.send_beat()
+        holders = [beat for beat in successor or () if beat.holding]
+        if holders:
+            best = max(holders, key=lambda b: election.rank(
+                b.node, healthy=b.healthy, term=b.term, leaving=b.leaving))  # fmt: skip
+            with contextlib.suppress(OSError):
+                await self.link.announcer.redirect(self.config.address, to_mac=best.mac)
         self.counters.holding.set(0)
         self.notify()
         self.counters.releases.labels(why=why).inc()
