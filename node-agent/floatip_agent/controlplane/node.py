@@ -66,6 +66,7 @@ class ControlPlaneNode:
         self.foreign_clusters: set[str] = set()
         self.foreign_messages = 0
         self.duplicates: set[str] = set()  # senders using our node name
+        self._failed_since: dict[str, float] = {}  # holders whose apiserver failed: since when
         #: Called after a claim, a release or a health change (the status publisher's wake).
         self.notify: Callable[[], None] = lambda: None
         self._seq = 0
@@ -103,12 +104,22 @@ class ControlPlaneNode:
     def eligible(self) -> bool:
         return carrier.carrier(self.vip.ifname) is not False and self.now() >= self._backoff_until
 
+    def confirmed(self) -> bool:
+        """Election "Confirm": our newest check passed after every failing holder said so, and
+        we have been healthy for ``takeover_after_healthy_seconds``."""
+        since = max(self._failed_since.values(), default=float("-inf"))
+        settled = self.now() - self.checker.healthy_since
+        return (
+            self.checker.fresh_pass(since)
+            and settled >= self.profile.takeover_after_healthy_seconds
+        )
+
     def me(self) -> election.Me:
         return election.Me(
             node=self.config.node, healthy=self.readiness.healthy, holding=self.holding,
             term=self.term, eligible=self.eligible(),
             ready=self.now() - self._started >= self.profile.dead_after_seconds,
-            leaving=self.leaving,
+            leaving=self.leaving, confirmed=self.confirmed(),
         )  # fmt: skip
 
     def beat(self) -> heartbeat.Beat:
@@ -192,6 +203,10 @@ class ControlPlaneNode:
                 continue  # our own broadcast, looped back
             self.counters.received.inc()
             self.peers[beat.node] = (beat, self.now())
+            if beat.holding and beat.healthy is False:
+                self._failed_since.setdefault(beat.node, self.now())
+            else:
+                self._failed_since.pop(beat.node, None)
             self.known_term = max(self.known_term, beat.term)
             self._wake.set()
 
