@@ -29,12 +29,14 @@ class Checker:
         *,
         counters: metrics.Metrics,
         on_change: Callable[[], None],
+        on_result: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.profile = config.profile
         self.verdict = verdict
         self.counters = counters
         self.on_change = on_change
+        self.on_result = on_result  # after every check (a pending takeover may now confirm)
         self.tls = probe.context(config.ca_file)
         self.newest: tuple[float, bool] = (float("-inf"), False)  # (started, ok) of the newest
         self.healthy_since = float("inf")  # when the verdict last became healthy
@@ -72,6 +74,7 @@ class Checker:
         self.counters.checks.labels(result="pass" if ok else "fail").inc()
         if started > self.newest[0]:
             self.newest = (started, ok)
+            self.on_result()
         if self.verdict.record(ok):
             self.counters.healthy.set(1 if self.verdict.healthy else 0)
             self.healthy_since = (

@@ -83,7 +83,11 @@ class ControlPlaneNode:
             holding=lambda: self.holding, stall_seconds=self.profile.dead_after_seconds,
         )  # fmt: skip
         self.checker = checking.Checker(
-            config, self.readiness, counters=counters, on_change=self._health_changed
+            config,
+            self.readiness,
+            counters=counters,
+            on_change=self._health_changed,
+            on_result=self._checked,
         )
 
     def now(self) -> float:
@@ -209,6 +213,10 @@ class ControlPlaneNode:
                 self._failed_since.pop(beat.node, None)
             self.known_term = max(self.known_term, beat.term)
             self._wake.set()
+
+    def _checked(self) -> None:
+        if self._failed_since and not self.holding:
+            self._wake.set()  # a takeover waiting for a fresh pass: decide now, not next tick
 
     def _health_changed(self) -> None:
         healthy = self.readiness.healthy
