@@ -27,6 +27,7 @@ from floatip_agent.controlplane import (
     checking,
     election,
     guarding,
+    hearing,
     heartbeat,
     metrics,
     readiness,
@@ -60,13 +61,10 @@ class ControlPlaneNode:
         self.readiness = readiness.Readiness(rise=self.profile.rise, fall=self.profile.fall)
         self.holding = False
         self.term = 0
-        self.known_term = 0
         self.leaving = False
-        self.peers: dict[str, tuple[heartbeat.Beat, float]] = {}
-        self.foreign_clusters: set[str] = set()
-        self.foreign_messages = 0
-        self.duplicates: set[str] = set()  # senders using our node name
-        self._failed_since: dict[str, float] = {}  # holders whose apiserver failed: since when
+        self.hearing = hearing.Hearing(
+            cluster_id=config.cluster_id, node=config.node, mac=link.mac, key=config.key
+        )
         #: Called after a claim, a release or a health change (the status publisher's wake).
         self.notify: Callable[[], None] = lambda: None
         self._seq = 0
@@ -96,11 +94,11 @@ class ControlPlaneNode:
     # --- state -----------------------------------------------------------------------------
 
     def live_peers(self) -> list[heartbeat.Beat]:
-        return election.live(self.peers, now=self.now(), dead_after=self.profile.dead_after_seconds)
+        return self.hearing.live(now=self.now(), dead_after=self.profile.dead_after_seconds)
 
     def peer_macs(self) -> set[str]:
         """Every peer's MAC ever heard: their answers to a probe are no intruder's."""
-        return {beat.mac for beat, _ in self.peers.values()}
+        return self.hearing.macs()
 
     def live_peer_macs(self) -> set[str]:
         return {beat.mac for beat in self.live_peers()}
@@ -111,7 +109,7 @@ class ControlPlaneNode:
     def confirmed(self) -> bool:
         """Election "Confirm": our newest check passed after every failing holder said so, and
         we have been healthy for ``takeover_after_healthy_seconds``."""
-        since = max(self._failed_since.values(), default=float("-inf"))
+        since = self.hearing.failure_reported()
         settled = self.now() - self.checker.healthy_since
         return (
             self.checker.fresh_pass(since)
@@ -186,36 +184,17 @@ class ControlPlaneNode:
     async def _receive(self) -> None:
         while True:
             data, sender = await self.beacon.receive()
-            beat = heartbeat.decode(data, key=self.config.key)
-            if beat is None:
-                self.counters.rejected.inc()
-                continue
-            if beat.cluster != self.config.cluster_id:
+            heard = self.hearing.hear(data, sender, now=self.now())
+            if heard is hearing.Heard.PEER:
+                self.counters.received.inc()
+                self._wake.set()
+            elif heard is hearing.Heard.FOREIGN:
                 self.counters.foreign_cluster.inc()
-                self.foreign_messages += 1
-                if beat.cluster not in self.foreign_clusters:
-                    self.foreign_clusters.add(beat.cluster)
-                    log.info("foreign-cluster-heard", cluster=beat.cluster, sender=sender,
-                             node=beat.node, action="ignored")  # fmt: skip
-                continue
-            if beat.node == self.config.node:
-                if beat.mac != self.link.mac and sender not in self.duplicates:
-                    self.duplicates.add(sender)
-                    log.error("duplicate-node-name", node=beat.node, sender=sender, mac=beat.mac,
-                              detail="another host uses this node name; give each --node a "
-                              "unique name, or the election cannot order them")  # fmt: skip
-                continue  # our own broadcast, looped back
-            self.counters.received.inc()
-            self.peers[beat.node] = (beat, self.now())
-            if beat.holding and beat.healthy is False:
-                self._failed_since.setdefault(beat.node, self.now())
-            else:
-                self._failed_since.pop(beat.node, None)
-            self.known_term = max(self.known_term, beat.term)
-            self._wake.set()
+            elif heard is hearing.Heard.REJECTED:
+                self.counters.rejected.inc()
 
     def _checked(self) -> None:
-        if self._failed_since and not self.holding:
+        if self.hearing.failed_since and not self.holding:
             self._wake.set()  # a takeover waiting for a fresh pass: decide now, not next tick
 
     def _health_changed(self) -> None:
@@ -232,8 +211,14 @@ class ControlPlaneNode:
             await asyncio.sleep(self.config.verify_seconds)
             async with self._acting:
                 if self.holding and await self.vip.find() is vipaddress.Found.ABSENT:
-                    log.warning("vip-missing", address=str(self.config.address), action="re-added")
-                    await self.vip.add()
+                    log.warning("vip-missing", address=str(self.config.address), action="re-add")
+                    try:
+                        await self.vip.add()
+                    except OSError as exc:
+                        log.error(
+                            "vip-re-add-failed", error=str(exc), retry_in=self.config.verify_seconds
+                        )
+                        continue
                     self.guard.start_announcing()
 
     async def _elect(self) -> None:
@@ -246,7 +231,7 @@ class ControlPlaneNode:
             self._wake.clear()
             live = self.live_peers()
             self._note_peers(live)
-            decision = election.decide(self.me(), live, known_term=self.known_term)
+            decision = election.decide(self.me(), live, known_term=self.hearing.known_term)
             if decision.action is election.Action.CLAIM:
                 async with self._acting:
                     await self._claim(decision)
@@ -262,7 +247,11 @@ class ControlPlaneNode:
         for name in sorted(names - self._live_names):
             log.info("peer-up", peer=name)
         for name in sorted(self._live_names - names):
-            log.info("peer-down", peer=name, silent_for=round(self.now() - self.peers[name][1], 3))
+            log.info(
+                "peer-down",
+                peer=name,
+                silent_for=round(self.now() - self.hearing.peers[name][1], 3),
+            )
         self._live_names = names
         self.counters.peers_live.set(len(names))
 
@@ -280,7 +269,7 @@ class ControlPlaneNode:
             self.counters.conflicts.inc()
             self._backoff(f"a foreign host answered the probe: {sorted(result.foreign)}")
             return
-        again = election.decide(self.me(), self.live_peers(), known_term=self.known_term)
+        again = election.decide(self.me(), self.live_peers(), known_term=self.hearing.known_term)
         if again.action is not election.Action.CLAIM:
             log.info("claim-abandoned", reason=again.reason)
             return
@@ -290,7 +279,7 @@ class ControlPlaneNode:
             self._backoff(f"the kernel refused the address: {exc}")
             return
         self.holding, self.term = True, decision.term
-        self.known_term = max(self.known_term, decision.term)
+        self.hearing.known_term = max(self.hearing.known_term, decision.term)
         self._last_wait = ""
         self.send_beat()
         self.guard.start_announcing()

@@ -20,7 +20,7 @@ def state(node: ControlPlaneNode) -> dict[str, Any]:
         "node": node.config.node, "clusterId": node.config.cluster_id,
         "address": str(node.config.address), "interface": node.vip.ifname,
         "role": "holder" if node.holding else "backup", "healthy": node.readiness.healthy,
-        "term": node.term, "knownTerm": node.known_term, "leaving": node.leaving,
+        "term": node.term, "knownTerm": node.hearing.known_term, "leaving": node.leaving,
         "eligible": node.eligible(), "mac": node.link.mac,
         "peers": {
             name: {
@@ -28,10 +28,10 @@ def state(node: ControlPlaneNode) -> dict[str, Any]:
                 "eligible": beat.eligible, "leaving": beat.leaving, "mac": beat.mac,
                 "age": round(now - seen, 3), "live": now - seen < dead_after,
             }
-            for name, (beat, seen) in sorted(node.peers.items())
+            for name, (beat, seen) in sorted(node.hearing.peers.items())
         },
-        "foreignClusters": sorted(node.foreign_clusters),
-        "foreignClusterMessages": node.foreign_messages,
+        "foreignClusters": sorted(node.hearing.foreign_clusters),
+        "foreignClusterMessages": node.hearing.foreign_messages,
         "announcements": dict(node.guard.sent), "conflicts": node.guard.conflicts,
         "foreignMacs": sorted(node.guard.foreign_macs),
     }  # fmt: skip
