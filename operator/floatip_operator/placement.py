@@ -32,7 +32,8 @@ ineligible holder. A group no node may hold as a whole gets ``GroupUnplaceable``
 (``NoEligibleNode`` when a member alone has no node) and is split as little as the nodes allow
 (`splitting`): members whose holder may keep them stay, the others go to the node eligible for
 the most of them, and so on, so no member waits on a dead or ineligible node while a live node
-may hold it. A group's refusal is each member's ``reason``; the reason of its move, if any, is
+may hold it; it rejoins one node (planned) once a node may hold it all and is settled. A
+group's refusal is each member's ``reason``; the reason of its move, if any, is
 ``move`` (what history records: a failover is a ``Failover``).
 
 A move away from a holder whose agent still answers is *planned* (make-before-break: the new
@@ -257,6 +258,8 @@ class _Placer:
 
     def _spread(self, unit: Unit, key: Hashable, base: frozenset[str], note: str) -> list[Decision]:
         node = self.fit.least_loaded(unit, key, base)
+        if node is not None and unit.group is not None and self._rejoin_waits(unit, node):
+            return self._split(unit, note, unsettled=node)
         if node is not None:
             return self._place(unit, node, Reason.ASSIGNED, note)
         if unit.group is not None:
@@ -267,13 +270,32 @@ class _Placer:
             detail += f"; {vip.holder} keeps it until another node can take it"
         return self._stay(vip, Reason.NO_ELIGIBLE_NODE, detail)
 
-    def _split(self, unit: Unit, note: str) -> list[Decision]:
-        """No node may hold every member of ``unit``: split it as little as possible
-        (`splitting`), each member's decision saying why and where the others are."""
+    def _rejoin_waits(self, unit: Unit, node: str) -> bool:
+        """Whether a split group, each member on a holder that may keep it, waits for ``node``
+        (the one it would join) to settle (`damping`): rejoining is no failover, and a flapping
+        node must not drag the group back and forth."""
+        if not self.fit.unrest or self.fit.settled(unit, node):
+            return False
+        return all(
+            m.holder is not None and m.holder in self.fit.vip_base(m)[1]
+            and self.fit.fits(m, m.holder)
+            for m in unit.members
+        )  # fmt: skip
+
+    def _split(self, unit: Unit, note: str, unsettled: str | None = None) -> list[Decision]:
+        """No node may hold every member of ``unit`` (or only ``unsettled``, not yet settled):
+        split it as little as possible (`splitting`), each member's decision saying why and
+        where the others are."""
         fits = splitting.fitting(unit, self.fit)
         placed = splitting.split(unit, self.fit, self.nodes, fits)
         homeless = next((vip for vip in unit.members if not fits[vip.name]), None)
-        if homeless is not None:
+        if unsettled is not None:
+            reason = Reason.GROUP_UNPLACEABLE
+            why = (
+                f"{unsettled} may hold every member of group {unit.group!r} but has not been "
+                "eligible for holdDownSeconds since it last failed (flap damping)"
+            )
+        elif homeless is not None:
             summary = eligibility.summarize(homeless, self.nodes, self.health)
             reason, why = Reason.NO_ELIGIBLE_NODE, f"member {homeless.name}: {summary}"
         else:

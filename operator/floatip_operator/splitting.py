@@ -16,8 +16,9 @@ as little as the nodes allow:
 3. A member no live node may hold stays where it is (``NoEligibleNode``), as an ungrouped
    VirtualIP does: an address is never taken from its holder without a node to take it.
 
-Once a node can take every member again, placement moves the group back onto one node (a
-planned move). Every member keeps ``GroupUnplaceable`` (or ``NoEligibleNode``, or
+Once a node can take every member again and is settled (`damping`: rejoining is no failover,
+and a flapping node must not drag the group back and forth), placement moves the group back
+onto one node (a planned move). Every member keeps ``GroupUnplaceable`` (or ``NoEligibleNode``, or
 ``GroupConflict``) meanwhile; `describe` names which member is where.
 """
 

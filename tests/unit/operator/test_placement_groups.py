@@ -9,7 +9,8 @@ pin and preemption they ask for, yet a dead or ineligible holder still moves the
 unit to where it would go unpinned (a Failover in history, the conflict still said); with no
 node for every member (GroupUnplaceable) a member whose holder may keep it stays, the others are
 split off as little as possible (the node eligible for the most of them), a member no node may
-hold stays (NoEligibleNode), and the group rejoins once a node may hold it all; no other
+hold stays (NoEligibleNode), and the group rejoins once a node may hold it all and is
+settled (flap damping); no other
 VirtualIP is disturbed; groups spread as units; the Grouped condition names the members.
 Proves (hypothesis): no member is left on a dead or ineligible node while a live node may hold
 it, and a move from a dead holder is a Failover; members share one holder, eligible for each,
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 
 from floatip.api import model
 from floatip.api import status as api_status
-from floatip_operator import eligibility, notices, placement, statuses
+from floatip_operator import damping, eligibility, notices, placement, statuses
 from floatip_operator.eligibility import Interface, NodeView, VipView
 from floatip_operator.placement import Reason
 
@@ -269,6 +270,15 @@ def test_an_unplaceable_group_whose_holder_dies_is_split_as_little_as_possible()
     assert {(d.node, d.planned, d.reason) for d in rejoined.values()} == {
         ("s6", True, Reason.HOLDER_INELIGIBLE)
     }
+    # ... but not to a node that failed lately (flap damping): that is no failover
+    flapping = placement.place(held, both, unrest={"s6": damping.Unrest(1.0, 1)})
+    assert not any(d.moved for d in flapping.values())
+    assert {d.reason for d in flapping.values()} == {Reason.GROUP_UNPLACEABLE}
+    assert "s6 may hold every member of group 'g' but has not been eligible" in (
+        flapping["i1"].detail
+    )
+    settled = placement.place(held, both, unrest={"s6": damping.Unrest(60.0, 1)})
+    assert {d.node for d in settled.values()} == {"s6"}
 
 
 def test_groups_spread_as_units() -> None:
