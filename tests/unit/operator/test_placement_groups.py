@@ -356,12 +356,21 @@ def _eligible(v: VipView, ns: dict[str, NodeView], health: dict[str, dict[str, b
 
 
 @settings(max_examples=300, deadline=None)
-@given(clusters())
+@given(clusters(), st.data())
 def test_no_member_is_left_on_a_dead_or_ineligible_node_when_a_live_node_may_hold_it(
-    cluster: Cluster,
+    cluster: Cluster, data: st.DataObject
 ) -> None:
+    """Also while nodes are unsettled (flap damping never delays a failover)."""
     vips, ns, health = cluster
-    result = placement.place(vips, ns, health)
+    unrest = data.draw(
+        st.dictionaries(
+            st.sampled_from(sorted(ns)),
+            st.builds(damping.Unrest, st.floats(0, 30), st.integers(1, 3)),
+        )
+        if ns
+        else st.just({})
+    )
+    result = placement.place(vips, ns, health, unrest)
     for v in vips:
         d = result[v.name]
         if d.reason is Reason.DUPLICATE_ADDRESS:
