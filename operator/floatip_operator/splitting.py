@@ -60,28 +60,28 @@ def split(
     unit: Unit,
     fit: candidates.Candidates,
     nodes: Mapping[str, NodeView],
-    fitting: Mapping[str, frozenset[str]],
+    fits: Mapping[str, frozenset[str]],
 ) -> list[Placed]:
-    """Each member of ``unit`` and its node, in their order; ``fitting``: the live nodes
+    """Each member of ``unit`` and its node, in their order; ``fits``: the live nodes
     eligible for each member (`fitting`), none eligible for all of them."""
     placed: dict[str, Placed] = {}
     held: collections.Counter[str] = collections.Counter()
     displaced: list[VipView] = []
     for vip in unit.members:
-        if vip.holder is not None and vip.holder in fitting[vip.name]:
+        if vip.holder is not None and vip.holder in fits[vip.name]:
             placed[vip.name] = Placed(vip, vip.holder, Where.KEPT)
             held[vip.holder] += 1
-        elif fitting[vip.name]:
+        elif fits[vip.name]:
             displaced.append(vip)
         else:
             stays = vip.holder if vip.holder is not None and vip.holder in nodes else None
             placed[vip.name] = Placed(vip, stays, Where.NOWHERE)
-    choose = _Chooser(unit, fit, fitting, held)
+    choose = _Chooser(unit, fit, fits, held)
     while displaced:
         best = choose.best(displaced)
         rest = []
         for vip in displaced:
-            if best in fitting[vip.name]:
+            if best in fits[vip.name]:
                 placed[vip.name] = Placed(vip, best, Where.MOVED)
                 choose.took(best)
             else:
@@ -100,7 +100,7 @@ class _Chooser:
         fitting: Mapping[str, frozenset[str]],
         held: collections.Counter[str],
     ) -> None:
-        self.unit, self.fit, self.fitting, self.held = unit, fit, fitting, held
+        self.fit, self.fitting, self.held = fit, fitting, held
         self.order = {n: i for i, n in enumerate((unit.pin, *unit.preferred)) if n is not None}
         self.loads = dict(fit.loads)
 
