@@ -2,9 +2,10 @@
 
 Written once here for every side: the operator's placement (`floatip_operator.grouping`) and
 ``floatip validate``, which reports a disagreement across the manifests it reads before the
-operator has to (``GroupConflict``). The members that set ``node`` must name one node; the
-members that list ``preferredNodes`` must list the same nodes in the same order with the same
-``preempt``; members that leave them unset follow the others.
+operator has to (``GroupConflict``: the operator then places the group as if no member set a
+pin or preferences, so a conflict blocks those moves, never a failover). The members that set
+``node`` must name one node; the members that list ``preferredNodes`` must list the same nodes
+in the same order with the same ``preempt``; members that leave them unset follow the others.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def agreement(group: str, members: Sequence[tuple[str, model.VirtualIPSpec]]) ->
         problems.append(f"its members list different preferredNodes or preempt ({named})")
     if problems:
         return Agreement(
-            conflict=f"group {group!r} cannot be placed: {' and '.join(problems)}; every member "
-            "stays where it is until the members that set them agree (or leave them unset)"
+            conflict=f"group {group!r} cannot follow its members' pins and preferences: "
+            f"{' and '.join(problems)}; until the members that set them agree (or leave them "
+            "unset) the group is placed as if none did: together, on a node eligible for every "
+            "member, and still failed over"
         )
     preferred, preempt = next(iter(preferences)) if preferences else ((), False)
     return Agreement(next(iter(pins), None), preferred, preempt)

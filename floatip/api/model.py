@@ -521,9 +521,10 @@ class ConditionReason(enum.StrEnum):
     #: spec.group: every member is placed on one node
     TOGETHER = "Together"
     #: spec.group: members pin different nodes, or set different preferredNodes/preempt; the
-    #: members stay where they are until they agree
+    #: group is placed (and failed over) together as if none of them set those fields
     GROUP_CONFLICT = "GroupConflict"
-    #: spec.group: no node is eligible for every member; the members stay where they are
+    #: spec.group: no node is eligible for every member; the group is split as little as the
+    #: nodes allow (members whose holder may keep them stay) until one is
     GROUP_UNPLACEABLE = "GroupUnplaceable"
 
 

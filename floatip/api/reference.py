@@ -73,9 +73,13 @@ _INTRODUCTIONS: dict[str, list[str]] = {
         "members. Every member carries a `Grouped` condition: True with reason `Together` "
         "(naming the members and their node), or False with `GroupConflict` (members pin "
         "different nodes, or list different preferredNodes/preempt) or `GroupUnplaceable` (no "
-        "node is eligible for every member); then `Assigned` and `Ready` say the same, a "
-        "Warning Event is posted, and each member stays where it is. A member moved to join the "
-        "rest of its group records the move reason `JoinedGroup`.",
+        "node is eligible for every member); then `Assigned` and `Ready` say the same and a "
+        "Warning Event is posted. Neither leaves an address on a failed holder: a conflicting "
+        "group is placed as if no member set a pin or preferences (together, and failed over "
+        "like any group: only the pin and preemption are ignored), and a group no node may hold "
+        "whole is split as little as possible (members whose holder may keep them stay, the "
+        "others go to the node eligible for the most of them) until a node may hold it all. A "
+        "member moved to join the rest of its group records the move reason `JoinedGroup`.",
         "",
     ],
     names.POOL_KIND: [

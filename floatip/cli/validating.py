@@ -83,7 +83,7 @@ def validate_files(paths: Iterable[str]) -> Report:
 
 def _check_groups(report: Report) -> None:
     """Members of one group, across every file read, must agree (`floatip.api.groups`): the
-    operator would leave such a group where it is (GroupConflict)."""
+    operator would ignore their pins and preferences (GroupConflict)."""
     for group, members in sorted(report.members.items()):
         agreed = groups.agreement(group, [(m.name, m.spec) for m in members])
         if not agreed.conflict:

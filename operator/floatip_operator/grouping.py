@@ -11,8 +11,9 @@ unit and what the unit prefers:
   the members that set ``spec.node`` must name one node, the members that list
   ``preferredNodes`` must list the same nodes in the same order with the same ``preempt``;
   the others follow them.
-- Members that disagree make a ``GroupConflict``: placement moves none of them (each stays
-  where it is) until they agree, and says why on each.
+- Members that disagree make a ``GroupConflict``: the unit then has no pin and no preferences
+  (placement keeps it together, keeps a healthy holder and still fails it over; it only
+  ignores the moves those fields would ask for) until they agree, and says why on each.
 - **Holder**: the node that holds most members (ties: the first member's, by name). A member
   held elsewhere joins it (``JoinedGroup``, planned).
 - ``holdDownSeconds`` stays each member's own: a node is settled for the group once it is

@@ -24,10 +24,17 @@ Groups (``spec.group``, `grouping`): the rules above decide one holder per *unit
 ungrouped VirtualIP or all members of a group, and every member gets it in the same pass (a
 failover moves them to one successor, recorded in one write). A node is eligible for a group
 when it is for every member, so a member's failing health check moves the whole group; a group
-weighs its member count on the node it goes to and is never split to even out the load. Members
-that disagree (pins, preferences) get ``GroupConflict``, a group no node may hold as a whole
-``GroupUnplaceable`` (``NoEligibleNode`` when a member alone has no node): its members stay
-where they are.
+weighs its member count on the node it goes to and is never split to even out the load.
+Members that disagree (pins, preferences) get ``GroupConflict``: the group is placed as if none
+of them set those fields (together, rules 4-6), so what the conflict blocks is only the moves
+they would ask for (pin, preempt, a preferred node), never a failover or a move away from an
+ineligible holder. A group no node may hold as a whole gets ``GroupUnplaceable``
+(``NoEligibleNode`` when a member alone has no node) and is split as little as the nodes allow
+(`splitting`): members whose holder may keep them stay, the others go to the node eligible for
+the most of them, and so on, so no member waits on a dead or ineligible node while a live node
+may hold it; it rejoins one node (planned) once a node may hold it all and is settled. A
+group's refusal is each member's ``reason``; the reason of its move, if any, is
+``move`` (what history records: a failover is a ``Failover``).
 
 A move away from a holder whose agent still answers is *planned* (make-before-break: the new
 holder announces, then the old one removes); away from an unreachable one it is a *failover*.
@@ -44,7 +51,7 @@ import enum
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 from floatip.api import model
-from floatip_operator import candidates, damping, eligibility, grouping
+from floatip_operator import candidates, damping, eligibility, grouping, splitting
 from floatip_operator.eligibility import HealthResults, NodeView, VipView
 from floatip_operator.grouping import Unit
 
@@ -83,6 +90,9 @@ class Decision:
     #: spec.group, and every member of it (names): the same for each member's decision
     group: str | None = None
     members: tuple[str, ...] = ()
+    #: When ``reason`` is a group's refusal (GroupConflict, GroupUnplaceable, NoEligibleNode)
+    #: that still placed the member: how (Kept, Assigned, Failover, HolderIneligible, ...).
+    move: Reason | None = None
 
     @property
     def moved(self) -> bool:
@@ -92,7 +102,7 @@ class Decision:
     def move_reason(self) -> model.MoveReason:
         """The reason history records when this decision moves the address."""
         try:
-            return model.MoveReason(self.reason.value)
+            return model.MoveReason((self.move or self.reason).value)
         except ValueError:  # Kept, NoEligibleNode, NoReadyEndpoint, DuplicateAddress, Group...
             return model.MoveReason.ASSIGNED
 
@@ -152,9 +162,6 @@ class _Placer:
                 placeable.append(vip)
         later: list[tuple[Unit, Hashable, frozenset[str], str]] = []
         for unit in grouping.units(placeable):
-            if unit.conflict:
-                self._decided(decisions, self._stay(unit, Reason.GROUP_CONFLICT, unit.conflict))
-                continue
             key, base = self.fit.base(unit)
             decided, pin_note = self._fixed(unit, base)
             if decided is None:
@@ -178,27 +185,32 @@ class _Placer:
         if unit.group is None:
             return [self._move(unit.members[0], node, reason, detail)]
         joining = Reason.JOINED_GROUP if reason is Reason.KEPT else reason
+        placed = [self._move(member, node, joining, detail) for member in unit.members]
+        if unit.conflict:  # placed as if no member set a pin or preferences: say why
+            return self._refused(unit, placed, Reason.GROUP_CONFLICT, unit.conflict)
+        return [dataclasses.replace(d, group=unit.group, members=unit.names) for d in placed]
+
+    def _refused(
+        self, unit: Unit, placed: Iterable[Decision], reason: Reason, detail: str
+    ) -> list[Decision]:
+        """``placed`` as a group's refusal: ``reason`` and ``detail`` on each member, the way it
+        was placed kept as its ``move`` (history records a Failover as a Failover)."""
         return [
             dataclasses.replace(
-                self._move(member, node, joining, detail), group=unit.group, members=unit.names
-            )
-            for member in unit.members
-        ]
-
-    def _stay(self, unit: Unit, reason: Reason, detail: str) -> list[Decision]:
-        """No node for ``unit``: each member keeps its holder while it exists, and says why."""
-        return [
-            Decision(
-                vip.name,
-                vip.holder if vip.holder is not None and vip.holder in self.nodes else None,
-                vip.holder,
-                reason,
+                d,
+                reason=reason,
+                move=d.reason,
                 detail=detail,
                 group=unit.group,
-                members=unit.names if unit.group is not None else (),
+                members=unit.names,
             )
-            for vip in unit.members
+            for d in placed
         ]
+
+    def _stay(self, vip: VipView, reason: Reason, detail: str) -> list[Decision]:
+        """No node for ``vip``: it keeps its holder while that node exists, and says why."""
+        holder = vip.holder if vip.holder is not None and vip.holder in self.nodes else None
+        return [Decision(vip.name, holder, vip.holder, reason, detail=detail)]
 
     def _move(self, vip: VipView, node: str, reason: Reason, detail: str = "") -> Decision:
         previous = vip.holder
@@ -246,33 +258,68 @@ class _Placer:
 
     def _spread(self, unit: Unit, key: Hashable, base: frozenset[str], note: str) -> list[Decision]:
         node = self.fit.least_loaded(unit, key, base)
+        if node is not None and unit.group is not None and self._rejoin_waits(unit, node):
+            return self._split(unit, note, unsettled=node)
         if node is not None:
             return self._place(unit, node, Reason.ASSIGNED, note)
         if unit.group is not None:
-            reason, detail = self._unplaceable(unit)
-            return self._stay(unit, reason, detail)
+            return self._split(unit, note)
         vip = unit.members[0]
         detail = eligibility.summarize(vip, self.nodes, self.health)
         if vip.holder is not None and vip.holder in self.nodes:
             detail += f"; {vip.holder} keeps it until another node can take it"
-        return self._stay(unit, Reason.NO_ELIGIBLE_NODE, detail)
+        return self._stay(vip, Reason.NO_ELIGIBLE_NODE, detail)
 
-    def _unplaceable(self, unit: Unit) -> tuple[Reason, str]:
-        """Why no node takes a group: a member no node may hold, or no node all of them may."""
-        fits = {
-            vip.name: sorted(n for n in self.fit.vip_base(vip)[1] if self.fit.fits(vip, n))
-            for vip in unit.members
-        }
-        keeps = "; each member stays where it is until a node can take them all"
-        for vip in unit.members:
-            if not fits[vip.name]:
-                summary = eligibility.summarize(vip, self.nodes, self.health)
-                return Reason.NO_ELIGIBLE_NODE, f"member {vip.name}: {summary}{keeps}"
-        each = "; ".join(f"{name} on {_some(nodes)}" for name, nodes in fits.items())
-        return (
-            Reason.GROUP_UNPLACEABLE,
-            f"no node is eligible for every member of group {unit.group!r} ({each}){keeps}",
+    def _rejoin_waits(self, unit: Unit, node: str) -> bool:
+        """Whether a split group, each member on a holder that may keep it, waits for ``node``
+        (the one it would join) to settle (`damping`): rejoining is no failover, and a flapping
+        node must not drag the group back and forth."""
+        if not self.fit.unrest or self.fit.settled(unit, node):
+            return False
+        return all(
+            m.holder is not None and m.holder in self.fit.vip_base(m)[1]
+            and self.fit.fits(m, m.holder)
+            for m in unit.members
+        )  # fmt: skip
+
+    def _split(self, unit: Unit, note: str, unsettled: str | None = None) -> list[Decision]:
+        """No node may hold every member of ``unit`` (or only ``unsettled``, not yet settled):
+        split it as little as possible (`splitting`), each member's decision saying why and
+        where the others are."""
+        fits = splitting.fitting(unit, self.fit)
+        placed = splitting.split(unit, self.fit, self.nodes, fits)
+        homeless = next((vip for vip in unit.members if not fits[vip.name]), None)
+        if unsettled is not None:
+            reason = Reason.GROUP_UNPLACEABLE
+            why = (
+                f"{unsettled} may hold every member of group {unit.group!r} but has not been "
+                "eligible for holdDownSeconds since it last failed (flap damping)"
+            )
+        elif homeless is not None:
+            summary = eligibility.summarize(homeless, self.nodes, self.health)
+            reason, why = Reason.NO_ELIGIBLE_NODE, f"member {homeless.name}: {summary}"
+        else:
+            each = "; ".join(f"{name} on {_some(sorted(on))}" for name, on in fits.items())
+            reason = Reason.GROUP_UNPLACEABLE
+            why = f"no node is eligible for every member of group {unit.group!r} ({each})"
+        where = (
+            f"; split until a node can take them all: {splitting.describe(placed)} (a member "
+            "whose holder may keep it stays, the others go to the node eligible for most of them)"
         )
+        detail = "; ".join(filter(None, (unit.conflict, why + where, note)))
+        if unit.conflict:
+            reason = Reason.GROUP_CONFLICT
+        placeable = [i for i in placed if i.where is not splitting.Where.NOWHERE]
+        decided = self._refused(
+            unit, [self._move(i.member, str(i.node), Reason.ASSIGNED) for i in placeable],
+            reason, detail,
+        )  # fmt: skip
+        stay = [  # no live node may hold it: it stays where it is, as an ungrouped one would
+            Decision(i.member.name, i.node, i.member.holder, reason, detail=detail,
+                     group=unit.group, members=unit.names)
+            for i in placed if i.where is splitting.Where.NOWHERE
+        ]  # fmt: skip
+        return [*decided, *stay]
 
     def _pin_problem(self, unit: Unit, pin: str) -> str:
         node = self.nodes.get(pin)

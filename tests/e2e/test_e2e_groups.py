@@ -11,7 +11,11 @@ and its "inside" one, whose health check is a TCP listener on each node's loopba
   moves, planned (HolderIneligible), to one other node; make-before-break for every member:
   the old holder's agent released no member before the new holder's agent had announced both
   (their logs' times), and the client, asking both addresses every 10 ms, loses no request on
-  either.
+  either;
+- a misconfigured group (its members pin different nodes: GroupConflict) is still placed
+  together, and when its holder loses power both addresses fail over in one pass to one
+  successor that answers the client at both, GroupConflict still said (the safety model:
+  failing over is never delayed).
 """
 
 from __future__ import annotations
@@ -83,20 +87,22 @@ def listeners(lab: session.Session) -> Iterator[Listeners]:
         running.stop_all()
 
 
-def ready(lab: session.Session, name: str) -> bool:
-    return (lab.condition(name, "Ready") or {}).get("status") == "True"
-
-
 def together(
     lab: session.Session,
     names: tuple[str, ...],
     addresses: tuple[str, ...],
     *,
     away_from: str | None = None,
+    announced: bool = False,
 ) -> str:
     """Wait until every member is Ready on one node (not ``away_from``) that alone carries
     every address and answers the client at each; return that node. A powered-off
-    ``away_from`` keeps its addresses in its kernel: it is not counted as carrying them."""
+    ``away_from`` keeps its addresses in its kernel: it is not counted as carrying them.
+    ``announced``: Announced is enough (a group in GroupConflict is never Ready)."""
+
+    def ready_there(name: str) -> bool:
+        kind = "Announced" if announced else "Ready"
+        return (lab.condition(name, kind) or {}).get("status") == "True"
 
     def common() -> str | None:
         found = {status(lab, n).get("holder") for n in names}
@@ -108,7 +114,7 @@ def together(
     lab.wait(
         lambda: (
             common() is not None
-            and all(ready(lab, n) for n in names)
+            and all(ready_there(n) for n in names)
             and all(carriers(a) == [common()] for a in addresses)
         ),
         what=f"{', '.join(names)} Ready together on one node (not {away_from})",
@@ -171,6 +177,31 @@ def test_a_group_moves_together(lab: session.Session) -> None:
         assert out_seen[0].last_answer() == in_seen[0].last_answer() == after
         for address in (outside, inside):
             wait_holders(lab, address, [after], timeout=10)
+
+
+def test_a_conflicting_group_still_fails_over_together(lab: session.Session) -> None:
+    spare = Addresses(150)
+    first_address, second_address = spare.take(), spare.take()
+    names, addresses = ("pair-a", "pair-b"), (first_address, second_address)
+    lab.apply_vip("pair-a", {"address": f"{first_address}/24", "group": "pair", "node": "server1"})
+    lab.apply_vip("pair-b", {"address": f"{second_address}/24", "group": "pair", "node": "server2"})
+    try:
+        first = together(lab, names, addresses, announced=True)
+        for name in names:
+            grouped = lab.condition(name, "Grouped") or {}
+            assert (grouped.get("status"), grouped.get("reason")) == ("False", "GroupConflict")
+        lab.fault("kill-node", first)
+        successor = together(lab, names, addresses, away_from=first, announced=True)
+        moves = [status(lab, n)["history"][-1] for n in names]
+        assert {(m["from"], m["to"], m["reason"]) for m in moves} == {
+            (first, successor, "Failover")
+        }, moves
+        assert moves[0]["time"] == moves[1]["time"], f"decided in one pass: {moves}"
+        for name in names:
+            assert (lab.condition(name, "Grouped") or {}).get("reason") == "GroupConflict"
+    finally:
+        for name in names:
+            lab.delete_vip(name)
 
 
 def _logged(

@@ -6,8 +6,10 @@ new holder announced; an invalid spec gets InvalidSpec and an Event while other 
 placed; the newer of two VirtualIPs with one address gets DuplicateAddress; no eligible node
 gives NoEligibleNode; a pin to a missing node says so; the drain label moves the address away
 (HolderIneligible, planned); a failing health check moves it; a group's members are placed on
-one node with a Grouped condition naming them, and members pinning different nodes stay where
-they are with GroupConflict (condition and Event) while another VirtualIP is undisturbed.
+one node with a Grouped condition naming them, and members pinning different nodes stay on
+their healthy holder with GroupConflict (condition and Event) while another VirtualIP is
+undisturbed; when that holder's agent dies, the conflicting group still fails over as one unit
+(history Failover, GroupConflict kept).
 """
 
 from __future__ import annotations
@@ -204,3 +206,9 @@ async def test_a_group_is_placed_together_and_a_conflict_is_reported(
 
     await harness.eventually("a GroupConflict Event on each member", conflict_events)
     assert (await cluster.wait_status("alone", ready, "still Ready"))["epoch"] == alone["epoch"]
+    # a failover is never delayed, also not by a misconfigured group: both go, together
+    await cluster.agents[str(holder)].kill()
+    for name in ("edge-out", "edge-in"):
+        moved = await cluster.wait_status(name, lambda s: s.get("holder") == other, "a failover")
+        assert moved["epoch"] == 2 and moved["history"][-1]["reason"] == "Failover", moved
+        assert condition(moved, "Grouped")["reason"] == "GroupConflict", moved

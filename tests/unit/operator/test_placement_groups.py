@@ -4,12 +4,19 @@ Proves (examples): members get one holder, eligible for every member (the inters
 subnets, selectors and health checks); a member's failing check on the holder moves the whole
 group, planned; a dead holder moves every member to one successor in one pass; one member's pin
 or preferences lead the group; a split group joins its majority's holder (JoinedGroup);
-conflicting pins or preferences, and an empty intersection, leave every member where it is and
-say why (GroupConflict, GroupUnplaceable) without disturbing other VirtualIPs; groups spread as
-units; the Grouped condition names the members.
-Proves (hypothesis): in every outcome a group's members share one holder, eligible for each of
-them, unless the decision says why not and leaves each where it was; placing twice changes
-nothing; input order does not matter.
+conflicting pins or preferences (GroupConflict) move nobody from a healthy holder and block the
+pin and preemption they ask for, yet a dead or ineligible holder still moves the group as one
+unit to where it would go unpinned (a Failover in history, the conflict still said); with no
+node for every member (GroupUnplaceable) a member whose holder may keep it stays, the others are
+split off as little as possible (the node eligible for the most of them), a member no node may
+hold stays (NoEligibleNode), and the group rejoins once a node may hold it all and is
+settled (flap damping); no other
+VirtualIP is disturbed; groups spread as units; the Grouped condition names the members.
+Proves (hypothesis): no member is left on a dead or ineligible node while a live node may hold
+it, and a move from a dead holder is a Failover; members share one holder, eligible for each,
+whenever a node may hold them all, and always when no refusal is said; a conflict never moves a
+member for a pin or preemption, a split never moves a member its holder may keep; placing twice
+changes nothing; input order does not matter.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from hypothesis import strategies as st
 
 from floatip.api import model
 from floatip.api import status as api_status
-from floatip_operator import eligibility, notices, placement, statuses
+from floatip_operator import damping, eligibility, notices, placement, statuses
 from floatip_operator.eligibility import Interface, NodeView, VipView
 from floatip_operator.placement import Reason
 
@@ -118,7 +125,7 @@ def test_a_split_group_joins_the_node_most_members_hold() -> None:
     assert result["a"].planned
 
 
-def test_conflicting_pins_leave_every_member_where_it_is() -> None:
+def test_conflicting_pins_move_nobody_from_a_healthy_holder() -> None:
     members = [
         vip("a", "192.0.2.1", "s1", group="g", node="s2"),
         vip("b", "192.0.2.2", "s1", group="g", node="s3"),
@@ -127,13 +134,69 @@ def test_conflicting_pins_leave_every_member_where_it_is() -> None:
     other = vip("other", "192.0.2.9", "s1")
     ns = nodes(node("s1"), node("s2"), node("s3"))
     result = placement.place([*members, other], ns)
-    assert {n: (d.node, d.reason) for n, d in result.items() if n != "other"} == {
-        "a": ("s1", Reason.GROUP_CONFLICT),
-        "b": ("s1", Reason.GROUP_CONFLICT),
-        "c": (None, Reason.GROUP_CONFLICT),
+    assert {n: (d.node, d.reason, d.move) for n, d in result.items() if n != "other"} == {
+        "a": ("s1", Reason.GROUP_CONFLICT, Reason.KEPT),
+        "b": ("s1", Reason.GROUP_CONFLICT, Reason.KEPT),
+        "c": ("s1", Reason.GROUP_CONFLICT, Reason.ASSIGNED),  # a new member joins the group
     }
     assert "pin different nodes (a: s2, b: s3)" in result["a"].detail
     assert (result["other"].node, result["other"].reason) == ("s1", Reason.KEPT)
+
+
+def test_a_conflicting_group_fails_over_as_one_unit_where_it_would_go_unpinned() -> None:
+    """The safety model: a failover is never delayed, also not by a misconfigured group."""
+    pinned = [
+        vip("a", "192.0.2.1", "s1", group="g", node="s2"),
+        vip("b", "198.51.100.1", "s1", group="g", node="s3", preferredNodes=["s3"]),
+        vip("c", "192.0.2.3", "s1", group="g", preferredNodes=["s4"], preempt=True),
+    ]
+    busy = [vip(f"x{i}", f"192.0.2.{50 + i}", "s2") for i in range(3)]
+    outside_only = (Interface("eth0", OUTSIDE),)
+    ns = nodes(node("s1", agent_alive=False), node("s2"), node("s3"), node("s4", outside_only))
+    result = placement.place([*pinned, *busy], ns)
+    members = [result[n] for n in "abc"]
+    assert {(d.node, d.reason, d.move, d.planned) for d in members} == {
+        ("s3", Reason.GROUP_CONFLICT, Reason.FAILOVER, False)  # s2 is busier, s4 lacks eth1
+    }
+    unpinned = [vip(v.name, v.spec.address, "s1", group="g") for v in pinned]
+    assert placement.place([*unpinned, *busy], ns)["a"].node == "s3"
+    # what the operator writes: a Failover in history and an Event, GroupConflict stays
+    moved = statuses.build(
+        {"holder": "s1", "epoch": 4}, statuses.Inputs(generation=1, now="t", decision=members[0])
+    )
+    assert (moved["holder"], moved["epoch"], moved["history"][-1]["reason"]) == (
+        "s3", 5, "Failover"
+    )  # fmt: skip
+    for kind in (model.ConditionType.GROUPED, model.ConditionType.ASSIGNED):
+        assert api_status.condition(moved, kind)["reason"] == "GroupConflict"
+    sent = {(n.type, str(n.reason)) for n in notices.notices({"holder": "s1", "epoch": 4}, moved)}
+    assert {("Normal", "Failover"), ("Warning", "GroupConflict")} <= sent
+
+
+def test_a_conflicting_group_leaves_an_ineligible_holder_planned() -> None:
+    check = {"type": "tcp", "port": 80}
+    members = [
+        vip("a", "192.0.2.1", "s1", group="g", node="s1"),
+        vip("b", "198.51.100.1", "s1", group="g", node="s2", healthCheck=check),
+    ]
+    ns = nodes(node("s1"), node("s2"), node("s3"))
+    result = placement.place(members, ns, {"b": {"s1": False, "s2": False, "s3": True}})
+    assert {(d.node, d.reason, d.move, d.planned) for d in result.values()} == {
+        ("s3", Reason.GROUP_CONFLICT, Reason.HOLDER_INELIGIBLE, True)
+    }
+    assert result["a"].move_reason is model.MoveReason.HOLDER_INELIGIBLE
+
+
+def test_a_conflict_blocks_the_pin_and_the_preemption_it_would_ask_for() -> None:
+    members = [
+        vip("a", "192.0.2.1", "s2", group="g", preferredNodes=["s1"], preempt=True),
+        vip("b", "192.0.2.2", "s2", group="g", preferredNodes=["s3"]),
+        vip("c", "192.0.2.3", "s2", group="g", node="s3"),
+    ]
+    result = placement.place(members, nodes(node("s1"), node("s2"), node("s3")))
+    assert {(d.node, d.reason, d.move) for d in result.values()} == {
+        ("s2", Reason.GROUP_CONFLICT, Reason.KEPT)
+    }
 
 
 def test_conflicting_preferences_are_a_conflict() -> None:
@@ -146,16 +209,76 @@ def test_conflicting_preferences_are_a_conflict() -> None:
     assert "different preferredNodes or preempt (a: [s1], b: [s2])" in result["b"].detail
 
 
-def test_no_node_for_every_member_leaves_them_where_they_are() -> None:
+def test_a_member_no_node_may_hold_stays_and_the_others_do_not_wait_for_it() -> None:
     outside_only, inside_only = (Interface("eth0", OUTSIDE),), (Interface("eth1", INSIDE),)
     ns = nodes(node("s1", outside_only, agent_alive=False), node("s2", inside_only), node("s3"))
-    members = router("s1")
-    result = placement.place(members, {**ns, "s3": node("s3", drained=True)})
-    assert {(d.node, d.reason) for d in result.values()} == {("s1", Reason.NO_ELIGIBLE_NODE)}
+    result = placement.place(router("s1"), {**ns, "s3": node("s3", drained=True)})
+    assert {n: (d.node, d.reason, d.move) for n, d in result.items()} == {
+        "edge-out": ("s1", Reason.NO_ELIGIBLE_NODE, None),  # no live node: it stays
+        "edge-in": ("s2", Reason.NO_ELIGIBLE_NODE, Reason.FAILOVER),
+    }
+    assert result["edge-in"].move_reason is model.MoveReason.FAILOVER
+    assert (
+        "edge-in on s2; edge-out on no node (no live node is eligible; kept where it is: "
+        "edge-out on s1)"
+    ) in result["edge-out"].detail
+
+
+def test_an_unplaceable_group_keeps_what_its_holder_may_keep_and_moves_the_rest() -> None:
+    outside_only, inside_only = (Interface("eth0", OUTSIDE),), (Interface("eth1", INSIDE),)
     ns = nodes(node("s1", outside_only), node("s2", inside_only))
     result = placement.place(router("s1"), ns)
-    assert {(d.node, d.reason) for d in result.values()} == {("s1", Reason.GROUP_UNPLACEABLE)}
+    assert {n: (d.node, d.reason, d.move, d.planned) for n, d in result.items()} == {
+        "edge-out": ("s1", Reason.GROUP_UNPLACEABLE, Reason.KEPT, False),
+        "edge-in": ("s2", Reason.GROUP_UNPLACEABLE, Reason.HOLDER_INELIGIBLE, True),
+    }
     assert "edge-in on s2; edge-out on s1" in result["edge-in"].detail
+    assert "split until a node can take them all: edge-in on s2; edge-out on s1" in (
+        result["edge-out"].detail
+    )
+
+
+def test_an_unplaceable_group_whose_holder_dies_is_split_as_little_as_possible() -> None:
+    outside_only, inside_only = (Interface("eth0", OUTSIDE),), (Interface("eth1", INSIDE),)
+    members = [
+        vip("o1", "192.0.2.1", "s1", group="g"),
+        vip("o2", "192.0.2.2", "s1", group="g"),
+        vip("i1", "198.51.100.1", "s1", group="g"),
+        vip("o3", "192.0.2.3", "s1", group="g", nodeSelector={"matchLabels": {"zone": "a"}}),
+    ]
+    ns = nodes(
+        node("s1", agent_alive=False),
+        node("s2", outside_only, labels={"zone": "a"}),
+        node("s3", inside_only),
+        node("s4", outside_only),  # eligible for o1, o2 but not o3: s2 takes the most
+    )
+    result = placement.place(members, ns)
+    assert {n: (d.node, d.reason, d.move) for n, d in result.items()} == {
+        "o1": ("s2", Reason.GROUP_UNPLACEABLE, Reason.FAILOVER),
+        "o2": ("s2", Reason.GROUP_UNPLACEABLE, Reason.FAILOVER),
+        "o3": ("s2", Reason.GROUP_UNPLACEABLE, Reason.FAILOVER),
+        "i1": ("s3", Reason.GROUP_UNPLACEABLE, Reason.FAILOVER),
+    }
+    assert "split until a node can take them all: i1 on s3; o1, o2, o3 on s2" in (
+        result["o1"].detail
+    )
+    # placed again, nothing moves; once a node may take them all, they join it (planned)
+    held = [VipView(v.name, v.spec, result[v.name].node, v.created) for v in members]
+    assert not any(d.moved for d in placement.place(held, ns).values())
+    both = {**ns, "s6": node("s6", labels={"zone": "a"})}
+    rejoined = placement.place(held, both)
+    assert {(d.node, d.planned, d.reason) for d in rejoined.values()} == {
+        ("s6", True, Reason.HOLDER_INELIGIBLE)
+    }
+    # ... but not to a node that failed lately (flap damping): that is no failover
+    flapping = placement.place(held, both, unrest={"s6": damping.Unrest(1.0, 1)})
+    assert not any(d.moved for d in flapping.values())
+    assert {d.reason for d in flapping.values()} == {Reason.GROUP_UNPLACEABLE}
+    assert "s6 may hold every member of group 'g' but has not been eligible" in (
+        flapping["i1"].detail
+    )
+    settled = placement.place(held, both, unrest={"s6": damping.Unrest(60.0, 1)})
+    assert {d.node for d in settled.values()} == {"s6"}
 
 
 def test_groups_spread_as_units() -> None:
@@ -228,27 +351,76 @@ def clusters(draw: st.DrawFn) -> Cluster:
     return vips, ns, health
 
 
+def _eligible(v: VipView, ns: dict[str, NodeView], health: dict[str, dict[str, bool]]) -> set[str]:
+    return {n for n, view in ns.items() if eligibility.why_ineligible(v, view, health) is None}
+
+
 @settings(max_examples=300, deadline=None)
-@given(clusters())
-def test_members_always_share_one_eligible_holder_or_stay_and_say_why(cluster: Cluster) -> None:
+@given(clusters(), st.data())
+def test_no_member_is_left_on_a_dead_or_ineligible_node_when_a_live_node_may_hold_it(
+    cluster: Cluster, data: st.DataObject
+) -> None:
+    """Also while nodes are unsettled (flap damping never delays a failover)."""
     vips, ns, health = cluster
-    result = placement.place(vips, ns, health)
-    by_group: dict[str, set[str | None]] = {}
+    unrest = data.draw(
+        st.dictionaries(
+            st.sampled_from(sorted(ns)),
+            st.builds(damping.Unrest, st.floats(0, 30), st.integers(1, 3)),
+        )
+        if ns
+        else st.just({})
+    )
+    result = placement.place(vips, ns, health, unrest)
     for v in vips:
         d = result[v.name]
-        if d.reason in STAYS:
-            assert d.node in (None, v.holder)
+        if d.reason is Reason.DUPLICATE_ADDRESS:
+            assert d.node is None
             continue
-        assert d.node is not None
-        assert eligibility.why_ineligible(v, ns[d.node], health) is None
-        if v.spec.group is not None:
-            by_group.setdefault(v.spec.group, set()).add(d.node)
-    for group, holders in by_group.items():
-        assert len(holders) == 1, (group, holders)
-        members = [v for v in vips if v.spec.group == group]
-        assert all(result[m.name].reason not in STAYS for m in members)
-        [holder] = holders
-        assert all(eligibility.why_ineligible(m, ns[holder], health) is None for m in members)
+        if _eligible(v, ns, health):
+            assert d.node in _eligible(v, ns, health), (v.name, d)
+        else:  # no live node may hold it: it stays where it is (never taken without a taker)
+            assert d.node == (v.holder if v.holder in ns else None), (v.name, d)
+        if d.moved and d.node is not None and v.holder in ns and not ns[v.holder].reachable:
+            assert not d.planned, d  # a pin met on the way is recorded as Pinned (as ungrouped)
+            assert d.move_reason in (model.MoveReason.FAILOVER, model.MoveReason.PINNED), d
+
+
+@settings(max_examples=300, deadline=None)
+@given(clusters())
+def test_members_share_one_holder_unless_no_node_may_hold_them_all(cluster: Cluster) -> None:
+    vips, ns, health = cluster
+    result = placement.place(vips, ns, health)
+    by_group: dict[str, list[VipView]] = {}
+    for v in vips:
+        if v.spec.group is not None and result[v.name].reason is not Reason.DUPLICATE_ADDRESS:
+            by_group.setdefault(v.spec.group, []).append(v)
+    for group, members in by_group.items():
+        decided = [result[m.name] for m in members]
+        common = set(ns).intersection(*(_eligible(m, ns, health) for m in members))
+        refusals = {d.reason for d in decided} & set(STAYS)
+        if common:  # together, on a node eligible for each; a conflict is still said
+            assert len({d.node for d in decided}) == 1 and decided[0].node in common, decided
+            assert refusals <= {Reason.GROUP_CONFLICT}, decided
+        else:
+            assert len(refusals) == 1, decided
+        if not refusals:  # members of a group without conflict or unplaceable share a holder
+            assert len({d.node for d in decided}) == 1, (group, decided)
+
+
+@settings(max_examples=300, deadline=None)
+@given(clusters())
+def test_a_refusal_blocks_only_the_moves_it_should(cluster: Cluster) -> None:
+    """A conflict never moves a member for a pin or preemption; a split never moves a member
+    whose holder may keep it."""
+    vips, ns, health = cluster
+    result = placement.place(vips, ns, health)
+    for v in vips:
+        d = result[v.name]
+        if d.reason is Reason.GROUP_CONFLICT:
+            assert d.move not in (Reason.PINNED, Reason.PREEMPTED), d
+        split = d.reason in (Reason.GROUP_UNPLACEABLE, Reason.NO_ELIGIBLE_NODE) and v.spec.group
+        if split and v.holder in _eligible(v, ns, health):
+            assert d.node == v.holder, d
 
 
 @settings(max_examples=200, deadline=None)
