@@ -89,6 +89,25 @@ class Readyz:
         )  # fmt: skip
         return request
 
+    def probes(self) -> list[readyzjudge.Probe]:
+        """The prober's own records so far (who answered unknown)."""
+        return list(self._probes.read())
+
+    def wait_ok(self, since: float, *, timeout: float = 60) -> readyzjudge.Probe:
+        """The first request started at or after `since` that was answered at all."""
+
+        def found() -> readyzjudge.Probe | None:
+            return next((p for p in self.probes() if p.start >= since and p.ok), None)
+
+        def seen() -> str:
+            after = [p for p in self.probes() if p.start >= since]
+            return f"{len(after)} requests since then, errors {sorted({p.answer for p in after})}"
+
+        probe: readyzjudge.Probe = waiting.wait_until(
+            found, what="an answer through the VIP", timeout=timeout, interval=0.02, describe=seen
+        )
+        return probe
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -104,16 +123,21 @@ _count = 0
 
 @contextlib.contextmanager
 def recording(
-    place: state.Place, lab: state.LabState, cluster: state.ControlPlane, *, duration: float = 120
+    place: state.Place,
+    lab: state.LabState,
+    cluster: state.ControlPlane,
+    *,
+    duration: float = 120,
+    port: int = 6443,
 ) -> Iterator[Readyz]:
-    """The client asking ``https://VIP:6443/readyz`` every 10 ms until the block ends."""
+    """The client asking ``https://VIP:PORT/readyz`` every 10 ms until the block ends."""
     global _count  # noqa: PLW0603 -- one numbering of record files per process
     _count += 1
     path = place.path("records", f"readyz-{_count}-{time.time():.0f}.jsonl")
     path.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         ["ip", "netns", "exec", lab.host("client").netns, sys.executable, "-m",
-         "floatip_lab.readyzprobe", "--target", cpnodes.vip_address(cluster),
+         "floatip_lab.readyzprobe", "--target", cpnodes.vip_address(cluster), "--port", str(port),
          "--ca", str(cpnodes.ca_file(place)), "--duration", str(duration), "--out", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -20,7 +20,9 @@ plays `floatip_lab.cpscenarios` on cluster ``lab-a`` while its client asks
   counted by the other cluster's agents (``two_clusters_foreign_messages``: the other
   cluster's heartbeats each agent heard and ignored, proof they met).
 
-Progress goes to stderr with ``--json``; the last stdout line is one JSON object.
+``--baseline keepalived-haproxy`` then measures the two failovers with keepalived + haproxy
+at kubeadm's documented settings on the same hosts (`control_plane_baseline`), under
+``baseline``. Progress goes to stderr with ``--json``; the last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def run(*, runs: int, profile: str, say: Say) -> dict[str, Any]:
+def run(*, runs: int, profile: str, say: Say, baseline: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"profile": profile, "runs": runs}
     with bench_lab(profile, say) as place:
         cp = cpscenarios.ControlPlaneLab(place, say)
@@ -93,14 +95,25 @@ def run(*, runs: int, profile: str, say: Say) -> dict[str, Any]:
         result["two_clusters_conflicts"] = both.moves
         result["two_clusters_foreign_messages"] = both.details["foreign_messages"]
         say(f"two clusters: {both.moves} conflicts ({both.details})")
+        if baseline == "keepalived-haproxy":
+            from floatip_lab.benchmarks import control_plane_baseline
+
+            figures = control_plane_baseline.measure(cp, cluster, runs, say)
+            result["baseline"] = {"keepalived_haproxy": figures}
     return result
 
 
 @click.command("control-plane")
 @click.option("--runs", type=int, default=10, show_default=True, help="runs per failover")
 @click.option("--profile", type=click.Choice(["default", "fast"]), default="default")
+@click.option(
+    "--baseline",
+    type=click.Choice(["keepalived-haproxy"]),
+    default=None,
+    help="then the same faults with keepalived + haproxy at kubeadm's documented settings",
+)
 @click.option("--json", "as_json", is_flag=True, help="end with one JSON line only")
-def control_plane_command(runs: int, profile: str, as_json: bool) -> None:
+def control_plane_command(runs: int, profile: str, baseline: str | None, as_json: bool) -> None:
     """The control-plane VIP seen by an HTTPS client of /readyz: bootstrap, failovers, cold
     start, store down, two clusters on one LAN.
 
@@ -112,4 +125,4 @@ def control_plane_command(runs: int, profile: str, as_json: bool) -> None:
     def say(message: str) -> None:
         click.echo(message, err=as_json)
 
-    click.echo(json.dumps(run(runs=runs, profile=profile, say=say)))
+    click.echo(json.dumps(run(runs=runs, profile=profile, say=say, baseline=baseline)))
