@@ -7,10 +7,11 @@ lab: on every control-plane host keepalived (``check_apiserver`` every 3 s, weig
 first host and 100 on the others, ``auth_pass 42``) and haproxy (a TCP frontend on
 ``APISERVER_DEST_PORT`` 8443 balancing round robin over every host's apiserver on 6443, with
 the document's defaults, ``option redispatch``, ``retries 1`` and its server checks at
-haproxy's default interval: 2 s, fall 3, rise 2; `haproxy_config` says the one change). 8443, as the document does when haproxy shares the hosts with
-the apiservers. The check script is the document's: curl ``https://localhost:8443/`` and, on
-the holder, the VIP. Each process is a recorded lab process (`keepalived-HOST`,
-`haproxy-HOST`), so `floatip lab down` removes them and a power-on starts them again.
+haproxy's default interval: 2 s, fall 3, rise 2; `haproxy_config` says the one change).
+Port 8443, as the document does when haproxy shares the hosts with the apiservers. The
+check script is the document's: curl ``https://localhost:8443/`` and, on the holder, the VIP.
+Each process is a recorded lab process (`keepalived-HOST`, `haproxy-HOST`), so `floatip lab
+down` removes them and a power-on starts them again.
 """
 
 from __future__ import annotations
