@@ -36,6 +36,10 @@ POOL_LABEL: Final = f"{GROUP}/pool"
 #: Marks an address the agent added, so that it is told apart from the node's own addresses
 #: and from other software's (``IFA_PROTO``; values 0-4 are the kernel's and iproute2's).
 ADDRESS_PROTO: Final = 99
+#: Marks the control-plane VIP that ``floatip-control-plane-agent`` added: a value of its own,
+#: so the node agent's restart (which removes its stale ``ADDRESS_PROTO`` addresses) never
+#: touches the apiserver's endpoint, and the control-plane agent never touches a VirtualIP's.
+CONTROL_PLANE_ADDRESS_PROTO: Final = 98
 
 #: A node with this label (any value) holds no VirtualIP: the drain switch, like MetalLB's
 #: ``node.kubernetes.io/exclude-from-external-load-balancers``.

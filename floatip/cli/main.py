@@ -1,9 +1,9 @@
 """The ``floatip`` command: one root for every tool floatip ships.
 
-The product's own commands (``validate``, ``crd``) live here. The lab's tools (``lab``,
-``bench``, ``apiserver``) come from the floatip-lab distribution, which registers them under
-the ``floatip.commands`` entry-point group; the product never imports the lab. Without it,
-those names answer with the line that installs it.
+The product's own commands (``validate``, ``crd``, ``control-plane``) live here. The lab's
+tools (``lab``, ``bench``, ``apiserver``) come from the floatip-lab distribution, which
+registers them under the ``floatip.commands`` entry-point group; the product never imports the
+lab. Without it, those names answer with the line that installs it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from floatip.cli import lazy
 COMMANDS: dict[str, str] = {
     "validate": "floatip.cli.validating:validate_command",
     "crd": "floatip.cli.crd:crd_command",
+    "control-plane": "floatip.cli.controlplane:control_plane_command",
 }
 #: The entry-point group through which other distributions add subcommands.
 PLUGIN_GROUP = "floatip.commands"

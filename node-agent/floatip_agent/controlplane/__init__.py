@@ -1,0 +1,14 @@
+"""The control-plane VIP: kube-apiserver's endpoint, held without the Kubernetes API.
+
+``floatip-control-plane-agent`` runs on every control-plane node (a static Pod or a systemd
+unit) and keeps one address, the ``controlPlaneEndpoint``, on exactly one node whose local
+apiserver is ready. It must work before the API exists and while it is gone, so it elects and
+fences over the LAN only (docs/control-plane.md):
+
+- `heartbeat`: the small UDP message every node sends (pure codec, optional HMAC).
+- `readiness`: rise/fall over the local ``/readyz`` checks (pure); `probe` does one check.
+- `election`: who claims, who keeps, who releases (pure).
+- `settings`: the ``--profile`` presets, the configuration, the default cluster id (pure).
+- `beacon`: the heartbeat socket; `vipaddress`: the address in the kernel (netlink).
+- `metrics`, `node`: the running node (wiring, the loop); `main`: the process.
+"""

@@ -1,0 +1,332 @@
+"""One control-plane node at work: its heartbeat, its checks, the election and the VIP.
+
+Loops on one event loop, sharing this node's state:
+
+- ``_beats``: sends this node's heartbeat every beat (and at once after a change);
+- ``_receive``: records the peers' heartbeats (other clusters' are counted, never used);
+- ``_checks``: the local ``/readyz`` with rise/fall;
+- ``_elect``: applies `election.decide` after every heard beat, verdict change, or half a beat,
+  and carries out a claim (probe, add, announce) or a release (stop, remove, say so);
+- `guarding.Guard`: the wire (conflicts) and the announcements while holding.
+
+Every change of role, health or peer set is one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+
+from floatip_agent import carrier, links
+from floatip_agent.controlplane import (
+    beacon,
+    election,
+    guarding,
+    heartbeat,
+    metrics,
+    probe,
+    readiness,
+    settings,
+    vipaddress,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class ControlPlaneNode:
+    """This node's part in holding the control-plane VIP."""
+
+    def __init__(
+        self,
+        config: settings.Config,
+        *,
+        vip: vipaddress.VipAddress,
+        link: links.Link,
+        seen: asyncio.Queue[links.Seen],
+        sock: beacon.Beacon,
+        counters: metrics.Metrics,
+    ) -> None:
+        self.config = config
+        self.profile = config.profile
+        self.vip = vip
+        self.link = link
+        self.beacon = sock
+        self.counters = counters
+        self.readiness = readiness.Readiness(rise=self.profile.rise, fall=self.profile.fall)
+        self.holding = False
+        self.term = 0
+        self.known_term = 0
+        self.leaving = False
+        self.peers: dict[str, tuple[heartbeat.Beat, float]] = {}
+        self.foreign_clusters: set[str] = set()
+        self.foreign_messages = 0
+        self._seq = 0
+        self._backoff_until = 0.0
+        self._started = 0.0
+        self._wake = asyncio.Event()
+        self._released = asyncio.Event()  # set by every release
+        self._last_wait = ""
+        self._live_names: frozenset[str] = frozenset()
+        self.guard = guarding.Guard(
+            address=config.address, link=link, seen=seen, counters=counters,
+            live_peer_macs=self.live_peer_macs, known_peer_macs=self.peer_macs,
+            holding=lambda: self.holding, stall_seconds=self.profile.dead_after_seconds,
+        )  # fmt: skip
+        self.tls = probe.context(config.ca_file)
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    # --- state -----------------------------------------------------------------------------
+
+    def live_peers(self) -> list[heartbeat.Beat]:
+        return election.live(self.peers, now=self.now(), dead_after=self.profile.dead_after_seconds)
+
+    def peer_macs(self) -> set[str]:
+        """Every peer's MAC ever heard: their answers to a probe are no intruder's."""
+        return {beat.mac for beat, _ in self.peers.values()}
+
+    def live_peer_macs(self) -> set[str]:
+        return {beat.mac for beat in self.live_peers()}
+
+    def eligible(self) -> bool:
+        return carrier.carrier(self.vip.ifname) is not False and self.now() >= self._backoff_until
+
+    def me(self) -> election.Me:
+        return election.Me(
+            node=self.config.node, healthy=self.readiness.healthy, holding=self.holding,
+            term=self.term, eligible=self.eligible(),
+            ready=self.now() - self._started >= self.profile.dead_after_seconds,
+            leaving=self.leaving,
+        )  # fmt: skip
+
+    def beat(self) -> heartbeat.Beat:
+        me = self.me()
+        self._seq += 1
+        return heartbeat.Beat(
+            cluster=self.config.cluster_id, node=me.node, healthy=me.healthy, holding=me.holding,
+            term=me.term, eligible=me.eligible, leaving=me.leaving, mac=self.link.mac,
+            seq=self._seq,
+        )  # fmt: skip
+
+    def state(self) -> dict[str, Any]:
+        """The JSON of ``GET /state``."""
+        now = self.now()
+        return {
+            "node": self.config.node, "clusterId": self.config.cluster_id,
+            "address": str(self.config.address), "interface": self.vip.ifname,
+            "role": "holder" if self.holding else "backup", "healthy": self.readiness.healthy,
+            "term": self.term, "knownTerm": self.known_term, "leaving": self.leaving,
+            "eligible": self.eligible(), "mac": self.link.mac,
+            "peers": {
+                name: {
+                    "healthy": beat.healthy, "holding": beat.holding, "term": beat.term,
+                    "eligible": beat.eligible, "leaving": beat.leaving, "mac": beat.mac,
+                    "age": round(now - seen, 3),
+                    "live": now - seen < self.profile.dead_after_seconds,
+                }
+                for name, (beat, seen) in sorted(self.peers.items())
+            },
+            "foreignClusters": sorted(self.foreign_clusters),
+            "foreignClusterMessages": self.foreign_messages,
+            "conflicts": self.guard.conflicts, "foreignMacs": sorted(self.guard.foreign_macs),
+        }  # fmt: skip
+
+    def send_beat(self) -> None:
+        self.beacon.send(heartbeat.encode(self.beat(), key=self.config.key))
+        self.counters.sent.inc()
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Adopt the VIP if a previous run of ours left it here (a restart keeps it)."""
+        self._started = self.now()
+        found = await self.vip.find()
+        if found is vipaddress.Found.OURS:
+            self.holding = True
+            self.counters.holding.set(1)
+            self.guard.start_announcing()
+            log.info("vip-adopted", address=str(self.config.address), interface=self.vip.ifname)
+        elif found is vipaddress.Found.FOREIGN:
+            log.warning(
+                "vip-foreign", address=str(self.config.address),
+                detail="the VIP is on this node but not added by floatip (by hand, keepalived, "
+                "kube-vip?); this node will not claim it until it is removed",
+            )  # fmt: skip
+
+    async def run(self) -> None:
+        """Every loop, until cancelled."""
+        loops = [self._beats(), self._receive(), self._checks(), self._elect(), self._verify()]
+        tasks = [asyncio.create_task(coro) for coro in loops]
+        tasks.append(asyncio.create_task(self.guard.run()))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self.guard.stop_announcing()
+
+    async def _beats(self) -> None:
+        while True:
+            self.send_beat()
+            await asyncio.sleep(self.profile.beat_seconds)
+
+    async def _receive(self) -> None:
+        while True:
+            data, sender = await self.beacon.receive()
+            beat = heartbeat.decode(data, key=self.config.key)
+            if beat is None:
+                self.counters.rejected.inc()
+                continue
+            if beat.cluster != self.config.cluster_id:
+                self.counters.foreign_cluster.inc()
+                self.foreign_messages += 1
+                if beat.cluster not in self.foreign_clusters:
+                    self.foreign_clusters.add(beat.cluster)
+                    log.info("foreign-cluster-heard", cluster=beat.cluster, sender=sender,
+                             node=beat.node, action="ignored")  # fmt: skip
+                continue
+            if beat.node == self.config.node:
+                if beat.mac != self.link.mac:
+                    log.warning("duplicate-node-name", node=beat.node, sender=sender)
+                continue  # our own broadcast, looped back
+            self.counters.received.inc()
+            self.peers[beat.node] = (beat, self.now())
+            self.known_term = max(self.known_term, beat.term)
+            self._wake.set()
+
+    async def _checks(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            ok = await probe.ready(
+                port=self.config.port, path=self.config.health_path, tls=self.tls,
+                within=self.profile.check_timeout_seconds,
+            )  # fmt: skip
+            self.counters.checks.labels(result="pass" if ok else "fail").inc()
+            if self.readiness.record(ok):
+                healthy = self.readiness.healthy
+                self.counters.healthy.set(1 if healthy else 0)
+                log.info("apiserver-ready" if healthy else "apiserver-unready",
+                         port=self.config.port, holding=self.holding)  # fmt: skip
+                self.send_beat()
+                self._wake.set()
+            await asyncio.sleep(max(0.0, started + self.profile.check_seconds - loop.time()))
+
+    async def _verify(self) -> None:
+        """While holding, put the VIP back if something removed it (an admin, a reboot script)."""
+        while True:
+            await asyncio.sleep(self.config.verify_seconds)
+            if self.holding and await self.vip.find() is vipaddress.Found.ABSENT:
+                log.warning("vip-missing", address=str(self.config.address), action="re-added")
+                await self.vip.add()
+                self.guard.start_announcing()
+
+    async def _elect(self) -> None:
+        counters = self.counters
+        counters.healthy.set(-1)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.profile.beat_seconds / 2):
+                    await self._wake.wait()
+            self._wake.clear()
+            live = self.live_peers()
+            self._note_peers(live)
+            decision = election.decide(self.me(), live, known_term=self.known_term)
+            if decision.action is election.Action.CLAIM:
+                await self._claim(decision)
+            elif decision.action is election.Action.RELEASE:
+                await self.release(decision.reason, why="outranked")
+            elif decision.action is election.Action.WAIT and decision.reason != self._last_wait:
+                self._last_wait = decision.reason
+                log.info("waiting", reason=decision.reason)
+
+    def _note_peers(self, live: list[heartbeat.Beat]) -> None:
+        names = frozenset(beat.node for beat in live)
+        for name in sorted(names - self._live_names):
+            log.info("peer-up", peer=name)
+        for name in sorted(self._live_names - names):
+            log.info("peer-down", peer=name, silent_for=round(self.now() - self.peers[name][1], 3))
+        self._live_names = names
+        self.counters.peers_live.set(len(names))
+
+    async def _claim(self, decision: election.Decision) -> None:
+        address = self.config.address
+        if await self.vip.find() is vipaddress.Found.FOREIGN:
+            self._backoff("the VIP is on this node, not added by floatip")
+            return
+        result = await self.link.probe(
+            address, peer_macs=self.peer_macs(), count=self.profile.probe_count,
+            window=self.profile.probe_window_seconds,
+        )  # fmt: skip
+        if not result.free:
+            self.counters.probe_refusals.inc()
+            self.counters.conflicts.inc()
+            self._backoff(f"a foreign host answered the probe: {sorted(result.foreign)}")
+            return
+        again = election.decide(self.me(), self.live_peers(), known_term=self.known_term)
+        if again.action is not election.Action.CLAIM:
+            log.info("claim-abandoned", reason=again.reason)
+            return
+        await self.vip.add()
+        self.holding, self.term = True, decision.term
+        self.known_term = max(self.known_term, decision.term)
+        self._last_wait = ""
+        self.send_beat()
+        self.guard.start_announcing()
+        self.counters.claims.inc()
+        self.counters.holding.set(1)
+        self.counters.term.set(decision.term)
+        log.info(
+            "vip-claimed", address=str(address), interface=self.vip.ifname, term=decision.term,
+            reason=decision.reason, peers_answered=sorted(result.peers),
+        )  # fmt: skip
+
+    def _backoff(self, reason: str) -> None:
+        self._backoff_until = self.now() + self.profile.claim_backoff_seconds
+        log.warning("claim-refused", address=str(self.config.address), reason=reason,
+                    retry_in=self.profile.claim_backoff_seconds)  # fmt: skip
+
+    async def release(self, reason: str, *, why: str) -> None:
+        """Stop announcing, remove the VIP, and tell the peers at once."""
+        self.guard.stop_announcing()
+        self.holding = False
+        self._released.set()
+        removed = await self.vip.remove()
+        self.send_beat()
+        self.counters.holding.set(0)
+        self.counters.releases.labels(why=why).inc()
+        log.info("vip-released", address=str(self.config.address), reason=reason,
+                 removed=removed, term=self.term)  # fmt: skip
+
+    async def leave(self) -> bool:
+        """SIGTERM: hand the VIP to a healthy live peer if there is one; else keep it.
+
+        Returns whether the VIP was let go. With a healthy peer this node says it is leaving;
+        the peer claims (make-before-break) and the election releases ours; if the peer has
+        not claimed within ``leave_timeout_seconds`` the VIP is removed anyway.
+        """
+        if not self.holding:
+            return False
+        healthy = [b.node for b in self.live_peers() if b.healthy and b.eligible]
+        if not healthy:
+            log.info("leaving-keeps-vip", reason="no healthy live peer: a restart must not drop it")
+            return False
+        self.leaving = True
+        self._released.clear()
+        self.send_beat()
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.leave_timeout_seconds):
+                await self._released.wait()
+        if self.holding:
+            await self.release("leaving; no peer claimed in time", why="leaving")
+        return True
