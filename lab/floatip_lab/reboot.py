@@ -23,9 +23,7 @@ from pyroute2 import IPRoute
 
 from floatip.api import names
 
-#: the protocol ``floatip-control-plane-agent`` marks its VIP with (its contract: 98)
-CONTROL_PLANE_PROTO = 98
-WIPED = frozenset({names.ADDRESS_PROTO, CONTROL_PLANE_PROTO})
+WIPED = frozenset({names.ADDRESS_PROTO, names.CONTROL_PLANE_ADDRESS_PROTO})
 
 
 def wipe(*, own: Sequence[str], ifname: str) -> int:
