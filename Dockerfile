@@ -2,6 +2,8 @@
 # DaemonSet) come from one Python package, so one build, one scan and one version to roll.
 # The chart picks the program with `command:` and the user with its securityContext
 # (the agent runs as root with only NET_ADMIN and NET_RAW; the operator as 65532).
+# floatip-control-plane-agent (the control-plane VIP's static Pod, docs/control-plane.md)
+# comes from the same package and runs like the agent.
 # The product only: the lab (lab/) and the test API server (apiserver/) are not in it.
 
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm

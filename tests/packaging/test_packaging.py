@@ -74,8 +74,15 @@ def test_wheel_contents(tmp_path: pathlib.Path) -> None:
     )
     [entry_points] = [n for n in names if n.endswith("entry_points.txt")]
     text = wheel.read(entry_points).decode()
-    for script in ("floatip", "floatip-operator", "floatip-agent", "kubectl-vip"):
+    for script in (
+        "floatip",
+        "floatip-operator",
+        "floatip-agent",
+        "floatip-control-plane-agent",
+        "kubectl-vip",
+    ):
         assert f"{script} = " in text
+    assert "floatip_agent/controlplane/election.py" in names
 
 
 def test_the_lab_distributions(tmp_path: pathlib.Path) -> None:

@@ -1,8 +1,10 @@
 """The holder's side of the wire: announcing the VIP, and defending it against non-peers.
 
-Announcements follow the node agent's schedule (`floatip_agent.announcements.schedule` with
-the VirtualIP defaults: a burst of 3, 100 ms apart, the same again 5 s later, then a refresh
-every 60 s). The wire is watched through the node agent's `floatip_agent.links.Link`:
+Announcements follow the node agent's schedule with the VirtualIP defaults (`SCHEDULE`: a
+burst of 3, 100 ms apart, the same again 5 s later, then a refresh every 60 s; a unit test
+holds it equal to `floatip_agent.announcements.schedule` of ``model.Announce()``, which this
+module does not import: the API model would add a second to every start). The wire is watched
+through the node agent's `floatip_agent.links.Link`:
 
 - a claim on the VIP by a MAC that is no peer's, while holding, is a conflict: one log line
   per new MAC, a metric, and a re-announcement at a bounded rate (`ratelimit.TokenBucket`, as
@@ -23,14 +25,14 @@ cancelled by the release, instead of pulling the LAN back to a stale holder.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Callable
 
 import structlog
 
-from floatip.api import model
-from floatip_agent import addressing, announcements, claims, links, ratelimit
+from floatip_agent import addressing, claims, links, ratelimit
 from floatip_agent.controlplane import metrics
 
 log = structlog.get_logger(__name__)
@@ -39,6 +41,9 @@ log = structlog.get_logger(__name__)
 CONTESTED_SECONDS = 5.0
 #: Wait this long before answering such a question, so our announcement comes last.
 ANSWER_DELAY_SECONDS = 0.01
+#: Seconds after a claim at which the bursts' announcements go out; then every REFRESH s.
+SCHEDULE = (0.0, 0.1, 0.2, 5.0, 5.1, 5.2)
+REFRESH_SECONDS = 60.0
 
 
 class Guard:
@@ -55,7 +60,6 @@ class Guard:
         known_peer_macs: Callable[[], set[str]],
         holding: Callable[[], bool],
         stall_seconds: float,
-        tuning: model.Announce | None = None,
     ) -> None:
         self.address = address
         self.link = link
@@ -65,9 +69,9 @@ class Guard:
         self.known_peer_macs = known_peer_macs
         self.holding = holding
         self.stall_seconds = stall_seconds
-        self.tuning = tuning or model.Announce()
         self.foreign_macs: set[str] = set()
         self.silent_peer_macs: set[str] = set()
+        self.sent: collections.Counter[str] = collections.Counter()  # announcements, by kind
         self.conflicts = 0
         self._contested_until = 0.0
         self._bucket = ratelimit.TokenBucket(capacity=5, rate=2.0)
@@ -87,19 +91,19 @@ class Guard:
         try:
             await self.link.announcer.send_once([self.address])
             self.counters.announcements.labels(kind=kind).inc()
+            self.sent[kind] += 1
         except OSError as exc:
             log.warning("announce-failed", interface=self.link.ifname, error=str(exc))
 
     async def _announce(self) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for offset in announcements.schedule(self.tuning):
+        for offset in SCHEDULE:
             await self._at(start + offset)
             await self._send("burst")
-        refresh = self.tuning.refresh_interval_seconds
         due = loop.time()
-        while refresh:
-            due += refresh
+        while True:
+            due += REFRESH_SECONDS
             await self._at(due)
             await self._send("refresh")
 

@@ -67,7 +67,8 @@ class ControlPlaneNode:
         self._backoff_until = 0.0
         self._started = 0.0
         self._wake = asyncio.Event()
-        self._released = asyncio.Event()  # set by every release
+        self._released = asyncio.Event()  # set when a release has finished
+        self._acting = asyncio.Lock()  # a claim or a release in progress (never cut short)
         self._last_wait = ""
         self._live_names: frozenset[str] = frozenset()
         self.guard = guarding.Guard(
@@ -132,7 +133,8 @@ class ControlPlaneNode:
             },
             "foreignClusters": sorted(self.foreign_clusters),
             "foreignClusterMessages": self.foreign_messages,
-            "conflicts": self.guard.conflicts, "foreignMacs": sorted(self.guard.foreign_macs),
+            "announcements": dict(self.guard.sent), "conflicts": self.guard.conflicts,
+            "foreignMacs": sorted(self.guard.foreign_macs),
         }  # fmt: skip
 
     def send_beat(self) -> None:
@@ -225,10 +227,11 @@ class ControlPlaneNode:
         """While holding, put the VIP back if something removed it (an admin, a reboot script)."""
         while True:
             await asyncio.sleep(self.config.verify_seconds)
-            if self.holding and await self.vip.find() is vipaddress.Found.ABSENT:
-                log.warning("vip-missing", address=str(self.config.address), action="re-added")
-                await self.vip.add()
-                self.guard.start_announcing()
+            async with self._acting:
+                if self.holding and await self.vip.find() is vipaddress.Found.ABSENT:
+                    log.warning("vip-missing", address=str(self.config.address), action="re-added")
+                    await self.vip.add()
+                    self.guard.start_announcing()
 
     async def _elect(self) -> None:
         counters = self.counters
@@ -242,9 +245,11 @@ class ControlPlaneNode:
             self._note_peers(live)
             decision = election.decide(self.me(), live, known_term=self.known_term)
             if decision.action is election.Action.CLAIM:
-                await self._claim(decision)
+                async with self._acting:
+                    await self._claim(decision)
             elif decision.action is election.Action.RELEASE:
-                await self.release(decision.reason, why="outranked")
+                async with self._acting:
+                    await self.release(decision.reason, why="outranked")
             elif decision.action is election.Action.WAIT and decision.reason != self._last_wait:
                 self._last_wait = decision.reason
                 log.info("waiting", reason=decision.reason)
@@ -299,8 +304,8 @@ class ControlPlaneNode:
         """Stop announcing, remove the VIP, and tell the peers at once."""
         self.guard.stop_announcing()
         self.holding = False
-        self._released.set()
         removed = await self.vip.remove()
+        self._released.set()
         self.send_beat()
         self.counters.holding.set(0)
         self.counters.releases.labels(why=why).inc()
@@ -327,6 +332,7 @@ class ControlPlaneNode:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.leave_timeout_seconds):
                 await self._released.wait()
-        if self.holding:
-            await self.release("leaving; no peer claimed in time", why="leaving")
+        async with self._acting:  # a release under way finishes first
+            if self.holding:
+                await self.release("leaving; no peer claimed in time", why="leaving")
         return True

@@ -46,6 +46,7 @@ class CpHost:
         self.mode.write_text("ok")
         self.cert, self.key = cert, key
         self.log_path = workdir / f"agent-{host.name}.log"
+        self.address = VIP
         self.stub: subprocess.Popen[str] | None = None
         self.agent: subprocess.Popen[str] | None = None
 
@@ -63,9 +64,10 @@ class CpHost:
             self.stub.wait(5)
             self.stub = None
 
-    def start_agent(self, *extra: str) -> None:
+    def start_agent(self, *extra: str, address: str = VIP, prefix: int = 24) -> None:
+        self.address = address
         argv = [
-            sys.executable, "-m", "floatip_agent.controlplane.main", "--address", f"{VIP}/24",
+            sys.executable, "-m", "floatip_agent.controlplane.main", "--address", f"{address}/{prefix}",
             "--node", self.name, "--listen", f"127.0.0.1:{STATE_PORT}", "--log-format", "json",
             *extra,
         ]  # fmt: skip
@@ -82,11 +84,23 @@ class CpHost:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
-    async def holds(self) -> bool:
+    def events(self, event: str) -> list[dict[str, Any]]:
+        """The agent's JSON log records named `event` (every run of it on this host), in order."""
+        found = []
+        for line in self.log().splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("event") == event:
+                    found.append(record)
+        return found
+
+    async def holds(self, address: str | None = None) -> bool:
+        """Whether the host has `address` (default: its agent's VIP), marked as this program's."""
+        address = address or self.address
         async with kernel_addresses.open_netlink(netns=self.host.netns) as ipr:
             snapshot = await kernel_addresses.read_snapshot(ipr)
         return any(
-            str(entry.interface.ip) == VIP and entry.proto == names.CONTROL_PLANE_ADDRESS_PROTO
+            str(entry.interface.ip) == address and entry.proto == names.CONTROL_PLANE_ADDRESS_PROTO
             for entry in snapshot.addresses
         )
 
@@ -117,11 +131,12 @@ class CpLab:
     def __getitem__(self, name: str) -> CpHost:
         return self.cps[name]
 
-    async def holders(self) -> list[str]:
-        return [name for name, cp in self.cps.items() if await cp.holds()]
+    async def holders(self, address: str = VIP) -> list[str]:
+        return [name for name, cp in self.cps.items() if await cp.holds(address)]
 
     async def explain(self) -> str:
-        lines = [f"holders of {VIP}: {await self.holders()}"]
+        addresses = sorted({cp.address for cp in self.cps.values()})
+        lines = [f"holders of {a}: {await self.holders(a)}" for a in addresses]
         for name, cp in self.cps.items():
             try:
                 state: Any = await cp.state() if cp.agent is not None else "agent stopped"
@@ -133,13 +148,36 @@ class CpLab:
     async def until(
         self, check: Callable[[], Awaitable[bool]], *, what: str, within: float = 10.0
     ) -> float:
-        """Seconds until `check` held; fail with `explain` after `within` s."""
+        """Seconds until `check` held; fail with `explain` after `within` s.
+
+        A check that cannot ask yet (an agent still starting: connection refused) is false.
+        """
         start = time.monotonic()
-        while not await check():
+        error: BaseException | None = None
+        while True:
+            try:
+                if await check():
+                    return time.monotonic() - start
+            except (OSError, TimeoutError) as exc:
+                error = exc
             if time.monotonic() - start > within:
-                pytest.fail(f"gave up after {within} s waiting for {what}\n{await self.explain()}")
+                pytest.fail(
+                    f"gave up after {within} s waiting for {what} (last error: {error!r})\n"
+                    f"{await self.explain()}"
+                )
             await asyncio.sleep(0.02)
-        return time.monotonic() - start
+
+    async def agents_up(self, *names_: str) -> None:
+        """Until the agents of `names_` (default: every running one) answer /state. A loaded
+        machine (2 cores shared by several test runs) can take seconds to start Python."""
+        chosen = names_ or tuple(name for name, cp in self.cps.items() if cp.agent is not None)
+
+        async def answering() -> bool:
+            for name in chosen:
+                await self[name].state()
+            return True
+
+        await self.until(answering, what=f"agents {list(chosen)} to answer /state", within=30)
 
     async def only_holder(self, name: str, *, ignoring: tuple[str, ...] = ()) -> bool:
         """Whether `name` is the one host holding the VIP (hosts in `ignoring` not counted)."""
@@ -156,8 +194,8 @@ CpLabFactory = Callable[..., Awaitable[CpLab]]
 
 @pytest_asyncio.fixture
 async def cp_lab(lan: LanFactory) -> AsyncIterator[CpLabFactory]:
-    """Factory: ``await cp_lab("cp1", "cp2", "cp3")``: those hosts plus a ``client``, each cp
-    with a running readyz stub (agents are started by the test)."""
+    """Factory: ``await cp_lab("cp1", "cp2", "cp3", ipv6=False)``: those hosts plus a
+    ``client``, each cp with a running readyz stub (agents are started by the test)."""
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="floatip-cp-test-"))
     made: list[CpLab] = []
     credentials = certs.generate()
@@ -165,8 +203,8 @@ async def cp_lab(lan: LanFactory) -> AsyncIterator[CpLabFactory]:
     cert.write_bytes(credentials.cert_pem + credentials.ca_pem)
     key.write_bytes(credentials.key_pem)
 
-    async def make(*names_: str) -> CpLab:
-        topo = lan(*names_, "client")
+    async def make(*names_: str, ipv6: bool = False) -> CpLab:
+        topo = lan(*names_, "client", ipv6=ipv6)
         lab = CpLab(topo, [CpHost(topo[name], workdir, cert, key) for name in names_])
         made.append(lab)
         for cp in lab.cps.values():

@@ -27,6 +27,7 @@ async def test_elects_one_moves_on_failures_and_stays_when_store_down(cp_lab: Cp
     client = lab.topo["client"]
     for cp in lab.cps.values():
         cp.start_agent()
+    await lab.agents_up()
     await lab.until(lambda: _one_holder(lab), what="one host to hold the VIP")
     first = (await lab.holders())[0]
     await asyncio.sleep(0.5)  # and nobody else takes it meanwhile

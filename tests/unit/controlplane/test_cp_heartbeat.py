@@ -104,3 +104,13 @@ def test_cluster_ids() -> None:
     for bad in ("", "x" * 65, "naïve", "two words\n"):
         with pytest.raises(ValueError, match="printable ASCII"):
             settings.check_cluster_id(bad)
+
+
+def test_announcement_schedule_is_the_node_agents_default() -> None:
+    from floatip.api import model
+    from floatip_agent import announcements
+    from floatip_agent.controlplane import guarding
+
+    tuning = model.Announce()
+    assert list(guarding.SCHEDULE) == announcements.schedule(tuning)
+    assert tuning.refresh_interval_seconds == guarding.REFRESH_SECONDS
