@@ -6,9 +6,11 @@ apiserver is ready. It must work before the API exists and while it is gone, so 
 fences over the LAN only (docs/control-plane.md):
 
 - `heartbeat`: the small UDP message every node sends (pure codec, optional HMAC).
-- `readiness`: rise/fall over the local ``/readyz`` checks (pure); `probe` does one check.
+- `readiness`: rise/fall over the local ``/readyz`` checks (pure); `probe` does one check;
+  `checking` runs them on a fixed period.
 - `election`: who claims, who keeps, who releases (pure).
 - `settings`: the ``--profile`` presets, the configuration, the default cluster id (pure).
-- `beacon`: the heartbeat socket; `vipaddress`: the address in the kernel (netlink).
+- `beacon`: the heartbeat socket; `vipaddress`: the address in the kernel (netlink);
+  `guarding`: the holder's announcements and its defence of the address on the wire.
 - `metrics`, `node`: the running node (wiring, the loop); `main`: the process.
 """

@@ -2,8 +2,10 @@
 
 Without ``--peer`` the beat goes to the interface's broadcast (IPv4, 255.255.255.255 bound to
 the interface) or to all nodes (IPv6, ff02::1 on the interface); with ``--peer`` to each peer
-by unicast, for networks that drop broadcast (keepalived's ``unicast_peer``). The socket is
-bound to the interface, so beats from another network never count.
+by unicast, for networks that drop broadcast (keepalived's ``unicast_peer``). Broadcasting,
+the socket is bound to the VIP's interface, so beats from another network never count; with
+peers it is not, so the peers may be on another network (a management LAN) that routing
+reaches. Either way a beat counts only with this cluster's id (and HMAC, if keyed).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class Beacon:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
+            if not peers:  # broadcast: this interface only; unicast peers: wherever routed
+                sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
             if family == socket.AF_INET:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                 sock.bind(("0.0.0.0", port))

@@ -4,7 +4,7 @@ Loops on one event loop, sharing this node's state:
 
 - ``_beats``: sends this node's heartbeat every beat (and at once after a change);
 - ``_receive``: records the peers' heartbeats (other clusters' are counted, never used);
-- ``_checks``: the local ``/readyz`` with rise/fall;
+- `checking.Checker`: the local ``/readyz`` with rise/fall;
 - ``_elect``: applies `election.decide` after every heard beat, verdict change, or half a beat,
   and carries out a claim (probe, add, announce) or a release (stop, remove, say so);
 - `guarding.Guard`: the wire (conflicts) and the announcements while holding.
@@ -23,11 +23,11 @@ import structlog
 from floatip_agent import carrier, links
 from floatip_agent.controlplane import (
     beacon,
+    checking,
     election,
     guarding,
     heartbeat,
     metrics,
-    probe,
     readiness,
     settings,
     vipaddress,
@@ -63,6 +63,7 @@ class ControlPlaneNode:
         self.peers: dict[str, tuple[heartbeat.Beat, float]] = {}
         self.foreign_clusters: set[str] = set()
         self.foreign_messages = 0
+        self.duplicates: set[str] = set()  # senders using our node name
         self._seq = 0
         self._backoff_until = 0.0
         self._started = 0.0
@@ -76,7 +77,9 @@ class ControlPlaneNode:
             live_peer_macs=self.live_peer_macs, known_peer_macs=self.peer_macs,
             holding=lambda: self.holding, stall_seconds=self.profile.dead_after_seconds,
         )  # fmt: skip
-        self.tls = probe.context(config.ca_file)
+        self.checker = checking.Checker(
+            config, self.readiness, counters=counters, on_change=self._health_changed
+        )
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
@@ -161,7 +164,7 @@ class ControlPlaneNode:
 
     async def run(self) -> None:
         """Every loop, until cancelled."""
-        loops = [self._beats(), self._receive(), self._checks(), self._elect(), self._verify()]
+        loops = [self._beats(), self._receive(), self.checker.run(), self._elect(), self._verify()]
         tasks = [asyncio.create_task(coro) for coro in loops]
         tasks.append(asyncio.create_task(self.guard.run()))
         try:
@@ -197,31 +200,23 @@ class ControlPlaneNode:
                              node=beat.node, action="ignored")  # fmt: skip
                 continue
             if beat.node == self.config.node:
-                if beat.mac != self.link.mac:
-                    log.warning("duplicate-node-name", node=beat.node, sender=sender)
+                if beat.mac != self.link.mac and sender not in self.duplicates:
+                    self.duplicates.add(sender)
+                    log.error("duplicate-node-name", node=beat.node, sender=sender, mac=beat.mac,
+                              detail="another host uses this node name; give each --node a "
+                              "unique name, or the election cannot order them")  # fmt: skip
                 continue  # our own broadcast, looped back
             self.counters.received.inc()
             self.peers[beat.node] = (beat, self.now())
             self.known_term = max(self.known_term, beat.term)
             self._wake.set()
 
-    async def _checks(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            ok = await probe.ready(
-                port=self.config.port, path=self.config.health_path, tls=self.tls,
-                within=self.profile.check_timeout_seconds,
-            )  # fmt: skip
-            self.counters.checks.labels(result="pass" if ok else "fail").inc()
-            if self.readiness.record(ok):
-                healthy = self.readiness.healthy
-                self.counters.healthy.set(1 if healthy else 0)
-                log.info("apiserver-ready" if healthy else "apiserver-unready",
-                         port=self.config.port, holding=self.holding)  # fmt: skip
-                self.send_beat()
-                self._wake.set()
-            await asyncio.sleep(max(0.0, started + self.profile.check_seconds - loop.time()))
+    def _health_changed(self) -> None:
+        healthy = self.readiness.healthy
+        log.info("apiserver-ready" if healthy else "apiserver-unready", port=self.config.port,
+                 holding=self.holding)  # fmt: skip
+        self.send_beat()
+        self._wake.set()
 
     async def _verify(self) -> None:
         """While holding, put the VIP back if something removed it (an admin, a reboot script)."""
@@ -281,7 +276,11 @@ class ControlPlaneNode:
         if again.action is not election.Action.CLAIM:
             log.info("claim-abandoned", reason=again.reason)
             return
-        await self.vip.add()
+        try:
+            await self.vip.add()
+        except OSError as exc:
+            self._backoff(f"the kernel refused the address: {exc}")
+            return
         self.holding, self.term = True, decision.term
         self.known_term = max(self.known_term, decision.term)
         self._last_wait = ""
@@ -304,7 +303,11 @@ class ControlPlaneNode:
         """Stop announcing, remove the VIP, and tell the peers at once."""
         self.guard.stop_announcing()
         self.holding = False
-        removed = await self.vip.remove()
+        try:
+            removed = await self.vip.remove()
+        except OSError as exc:  # the peers already hold it; ours stays until someone removes it
+            log.error("vip-remove-failed", address=str(self.config.address), error=str(exc))
+            removed = False
         self._released.set()
         self.send_beat()
         self.counters.holding.set(0)
@@ -319,6 +322,8 @@ class ControlPlaneNode:
         the peer claims (make-before-break) and the election releases ours; if the peer has
         not claimed within ``leave_timeout_seconds`` the VIP is removed anyway.
         """
+        async with self._acting:
+            pass  # a claim or release under way finishes first
         if not self.holding:
             return False
         healthy = [b.node for b in self.live_peers() if b.healthy and b.eligible]

@@ -10,7 +10,6 @@ listening fails the very next check (connection refused) instead of a keep-alive
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 
 
@@ -47,8 +46,10 @@ async def _get(host: str, port: int, path: str, tls: ssl.SSLContext | None) -> b
         )
         await writer.drain()
         parts = (await reader.readline()).split()
-        return len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1] == b"200"
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
-            await writer.wait_closed()
+    except BaseException:
+        # Timed out or failed: drop the connection now. A TLS close would wait for the
+        # server's close_notify, which a wedged apiserver never sends, and the check with it.
+        writer.transport.abort()
+        raise
+    writer.close()  # not awaited, for the same reason
+    return len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1] == b"200"

@@ -32,13 +32,13 @@ class Profile(NamedTuple):
 
 PROFILES: dict[str, Profile] = {
     "default": Profile(
-        beat_seconds=0.1, dead_after_seconds=0.35, check_seconds=0.2,
+        beat_seconds=0.1, dead_after_seconds=0.35, check_seconds=0.1,
         check_timeout_seconds=0.5, rise=2, fall=3, probe_count=2, probe_window_seconds=0.05,
         claim_backoff_seconds=2.0,
     ),
     "fast": Profile(
-        beat_seconds=0.05, dead_after_seconds=0.2, check_seconds=0.1,
-        check_timeout_seconds=0.3, rise=1, fall=2, probe_count=1, probe_window_seconds=0.03,
+        beat_seconds=0.05, dead_after_seconds=0.2, check_seconds=0.05,
+        check_timeout_seconds=0.25, rise=1, fall=2, probe_count=1, probe_window_seconds=0.03,
         claim_backoff_seconds=1.0,
     ),
 }  # fmt: skip

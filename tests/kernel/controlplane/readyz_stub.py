@@ -1,8 +1,8 @@
 """A stand-in for kube-apiserver's ``/readyz``: HTTPS on 127.0.0.1, 200 or 500 by a file.
 
 Run inside a test's namespace: ``python readyz_stub.py PORT CERT KEY MODE_FILE``. Each GET
-reads MODE_FILE: ``ok`` answers 200 ("ok"), anything else 500 (an apiserver whose etcd is
-down). Stdlib only, so it starts in a fraction of a second.
+reads MODE_FILE: ``ok`` answers 200 ("ok"), ``hang`` never answers (a wedged apiserver that
+still accepts connections), anything else 500 (an apiserver whose etcd is down). Stdlib only, so it starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import http.server
 import pathlib
 import ssl
 import sys
+import time
 
 
 def main() -> None:
@@ -18,7 +19,10 @@ def main() -> None:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            ok = mode.read_text().strip() == "ok"
+            state = mode.read_text().strip()
+            if state == "hang":
+                time.sleep(3600)
+            ok = state == "ok"
             body = b"ok" if ok else b"[-]etcd failed: reason withheld\nreadyz check failed"
             self.send_response(200 if ok else 500)
             self.send_header("Content-Length", str(len(body)))
@@ -29,6 +33,7 @@ def main() -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)

@@ -38,6 +38,7 @@ async def test_elects_one_moves_on_failures_and_stays_when_store_down(cp_lab: Cp
     second, third = [name for name in ("cp1", "cp2", "cp3") if name != first]
     lab[first].stop_stub()  # the holder's apiserver stops: the first healthy node takes over
     took = await lab.until(lambda: lab.only_holder(second), what=f"{second} to take over")
+    print(f"apiserver stopped -> {second} holds alone: {took:.3f} s")
     assert took < 2.0, f"took {took:.2f} s\n{await lab.explain()}"
     client.run(["ping", "-c", "1", "-W", "1", VIP])
     assert client.neighbour_mac(VIP) == lab[second].host.mac
@@ -47,6 +48,7 @@ async def test_elects_one_moves_on_failures_and_stays_when_store_down(cp_lab: Cp
     took = await lab.until(
         lambda: lab.only_holder(third, ignoring=(second,)), what=f"{third} to claim"
     )
+    print(f"holder lost power -> {third} holds: {took:.3f} s")
     assert took < 2.0, f"took {took:.2f} s\n{await lab.explain()}"
 
     for cp in lab.cps.values():
