@@ -236,9 +236,10 @@ class ControlPlaneLab:
             back = self.fault("api-up")
             client.wait_answer(back, describe=self.explain)
             time.sleep(3.0)
-        moves = sum(sampler.changes(cid) for cid in before)
+        changes = {cid: sampler.changes(cid) for cid in before}
         moved = sum(1 for s in sampler.samples for cid, h in s.items() if h != {before[cid]})
-        return Quiet(moves, sampler.samples, {"looks_off_holder": moved})
+        details = {"looks_off_holder": moved, **{f"changes_{c}": n for c, n in changes.items()}}
+        return Quiet(sum(changes.values()), sampler.samples, details)
 
     def two_clusters(self) -> Quiet:
         """Each cluster's holder loses its apiserver in turn while the other is watched."""

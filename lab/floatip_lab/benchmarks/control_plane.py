@@ -89,7 +89,8 @@ def run(*, runs: int, profile: str, say: Say, baseline: str | None = None) -> di
         say("store down: the lab API server down for 5 s")
         quiet = cp.store_down(5.0)
         result["store_down_moves"] = quiet.moves
-        say(f"store down: {quiet.moves} holder changes in {len(quiet.samples)} looks")
+        say(f"store down: {quiet.moves} holder changes in {len(quiet.samples)} looks "
+            f"({quiet.details})")  # fmt: skip
         say("two clusters: each holder's apiserver stopped in turn, the other cluster watched")
         both = cp.two_clusters()
         result["two_clusters_conflicts"] = both.moves
