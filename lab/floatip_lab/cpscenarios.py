@@ -63,6 +63,7 @@ class Sampler:
     def __init__(self, lab: state.LabState) -> None:
         self.lab = lab
         self.samples: list[dict[str, frozenset[str]]] = []
+        self.times: list[float] = []  # when each look began
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -71,6 +72,7 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.times.append(time.time())
             self.samples.append(self.look())
             self._stop.wait(SAMPLE_S)
 
@@ -83,8 +85,15 @@ class Sampler:
             self._stop.set()
             self._thread.join(timeout=10)
 
-    def changes(self, cluster_id: str) -> int:
-        return readyzjudge.changes([s[cluster_id] for s in self.samples])
+    def changes(
+        self, cluster_id: str, since: float = float("-inf"), until: float = float("inf")
+    ) -> int:
+        """Changes of the cluster's holders seen by a look begun in [since, until)."""
+        looks = [s[cluster_id] for s in self.samples]
+        window = [i for i in range(1, len(looks)) if since <= self.times[i] < until]
+        if not window:  # the looks are in time order, so the window is one stretch
+            return 0
+        return readyzjudge.changes(looks[window[0] - 1 : window[-1] + 1])
 
     def strays(self) -> int:
         """Looks at which some cluster's VIP was on a host of another cluster."""
@@ -231,15 +240,18 @@ class ControlPlaneLab:
             Sampler(lab).running() as sampler,
         ):
             time.sleep(1.0)
-            self.fault("api-down")
+            down = self.fault("api-down")
             time.sleep(seconds)
             back = self.fault("api-up")
             client.wait_answer(back, describe=self.explain)
             time.sleep(3.0)
-        changes = {cid: sampler.changes(cid) for cid in before}
         moved = sum(1 for s in sampler.samples for cid, h in s.items() if h != {before[cid]})
-        details = {"looks_off_holder": moved, **{f"changes_{c}": n for c, n in changes.items()}}
-        return Quiet(sum(changes.values()), sampler.samples, details)
+        details = {"looks_off_holder": moved}
+        for cid in before:  # when it moved: before, during the outage, once the store was back
+            details[f"{cid}_before"] = sampler.changes(cid, until=down)
+            details[f"{cid}_during"] = sampler.changes(cid, down, back)
+            details[f"{cid}_after"] = sampler.changes(cid, back)
+        return Quiet(sum(sampler.changes(cid) for cid in before), sampler.samples, details)
 
     def two_clusters(self) -> Quiet:
         """Each cluster's holder loses its apiserver in turn while the other is watched."""
