@@ -50,6 +50,12 @@ def _choices(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Unicast heartbeat peer (repeat; default: broadcast).",
         ),
         click.option(
+            "--kubeconfig",
+            default=None,
+            help="The agent's own kubeconfig for its status report, e.g. "
+            "/etc/kubernetes/floatip-control-plane.conf (never admin.conf).",
+        ),
+        click.option(
             "--key-file",
             default=None,
             help=f"Heartbeat HMAC key on the node, e.g. {cpmanifests.KEY_DIR}/heartbeat.key.",
@@ -89,3 +95,9 @@ def manifest_command(image: str | None, **kwargs: Any) -> None:
 def unit_command(binary: str, **kwargs: Any) -> None:
     """Print the systemd unit (docs/control-plane.md)."""
     click.echo(cpmanifests.render_unit(_checked(**kwargs), binary=binary), nl=False)
+
+
+@control_plane_command.command("rbac")
+def rbac_command() -> None:
+    """Print the status Lease and the Role that lets the agents write it (and nothing else)."""
+    click.echo(cpmanifests.render_status_objects(), nl=False)

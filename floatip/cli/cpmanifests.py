@@ -29,6 +29,12 @@ STATE_PORT = 9732
 PROFILES = ("default", "fast")
 #: A heartbeat key goes here on every control-plane node (mounted read-only into the Pod).
 KEY_DIR = "/etc/kubernetes/floatip"
+#: kubeadm's cluster-admin kubeconfigs, never the agent's.
+FORBIDDEN_KUBECONFIGS = ("admin.conf", "super-admin.conf")
+#: The user of the agent's own client certificate, and what its Role allows.
+STATUS_USER = "floatip:control-plane"
+STATUS_LEASE = "floatip-control-plane"
+STATUS_NAMESPACE = "kube-system"
 
 
 class Choices(NamedTuple):
@@ -41,6 +47,7 @@ class Choices(NamedTuple):
     cluster_id: str | None = None
     peers: tuple[str, ...] = ()
     key_file: str | None = None
+    kubeconfig: str | None = None  # the agent's own credentials for its status report
 
 
 def check(choices: Choices) -> Choices:
@@ -53,6 +60,11 @@ def check(choices: Choices) -> Choices:
         ) from None
     if "/" not in choices.address:
         raise ValueError(f"--address {choices.address!r} needs its prefix, e.g. {interface.ip}/24")
+    if choices.kubeconfig and choices.kubeconfig.rsplit("/", 1)[-1] in FORBIDDEN_KUBECONFIGS:
+        raise ValueError(
+            f"--kubeconfig {choices.kubeconfig} is a cluster-admin credential; make the agent "
+            f"its own: kubeadm kubeconfig user --client-name {STATUS_USER} (docs/control-plane.md)"
+        )
     if choices.profile not in PROFILES:
         raise ValueError(f"--profile {choices.profile!r} is not one of {', '.join(PROFILES)}")
     for peer in choices.peers:
@@ -77,6 +89,8 @@ def arguments(choices: Choices) -> list[str]:
     args.extend(f"--peer={peer}" for peer in choices.peers)
     if choices.key_file:
         args.append(f"--key-file={choices.key_file}")
+    if choices.kubeconfig:
+        args.append(f"--kubeconfig={choices.kubeconfig}")
     return args
 
 
@@ -108,13 +122,15 @@ def static_pod(choices: Choices, *, image: str) -> dict[str, Any]:
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
     }
-    if choices.key_file:
-        container["volumeMounts"] = [
-            {"name": "heartbeat-key", "mountPath": choices.key_file, "readOnly": True}
-        ]
-        spec["volumes"] = [
-            {"name": "heartbeat-key", "hostPath": {"path": choices.key_file, "type": "File"}}
-        ]
+    files = [("heartbeat-key", choices.key_file), ("status-kubeconfig", choices.kubeconfig)]
+    for name, path in files:
+        if path:
+            container.setdefault("volumeMounts", []).append(
+                {"name": name, "mountPath": path, "readOnly": True}
+            )
+            spec.setdefault("volumes", []).append(
+                {"name": name, "hostPath": {"path": path, "type": "File"}}
+            )
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -180,3 +196,38 @@ def exec_start(unit: str) -> Sequence[str]:
         if line.startswith("ExecStart="):
             return shlex.split(line.removeprefix("ExecStart="))
     raise ValueError("no ExecStart= line in the unit")
+
+
+def status_objects() -> list[dict[str, Any]]:
+    """The Lease the holder reports into, and a Role that lets `STATUS_USER` read and write
+    that one Lease and nothing else (no create: the Lease is created here, by an admin)."""
+    meta = {"name": STATUS_LEASE, "namespace": STATUS_NAMESPACE,
+            "labels": {"app.kubernetes.io/name": "floatip",
+                       "app.kubernetes.io/component": "control-plane-vip"}}  # fmt: skip
+    return [
+        {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": {}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
+            "rules": [{
+                "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                "resourceNames": [STATUS_LEASE], "verbs": ["get", "update", "patch"],
+            }],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": STATUS_LEASE},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": STATUS_USER}],
+        },
+    ]  # fmt: skip
+
+
+def render_status_objects() -> str:
+    header = (
+        "# The control-plane VIP's status report: kubectl apply -f this, once the API is up;\n"
+        f"# the agents' credentials: kubeadm kubeconfig user --client-name {STATUS_USER}\n"
+        "#   --config kubeadm.yaml > /etc/kubernetes/floatip-control-plane.conf\n"
+        "# (docs/control-plane.md, Status)\n"
+    )
+    return header + yaml.safe_dump_all(status_objects(), sort_keys=False)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from floatip.api import model, names
+from floatip.api import controlplane, model, names, times
 from floatip.api import status as vip_status
 from floatip.kube import client, config, paths
 from floatip.kubectl import views
@@ -71,6 +71,23 @@ class Cluster:
             f"get VirtualIP {name!r} (kubectl get vip lists them)", "GET", paths.virtualip(name)
         )
 
+    def control_plane(self) -> dict[str, Any] | None:
+        """The control-plane VIP's report (floatip.api.controlplane), or None: not published,
+        not allowed or not reachable. Never an error: it is an extra line, not the answer."""
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{controlplane.NAMESPACE}/leases"
+
+        async def once() -> dict[str, Any]:
+            api = client.Api(self.endpoint)
+            try:
+                return await api.request("GET", f"{path}/{controlplane.LEASE}")
+            finally:
+                await api.close()
+
+        try:
+            return asyncio.run(once())
+        except client.ApiError:
+            return None
+
     def vips(self) -> list[dict[str, Any]]:
         listed = self.call(
             "list VirtualIPs (is the floatip CRD installed?)", "GET", paths.VIRTUALIPS
@@ -94,9 +111,13 @@ def _cluster(ctx: click.Context) -> Cluster:
 @click.argument("names_", nargs=-1, metavar="[NAME]...")
 @click.pass_context
 def status(ctx: click.Context, names_: tuple[str, ...]) -> None:
-    """VirtualIPs with holder, conditions and the last move."""
+    """VirtualIPs with holder, conditions and the last move (and, above them, where the
+    control-plane VIP is, when its holder publishes it: docs/control-plane.md)."""
     cluster = _cluster(ctx)
     objects = [cluster.vip(n) for n in names_] if names_ else cluster.vips()
+    report = None if names_ else cluster.control_plane()
+    if report is not None:
+        click.echo(controlplane.describe(report, now=times.now()))
     if not objects:
         click.echo("No VirtualIPs found: create one with kubectl apply -f vip.yaml")
         return

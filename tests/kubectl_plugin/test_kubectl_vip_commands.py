@@ -3,7 +3,8 @@
 Proves: status prints holder, conditions and last move, and last the Service(s) of a
 Service-backed VirtualIP (- for others); move pins spec.node (and refuses an
 unknown node or VirtualIP with advice and exit 1); history lists the moves; drain and undrain
-set and remove the floatip.io/drain label; the real kubectl finds the plugin on PATH.
+set and remove the floatip.io/drain label; the real kubectl finds the plugin on PATH; status
+shows the control-plane VIP's report above the table when its holder has published one.
 """
 
 from __future__ import annotations
@@ -155,3 +156,30 @@ async def test_real_kubectl_finds_the_plugin(apiserver: RunningServer) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].split()[:3] == ["web", "192.0.2.100/24", "s1"]
+
+
+async def test_status_shows_the_control_plane_vip_when_published(apiserver: RunningServer) -> None:
+    """The Lease the control-plane holder writes (floatip.api.controlplane) becomes one line
+    above the table; without it (or with no VirtualIPs) status answers as before."""
+    from floatip.api import controlplane, times
+    from floatip_agent.controlplane import publishing
+
+    result = await _plugin(apiserver, "status")
+    assert result.output.startswith("No VirtualIPs found"), result.output
+    summary = {
+        "holder": "cp1", "term": 2, "address": "192.0.2.10", "cluster": "192.0.2.10:6443",
+        "nodes": {"cp1": {"role": "holder", "healthy": True},
+                  "cp2": {"role": "backup", "healthy": None}},
+    }  # fmt: skip
+    publisher = publishing.Publisher.from_kubeconfig(str(apiserver.kubeconfig), state=dict)
+    try:
+        assert await publisher.publish(summary)
+    finally:
+        await publisher.api.close()
+    result = await _plugin(apiserver, "status")
+    assert result.exit_code == 0, result.output
+    first, second = result.output.splitlines()
+    assert first.startswith("control-plane VIP 192.0.2.10: held by cp1 (term 2, reported ")
+    assert first.endswith("apiservers: cp1 ready, cp2 unknown")
+    assert second.startswith("No VirtualIPs found")
+    assert controlplane.describe({}, now=times.now()).startswith("control-plane VIP ?")

@@ -8,7 +8,7 @@ fences over the LAN only (docs/control-plane.md):
 - `heartbeat`: the small UDP message every node sends (pure codec, optional HMAC).
 - `readiness`: rise/fall over the local ``/readyz`` checks (pure); `probe` does one check;
   `checking` runs them on a fixed period.
-- `election`: who claims, who keeps, who releases (pure).
+- `election`: who claims, who keeps, who releases (pure); `hearing`: what was heard (pure).
 - `settings`: the ``--profile`` presets, the configuration, the default cluster id (pure).
 - `beacon`: the heartbeat socket; `vipaddress`: the address in the kernel (netlink);
   `guarding`: the holder's announcements and its defence of the address on the wire.

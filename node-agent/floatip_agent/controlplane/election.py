@@ -14,6 +14,12 @@ round or the Kubernetes API (docs/control-plane.md "Election"):
 - **Handover is make-before-break.** An unhealthy or leaving holder does not drop the VIP on
   its own: the first healthy peer claims (both hold for a moment), and the old holder,
   seeing a holder that outranks it, releases.
+- **Confirm.** Taking over from a *live* holder whose apiserver failed needs ``confirmed``:
+  this node's newest check passed and started after the holder reported its failure, and
+  it has been healthy a while. When the store fails, every apiserver fails within a check or
+  two; without this, a backup whose checks had not failed yet would take the VIP from the
+  holder a few milliseconds before failing too (a move for nothing), and when the store came
+  back, the first node to recover would take it from a holder a moment slower.
 - **Store down.** Nobody is healthy, so nobody claims and the holder keeps the VIP.
 - **Two holders** (a partition healed, a frozen holder thawed): the better one wins by
   `rank`: healthy (and not leaving) first, then the higher term, then the earlier name. The
@@ -46,6 +52,8 @@ class Me(NamedTuple):
     eligible: bool
     ready: bool  # the start-up window (one dead_after) has passed
     leaving: bool = False
+    #: Healthy since before the failing holder said so, and for a while (see "Confirm").
+    confirmed: bool = True
 
 
 class Decision(NamedTuple):
@@ -101,6 +109,9 @@ def decide(me: Me, peers: Iterable[heartbeat.Beat], *, known_term: int) -> Decis
     holders = [beat.node for beat in alive if _good_holder(beat)]
     if holders:
         return Decision(Action.WAIT, me.term, f"{min(holders)} holds it")
+    failed = [beat.node for beat in alive if beat.holding and beat.healthy is False]
+    if failed and not me.confirmed:
+        return Decision(Action.WAIT, me.term, f"confirming that {min(failed)}'s failure is its own")
     rivals = [
         beat.node for beat in alive
         if beat.healthy is True and beat.eligible and not beat.holding and not beat.leaving

@@ -2,7 +2,8 @@
 
     floatip-control-plane-agent --address VIP/PFX [--interface IF] [--port 6443]
         [--profile default|fast] [--node NAME] [--cluster-id ID] [--heartbeat-port 9731]
-        [--peer ADDR ...] [--key-file PATH] [--listen 0.0.0.0:9732] [--log-level info]
+        [--peer ADDR ...] [--key-file PATH] [--listen 0.0.0.0:9732] [--kubeconfig PATH]
+        [--log-level info]
 
 Runs on every control-plane node as a static Pod or a systemd unit (``floatip control-plane
 manifest|unit`` prints them), on the host network with NET_ADMIN and NET_RAW. It needs no
@@ -36,6 +37,9 @@ from floatip_agent import settings as agent_settings
 from floatip_agent.controlplane import beacon, metrics, node, settings, vipaddress
 
 log = structlog.get_logger(__name__)
+
+#: kubeadm's cluster-admin kubeconfigs: never the agent's (forbidden at bootstrap since 1.29).
+FORBIDDEN_KUBECONFIGS = frozenset({"admin.conf", "super-admin.conf"})
 
 
 async def serve(config: settings.Config) -> None:
@@ -71,6 +75,7 @@ async def serve(config: settings.Config) -> None:
                  peers=list(config.peers) or "broadcast",
                  listen=f"{config.listen_host}:{config.listen_port}")  # fmt: skip
         running = asyncio.create_task(the_node.run(), name="control-plane")
+        reporting = _publisher(config, the_node)
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({running, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -80,12 +85,35 @@ async def serve(config: settings.Config) -> None:
         finally:
             running.cancel()
             stopper.cancel()
+            if reporting is not None:
+                reporting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporting
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             await http.cleanup()
             await link.close()
             sock.close()
     log.info("control-plane-agent-exiting", vip="handed over" if let_go else "kept")
+
+
+def _publisher(
+    config: settings.Config, the_node: node.ControlPlaneNode
+) -> asyncio.Task[None] | None:
+    """The status report's task, if ``--kubeconfig`` asks for one (its failures are logged,
+    never raised: the VIP does not depend on the API)."""
+    if config.kubeconfig is None:
+        return None
+    from floatip_agent.controlplane import publishing  # the API client: only when asked for
+
+    try:
+        publisher = publishing.Publisher.from_kubeconfig(config.kubeconfig, state=the_node.state)
+    except (OSError, ValueError, publishing.SetupError) as exc:  # hold the VIP anyway
+        log.error("status-disabled", kubeconfig=config.kubeconfig, error=str(exc),
+                  detail="fix the kubeconfig; the VIP is held without it")  # fmt: skip
+        return None
+    the_node.notify = publisher.wake.set
+    return asyncio.create_task(publisher.run(), name="status")
 
 
 def _http(the_node: node.ControlPlaneNode, counters: metrics.Metrics) -> healthserver.Server:
@@ -162,12 +190,20 @@ def _address(value: str) -> addressing.IPAddress:
     show_default=True,
     help="HTTP HOST:PORT for /healthz, /metrics and /state.",
 )
+@click.option(
+    "--kubeconfig",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="This agent's own credentials to publish its status once the API is up "
+    "(never admin.conf; default: publish nothing).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
 def cli(  # noqa: PLR0917 - one parameter per click option
     address: str, interface: str | None, port: int, health_path: str, ca_file: str | None,
     profile: str, node: str | None, cluster_id: str | None, heartbeat_port: int,
-    peers: tuple[str, ...], key_file: str | None, listen: str, log_level: str,
+    peers: tuple[str, ...], key_file: str | None, listen: str, kubeconfig: str | None,
+    log_level: str,
     log_format: logs.Format | None,
 ) -> None:  # fmt: skip
     """Hold kube-apiserver's endpoint VIP on one healthy control-plane node, without the API."""
@@ -180,6 +216,11 @@ def cli(  # noqa: PLR0917 - one parameter per click option
             ipaddress.ip_address(peer)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if kubeconfig is not None and pathlib.Path(kubeconfig).name in FORBIDDEN_KUBECONFIGS:
+        raise click.BadParameter(
+            f"{kubeconfig} is a cluster-admin credential; give the agent its own, limited to "
+            "its status Lease (docs/control-plane.md, Status)", param_hint="--kubeconfig",
+        )  # fmt: skip
     key = None
     if key_file is not None:
         key = pathlib.Path(key_file).read_bytes().strip()
@@ -191,7 +232,7 @@ def cli(  # noqa: PLR0917 - one parameter per click option
         node=name, address=vip, ifname=interface, cluster_id=cluster,
         profile=settings.PROFILES[profile], port=port, health_path=health_path, ca_file=ca_file,
         heartbeat_port=heartbeat_port, peers=peers, key=key, listen_host=host,
-        listen_port=listen_port,
+        listen_port=listen_port, kubeconfig=kubeconfig,
     )  # fmt: skip
     asyncio.run(serve(config))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -26,10 +27,12 @@ from floatip_agent.controlplane import (
     checking,
     election,
     guarding,
+    hearing,
     heartbeat,
     metrics,
     readiness,
     settings,
+    stateview,
     vipaddress,
 )
 
@@ -58,12 +61,12 @@ class ControlPlaneNode:
         self.readiness = readiness.Readiness(rise=self.profile.rise, fall=self.profile.fall)
         self.holding = False
         self.term = 0
-        self.known_term = 0
         self.leaving = False
-        self.peers: dict[str, tuple[heartbeat.Beat, float]] = {}
-        self.foreign_clusters: set[str] = set()
-        self.foreign_messages = 0
-        self.duplicates: set[str] = set()  # senders using our node name
+        self.hearing = hearing.Hearing(
+            cluster_id=config.cluster_id, node=config.node, mac=link.mac, key=config.key
+        )
+        #: Called after a claim, a release or a health change (the status publisher's wake).
+        self.notify: Callable[[], None] = lambda: None
         self._seq = 0
         self._backoff_until = 0.0
         self._started = 0.0
@@ -78,7 +81,11 @@ class ControlPlaneNode:
             holding=lambda: self.holding, stall_seconds=self.profile.dead_after_seconds,
         )  # fmt: skip
         self.checker = checking.Checker(
-            config, self.readiness, counters=counters, on_change=self._health_changed
+            config,
+            self.readiness,
+            counters=counters,
+            on_change=self._health_changed,
+            on_result=self._checked,
         )
 
     def now(self) -> float:
@@ -87,11 +94,11 @@ class ControlPlaneNode:
     # --- state -----------------------------------------------------------------------------
 
     def live_peers(self) -> list[heartbeat.Beat]:
-        return election.live(self.peers, now=self.now(), dead_after=self.profile.dead_after_seconds)
+        return self.hearing.live(now=self.now(), dead_after=self.profile.dead_after_seconds)
 
     def peer_macs(self) -> set[str]:
         """Every peer's MAC ever heard: their answers to a probe are no intruder's."""
-        return {beat.mac for beat, _ in self.peers.values()}
+        return self.hearing.macs()
 
     def live_peer_macs(self) -> set[str]:
         return {beat.mac for beat in self.live_peers()}
@@ -99,12 +106,22 @@ class ControlPlaneNode:
     def eligible(self) -> bool:
         return carrier.carrier(self.vip.ifname) is not False and self.now() >= self._backoff_until
 
+    def confirmed(self) -> bool:
+        """Election "Confirm": our newest check passed after every failing holder said so, and
+        we have been healthy for ``takeover_after_healthy_seconds``."""
+        since = self.hearing.failure_reported()
+        settled = self.now() - self.checker.healthy_since
+        return (
+            self.checker.fresh_pass(since)
+            and settled >= self.profile.takeover_after_healthy_seconds
+        )
+
     def me(self) -> election.Me:
         return election.Me(
             node=self.config.node, healthy=self.readiness.healthy, holding=self.holding,
             term=self.term, eligible=self.eligible(),
             ready=self.now() - self._started >= self.profile.dead_after_seconds,
-            leaving=self.leaving,
+            leaving=self.leaving, confirmed=self.confirmed(),
         )  # fmt: skip
 
     def beat(self) -> heartbeat.Beat:
@@ -117,28 +134,8 @@ class ControlPlaneNode:
         )  # fmt: skip
 
     def state(self) -> dict[str, Any]:
-        """The JSON of ``GET /state``."""
-        now = self.now()
-        return {
-            "node": self.config.node, "clusterId": self.config.cluster_id,
-            "address": str(self.config.address), "interface": self.vip.ifname,
-            "role": "holder" if self.holding else "backup", "healthy": self.readiness.healthy,
-            "term": self.term, "knownTerm": self.known_term, "leaving": self.leaving,
-            "eligible": self.eligible(), "mac": self.link.mac,
-            "peers": {
-                name: {
-                    "healthy": beat.healthy, "holding": beat.holding, "term": beat.term,
-                    "eligible": beat.eligible, "leaving": beat.leaving, "mac": beat.mac,
-                    "age": round(now - seen, 3),
-                    "live": now - seen < self.profile.dead_after_seconds,
-                }
-                for name, (beat, seen) in sorted(self.peers.items())
-            },
-            "foreignClusters": sorted(self.foreign_clusters),
-            "foreignClusterMessages": self.foreign_messages,
-            "announcements": dict(self.guard.sent), "conflicts": self.guard.conflicts,
-            "foreignMacs": sorted(self.guard.foreign_macs),
-        }  # fmt: skip
+        """The JSON of ``GET /state`` (`stateview`)."""
+        return stateview.state(self)
 
     def send_beat(self) -> None:
         self.beacon.send(heartbeat.encode(self.beat(), key=self.config.key))
@@ -187,29 +184,18 @@ class ControlPlaneNode:
     async def _receive(self) -> None:
         while True:
             data, sender = await self.beacon.receive()
-            beat = heartbeat.decode(data, key=self.config.key)
-            if beat is None:
-                self.counters.rejected.inc()
-                continue
-            if beat.cluster != self.config.cluster_id:
+            heard = self.hearing.hear(data, sender, now=self.now())
+            if heard is hearing.Heard.PEER:
+                self.counters.received.inc()
+                self._wake.set()
+            elif heard is hearing.Heard.FOREIGN:
                 self.counters.foreign_cluster.inc()
-                self.foreign_messages += 1
-                if beat.cluster not in self.foreign_clusters:
-                    self.foreign_clusters.add(beat.cluster)
-                    log.info("foreign-cluster-heard", cluster=beat.cluster, sender=sender,
-                             node=beat.node, action="ignored")  # fmt: skip
-                continue
-            if beat.node == self.config.node:
-                if beat.mac != self.link.mac and sender not in self.duplicates:
-                    self.duplicates.add(sender)
-                    log.error("duplicate-node-name", node=beat.node, sender=sender, mac=beat.mac,
-                              detail="another host uses this node name; give each --node a "
-                              "unique name, or the election cannot order them")  # fmt: skip
-                continue  # our own broadcast, looped back
-            self.counters.received.inc()
-            self.peers[beat.node] = (beat, self.now())
-            self.known_term = max(self.known_term, beat.term)
-            self._wake.set()
+            elif heard is hearing.Heard.REJECTED:
+                self.counters.rejected.inc()
+
+    def _checked(self) -> None:
+        if self.hearing.failed_since and not self.holding:
+            self._wake.set()  # a takeover waiting for a fresh pass: decide now, not next tick
 
     def _health_changed(self) -> None:
         healthy = self.readiness.healthy
@@ -217,6 +203,7 @@ class ControlPlaneNode:
                  holding=self.holding)  # fmt: skip
         self.send_beat()
         self._wake.set()
+        self.notify()
 
     async def _verify(self) -> None:
         """While holding, put the VIP back if something removed it (an admin, a reboot script)."""
@@ -224,8 +211,14 @@ class ControlPlaneNode:
             await asyncio.sleep(self.config.verify_seconds)
             async with self._acting:
                 if self.holding and await self.vip.find() is vipaddress.Found.ABSENT:
-                    log.warning("vip-missing", address=str(self.config.address), action="re-added")
-                    await self.vip.add()
+                    log.warning("vip-missing", address=str(self.config.address), action="re-add")
+                    try:
+                        await self.vip.add()
+                    except OSError as exc:
+                        log.error(
+                            "vip-re-add-failed", error=str(exc), retry_in=self.config.verify_seconds
+                        )
+                        continue
                     self.guard.start_announcing()
 
     async def _elect(self) -> None:
@@ -238,13 +231,13 @@ class ControlPlaneNode:
             self._wake.clear()
             live = self.live_peers()
             self._note_peers(live)
-            decision = election.decide(self.me(), live, known_term=self.known_term)
+            decision = election.decide(self.me(), live, known_term=self.hearing.known_term)
             if decision.action is election.Action.CLAIM:
                 async with self._acting:
                     await self._claim(decision)
             elif decision.action is election.Action.RELEASE:
                 async with self._acting:
-                    await self.release(decision.reason, why="outranked")
+                    await self.release(decision.reason, why="outranked", successor=live)
             elif decision.action is election.Action.WAIT and decision.reason != self._last_wait:
                 self._last_wait = decision.reason
                 log.info("waiting", reason=decision.reason)
@@ -254,7 +247,11 @@ class ControlPlaneNode:
         for name in sorted(names - self._live_names):
             log.info("peer-up", peer=name)
         for name in sorted(self._live_names - names):
-            log.info("peer-down", peer=name, silent_for=round(self.now() - self.peers[name][1], 3))
+            log.info(
+                "peer-down",
+                peer=name,
+                silent_for=round(self.now() - self.hearing.peers[name][1], 3),
+            )
         self._live_names = names
         self.counters.peers_live.set(len(names))
 
@@ -272,7 +269,7 @@ class ControlPlaneNode:
             self.counters.conflicts.inc()
             self._backoff(f"a foreign host answered the probe: {sorted(result.foreign)}")
             return
-        again = election.decide(self.me(), self.live_peers(), known_term=self.known_term)
+        again = election.decide(self.me(), self.live_peers(), known_term=self.hearing.known_term)
         if again.action is not election.Action.CLAIM:
             log.info("claim-abandoned", reason=again.reason)
             return
@@ -282,10 +279,11 @@ class ControlPlaneNode:
             self._backoff(f"the kernel refused the address: {exc}")
             return
         self.holding, self.term = True, decision.term
-        self.known_term = max(self.known_term, decision.term)
+        self.hearing.known_term = max(self.hearing.known_term, decision.term)
         self._last_wait = ""
         self.send_beat()
         self.guard.start_announcing()
+        self.notify()
         self.counters.claims.inc()
         self.counters.holding.set(1)
         self.counters.term.set(decision.term)
@@ -299,8 +297,15 @@ class ControlPlaneNode:
         log.warning("claim-refused", address=str(self.config.address), reason=reason,
                     retry_in=self.profile.claim_backoff_seconds)  # fmt: skip
 
-    async def release(self, reason: str, *, why: str) -> None:
-        """Stop announcing, remove the VIP, and tell the peers at once."""
+    async def release(
+        self, reason: str, *, why: str, successor: list[heartbeat.Beat] | None = None
+    ) -> None:
+        """Stop announcing, remove the VIP, and tell the peers at once.
+
+        With the live peers in `successor`, the best of those holding is the new holder: the
+        LAN is told that the VIP is at its MAC (two frames from this link, as the node agent's
+        planned handover does), for neighbours that resolved ours during the overlap.
+        """
         self.guard.stop_announcing()
         self.holding = False
         try:
@@ -310,7 +315,14 @@ class ControlPlaneNode:
             removed = False
         self._released.set()
         self.send_beat()
+        holders = [beat for beat in successor or () if beat.holding]
+        if holders:
+            best = max(holders, key=lambda b: election.rank(
+                b.node, healthy=b.healthy, term=b.term, leaving=b.leaving))  # fmt: skip
+            with contextlib.suppress(OSError):
+                await self.link.announcer.redirect(self.config.address, to_mac=best.mac)
         self.counters.holding.set(0)
+        self.notify()
         self.counters.releases.labels(why=why).inc()
         log.info("vip-released", address=str(self.config.address), reason=reason,
                  removed=removed, term=self.term)  # fmt: skip

@@ -28,18 +28,21 @@ class Profile(NamedTuple):
     probe_count: int  # RFC 5227-style ARP probes (or DAD solicitations) before a claim
     probe_window_seconds: float  # then listen this long for an answer
     claim_backoff_seconds: float  # after a failed claim (a foreign answer), wait this long
+    #: Taking over from a live holder whose apiserver failed needs this node healthy this long
+    #: (a store coming back: the holder recovers too, nothing moves; election "Confirm").
+    takeover_after_healthy_seconds: float
 
 
 PROFILES: dict[str, Profile] = {
     "default": Profile(
         beat_seconds=0.1, dead_after_seconds=0.35, check_seconds=0.1,
         check_timeout_seconds=0.5, rise=2, fall=3, probe_count=2, probe_window_seconds=0.05,
-        claim_backoff_seconds=2.0,
+        claim_backoff_seconds=2.0, takeover_after_healthy_seconds=1.0,
     ),
     "fast": Profile(
         beat_seconds=0.05, dead_after_seconds=0.2, check_seconds=0.05,
         check_timeout_seconds=0.25, rise=1, fall=2, probe_count=1, probe_window_seconds=0.03,
-        claim_backoff_seconds=1.0,
+        claim_backoff_seconds=1.0, takeover_after_healthy_seconds=0.5,
     ),
 }  # fmt: skip
 
@@ -60,6 +63,8 @@ class Config(NamedTuple):
     key: bytes | None = None
     listen_host: str = "0.0.0.0"
     listen_port: int = 9732
+    #: The agent's own credentials for its status report (None: no report).
+    kubeconfig: str | None = None
     #: On SIGTERM with a healthy peer, wait this long for it to hold before removing the VIP.
     leave_timeout_seconds: float = 2.0
     #: While holding, the VIP is looked for in the kernel this often (re-added if gone).

@@ -38,7 +38,7 @@ async def test_elects_one_moves_on_failures_and_stays_when_store_down(cp_lab: Cp
     second, third = [name for name in ("cp1", "cp2", "cp3") if name != first]
     lab[first].stop_stub()  # the holder's apiserver stops: the first healthy node takes over
     took = await lab.until(lambda: lab.only_holder(second), what=f"{second} to take over")
-    print(f"apiserver stopped -> {second} holds alone: {took:.3f} s")
+    print(f"apiserver stopped -> {second} holds alone: {took:.3f} s", _timeline(lab, first, second))
     assert took < 2.0, f"took {took:.2f} s\n{await lab.explain()}"
     client.run(["ping", "-c", "1", "-W", "1", VIP])
     assert client.neighbour_mac(VIP) == lab[second].host.mac
@@ -65,3 +65,16 @@ async def test_elects_one_moves_on_failures_and_stays_when_store_down(cp_lab: Cp
 
 async def _one_holder(lab: CpLab) -> bool:
     return len(await lab.holders()) == 1
+
+
+def _timeline(lab: CpLab, old: str, new: str) -> str:
+    """When the old holder judged its apiserver failed, the new one claimed, the old released."""
+    marks = [
+        (old, "apiserver-unready"), (new, "vip-claimed"), (old, "vip-released"),
+    ]  # fmt: skip
+    found = []
+    for name, event in marks:
+        records = lab[name].events(event)
+        if records:
+            found.append(f"{name} {event} {records[-1]['timestamp'][17:26]}")
+    return "; ".join(found)

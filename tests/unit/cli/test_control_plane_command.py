@@ -5,11 +5,16 @@
   running floatip-control-plane-agent with the chosen flags, which the agent's own command
   line accepts; a key file is mounted read-only from the host;
 - the unit's ExecStart is the same command line, with the two capabilities only;
+- ``--kubeconfig`` (the status report's own credentials) is mounted read-only, admin.conf and
+  super-admin.conf are refused; ``rbac`` prints a valid Lease, and a Role that allows only
+  get/update/patch of that one Lease, bound to the agents' user;
 - an address without a prefix, a bad peer or profile is refused with what to write instead;
 - the profiles offered are the agent's.
 """
 
 from __future__ import annotations
+
+import pathlib
 
 import kubernetes_validate
 import pytest
@@ -105,3 +110,45 @@ def test_bad_choices_are_refused(args: list[str], message: str) -> None:
 
 def test_profiles_are_the_agents() -> None:
     assert set(cpmanifests.PROFILES) == set(settings.PROFILES)
+
+
+def test_status_kubeconfig_is_mounted_and_admin_conf_refused() -> None:
+    own = "/etc/kubernetes/floatip-control-plane.conf"
+    pod = yaml.safe_load(invoke("manifest", "--address", "192.0.2.10/24", "--kubeconfig", own))
+    kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+    [container] = pod["spec"]["containers"]
+    assert container["args"] == ["--address=192.0.2.10/24", f"--kubeconfig={own}"]
+    assert container["volumeMounts"] == [
+        {"name": "status-kubeconfig", "mountPath": own, "readOnly": True}
+    ]
+    for admin in ("/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"):
+        result = CliRunner().invoke(
+            main.cli,
+            ["control-plane", "manifest", "--address", "192.0.2.10/24", "--kubeconfig", admin],
+        )
+        assert result.exit_code == 2
+        assert "is a cluster-admin credential" in result.output
+
+
+def test_rbac_allows_the_one_lease_only() -> None:
+    objects = list(yaml.safe_load_all(invoke("rbac")))
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    lease, role, binding = objects
+    assert (lease["kind"], lease["metadata"]["name"]) == ("Lease", "floatip-control-plane")
+    assert role["rules"] == [{
+        "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+        "resourceNames": ["floatip-control-plane"], "verbs": ["get", "update", "patch"],
+    }]  # fmt: skip
+    assert binding["subjects"][0]["name"] == cpmanifests.STATUS_USER
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+
+
+def test_the_agent_refuses_admin_conf(tmp_path: pathlib.Path) -> None:
+    admin = tmp_path / "admin.conf"
+    admin.write_text("apiVersion: v1\nkind: Config\n")
+    result = CliRunner().invoke(
+        agent_main.cli, ["--address", "192.0.2.10/24", "--kubeconfig", str(admin)]
+    )
+    assert result.exit_code == 2
+    assert "is a cluster-admin credential" in result.output

@@ -6,6 +6,9 @@
 - no preemption: a healthy (or not yet checked) holder keeps the VIP, whoever is earlier;
 - holder unhealthy: the first healthy peer claims (make-before-break), and the old holder,
   seeing it, releases; a leaving holder is treated the same;
+- confirm: a backup takes over from a live holder whose apiserver failed only once its own
+  health is confirmed after that failure (a store-wide outage fails it too); a leaving
+  holder or a dead one needs no confirmation;
 - store down: nobody healthy, nobody claims, the holder keeps it;
 - two holders: healthy beats unhealthy, then the higher term, then the earlier name; the
   loser releases and the winner keeps;
@@ -27,8 +30,9 @@ MACS = {"cp1": "02:00:00:00:00:01", "cp2": "02:00:00:00:00:02", "cp3": "02:00:00
 
 
 def me(node: str = "cp1", *, healthy: bool | None = True, holding: bool = False, term: int = 0,
-       eligible: bool = True, ready: bool = True, leaving: bool = False) -> election.Me:  # fmt: skip
-    return election.Me(node, healthy, holding, term, eligible, ready, leaving)
+       eligible: bool = True, ready: bool = True, leaving: bool = False,
+       confirmed: bool = True) -> election.Me:  # fmt: skip
+    return election.Me(node, healthy, holding, term, eligible, ready, leaving, confirmed)
 
 
 def peer(node: str, *, healthy: bool | None = True, holding: bool = False, term: int = 0,
@@ -77,6 +81,20 @@ def test_unhealthy_holder_is_replaced_by_first_healthy_peer() -> None:
         election.Decision(Action.CLAIM, 4, "no good holder; first in order")
     )
     assert election.decide(me("cp3"), [holder, peer("cp2")], known_term=3).action is Action.WAIT
+
+
+def test_taking_over_from_a_failed_holder_needs_confirmation() -> None:
+    failed = peer("cp1", holding=True, healthy=False, term=3)
+    decision = election.decide(me("cp2", confirmed=False), [failed], known_term=3)
+    assert decision.action is Action.WAIT
+    assert decision.reason == "confirming that cp1's failure is its own"
+    assert election.decide(me("cp2"), [failed], known_term=3).action is Action.CLAIM
+    leaving = peer("cp1", holding=True, leaving=True, term=3)
+    assert election.decide(me("cp2", confirmed=False), [leaving], known_term=3).action is (
+        Action.CLAIM
+    )
+    # a dead holder is no live peer: nothing to confirm against
+    assert election.decide(me("cp2", confirmed=False), [], known_term=3).action is Action.CLAIM
 
 
 def test_old_holder_releases_once_the_successor_holds() -> None:
