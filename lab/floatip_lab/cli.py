@@ -1,6 +1,7 @@
 """``floatip lab``: build, inspect, break and remove the lab (the newcomer's demo ground).
 
-Commands: ``up [--nodes N] [--ipv6] [--data-network CIDR]``, ``down``, ``status [--json]``,
+Commands: ``up [--nodes N] [--ipv6] [--data-network CIDR] [--control-plane N
+[--second-cluster]]``, ``down``, ``status [--json]``,
 ``exec HOST -- CMD...`` and ``fault FAULT [HOST]``. The lab lives across invocations in its
 state directory (``/run/floatip-lab``, or ``$FLOATIP_LAB_STATE_DIR``; see
 `floatip_lab.state`). Progress goes to stderr; ``status --json`` prints one JSON object as
@@ -62,8 +63,27 @@ def lab_group() -> None:
     callback=_data_network,
     help="the data LAN's IPv4 network, /24 or larger: room for more VIPs (e.g. 198.18.0.0/20)",
 )
-def up_command(
-    nodes: int, ipv6: bool, no_floatip: bool, profile: str, data_network: ipaddress.IPv4Network
+@click.option(
+    "--control-plane",
+    type=click.IntRange(0, 5),
+    default=0,
+    show_default=True,
+    help="also build control-plane hosts cp1..cpN: a stand-in kube-apiserver on :6443 each "
+    "and floatip-control-plane-agent for one VIP (docs/lab.md)",
+)
+@click.option(
+    "--second-cluster",
+    is_flag=True,
+    help="with --control-plane N: a second cluster cpb1..cpbN, its own VIP and identity",
+)
+def up_command(  # noqa: PLR0917 (one parameter per option, as click passes them)
+    nodes: int,
+    ipv6: bool,
+    no_floatip: bool,
+    profile: str,
+    data_network: ipaddress.IPv4Network,
+    control_plane: int,
+    second_cluster: bool,
 ) -> None:
     """Build the lab and return when it answers; it keeps running until `floatip lab down`."""
     place = state.locate()
@@ -76,6 +96,8 @@ def up_command(
             with_floatip=not no_floatip,
             profile=profile,
             data_network=data_network,
+            control_plane=control_plane,
+            second_cluster=second_cluster,
         )
     except commands.LabError as exc:
         _fail(exc)
@@ -147,6 +169,8 @@ def fault_command(fault: str, host: str | None) -> None:
     stop-pod NODE      NODE's web Pod not ready (its readiness probe fails): the lab's
                        endpoints controller marks its endpoint not ready
     start-pod NODE     NODE's web Pod ready again
+    stop-apiserver CP  stop control-plane host CP's stand-in kube-apiserver (:6443)
+    start-apiserver CP start it again (`api-down` is the store down: every one fails)
     """
     place = state.locate()
     try:

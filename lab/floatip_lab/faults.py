@@ -18,6 +18,12 @@ itself in the state file so that `heal` can undo every one still in force:
   / Ready, as its kubelet does when the readiness probe fails / passes; the lab's endpoints
   controller then marks its endpoint so and the lab's kube-proxies follow. nginx keeps
   running. ``heal`` starts every stopped pod.
+- ``stop-apiserver HOST`` / ``start-apiserver HOST``: a control-plane host's stand-in
+  kube-apiserver (`floatip_lab.apistandin`) stopped (its :6443 refuses connections) / started
+  again. ``heal`` (and a power-on) starts every stopped one. ``api-down`` is the store down
+  for the control plane: every stand-in's ``/readyz`` fails at once.
+
+``kill-node``, ``freeze-node`` and the cuts act on control-plane hosts (``cp1`` ...) too.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from collections.abc import Callable
 from floatip_lab import (
     apiserving,
     commands,
+    cpnodes,
     floatipd,
     hosts,
     kubeapi,
@@ -57,13 +64,23 @@ class Fault(enum.StrEnum):
     RESTART_AGENT = "restart-agent"
     STOP_POD = "stop-pod"
     START_POD = "start-pod"
+    STOP_APISERVER = "stop-apiserver"
+    START_APISERVER = "start-apiserver"
 
 
 NEEDS_HOST = {
     Fault.KILL_NODE, Fault.FREEZE_NODE, Fault.CUT_DATA, Fault.CUT_MGMT, Fault.STOP_POD,
-    Fault.START_POD,
+    Fault.START_POD, Fault.STOP_APISERVER, Fault.START_APISERVER,
 }  # fmt: skip
-NODE_ONLY = {Fault.KILL_NODE, Fault.FREEZE_NODE, Fault.STOP_POD, Fault.START_POD}
+#: the roles of the hosts each host-bound fault may act on (any host with the link: the cuts)
+ROLES = {
+    Fault.KILL_NODE: {"node", cpnodes.ROLE},
+    Fault.FREEZE_NODE: {"node", cpnodes.ROLE},
+    Fault.STOP_POD: {"node"},
+    Fault.START_POD: {"node"},
+    Fault.STOP_APISERVER: {cpnodes.ROLE},
+    Fault.START_APISERVER: {cpnodes.ROLE},
+}
 
 
 def inject(
@@ -73,10 +90,12 @@ def inject(
     if fault in NEEDS_HOST and host is None:
         raise commands.LabError(f"fault {fault} needs a HOST: `floatip lab fault {fault} server1`")
     target = lab.host(host) if host else None
-    if fault in NODE_ONLY and target is not None and target.role != "node":
+    roles = ROLES.get(fault)
+    if roles and target is not None and target.role not in roles:
+        can = sorted(h.name for h in lab.hosts.values() if h.role in roles)
         raise commands.LabError(
-            f"fault {fault} acts on a node; {host!r} is the lab's {target.role}. "
-            f"Nodes: {', '.join(lab.nodes_names())}"
+            f"fault {fault} acts on a {' or '.join(sorted(roles))} host; {host!r} is the lab's "
+            f"{target.role}. It can act on: {', '.join(can) or 'no host of this lab'}"
         )
     try:
         _ACTIONS[fault](place, lab, target, say)
@@ -159,6 +178,8 @@ def _heal(place: state.Place, lab: state.LabState, host: state.HostRecord | None
         _api_up(place, lab, None, say)
     for name in list(lab.faults.stopped_pods):
         _start_pod(place, lab, lab.host(name), say)
+    for name in list(lab.faults.stopped_apiservers):
+        _start_apiserver(place, lab, lab.host(name), say)
     say("healed: no fault in force")
 
 
@@ -183,6 +204,8 @@ def _power_on(place: state.Place, lab: state.LabState, host: state.HostRecord, s
                 log=pathlib.Path(record.log),
             )
             started.append(name)
+    if host.name in lab.faults.stopped_apiservers:  # a boot starts its apiserver too
+        lab.faults.stopped_apiservers.remove(host.name)
     say(f"{host.name} powered on: links up, started {', '.join(started) or 'nothing'}")
 
 
@@ -260,6 +283,33 @@ def _start_pod(
     say(f"{webpods.pod_name(host.name)} ready again")
 
 
+def _stop_apiserver(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    assert host is not None
+    cpnodes.stop(lab, cpnodes.standin_name(host.name))
+    if host.name not in lab.faults.stopped_apiservers:
+        lab.faults.stopped_apiservers.append(host.name)
+    say(f"{host.name}'s kube-apiserver stopped (:6443 refuses connections); `start-apiserver "
+        f"{host.name}` or `heal` starts it")  # fmt: skip
+
+
+def _start_apiserver(
+    place: state.Place, lab: state.LabState, host: state.HostRecord | None, say: Say
+) -> None:
+    assert host is not None
+    name = cpnodes.standin_name(host.name)
+    if name in lab.processes and processes.alive(lab.processes[name]):
+        say(f"{host.name}'s kube-apiserver already runs")
+    else:
+        cpnodes.spawn_standin(place, lab, host.name)
+        state.save(place, lab)
+        cpnodes.wait_standin(place, lab, host.name)
+        say(f"{host.name}'s kube-apiserver listens on :6443 again")
+    if host.name in lab.faults.stopped_apiservers:
+        lab.faults.stopped_apiservers.remove(host.name)
+
+
 def _apiserver(lab: state.LabState) -> state.ProcessRecord:
     server = lab.processes.get("apiserver")
     if server is None or not processes.alive(server):
@@ -304,4 +354,6 @@ _ACTIONS: dict[
     Fault.RESTART_AGENT: _restart_agent,
     Fault.STOP_POD: _stop_pod,
     Fault.START_POD: _start_pod,
+    Fault.STOP_APISERVER: _stop_apiserver,
+    Fault.START_APISERVER: _start_apiserver,
 }

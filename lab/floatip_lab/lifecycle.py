@@ -25,6 +25,7 @@ from floatip_lab import (
     admission,
     agentpods,
     commands,
+    cpnodes,
     floatipd,
     hosts,
     ipjson,
@@ -57,6 +58,7 @@ STATE_ENTRIES = (
     "records",  # the client's recordings (floatip_lab.session)
     "ask.jsonl",
     "agents",  # each agent's kubeconfig (floatip_lab.agentpods)
+    "cp",  # the control-plane hosts' CA copy, ready marks and accept records (cpnodes)
     standins.READY_DIR,
     *(f"kubeconfig.mgmt.{account}" for account in rbac.ACCOUNTS.values()),
 )
@@ -69,22 +71,29 @@ def lab_namespaces(place: state.Place) -> list[str]:
 
 
 def plan(
-    nodes: int, ipv6: bool, data_network: ipaddress.IPv4Network = naming.DATA_V4
+    nodes: int,
+    ipv6: bool,
+    data_network: ipaddress.IPv4Network = naming.DATA_V4,
+    control_planes: Sequence[state.ControlPlane] = (),
 ) -> tuple[netns.LanSpec, dict[str, str]]:
     """The lab's topology and each host's role.
 
     Servers are on both networks; the API server and each operator replica (one host per
     replica, as pods on different machines) on the management network only. The data LAN is
-    `data_network` (192.0.2.0/24 unless a benchmark needs room for more VIPs).
+    `data_network` (192.0.2.0/24 unless a benchmark needs room for more VIPs). Control-plane
+    hosts (`cpnodes`) come last, on both networks, so every other host keeps its address.
     """
     if not 1 <= nodes <= 50:
         raise commands.LabError(f"--nodes {nodes}: the lab builds 1 to 50 nodes")
     roles = {f"server{i}": "node" for i in range(1, nodes + 1)}
     roles |= {"client": "client", "intruder": "intruder", "api": "api"}
     roles |= {floatipd.operator_name(k): "operator" for k in floatipd.REPLICAS}
+    roles |= {host: cpnodes.ROLE for cluster in control_planes for host in cluster.hosts}
     mgmt_only = {"api", "operator"}
     specs = [
-        netns.HostSpec(name, data=role not in mgmt_only, mgmt=role in {"node", *mgmt_only})
+        netns.HostSpec(
+            name, data=role not in mgmt_only, mgmt=role in {"node", cpnodes.ROLE, *mgmt_only}
+        )
         for name, role in roles.items()
     ]
     try:
@@ -105,16 +114,21 @@ def up(
     profile: str = "default",
     agent_args: Sequence[str] = (),
     data_network: ipaddress.IPv4Network = naming.DATA_V4,
+    control_plane: int = 0,
+    second_cluster: bool = False,
 ) -> state.LabState:
     """Build the lab and return when every part answers; on failure remove it and re-raise.
 
     `with_floatip=False` builds the ground only: no agent or operator is started.
     `agent_args` are appended to every agent's command line (a benchmark comparing settings).
     `data_network`: the data LAN's IPv4 network (`naming.check_data_network`).
+    `control_plane` N > 0 adds hosts cp1..cpN, each with a stand-in kube-apiserver and the
+    control-plane agent (`cpnodes`); `second_cluster` a second such cluster cpb1..cpbN.
     """
     prereqs.check()
     refuse_if_present(place)
-    spec, roles = plan(nodes, ipv6, data_network)
+    clusters = cpnodes.plan(control_plane, second_cluster, data_network)
+    spec, roles = plan(nodes, ipv6, data_network, clusters)
     lab = state.LabState(
         tag=place.tag,
         phase="building",
@@ -125,6 +139,7 @@ def up(
         profile=profile,
         agent_args=list(agent_args),
         data_network=str(data_network),
+        control_planes=clusters,
     )
     state.save(place, lab)
     try:
@@ -147,6 +162,7 @@ def up(
         _bind_agents_to_nodes(place, lab, client, say)
         _start_webservers(place, lab, say)
         standins.start(place, lab, client, say)  # web Pods, endpoints controller, kube-proxy
+        cpnodes.start(place, lab, say)  # stand-in apiservers and control-plane agents, if any
         if with_floatip:
             floatipd.start_agents_and_operators(place, lab, say)
         else:

@@ -6,8 +6,9 @@ so without this it would come back still holding the VIP floatip gave it, answer
 and even send ARP requests from it (a TCP socket that outlived the "power loss" retransmits),
 which moves clients back to a node that is no longer the holder. Run inside the node's
 namespace: ``python -m floatip_lab.reboot`` removes every address floatip's agent added
-(IFA_PROTO 99), flushes the neighbour table, and re-adds the node's own configured addresses
-that Linux dropped with the links (IPv6 addresses go away on link down).
+(IFA_PROTO 99) or its control-plane agent added (IFA_PROTO 98), flushes the neighbour table,
+and re-adds the node's own configured addresses that Linux dropped with the links (IPv6
+addresses go away on link down).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from pyroute2 import IPRoute
 
 from floatip.api import names
 
+WIPED = frozenset({names.ADDRESS_PROTO, names.CONTROL_PLANE_ADDRESS_PROTO})
+
 
 def wipe(*, own: Sequence[str], ifname: str) -> int:
     """Remove the agent's addresses, flush neighbours, restore ``own`` on ``ifname``."""
     removed = 0
     with IPRoute() as ipr:
         for address in ipr.get_addr():
-            if address.get("proto") == names.ADDRESS_PROTO:
+            if address.get("proto") in WIPED:
                 ipr.addr(
                     "del",
                     index=address["index"],

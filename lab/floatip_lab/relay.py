@@ -51,11 +51,12 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _handle(
+async def forward(
     client_r: asyncio.StreamReader,
     client_w: asyncio.StreamWriter,
     target: tuple[str, int],
 ) -> None:
+    """Relay one accepted connection to `target` (closed at once if it cannot connect)."""
     loop = asyncio.get_running_loop()
     upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # made in the lab namespace
     upstream.setblocking(False)
@@ -72,7 +73,7 @@ async def _handle(
 async def relay(listener: socket.socket, target: tuple[str, int]) -> None:
     """Relay every connection accepted on `listener` to `target`, forever."""
     server = await asyncio.start_server(
-        lambda r, w: _handle(r, w, target), sock=listener, reuse_address=None
+        lambda r, w: forward(r, w, target), sock=listener, reuse_address=None
     )
     async with server:
         await server.serve_forever()

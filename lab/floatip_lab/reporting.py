@@ -13,7 +13,7 @@ from typing import Any
 from floatip_lab import floatipd, naming, processes, state
 
 FREE_COUNT = 10
-DATA_ROLES = ("node", "client", "intruder")
+DATA_ROLES = ("node", "client", "intruder", "cp")
 
 
 def free_addresses(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
@@ -75,7 +75,11 @@ def build_status(place: state.Place, lab: state.LabState) -> dict[str, Any]:
             "dead": lab.faults.dead,
             "api_down": lab.faults.api_down,
             "stopped_pods": lab.faults.stopped_pods,
+            "stopped_apiservers": lab.faults.stopped_apiservers,
         },
+        "control_planes": [
+            {"cluster_id": c.cluster_id, "vip": c.vip, "hosts": c.hosts} for c in lab.control_planes
+        ],
     }
     if lab.ipv6:
         status["subnet6"] = str(naming.DATA_V6)
@@ -101,6 +105,11 @@ def describe(status: dict[str, Any]) -> str:
         lines.append(
             f"  process {name:<14} pid {proc['pid']:<8} {'alive' if proc['alive'] else 'DEAD '}"
             f"  log {proc['log']}"
+        )
+    for cluster in status["control_planes"]:
+        lines.append(
+            f"control plane {cluster['cluster_id']}: VIP {cluster['vip']} (https://"
+            f"{cluster['vip'].partition('/')[0]}:6443/readyz) on {', '.join(cluster['hosts'])}"
         )
     faults = {k: v for k, v in status["faults"].items() if v}
     lines.append(f"faults in force: {faults or 'none'}")

@@ -103,7 +103,7 @@ class HostRecord:
     """One lab host as `status --json` reports it (data LAN fields are None off the LAN)."""
 
     name: str
-    role: str  # node | client | intruder | api | operator
+    role: str  # node | client | intruder | api | operator | cp (a control-plane host)
     netns: str
     ip: str | None
     ip6: str | None
@@ -136,6 +136,17 @@ class Faults:
     dead: list[str] = dataclasses.field(default_factory=list)  # killed processes (kill-leader)
     stopped_pods: list[str] = dataclasses.field(default_factory=list)  # nodes (stop-pod)
     api_down: bool = False
+    stopped_apiservers: list[str] = dataclasses.field(default_factory=list)  # cp hosts
+
+
+@dataclasses.dataclass
+class ControlPlane:
+    """One lab cluster's control plane (`floatip lab up --control-plane N`): its hosts, each
+    running a stand-in kube-apiserver and the control-plane agent, its VIP and identity."""
+
+    cluster_id: str
+    vip: str  # ADDRESS/PREFIX on the data LAN
+    hosts: list[str]
 
 
 @dataclasses.dataclass
@@ -157,6 +168,7 @@ class LabState:
     profile: str = "default"  # the operator's and the agents' timing preset
     agent_args: list[str] = dataclasses.field(default_factory=list)  # extra agent flags (bench)
     data_network: str = str(naming.DATA_V4)  # the data LAN (`floatip lab up --data-network`)
+    control_planes: list[ControlPlane] = dataclasses.field(default_factory=list)
 
     def host(self, name: str) -> HostRecord:
         """The host called `name`, or a LabError listing the hosts there are."""
@@ -214,4 +226,5 @@ def _from_dict(data: Any) -> LabState:
     fields["hosts"] = {k: HostRecord(**v) for k, v in fields["hosts"].items()}
     fields["processes"] = {k: ProcessRecord(**v) for k, v in fields["processes"].items()}
     fields["faults"] = Faults(**fields["faults"])
+    fields["control_planes"] = [ControlPlane(**c) for c in fields.get("control_planes", ())]
     return LabState(**fields)

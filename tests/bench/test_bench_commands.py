@@ -12,7 +12,11 @@ null exactly when it says the operator does not export them), and removes its la
 `floatip bench imports` prints the agent's import cost (each library, and whether the agent
 imports it); `floatip bench services --services 20` gives every Service an address that answers
 the client, moves none across an operator restart (a Service created after it gets a free
-address), prints the six keys (the Local move null exactly when it says why) and removes its lab. Timings are printed by the benchmarks, never asserted.
+address), prints the six keys (the Local move null exactly when it says why) and removes its lab;
+`floatip bench control-plane --runs 1 --baseline keepalived-haproxy` prints its keys (bootstrap,
+apiserver down, kill node, cold start, store down, two clusters: the clusters heard each other;
+the baseline's two failovers at kubeadm's settings) and removes its lab.
+Timings are printed by the benchmarks, never asserted.
 """
 
 from __future__ import annotations
@@ -176,3 +180,32 @@ def test_bench_services_contract() -> None:
     assert local is None or (isinstance(local, float) and local > 0)
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert prefix not in listed.stdout, "the benchmark left its lab behind"
+
+
+@pytest.mark.kernel
+def test_bench_control_plane_contract() -> None:
+    figures, progress = run(
+        [*FLOATIP, "bench", "control-plane", "--runs", "1", "--baseline", "keepalived-haproxy",
+         "--json"],
+        300,
+    )  # fmt: skip
+    [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
+    assert {
+        "bootstrap_ms", "apiserver_down", "kill_node", "cold_start_s", "store_down_moves",
+        "two_clusters_conflicts",
+    } <= set(figures)  # fmt: skip
+    for key in ("apiserver_down", "kill_node"):
+        assert set(figures[key]) == {"p50_ms", "p99_ms"}, figures  # type: ignore[arg-type]
+    assert isinstance(figures["bootstrap_ms"], float)
+    assert isinstance(figures["cold_start_s"], float)
+    assert isinstance(figures["store_down_moves"], int)
+    assert isinstance(figures["two_clusters_conflicts"], int)
+    foreign = figures["two_clusters_foreign_messages"]
+    assert isinstance(foreign, int)
+    assert foreign > 0, progress
+    baseline = figures["baseline"]["keepalived_haproxy"]  # type: ignore[index]
+    assert "kubeadm" in baseline["settings"]
+    for key in ("apiserver_down", "kill_node"):
+        assert set(baseline[key]) == {"p50_ms", "p99_ms", "failed_requests"}, baseline
+    no_lab = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert prefix not in no_lab.stdout, "the benchmark left its lab behind"

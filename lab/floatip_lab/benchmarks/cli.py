@@ -16,6 +16,7 @@ bench_group = lazy.LazyGroup(
         "agent": "floatip_lab.benchmarks.agent:agent_command",
         "apiserver": "floatip_lab.benchmarks.apiserver:apiserver",
         "conflict": "floatip_lab.benchmarks.conflict:conflict_command",
+        "control-plane": "floatip_lab.benchmarks.control_plane:control_plane_command",
         "failover": "floatip_lab.benchmarks.failover:failover_command",
         "imports": "floatip_lab.benchmarks.imports:imports_command",
         "placement": "floatip_lab.benchmarks.placement:placement_command",
