@@ -62,7 +62,7 @@ def last_json(argv: list[str], timeout: float) -> dict[str, object]:
 def test_bench_failover_contract(flags: list[str], vip: str) -> None:
     """The same keys for an IPv4 and an IPv6 VIP; the progress names the VIP measured."""
     figures, progress = run(
-        [*FLOATIP, "bench", "failover", "--runs", "1", "--steady-seconds", "5", *flags, "--json"],
+        [*FLOATIP, "bench", "failover", "--runs", "1", "--steady-seconds", "1", *flags, "--json"],
         300,
     )
     assert f"VIP {vip}," in progress, progress
@@ -159,7 +159,7 @@ def test_bench_services_contract() -> None:
     """20 Services from one pool: every one got an address and answered the client, the
     steady state and the restart were measured, and the lab is gone."""
     figures, progress = run(
-        [*FLOATIP, "bench", "services", "--services", "20", "--steady-seconds", "5", "--json"],
+        [*FLOATIP, "bench", "services", "--services", "20", "--steady-seconds", "1", "--json"],
         240,
     )
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]

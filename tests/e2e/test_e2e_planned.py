@@ -123,8 +123,10 @@ def test_drain_label_moves_vip_without_loss(lab: session.Session, addresses: Add
 def test_preferred_nodes_and_preempt(lab: session.Session, addresses: Addresses) -> None:
     back, stay = addresses.take(), addresses.take()
     order = ["server1", "server2"]
-    create(lab, "back", back, "server1", preferredNodes=order, preempt=True)
-    create(lab, "stay", stay, "server1", preferredNodes=order)
+    # A 2 s hold-down (default 10 s): the preemption, not the damping, is what this test is
+    # about (tests/e2e/test_e2e_hostile.py's flapping node is the damping's).
+    create(lab, "back", back, "server1", preferredNodes=order, preempt=True, holdDownSeconds=2)
+    create(lab, "stay", stay, "server1", preferredNodes=order, holdDownSeconds=2)
     lab.fault("kill-node", "server1")
     for name, vip in (("back", back), ("stay", stay)):
         lab.wait_holder(name, "server2", timeout=30)
