@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
-from floatip_lab import cpnodes, readyzjudge, state, timeline, waiting
+from floatip_lab import cpnodes, processes, readyzjudge, state, timeline, waiting
 
 T = TypeVar("T")
 
@@ -109,13 +109,7 @@ class Readyz:
         return probe
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.end(self.process)
 
 
 _count = 0

@@ -124,6 +124,17 @@ def restart(record: state.ProcessRecord) -> state.ProcessRecord:
     )
 
 
+def end(process: subprocess.Popen[str]) -> None:
+    """End a child this process started (a client's recorder): SIGTERM, SIGKILL after 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def log_tail(record: state.ProcessRecord, lines: int = 15) -> str:
     """The last lines of the process's log, for error messages."""
     try:

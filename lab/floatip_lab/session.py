@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from floatip.api import names
-from floatip_lab import commands, faults, kubeapi, state, timeline, waiting
+from floatip_lab import commands, faults, kubeapi, processes, state, timeline, waiting
 
 Say = Callable[[str], None]
 VIPS = f"/apis/{names.GROUP}/{names.VERSION}/{names.PLURAL}"
@@ -49,13 +49,7 @@ class Recording:
     _read: int = 0  # bytes of the file `answers` has parsed
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.end(self.process)
 
     def lines(self) -> list[str]:
         return self.path.read_text().splitlines() if self.path.exists() else []

@@ -14,29 +14,15 @@ import contextlib
 from collections.abc import Callable, Mapping
 
 from floatip.api import model
-from floatip_agent import assignments
+from floatip_agent import assignments, risefall
 
 
-class Verdict:
-    """Healthy after `rise` successes in a row, unhealthy after `fall` failures in a row."""
+class Verdict(risefall.RiseFall):
+    """Healthy after `rise` successes in a row, unhealthy after `fall` failures in a row;
+    unhealthy until then."""
 
     def __init__(self, *, rise: int, fall: int, healthy: bool = False) -> None:
-        self.rise = rise
-        self.fall = fall
-        self.healthy = healthy
-        self._streak = 0  # successes (>0) or failures (<0) in a row
-
-    def record(self, ok: bool) -> bool:
-        """Count one check's result; return the (possibly changed) verdict."""
-        if ok:
-            self._streak = self._streak + 1 if self._streak > 0 else 1
-            if self._streak >= self.rise:
-                self.healthy = True
-        else:
-            self._streak = self._streak - 1 if self._streak < 0 else -1
-            if -self._streak >= self.fall:
-                self.healthy = False
-        return self.healthy
+        super().__init__(rise=rise, fall=fall, healthy=healthy)
 
 
 async def check_once(check: model.HealthCheck, *, host: str = "127.0.0.1") -> bool:

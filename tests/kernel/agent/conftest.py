@@ -39,6 +39,7 @@ from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
 from floatip_apiserver.testing import CRDS
 from floatip_lab import hosts, netns
+from tests.kernel import logs
 
 LanFactory = Callable[..., netns.Topology]
 AGENT_PORT = 9720
@@ -159,13 +160,7 @@ class AgentProcess:
 
     def log_events(self, event: str) -> list[dict[str, Any]]:
         """The agent's JSON log records named ``event``, in order."""
-        found = []
-        for line in self.log().splitlines():
-            with contextlib.suppress(ValueError):
-                record = json.loads(line)
-                if isinstance(record, dict) and record.get("event") == event:
-                    found.append(record)
-        return found
+        return logs.events(self.log(), event)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         """Send `sig`, wait for the exit and return the exit status."""

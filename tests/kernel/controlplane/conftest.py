@@ -28,6 +28,7 @@ from floatip.api import names
 from floatip_agent import kernel_addresses, namespaces
 from floatip_apiserver import certs
 from floatip_lab import hosts, netns
+from tests.kernel import logs
 from tests.kernel.conftest import LanFactory
 
 STUB = pathlib.Path(__file__).with_name("readyz_stub.py")
@@ -86,13 +87,7 @@ class CpHost:
 
     def events(self, event: str) -> list[dict[str, Any]]:
         """The agent's JSON log records named `event` (every run of it on this host), in order."""
-        found = []
-        for line in self.log().splitlines():
-            with contextlib.suppress(ValueError):
-                record = json.loads(line)
-                if isinstance(record, dict) and record.get("event") == event:
-                    found.append(record)
-        return found
+        return logs.events(self.log(), event)
 
     async def holds(self, address: str | None = None) -> bool:
         """Whether the host has `address` (default: its agent's VIP), marked as this program's."""

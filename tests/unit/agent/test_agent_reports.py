@@ -112,10 +112,11 @@ def test_conflict_record_report_and_quiet() -> None:
 
 def test_rise_fall() -> None:
     verdict = healthchecks.Verdict(rise=2, fall=3)
-    assert [verdict.record(ok) for ok in [True, False, True, True, False, False, True, False,
-                                          False, False]] == [
-        False, False, False, True, True, True, True, True, True, False,
-    ]  # fmt: skip
+    seen = []
+    for ok in [True, False, True, True, False, False, True, False, False, False]:
+        verdict.record(ok)
+        seen.append(verdict.healthy)
+    assert seen == [False, False, False, True, True, True, True, True, True, False]
 
 
 def test_health_checks_follow_the_node_selector() -> None:
