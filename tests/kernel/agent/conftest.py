@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import pathlib
 import signal
 import socket
@@ -39,7 +38,7 @@ from floatip_apiserver.objects import WriteOptions
 from floatip_apiserver.server import ApiServer
 from floatip_apiserver.testing import CRDS
 from floatip_lab import hosts, netns
-from tests.kernel import logs
+from tests.kernel import logs, nshttp
 
 LanFactory = Callable[..., netns.Topology]
 AGENT_PORT = 9720
@@ -170,21 +169,9 @@ class AgentProcess:
 
     async def healthz(self) -> dict[str, Any]:
         """GET /healthz from inside the node's namespace."""
-        loop = asyncio.get_running_loop()
-        with namespaces.entered(self.host.netns):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            await asyncio.wait_for(loop.sock_connect(sock, (str(self.host.mgmt_ip), AGENT_PORT)), 2)
-            reader, writer = await asyncio.open_connection(sock=sock)
-            writer.write(b"GET /healthz HTTP/1.0\r\n\r\n")
-            await writer.drain()
-            raw = await asyncio.wait_for(reader.read(), 2)
-            writer.close()
-        except BaseException:
-            sock.close()
-            raise
-        return dict(json.loads(raw.split(b"\r\n\r\n", 1)[1]))
+        return await nshttp.get_json(
+            self.host.netns, str(self.host.mgmt_ip), AGENT_PORT, "/healthz"
+        )
 
 
 async def eventually(

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,10 +23,10 @@ import pytest
 import pytest_asyncio
 
 from floatip.api import names
-from floatip_agent import kernel_addresses, namespaces
+from floatip_agent import kernel_addresses
 from floatip_apiserver import certs
 from floatip_lab import hosts, netns
-from tests.kernel import logs
+from tests.kernel import logs, nshttp
 from tests.kernel.conftest import LanFactory
 
 STUB = pathlib.Path(__file__).with_name("readyz_stub.py")
@@ -101,21 +99,7 @@ class CpHost:
 
     async def state(self) -> dict[str, Any]:
         """GET /state from inside the host's namespace."""
-        with namespaces.entered(self.host.netns):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            loop = asyncio.get_running_loop()
-            await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", STATE_PORT)), 2)
-            reader, writer = await asyncio.open_connection(sock=sock)
-            writer.write(b"GET /state HTTP/1.0\r\n\r\n")
-            await writer.drain()
-            raw = await asyncio.wait_for(reader.read(), 2)
-            writer.close()
-        except BaseException:
-            sock.close()
-            raise
-        return dict(json.loads(raw.split(b"\r\n\r\n", 1)[1]))
+        return await nshttp.get_json(self.host.netns, "127.0.0.1", STATE_PORT, "/state")
 
 
 class CpLab:
