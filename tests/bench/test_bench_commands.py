@@ -13,9 +13,11 @@ null exactly when it says the operator does not export them), and removes its la
 imports it); `floatip bench services --services 20` gives every Service an address that answers
 the client, moves none across an operator restart (a Service created after it gets a free
 address), prints the six keys (the Local move null exactly when it says why) and removes its lab;
-`floatip bench control-plane --runs 1 --baseline keepalived-haproxy` prints its keys (bootstrap,
-apiserver down, kill node, cold start, store down, two clusters: the clusters heard each other;
-the baseline's two failovers at kubeadm's settings) and removes its lab.
+`floatip bench control-plane --runs 1` prints its keys (bootstrap, apiserver down, kill node,
+cold start, store down, two clusters: the clusters heard each other) and removes its lab (the
+keepalived + haproxy baseline's configurations are checked by haproxy -c and keepalived
+--config-test in tests/unit/lab/test_lab_kubeadmha.py; its runs are the benchmark's, 25 s more
+than the suite's budget allows).
 Timings are printed by the benchmarks, never asserted.
 """
 
@@ -185,8 +187,7 @@ def test_bench_services_contract() -> None:
 @pytest.mark.kernel
 def test_bench_control_plane_contract() -> None:
     figures, progress = run(
-        [*FLOATIP, "bench", "control-plane", "--runs", "1", "--baseline", "keepalived-haproxy",
-         "--json"],
+        [*FLOATIP, "bench", "control-plane", "--runs", "1", "--json"],
         300,
     )  # fmt: skip
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
@@ -203,9 +204,6 @@ def test_bench_control_plane_contract() -> None:
     foreign = figures["two_clusters_foreign_messages"]
     assert isinstance(foreign, int)
     assert foreign > 0, progress
-    baseline = figures["baseline"]["keepalived_haproxy"]  # type: ignore[index]
-    assert "kubeadm" in baseline["settings"]
-    for key in ("apiserver_down", "kill_node"):
-        assert set(baseline[key]) == {"p50_ms", "p99_ms", "failed_requests"}, baseline
+    assert "baseline" not in figures, "a baseline only when asked for (--baseline)"
     no_lab = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert prefix not in no_lab.stdout, "the benchmark left its lab behind"
