@@ -23,6 +23,7 @@ Timings are printed by the benchmarks, never asserted.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 import subprocess
@@ -33,9 +34,60 @@ import pytest
 FLOATIP = [sys.executable, "-m", "floatip.cli"]
 
 
-def run(argv: list[str], timeout: float) -> tuple[dict[str, object], str]:
-    """The last stdout line as JSON, and the progress printed on stderr."""
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+#: Each benchmark builds its own lab in namespaces of its own (or none), so they run side by
+#: side: most of a benchmark's time is waiting (for a lease to expire, a VIP to answer, a
+#: process to start), and three at once take about half the time of one after another, within
+#: the suite's 20 minutes. Figures measured here are not judged, so the load costs nothing.
+CONCURRENCY = 3
+
+#: Every benchmark of this module: its name, its argv after ``floatip bench``, and its timeout
+#: (seconds), longest first so the last to start is not the one that keeps the others waiting.
+BENCHMARKS: dict[str, tuple[list[str], float]] = {
+    "control-plane": (["control-plane", "--runs", "1", "--json"], 300),
+    "services": (
+        ["services", "--services", "20", "--steady-seconds", "1", "--json"], 240
+    ),
+    "failover-ipv4": (["failover", "--runs", "1", "--steady-seconds", "1", "--json"], 300),
+    "failover-ipv6": (
+        ["failover", "--runs", "1", "--steady-seconds", "1", "--ipv6", "--json"], 300
+    ),
+    "switchover": (["switchover", "--runs", "1", "--json"], 300),
+    "scale": (["scale", "--vips", "20", "--nodes", "3", "--json"], 180),
+    "imports": (["imports", "--runs", "1", "--json"], 300),
+    "agent": (["agent", "--count", "200", "--json"], 300),
+    "apiserver": (
+        ["apiserver", "--objects", "200", "--watchers", "5", "--services", "300", "--json"],
+        120,
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished() -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every benchmark's finished process, `CONCURRENCY` at a time."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        started = {name: pool.submit(_bench, *BENCHMARKS[name]) for name in BENCHMARKS}
+        return {name: future.result() for name, future in started.items()}
+
+
+def _bench(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            [*FLOATIP, "bench", *argv], capture_output=True, text=True, timeout=timeout,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as expired:
+        said = expired.stderr.decode() if isinstance(expired.stderr, bytes) else expired.stderr
+        return subprocess.CompletedProcess(
+            expired.cmd, -9, "", f"{said or ''}\nran over {timeout} s"
+        )
+
+
+def run(
+    finished: dict[str, subprocess.CompletedProcess[str]], name: str
+) -> tuple[dict[str, object], str]:
+    """Benchmark ``name``'s last stdout line as JSON, and the progress printed on stderr."""
+    result = finished[name]
     assert result.returncode == 0, explain(result)
     figures: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return figures, result.stderr
@@ -52,21 +104,16 @@ def explain(result: subprocess.CompletedProcess[str]) -> str:
     ])  # fmt: skip
 
 
-def last_json(argv: list[str], timeout: float) -> dict[str, object]:
-    return run(argv, timeout)[0]
-
-
 @pytest.mark.kernel
 @pytest.mark.parametrize(
-    ("flags", "vip"), [([], "192.0.2.100/24"), (["--ipv6"], "2001:db8:f1::100/64")],
+    ("family", "vip"), [("ipv4", "192.0.2.100/24"), ("ipv6", "2001:db8:f1::100/64")],
     ids=["ipv4", "ipv6"],
 )  # fmt: skip
-def test_bench_failover_contract(flags: list[str], vip: str) -> None:
+def test_bench_failover_contract(
+    family: str, vip: str, finished: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
     """The same keys for an IPv4 and an IPv6 VIP; the progress names the VIP measured."""
-    figures, progress = run(
-        [*FLOATIP, "bench", "failover", "--runs", "1", "--steady-seconds", "1", *flags, "--json"],
-        300,
-    )
+    figures, progress = run(finished, f"failover-{family}")
     assert f"VIP {vip}," in progress, progress
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
     scenarios = figures["scenarios"]
@@ -85,9 +132,8 @@ def test_bench_failover_contract(flags: list[str], vip: str) -> None:
     assert prefix not in no_lab.stdout, "the benchmark left its lab behind"
 
 
-def test_bench_apiserver_contract() -> None:
-    argv = ["--objects", "200", "--watchers", "5", "--services", "300", "--json"]
-    figures = last_json([*FLOATIP, "bench", "apiserver", *argv], 120)
+def test_bench_apiserver_contract(finished: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    figures, _ = run(finished, "apiserver")
     assert figures["objects"] == figures["list_items"] == 200
     assert {"creates_per_s", "full_list_s", "watch_fanout_s", "rss_mib"} <= set(figures)
     assert figures["services"] == figures["service_list_items"] == 300
@@ -95,8 +141,8 @@ def test_bench_apiserver_contract() -> None:
     assert figures["service_allocations_unique"] is True
 
 
-def test_bench_imports_contract() -> None:
-    figures = last_json([*FLOATIP, "bench", "imports", "--runs", "1", "--json"], 300)
+def test_bench_imports_contract(finished: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    figures, _ = run(finished, "imports")
     assert {"interpreter_mib", "agent", "modules"} <= set(figures)
     rows: dict[str, dict[str, object]] = figures["modules"]  # type: ignore[assignment]
     assert rows["pyroute2"]["in_agent"] is True
@@ -105,15 +151,17 @@ def test_bench_imports_contract() -> None:
 
 
 @pytest.mark.kernel
-def test_bench_agent_contract() -> None:
-    figures = last_json([*FLOATIP, "bench", "agent", "--count", "200", "--json"], 300)
+def test_bench_agent_contract(finished: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    figures, _ = run(finished, "agent")
     assert {"apply_one_ms_p50", "apply_one_ms_p99", "apply_1000_s", "rss_mib"} <= set(figures)
 
 
 @pytest.mark.kernel
-def test_bench_switchover_contract() -> None:
+def test_bench_switchover_contract(
+    finished: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
     """Two labs, one per mode (the second's agents started with the handoff off), both removed."""
-    figures, progress = run([*FLOATIP, "bench", "switchover", "--runs", "1", "--json"], 300)
+    figures, progress = run(finished, "switchover")
     assert figures["runs"] == 1
     for mode in ("flow_handoff", "without_flow_handoff"):
         counts = figures[mode]
@@ -129,10 +177,8 @@ def test_bench_switchover_contract() -> None:
 
 
 @pytest.mark.kernel
-def test_bench_scale_contract() -> None:
-    figures, progress = run(
-        [*FLOATIP, "bench", "scale", "--vips", "20", "--nodes", "3", "--json"], 180
-    )
+def test_bench_scale_contract(finished: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    figures, progress = run(finished, "scale")
     assert "data LAN 198.18.0.0/20" in progress, progress
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
     assert set(figures) == {"vips", "nodes", "ready_s", "failover", "api_writes", "rss_mib"}
@@ -157,13 +203,10 @@ def test_bench_scale_contract() -> None:
 
 
 @pytest.mark.kernel
-def test_bench_services_contract() -> None:
+def test_bench_services_contract(finished: dict[str, subprocess.CompletedProcess[str]]) -> None:
     """20 Services from one pool: every one got an address and answered the client, the
     steady state and the restart were measured, and the lab is gone."""
-    figures, progress = run(
-        [*FLOATIP, "bench", "services", "--services", "20", "--steady-seconds", "1", "--json"],
-        240,
-    )
+    figures, progress = run(finished, "services")
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
     assert set(figures) == {
         "services", "allocate_s", "answer_s", "api_writes_per_s_per_node",
@@ -185,11 +228,10 @@ def test_bench_services_contract() -> None:
 
 
 @pytest.mark.kernel
-def test_bench_control_plane_contract() -> None:
-    figures, progress = run(
-        [*FLOATIP, "bench", "control-plane", "--runs", "1", "--json"],
-        300,
-    )  # fmt: skip
+def test_bench_control_plane_contract(
+    finished: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    figures, progress = run(finished, "control-plane")
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
     assert {
         "bootstrap_ms", "apiserver_down", "kill_node", "cold_start_s", "store_down_moves",
