@@ -1,10 +1,11 @@
 """Bringing the whole lab up and down: `floatip lab up` and `floatip lab down`.
 
-`up` checks the machine, refuses if a lab (or the remains of one) is already there, then
-builds in an order where every step can be undone: the state file first (so an interrupted
-`up` leaves a trail), the namespaces (`floatip_lab.netns`), the API server and the relay,
-the Nodes, nginx on each node, the stand-ins for Kubernetes' Service parts
-(`floatip_lab.standins`), then floatip's own processes. Any failure, Ctrl-C included,
+`up` checks the machine, removes labs nobody will take down (`floatip_lab.orphans`: no
+process left in any of their namespaces), refuses if a lab (or the remains of one) is
+already there, then builds in an order where every step can be undone: the state file first
+(so an interrupted `up` leaves a trail), the namespaces (`floatip_lab.netns`), the API
+server and the relay, the Nodes, nginx on each node, the stand-ins for Kubernetes' Service
+parts (`floatip_lab.standins`), then floatip's own processes. Any failure, Ctrl-C included,
 removes what was built. `down` removes namespaces listed in the state file *and* found by
 the lab's name prefix (killing every process inside them), then the files it wrote.
 """
@@ -32,6 +33,7 @@ from floatip_lab import (
     kubeapi,
     naming,
     netns,
+    orphans,
     prereqs,
     processes,
     rbac,
@@ -126,6 +128,8 @@ def up(
     control-plane agent (`cpnodes`); `second_cluster` a second such cluster cpb1..cpbN.
     """
     prereqs.check()
+    for tag, swept in orphans.sweep().items():
+        say(f"removed abandoned lab {tag} (no process left in it): {', '.join(swept)}")
     refuse_if_present(place)
     clusters = cpnodes.plan(control_plane, second_cluster, data_network)
     spec, roles = plan(nodes, ipv6, data_network, clusters)

@@ -8,6 +8,9 @@ Proves:
   says to run `down`; `down` removes the half-built lab and its orphaned processes;
 - a stray `fip-lab-<tag>-...` namespace with a process inside and a corrupt state file:
   `down` removes both by prefix scan;
+- a lab nobody will take down (its state directory gone, no process left in any of its
+  namespaces, all older than two minutes: `floatip_lab.orphans`) is removed by the next `up`,
+  which says so; a lab with a process inside, or a young one, is left alone;
 - `up` without nginx on PATH names the program and the `apt-get install` line, builds nothing.
 """
 
@@ -18,8 +21,9 @@ import os
 import pathlib
 import signal
 import subprocess
+import time
 
-from floatip_lab import commands, prereqs, waiting
+from floatip_lab import commands, ipjson, orphans, prereqs, waiting
 from tests.lab.conftest import FLOATIP, Lab, running
 
 
@@ -121,3 +125,47 @@ def test_up_names_missing_program_and_package(lab: Lab, tmp_path: pathlib.Path) 
     assert "apt-get install nginx-light" in done.stderr
     assert lab.namespaces() == []
     assert not lab.place.state_file.exists()
+
+
+def test_the_sweep_removes_an_abandoned_lab_and_leaves_a_live_one() -> None:
+    """The sweep `floatip lab up` runs first, with the clock moved past the age limit (a namespace's age
+    is its creation time, which cannot be set back)."""
+    dead = ["fip-lab-zzdead-switch", "fip-lab-zzdead-server1"]
+    live = ["fip-lab-zzlive-switch", "fip-lab-zzlive-api"]
+    for name in dead + live:
+        commands.run(["ip", "netns", "add", name])
+    sleeper = subprocess.Popen(["ip", "netns", "exec", live[1], "sleep", "300"])
+    try:
+        waiting.wait_until(
+            lambda: commands.run(["ip", "netns", "pids", live[1]]).stdout.strip() or None,
+            what=f"the sleeper inside {live[1]}",
+            timeout=10,
+        )
+        assert orphans.sweep() == {}, "namespaces made just now were taken for abandoned"
+        later = time.time() + orphans.MIN_AGE_SECONDS + 1
+        assert orphans.sweep(now=later) == {"zzdead": sorted(dead)}
+        left = set(ipjson.parse_netns_names(commands.ip("-j", "netns", "list")))
+        assert not left & set(dead) and set(live) <= left, sorted(left)
+    finally:
+        sleeper.kill()
+        for name in dead + live:
+            commands.run(["ip", "netns", "del", name], check=False)
+
+
+def test_up_says_which_abandoned_lab_it_removed(lab: Lab) -> None:
+    """`floatip lab up` sweeps before it builds (here with an age limit of 0 s, through the
+    environment, so a namespace made now counts) and names what it removed."""
+    dead = "fip-lab-zzgone-switch"
+    commands.run(["ip", "netns", "add", dead])
+    try:
+        env = {**lab.env, orphans.MIN_AGE_ENV: "0"}
+        done = subprocess.run(
+            [str(FLOATIP), "lab", "up", "--nodes", "1", "--no-floatip"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"removed abandoned lab zzgone (no process left in it): {dead}" in done.stderr
+        assert dead not in ipjson.parse_netns_names(commands.ip("-j", "netns", "list"))
+    finally:
+        lab.run("down", check=False)
+        commands.run(["ip", "netns", "del", dead], check=False)
