@@ -8,7 +8,8 @@ The worker's longest step (`worker.VipWorker` acts on what this returns):
    a MAC is called foreign the peers are read again (a peer may have started since). A
    foreign answer: not taken, reported, probed again later. A failover's take does not probe
    (`decisions.probe_first`).
-3. If news of the VirtualIP arrived meanwhile, decide again instead.
+3. If news of the VirtualIP that may change the take arrived meanwhile, decide again instead
+   (the worker's ``news``: `decisions.same_take`).
 4. A planned move: begin the flow handoff (`handoff.plan`) before the address is added.
 5. Add it (netlink). The first announcement and the schedule are the worker's.
 """

@@ -24,16 +24,19 @@ Proves, for the only code that acts on a VirtualIP:
   an announcement taken on the record's word is reported only once the status names this node
   (the admission policy would refuse it before); a move of another object, or no newer than
   the status, changes nothing;
-- a failover's take adds without a probe; a first assignment's and a planned move's probe.
+- a failover's take adds without a probe; a first assignment's and a planned move's probe;
+- the status write of a recorded planned move, landing during the take's probe, does not make
+  the worker probe again (one probe, one add); news of another epoch does (decided afresh).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from floatip.api import moves
-from floatip_agent import assignments, claims, conflicts, decisions, nudges, problems
+from floatip_agent import assignments, claims, conflicts, decisions, nudges, probing, problems
 from tests.unit.agent import fakes
 
 HERE = fakes.vip_object(holder="me", epoch=1)
@@ -393,3 +396,31 @@ async def test_a_failovers_take_does_not_probe_and_a_first_or_planned_one_does()
         one.nudge(assigned(fakes.vip_object(holder="me", epoch=2, reason=reason)))
         await drain(one)
         assert (world.wire.probes, world.kernel.added) == (probed, [fakes.VIP]), reason
+
+
+async def probes_with_news_during_the_probe(news: nudges.Reassigned) -> int:
+    """Take a recorded EndpointsMoved move here while ``news`` arrives during the first probe;
+    how many probes the take took."""
+    world = fakes.World()
+    one = world.worker()
+    probe = world.wire.probe
+
+    async def probe_hearing_news(*args: Any, **kwargs: Any) -> probing.ProbeResult:
+        if not world.wire.probes:
+            one.nudge(news)
+        return await probe(*args, **kwargs)
+
+    world.wire.probe = probe_hearing_news  # type: ignore[method-assign]
+    elsewhere = fakes.vip_object(holder="old", epoch=3)
+    one.nudge(recorded(elsewhere, moves.Move("web", "u1", "me", 4, "EndpointsMoved", "old")))
+    while one.held is None:
+        await drain(one)
+    assert world.kernel.added == [fakes.VIP]
+    return len(world.wire.probes)
+
+
+async def test_the_status_of_a_recorded_move_during_the_probe_does_not_probe_again() -> None:
+    confirmed = fakes.vip_object(holder="me", epoch=4, reason="EndpointsMoved")
+    assert await probes_with_news_during_the_probe(assigned(confirmed)) == 1
+    newer = fakes.vip_object(holder="me", epoch=5, reason="EndpointsMoved")
+    assert await probes_with_news_during_the_probe(assigned(newer)) == 2
