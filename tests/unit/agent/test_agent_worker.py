@@ -14,7 +14,9 @@ Proves, for the only code that acts on a VirtualIP:
 - a planned move away waits (no refresh, address kept) until the new holder announces, then
   releases naming the new holder's MAC; a failover away releases at once; a group's member
   also waits until the new holder announced every member held here (`GroupMoved` wakes it);
-- a planned take begins the flow handoff first; a deletion releases and the worker ends;
+- a planned take begins the flow handoff first, its rules loading while the probe listens;
+  a take called off after all (a foreign answer to the probe, news) ends that handoff again;
+  a deletion releases and the worker ends;
 - a failing step is reported once and retried, and the worker keeps running; an address
   whose remove the kernel refused is removed at the next turn (never forgotten on the node
   beside its new holder's), is kept if it is taken here again meanwhile, and keeps the
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from floatip.api import moves
@@ -252,6 +255,57 @@ async def test_a_planned_take_begins_the_flow_handoff_first() -> None:
     one.nudge(nudges.Reassigned(None))
     await drain(one)
     assert world.handoffs.ended == ["web"]
+
+
+def planned_here(world: fakes.World, epoch: int = 2) -> nudges.Reassigned:
+    """A planned move (Pinned) here from node "old", which announced the address before."""
+    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
+    announced = {"node": "old", "epoch": 1, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:00Z"}
+    return assigned(fakes.vip_object(holder="me", epoch=epoch, reason="Pinned",
+                                     announcement=announced))  # fmt: skip
+
+
+def probing_slowly(world: fakes.World, during: Callable[[], None] = lambda: None) -> list[int]:
+    """Make the fake probe take a few turns of the loop (calling ``during`` first), as the
+    real one listens for its window; returns the handoffs begun when each probe ended."""
+    probe, seen = world.wire.probe, []
+
+    async def slow(*args: Any, **kwargs: Any) -> probing.ProbeResult:
+        during()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        seen.append(len(world.handoffs.begun))
+        return await probe(*args, **kwargs)
+
+    world.wire.probe = slow  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_planned_takes_handoff_loads_while_the_probe_listens() -> None:
+    world = fakes.World()
+    seen = probing_slowly(world)
+    one = world.worker()
+    one.nudge(planned_here(world))
+    await drain(one)
+    assert seen == [1] and world.kernel.added == [fakes.VIP] and world.handoffs.ended == []
+
+
+async def test_a_take_called_off_ends_the_handoff_begun_for_it() -> None:
+    world = fakes.World()  # a foreign host answers the probe
+    world.wire.answering = {"02:99:99:99:99:99"}
+    one = world.worker()
+    one.nudge(planned_here(world))
+    await drain(one)
+    assert (world.kernel.added, world.handoffs.ended) == ([], ["web"])
+    world = fakes.World()  # news of another epoch comes during the probe
+    one = world.worker()
+    newer = planned_here(world, epoch=3)
+    probing_slowly(world, during=lambda: one.nudge(newer))
+    one.nudge(planned_here(world))
+    assert await drain(one) == 0.0  # decide again at once
+    assert (world.kernel.added, world.handoffs.ended) == ([], ["web"])
+    await drain(one)
+    assert world.kernel.added == [fakes.VIP] and len(world.handoffs.begun) == 2
 
 
 async def test_deletion_releases_and_the_worker_ends() -> None:
