@@ -66,7 +66,7 @@ def client(tmp_path: pathlib.Path) -> Iterator[kubeapi.Client]:
     made = certs.generate(("127.0.0.1",))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.socket = made.server_context(tmp_path).wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     config = {
         "current-context": "lab",
