@@ -21,7 +21,8 @@ apart from netlink, sockets and the API, so each one is unit tested exhaustively
   the cluster's up to the fault (its holder defended it and reported any foreign claim), and
   the failover budget has no room for a probe window on every successor's 1,000 addresses.
   The new holder's guard and verifier see a foreign claim at once all the same (a conflict:
-  report, defend, never move).
+  report, defend, never move). News arriving during a take stops it, unless it asks for the
+  very same take (`same_take`: the status write that follows a recorded move).
 - **Restart** (safety 7): owned addresses assigned here are kept and re-announced, never
   removed first; other owned addresses are removed; unowned ones are never looked at.
 """
@@ -200,6 +201,24 @@ def group_pending(
 def probe_first(assignment: assignments.Assignment) -> bool:
     """Whether taking ``assignment``'s address begins with a probe (see the module docstring)."""
     return assignment.last_reason != model.MoveReason.FAILOVER
+
+
+def same_take(taking: assignments.Assignment, news: assignments.Assignment | None) -> bool:
+    """Whether ``news``, arriving while ``taking``'s address is being taken, asks for the very
+    same take: the same object, address, interface, holder, epoch and reason, not deleted.
+
+    A recorded move is taken on the move record's word; the operator's status write of the
+    same move follows a few ms later and lands during the probe. It says nothing new for the
+    take (only that the status caught up, which the next step reads), so the take goes on
+    instead of probing again. Anything else (another epoch, holder or address, a deletion)
+    stops the take and is decided afresh.
+    """
+    return news is not None and not news.deleting and (
+        news.uid, news.address, news.interface, news.holder, news.epoch, news.last_reason
+    ) == (
+        taking.uid, taking.address, taking.interface, taking.holder, taking.epoch,
+        taking.last_reason,
+    )  # fmt: skip
 
 
 class ClaimResponse(enum.StrEnum):

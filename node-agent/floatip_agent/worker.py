@@ -231,9 +231,12 @@ class VipWorker:
 
     async def _take(self, assignment: assignments.Assignment) -> float | None:
         outcome = await taking.take(
-            assignment, io=self.io, config=self.config, news=lambda: self.pending, clock=self.clock
-        )
+            assignment, io=self.io, config=self.config, news=lambda: self._news_for(assignment),
+            clock=self.clock,
+        )  # fmt: skip
         if outcome is None:
+            log.info("take-deferred", vip=self.name, epoch=assignment.epoch,
+                     why="news of the VirtualIP came during the take: deciding again")  # fmt: skip
             return 0.0  # the assignment may have changed meanwhile: decide again
         if isinstance(outcome, taking.Refused):
             if outcome.foreign is not None:
@@ -248,9 +251,18 @@ class VipWorker:
         self.problem = None
         self.defence.clear()
         log.info("vip-taken", vip=self.name, address=str(held.address), epoch=held.epoch,
-                 interface=held.ifname, peers_answered=sorted(outcome.peers))  # fmt: skip
+                 interface=held.ifname, peers_answered=sorted(outcome.peers),
+                 ms=round(1000 * (self.clock() - outcome.started), 1))  # fmt: skip
         self.announce(assignment, first_sent=True)
         return None
+
+    def _news_for(self, taking: assignments.Assignment) -> bool:
+        """Whether a nudge waiting in the inbox may change the take of ``taking`` under way
+        (`decisions.same_take`: the status write that follows a recorded move does not)."""
+        return any(
+            not (isinstance(n, nudges.Reassigned) and decisions.same_take(taking, n.assignment))
+            for n in self._inbox
+        )
 
     def _keep(self, assignment: assignments.Assignment) -> float | None:
         held = self.held

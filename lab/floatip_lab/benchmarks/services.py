@@ -23,8 +23,9 @@ stand-ins (`floatip_lab.standins`):
    ready endpoint; ``stop-pod`` on its holder (its web Pod not ready: the endpoints
    controller marks the endpoint, the operator moves the address to a node with a ready one,
    a planned ``EndpointsMoved`` move), then the ms from the fault until the client's first
-   answer through another node (the client asks back to back, 100 ms timeout). Null, with a
-   line saying why, when no other node answered within `LOCAL_WAIT` s.
+   answer through another node (the client asks back to back, 100 ms timeout), and its parts
+   apart (`services_local`). Null, with a line saying why, when no other node answered within
+   `services_local.LOCAL_WAIT` s.
 
 Progress goes to stderr; the last stdout line is the JSON object. Needs root.
 """
@@ -44,9 +45,9 @@ from typing import Any
 
 import click
 
-from floatip.api import names, status
+from floatip.api import names
 from floatip_lab import commands, kubeapi, naming, session, timeline, waiting
-from floatip_lab.benchmarks import failover, scale_figures, scale_lab, watching
+from floatip_lab.benchmarks import failover, scale_figures, scale_lab, services_local, watching
 from floatip_lab.benchmarks import services_figures as figures
 
 Say = Callable[[str], None]
@@ -55,7 +56,6 @@ POOLS = f"/apis/{names.GROUP}/{names.VERSION}/{names.POOL_PLURAL}"
 POLL = 0.2
 PROGRESS_EVERY = 2.0
 SETTLE_SECONDS = 2.0
-LOCAL_WAIT = 10.0  # seconds a Local Service may take to be answered through another node
 SWEEP_INTERVAL = 0.2  # seconds before the client asks a silent address again (at least)
 SWEEP_BUDGET = 1000  # and at most this many questions a second in all: each is a TCP connection
 
@@ -192,7 +192,7 @@ def allocate_and_answer(
     say(
         f"every Service's VirtualIP had its present holder and readiness {held_at - start:.2f} s "
         "after the first create; answer_s adds the lab's stand-ins (the endpoints controller "
-        "writes one EndpointSlice at a time, each kube-proxy reloads its whole table)"
+        "writes 5 EndpointSlices at a time, each kube-proxy reloads its whole table)"
     )
     say(
         f"every Service had an address after {allocated_at - start:.2f} s and answered the "
@@ -260,8 +260,9 @@ def restart_moves(lab: session.Session, say: Say) -> int:
 
 
 def etp_local_move(lab: session.Session, vips: scale_lab.StatusWatch, say: Say) -> float | None:
-    """stop-pod on the holder of a Local Service: ms until answered through another node."""
-    name = "bench-local"
+    """A Service with externalTrafficPolicy Local, Ready and answered by its holder's pod; then
+    `services_local.etp_local_move` (stop-pod there, ms until answered through another node)."""
+    name = services_local.NAME
     vip = figures.vip_name(name)
     lab.api.request("POST", SERVICES, figures.service_body(name, policy="Local"))
     [address] = lab.wait(
@@ -273,44 +274,7 @@ def etp_local_move(lab: session.Session, vips: scale_lab.StatusWatch, say: Say) 
                       what=f"VirtualIP {vip} Ready", timeout=60)  # fmt: skip
     lab.wait_answer(address, holder, timeout=30)
     say(f"Service {name} (Local): {address}, held by {holder}, answered by its pod there")
-    with lab.prober(address, duration=LOCAL_WAIT + 10) as prober:
-        time.sleep(0.5)
-        fault = lab.fault("stop-pod", holder)
-        end = fault + LOCAL_WAIT
-        while time.time() < end:
-            later = [r for r in prober.requests() if r.start >= fault and r.ok]
-            if any(r.answer != holder for r in later):
-                break
-            time.sleep(POLL)
-    requests = [r for r in prober.requests() if r.start >= fault]
-    lab.fault("start-pod", holder)
-    first = next((r for r in requests if r.ok and r.answer != holder), None)
-    now_holder = vips.read(lambda b: b.holder.get(vip))
-    if first is not None:
-        moves = status.history(lab.vip(vip).get("status") or {})
-        last = moves[-1] if moves else {}
-        failed = timeline.failed([r for r in requests if r.end <= first.end])
-        say(
-            f"stop-pod {holder}: answered through {first.answer} after "
-            f"{1000 * (first.end - fault):.0f} ms ({failed} requests failed before); VirtualIP "
-            f"{vip} now held by {now_holder}, its last move {last.get('from')} -> "
-            f"{last.get('to')} {last.get('reason')}"
-        )
-        return 1000 * (first.end - fault)
-    if not timeline.failed(requests):
-        say(
-            f"after stop-pod {holder} its own pod still answered every request for "
-            f"{LOCAL_WAIT:g} s: the lab's endpoints controller and kube-proxy had not yet "
-            "caught up with the stop-pod"
-        )
-    say(
-        f"etp_local_move_ms is null: after stop-pod {holder} no other node answered {address} "
-        f"within {LOCAL_WAIT:g} s ({timeline.failed(requests)} of {len(requests)} requests "
-        f"failed; VirtualIP {vip} names holder {now_holder}): the operator should have moved "
-        "it to a node with a ready endpoint (EndpointsMoved, docs/services.md); the logs:\n"
-        + "\n".join(lab.log_tails())
-    )
-    return None
+    return services_local.etp_local_move(lab, vips, address, holder, say)
 
 
 def run(*, count: int, nodes: int, steady_seconds: float, say: Say) -> dict[str, Any]:

@@ -3,19 +3,25 @@ and its figures.
 
 `pool_body` and `service_body` are what the benchmark creates; `IngressBook` is what a watch of
 the Services saw (each one's ingress addresses, and since when); `moved` compares two
-snapshots of the Services' addresses; `result` is the benchmark's JSON contract. No clock, no
-I/O.
+snapshots of the Services' addresses; `result` is the benchmark's JSON contract. `FirstSeen`,
+the predicates beside it, `taken_at` and `LocalMove` take a Local Service's move apart: when
+the Service's EndpointSlice said the holder's endpoint was not ready, when the operator's
+move record and the VirtualIP's status named another node, when the new holder's agent had
+the address. No clock, no I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import ipaddress
-from collections.abc import Iterable, Mapping
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from floatip.api import names, services
-from floatip_lab import naming, webpods
+from floatip.api import moves, names, services, status
+from floatip_lab import endpointslices, naming, webpods
 
 NAMESPACE = webpods.NAMESPACE  # where the lab's web Pods are, so the Services select them
 POOL = "bench"
@@ -132,3 +138,97 @@ def result(
             strict=True,
         )
     )
+
+
+@dataclasses.dataclass
+class FirstSeen:
+    """When a watch first saw, from ``since`` on (set just before the fault), an object for
+    which ``test`` holds (None: not yet). A watch's book (`watching.Book`)."""
+
+    test: Callable[[Mapping[str, Any]], bool]
+    since: float = math.inf
+    at: float | None = None
+
+    def update(self, kind: str, obj: Mapping[str, Any], at: float) -> None:
+        if self.at is None and at >= self.since and kind != "DELETED" and self.test(obj):
+            self.at = at
+
+
+def endpoint_not_ready(service: str, node: str) -> Callable[[Mapping[str, Any]], bool]:
+    """An EndpointSlice of ``service`` saying ``node``'s endpoint is not ready."""
+
+    def test(slice_: Mapping[str, Any]) -> bool:
+        labels = (slice_.get("metadata") or {}).get("labels") or {}
+        return labels.get(endpointslices.SERVICE_NAME) == service and any(
+            e.get("nodeName") == node and not (e.get("conditions") or {}).get("ready")
+            for e in slice_.get("endpoints") or []
+        )
+
+    return test
+
+
+def recorded_elsewhere(vip: str, node: str) -> Callable[[Mapping[str, Any]], bool]:
+    """The operator's move record (`floatip.api.moves`) moving ``vip`` to a node not ``node``."""
+
+    def test(configmap: Mapping[str, Any]) -> bool:
+        if (configmap.get("metadata") or {}).get("name") != moves.CONFIGMAP:
+            return False
+        move = moves.decode(configmap).get(vip)
+        return move is not None and move.holder not in (None, node)
+
+    return test
+
+
+def status_elsewhere(vip: str, node: str) -> Callable[[Mapping[str, Any]], bool]:
+    """VirtualIP ``vip``'s status naming a holder that is not ``node``."""
+
+    def test(obj: Mapping[str, Any]) -> bool:
+        named = (obj.get("metadata") or {}).get("name") == vip
+        return named and status.holder(status.of(obj)) not in (None, node)
+
+    return test
+
+
+def taken_at(log_lines: Iterable[str], vip: str) -> float | None:
+    """When an agent's log (JSON lines) says it took ``vip`` last (epoch seconds), if it did."""
+    found = None
+    for line in log_lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and (entry.get("event"), entry.get("vip")) == ("vip-taken", vip):
+            stamp = str(entry.get("timestamp", "")).replace("Z", "+00:00")
+            try:
+                found = datetime.datetime.fromisoformat(stamp).timestamp()
+            except ValueError:
+                continue
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalMove:
+    """A Local Service's move after ``stop-pod`` on its holder: when each step was seen
+    (epoch seconds; None: not seen). The watches' times are when the benchmark's own watch
+    saw the write, a little after it was made."""
+
+    fault: float
+    not_ready: float | None
+    recorded: float | None
+    status: float | None
+    taken: float | None
+    answered: float | None
+
+    def line(self) -> str:
+        """Each step's ms after the fault, in order."""
+        steps = (
+            ("its endpoint not ready in the EndpointSlice", self.not_ready),
+            ("the operator's move record", self.recorded),
+            ("the VirtualIP's status", self.status),
+            ("the new holder's agent took the address", self.taken),
+            ("the client answered through it", self.answered),
+        )
+        return ", ".join(
+            f"{what} {'not seen' if at is None else f'+{1000 * (at - self.fault):.0f} ms'}"
+            for what, at in steps
+        )

@@ -10,7 +10,9 @@
 - a group's member waits until the new holder announced every member held here
   (`group_pending`; a Failover, a member staying or released, another group wait for nothing);
 - the epoch book ignores older epochs of the same object, not of a re-created one;
-- the fence is unsure before the first contact and after the silence.
+- the fence is unsure before the first contact and after the silence;
+- news arriving during a take stops it unless it asks for the very same take (`same_take`:
+  the status write of a recorded move, confirmed and with its announcement fields, does not).
 """
 
 from __future__ import annotations
@@ -276,3 +278,27 @@ def test_an_announced_member_waits_for_the_rest_of_its_group() -> None:
     failover = a._replace(last_reason="Failover", announced_epoch=None)
     gone = decide(failover, node="me", held=HELD, waiting_since=None, now=100.0, group_pending="b")
     assert (gone.action, gone.cause) == (A.RELEASE, C.FAILED_OVER)
+
+
+TAKING = make(last_reason="EndpointsMoved", confirmed=False)
+
+
+@pytest.mark.parametrize(
+    ("news", "same"),
+    [
+        (TAKING, True),
+        (TAKING._replace(confirmed=True, announced_node="old", announced_epoch=1), True),
+        (TAKING._replace(announce=model.Announce(burst_count=5)), True),
+        (None, False),
+        (TAKING._replace(epoch=3), False),
+        (TAKING._replace(holder="other"), False),
+        (TAKING._replace(holder=None), False),
+        (TAKING._replace(address=ipaddress.ip_address("192.0.2.101")), False),
+        (TAKING._replace(interface="eth1"), False),
+        (TAKING._replace(uid="u2"), False),
+        (TAKING._replace(last_reason="Failover"), False),
+        (TAKING._replace(deleting=True), False),
+    ],
+)
+def test_same_take(news: assignments.Assignment | None, same: bool) -> None:
+    assert decisions.same_take(TAKING, news) is same

@@ -14,7 +14,9 @@ Proves, for the only code that acts on a VirtualIP:
 - a planned move away waits (no refresh, address kept) until the new holder announces, then
   releases naming the new holder's MAC; a failover away releases at once; a group's member
   also waits until the new holder announced every member held here (`GroupMoved` wakes it);
-- a planned take begins the flow handoff first; a deletion releases and the worker ends;
+- a planned take begins the flow handoff first, its rules loading while the probe listens;
+  a take called off after all (a foreign answer to the probe, news) ends that handoff again;
+  a deletion releases and the worker ends;
 - a failing step is reported once and retried, and the worker keeps running; an address
   whose remove the kernel refused is removed at the next turn (never forgotten on the node
   beside its new holder's), is kept if it is taken here again meanwhile, and keeps the
@@ -24,16 +26,20 @@ Proves, for the only code that acts on a VirtualIP:
   an announcement taken on the record's word is reported only once the status names this node
   (the admission policy would refuse it before); a move of another object, or no newer than
   the status, changes nothing;
-- a failover's take adds without a probe; a first assignment's and a planned move's probe.
+- a failover's take adds without a probe; a first assignment's and a planned move's probe;
+- the status write of a recorded planned move, landing during the take's probe, does not make
+  the worker probe again (one probe, one add); news of another epoch does (decided afresh).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 from floatip.api import moves
-from floatip_agent import assignments, claims, conflicts, decisions, nudges, problems
+from floatip_agent import assignments, claims, conflicts, decisions, nudges, probing, problems
 from tests.unit.agent import fakes
 
 HERE = fakes.vip_object(holder="me", epoch=1)
@@ -251,6 +257,57 @@ async def test_a_planned_take_begins_the_flow_handoff_first() -> None:
     assert world.handoffs.ended == ["web"]
 
 
+def planned_here(world: fakes.World, epoch: int = 2) -> nudges.Reassigned:
+    """A planned move (Pinned) here from node "old", which announced the address before."""
+    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
+    announced = {"node": "old", "epoch": 1, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:00Z"}
+    return assigned(fakes.vip_object(holder="me", epoch=epoch, reason="Pinned",
+                                     announcement=announced))  # fmt: skip
+
+
+def probing_slowly(world: fakes.World, during: Callable[[], None] = lambda: None) -> list[int]:
+    """Make the fake probe take a few turns of the loop (calling ``during`` first), as the
+    real one listens for its window; returns the handoffs begun when each probe ended."""
+    probe, seen = world.wire.probe, []
+
+    async def slow(*args: Any, **kwargs: Any) -> probing.ProbeResult:
+        during()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        seen.append(len(world.handoffs.begun))
+        return await probe(*args, **kwargs)
+
+    world.wire.probe = slow  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_planned_takes_handoff_loads_while_the_probe_listens() -> None:
+    world = fakes.World()
+    seen = probing_slowly(world)
+    one = world.worker()
+    one.nudge(planned_here(world))
+    await drain(one)
+    assert seen == [1] and world.kernel.added == [fakes.VIP] and world.handoffs.ended == []
+
+
+async def test_a_take_called_off_ends_the_handoff_begun_for_it() -> None:
+    world = fakes.World()  # a foreign host answers the probe
+    world.wire.answering = {"02:99:99:99:99:99"}
+    one = world.worker()
+    one.nudge(planned_here(world))
+    await drain(one)
+    assert (world.kernel.added, world.handoffs.ended) == ([], ["web"])
+    world = fakes.World()  # news of another epoch comes during the probe
+    one = world.worker()
+    newer = planned_here(world, epoch=3)
+    probing_slowly(world, during=lambda: one.nudge(newer))
+    one.nudge(planned_here(world))
+    assert await drain(one) == 0.0  # decide again at once
+    assert (world.kernel.added, world.handoffs.ended) == ([], ["web"])
+    await drain(one)
+    assert world.kernel.added == [fakes.VIP] and len(world.handoffs.begun) == 2
+
+
 async def test_deletion_releases_and_the_worker_ends() -> None:
     world = fakes.World()
     one = world.worker()
@@ -393,3 +450,31 @@ async def test_a_failovers_take_does_not_probe_and_a_first_or_planned_one_does()
         one.nudge(assigned(fakes.vip_object(holder="me", epoch=2, reason=reason)))
         await drain(one)
         assert (world.wire.probes, world.kernel.added) == (probed, [fakes.VIP]), reason
+
+
+async def probes_with_news_during_the_probe(news: nudges.Reassigned) -> int:
+    """Take a recorded EndpointsMoved move here while ``news`` arrives during the first probe;
+    how many probes the take took."""
+    world = fakes.World()
+    one = world.worker()
+    probe = world.wire.probe
+
+    async def probe_hearing_news(*args: Any, **kwargs: Any) -> probing.ProbeResult:
+        if not world.wire.probes:
+            one.nudge(news)
+        return await probe(*args, **kwargs)
+
+    world.wire.probe = probe_hearing_news  # type: ignore[method-assign]
+    elsewhere = fakes.vip_object(holder="old", epoch=3)
+    one.nudge(recorded(elsewhere, moves.Move("web", "u1", "me", 4, "EndpointsMoved", "old")))
+    while one.held is None:
+        await drain(one)
+    assert world.kernel.added == [fakes.VIP]
+    return len(world.wire.probes)
+
+
+async def test_the_status_of_a_recorded_move_during_the_probe_does_not_probe_again() -> None:
+    confirmed = fakes.vip_object(holder="me", epoch=4, reason="EndpointsMoved")
+    assert await probes_with_news_during_the_probe(assigned(confirmed)) == 1
+    newer = fakes.vip_object(holder="me", epoch=5, reason="EndpointsMoved")
+    assert await probes_with_news_during_the_probe(assigned(newer)) == 2
