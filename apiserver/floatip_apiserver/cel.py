@@ -23,7 +23,7 @@ import celpy
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
-from floatip_apiserver import celnet, celstrings, fielderrors
+from floatip_apiserver import celnet, celplan, celstrings, fielderrors
 from floatip_apiserver.fielderrors import FieldError
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
@@ -80,13 +80,13 @@ class CompiledRule:
 
 @functools.lru_cache(maxsize=4096)
 def compile_rule(text: str) -> CompiledRule:
-    """Compile a rule or message expression once per distinct text."""
+    """Compile and plan a rule or message expression once per distinct text."""
     transition = bool(_OLD_SELF.search(text))
     try:
         ast = _ENV.compile(text)
     except Exception as exc:  # celpy raises its parser errors and lark's
         return CompiledRule(None, transition, f"compilation failed: {exc}")
-    return CompiledRule(_ENV.program(ast, functions=_FUNCTIONS), transition)
+    return CompiledRule(_ENV.program(celplan.collapse(ast), functions=_FUNCTIONS), transition)
 
 
 def to_cel(value: Any, schema: Mapping[str, Any] | None = None) -> Any:
