@@ -15,13 +15,19 @@ those of the full tree. Two parents look at their children's rules rather than d
 them: ``member_object`` asks whether its child is a ``primary``, and ``fieldinits`` evaluates
 the children of each ``expr`` it holds. Their children keep their own rule (only what lies
 below them is collapsed); every other parent dispatches on the child's own rule.
+
+:class:`Runner` keeps what celpy rebuilt for every evaluation and never changes: the base
+activation (the environment's type names and the functions), which each evaluation clones to
+bind its own variables, as before.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import celpy
 import lark
+from celpy.evaluation import Activation, Context, Evaluator
 
 #: precedence levels whose interpreter method, given one child, returns that child's value
 _PASS_THROUGH = frozenset(
@@ -60,3 +66,20 @@ def _below(node: Any) -> Any:
         return node
     step = _below if node.data in _INSPECTING else collapse
     return type(node)(node.data, [step(child) for child in node.children], node._meta)
+
+
+class Runner(celpy.InterpretedRunner):
+    """celpy's interpreter with its base activation built once per program, not per run."""
+
+    def new_activation(self) -> Activation:
+        base: Activation | None = getattr(self, "_base", None)
+        if base is None:
+            base = self._base = super().new_activation()
+        return base
+
+    def evaluate(self, context: Context) -> Any:
+        """As InterpretedRunner.evaluate, the variables always bound in a clone of the base
+        (set_activation), so that the shared base is never written to."""
+        evaluator = Evaluator(ast=self.ast, activation=self.new_activation())
+        evaluator.set_activation(context or {})
+        return evaluator.evaluate(None)

@@ -5,16 +5,22 @@ policies, macros, ternaries, ``in``, arithmetic, string and IP functions, ``has(
 list literals, errors that ``||``/``&&`` absorb and errors that surface), the planned tree
 evaluates to the same value or the same error text as the parsed tree; the planned tree has no
 single-child precedence level left (the children of ``member_object`` and ``fieldinits``, which
-look at them, aside) and is much smaller.
+look at them, aside) and is much smaller; converting an object without a schema (admission's
+``object``) by its exact JSON types gives the values, and types, of the general rules; a
+program run again (its base activation kept) sees only the variables of that run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import hypothesis
 import lark
 import pytest
+from celpy import celtypes
 from celpy.evaluation import CELEvalError
+from hypothesis import strategies as st
 
 from floatip_apiserver import cel, celplan
 
@@ -114,3 +120,55 @@ def test_compiled_rules_are_planned() -> None:
     compiled = cel.compile_rule("self.a == 1 || self.b == 2")
     assert compiled.program is not None
     assert compiled.program.ast.data == "conditionalor"
+
+
+def _reference(value: Any) -> Any:
+    """to_cel as it was written before its fast path: the general rules, no schema."""
+    if isinstance(value, Mapping):
+        return celtypes.MapType({celtypes.StringType(k): _reference(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return celtypes.ListType([_reference(v) for v in value])
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, int):
+        return celtypes.IntType(value)
+    if isinstance(value, float):
+        return celtypes.DoubleType(value)
+    if isinstance(value, str):
+        return celtypes.StringType(value)
+    return value
+
+
+def _typed(value: Any) -> Any:
+    """A value with every type spelled out, so that equal-but-differently-typed values differ."""
+    if isinstance(value, dict):
+        return (type(value), [(type(k), k, _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return (type(value), [_typed(v) for v in value])
+    return (type(value), value)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@hypothesis.given(JSON)
+def test_converting_without_a_schema_gives_the_general_rules_values(value: Any) -> None:
+    assert _typed(cel.to_cel(value)) == _typed(_reference(value))
+
+
+def test_a_program_run_again_sees_only_that_runs_variables() -> None:
+    program = cel.compile_rule("[1, 2].map(x, x + n)").program
+    assert cel.run(program, {"n": celtypes.IntType(1)}) == [2, 3]
+    assert cel.run(program, {"n": celtypes.IntType(10)}) == [11, 12]
+    assert isinstance(cel.run(program, {}), CELEvalError)  # n from an earlier run is gone
+    assert isinstance(cel.run(cel.compile_rule("x == 1").program, {}), CELEvalError)
