@@ -18,7 +18,7 @@ below them is collapsed); every other parent dispatches on the child's own rule.
 
 :class:`Runner` keeps what celpy rebuilt for every evaluation and never changes: the base
 activation (the environment's type names and the functions), which each evaluation clones to
-bind its own variables, as before.
+bind its own variables, as before; and the program's closures (:mod:`celsteps`), built once.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from typing import Any
 
 import celpy
 import lark
-from celpy.evaluation import Activation, Context, Evaluator
+from celpy.evaluation import Activation, CELEvalError, Context, Evaluator
+
+from floatip_apiserver import celsteps
 
 #: precedence levels whose interpreter method, given one child, returns that child's value
 _PASS_THROUGH = frozenset(
@@ -69,17 +71,22 @@ def _below(node: Any) -> Any:
 
 
 class Runner(celpy.InterpretedRunner):
-    """celpy's interpreter with its base activation built once per program, not per run."""
+    """celpy's interpreter with its base activation and its closures built once per program."""
+
+    def __init__(self, environment: celpy.Environment, ast: lark.Tree[Any], functions: Any = None):
+        super().__init__(environment, ast, functions)
+        self._base = super().new_activation()
+        self._step = celsteps.plan(ast)
 
     def new_activation(self) -> Activation:
-        base: Activation | None = getattr(self, "_base", None)
-        if base is None:
-            base = self._base = super().new_activation()
-        return base
+        return self._base
 
     def evaluate(self, context: Context) -> Any:
         """As InterpretedRunner.evaluate, the variables always bound in a clone of the base
         (set_activation), so that the shared base is never written to."""
-        evaluator = Evaluator(ast=self.ast, activation=self.new_activation())
+        evaluator = Evaluator(ast=self.ast, activation=self._base)
         evaluator.set_activation(context or {})
-        return evaluator.evaluate(None)
+        value = self._step(evaluator)
+        if isinstance(value, CELEvalError):
+            raise value
+        return value

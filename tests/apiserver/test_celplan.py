@@ -1,9 +1,10 @@
-"""Planning a CEL expression (celplan.collapse) changes its speed, never its answer.
+"""Planning a CEL expression (celplan.collapse, celsteps.plan) changes its speed, never its answer.
 
 Proves: for expressions of every kind the lab and the CRDs use (the chart's admission
 policies, macros, ternaries, ``in``, arithmetic, string and IP functions, ``has()``, map and
 list literals, errors that ``||``/``&&`` absorb and errors that surface), the planned tree
-evaluates to the same value or the same error text as the parsed tree; the planned tree has no
+evaluates to the same value or the same error text as celpy's interpreter on the parsed tree,
+collapsed, run by closures, and both (as the server runs it); the planned tree has no
 single-child precedence level left (the children of ``member_object`` and ``fieldinits``, which
 look at them, aside) and is much smaller; converting an object without a schema (admission's
 ``object``) by its exact JSON types gives the values, and types, of the general rules; a
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import celpy
 import hypothesis
 import lark
 import pytest
@@ -68,11 +70,23 @@ EXPRESSIONS = [
     "object == oldObject",
     "object != null && oldObject != null",
     "google.protobuf.Int32Value{value: n} == 4",
+    "nope == 1",  # an undeclared identifier
+    "!true || !(n == 4) && -n < -(3)",
+    "'a' < 1",  # no overload
+    "!'x'",
+    "-s",
+    "-(-9223372036854775807 - 1)",  # overflow
+    "object.missing ? 1 : 2",
+    "'x' ? 1 : 2",
+    "(object.status).holder",
+    "dyn(n) == 4",
+    "has(object.status.holder.x)",
+    "n.x",  # field selection on an int
+    "google.protobuf",
 ]
 
 
-def _value(tree: Any, activation: dict[str, Any]) -> Any:
-    program = cel._ENV.program(tree, functions=cel._FUNCTIONS)
+def _value(program: Any, activation: dict[str, Any]) -> Any:
     context = {k: cel.to_cel(v) for k, v in activation.items()}
     result = cel.run(program, context)
     if isinstance(result, CELEvalError):
@@ -87,9 +101,14 @@ def _nodes(tree: Any) -> int:
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_a_planned_expression_answers_as_the_parsed_one(expression: str) -> None:
     parsed = cel._ENV.compile(expression)
-    planned = celplan.collapse(parsed)
+    interpreted = celpy.InterpretedRunner(cel._ENV, parsed, cel._FUNCTIONS)  # celpy as it is
+    collapsed = celpy.InterpretedRunner(cel._ENV, celplan.collapse(parsed), cel._FUNCTIONS)
+    stepped = celplan.Runner(cel._ENV, parsed, cel._FUNCTIONS)  # closures, tree as parsed
+    compiled = cel.compile_rule(expression).program  # both, as the server runs it
     for activation in ACTIVATIONS:
-        assert _value(planned, activation) == _value(parsed, activation), activation
+        expected = _value(interpreted, activation)
+        for program in (collapsed, stepped, compiled):
+            assert _value(program, activation) == expected, (program, activation)
 
 
 @pytest.mark.parametrize("expression", EXPRESSIONS)
