@@ -19,6 +19,10 @@ below them is collapsed); every other parent dispatches on the child's own rule.
 :class:`Runner` keeps what celpy rebuilt for every evaluation and never changes: the base
 activation (the environment's type names and the functions), which each evaluation clones to
 bind its own variables, as before; and the program's closures (:mod:`celsteps`), built once.
+
+:func:`fields_read` tells which top-level fields of a variable a program can see at all, so
+that admission converts only those to CEL, as cel-go reads an object's fields lazily instead of
+converting all of it (a VirtualIP's managedFields, which no policy names, were most of it).
 """
 
 from __future__ import annotations
@@ -68,6 +72,36 @@ def _below(node: Any) -> Any:
         return node
     step = _below if node.data in _INSPECTING else collapse
     return type(node)(node.data, [step(child) for child in node.children], node._meta)
+
+
+def fields_read(asts: list[lark.Tree[Any]], name: str) -> frozenset[str] | None:
+    """The fields ``f`` of variable ``name`` that ``asts`` select as ``name.f``; None when
+    ``name`` appears in any other way (alone, indexed, called, compared, ``.name``, a field
+    that happens to share its name), so that only the whole value will do."""
+    fields: set[str] = set()
+    seen = selected = 0
+    for ast in asts:
+        for node in ast.iter_subtrees():
+            seen += sum(1 for c in node.children if isinstance(c, lark.Token) and c.value == name)
+            if node.data == "member_dot" and _is_ident(node.children[0], name):
+                selected += 1
+                fields.add(str(node.children[1]))
+    return frozenset(fields) if seen == selected else None
+
+
+def _is_ident(tree: Any, name: str) -> bool:
+    """Whether ``tree`` is the bare identifier ``name`` (``primary(ident(name))``)."""
+    while isinstance(tree, lark.Tree) and tree.data == "member" and len(tree.children) == 1:
+        tree = tree.children[0]
+    if not (isinstance(tree, lark.Tree) and tree.data == "primary" and len(tree.children) == 1):
+        return False
+    ident = tree.children[0]
+    return (
+        isinstance(ident, lark.Tree)
+        and ident.data == "ident"
+        and len(ident.children) == 1
+        and ident.children[0] == name
+    )
 
 
 class Runner(celpy.InterpretedRunner):

@@ -8,7 +8,8 @@ collapsed, run by closures, and both (as the server runs it); the planned tree h
 single-child precedence level left (the children of ``member_object`` and ``fieldinits``, which
 look at them, aside) and is much smaller; converting an object without a schema (admission's
 ``object``) by its exact JSON types gives the values, and types, of the general rules; a
-program run again (its base activation kept) sees only the variables of that run.
+program run again (its base activation kept) sees only the variables of that run; a variable is
+read field by field (admission converts only those fields) only when every use is `name.field`.
 """
 
 from __future__ import annotations
@@ -191,3 +192,26 @@ def test_a_program_run_again_sees_only_that_runs_variables() -> None:
     assert cel.run(program, {"n": celtypes.IntType(10)}) == [11, 12]
     assert isinstance(cel.run(program, {}), CELEvalError)  # n from an earlier run is gone
     assert isinstance(cel.run(cel.compile_rule("x == 1").program, {}), CELEvalError)
+
+
+@pytest.mark.parametrize(
+    ("expressions", "fields"),
+    [
+        (["has(object.status) && object.status.holder == 'a'", "oldObject.x == 1"], {"status"}),
+        (["object.status.exists(c, c == 1)", "has(object.spec)"], {"status", "spec"}),
+        (["request.userInfo.username == 'a'", "'object' == 'x'"], set()),
+        (["object.status.x == 1", "object == oldObject"], None),  # the whole object
+        (["object.status.x == 1", "size(object) > 1"], None),
+        (["object['status'] == 1"], None),
+        (["[1].map(object, object + 1) == [2]"], None),
+        (["x.object == 1"], None),  # a field of that name: the whole object, to be safe
+        ([".object.status == 1"], None),
+        (["object.map(k, k) == []"], None),
+    ],
+)
+def test_only_fields_selected_by_name_are_read(
+    expressions: list[str], fields: set[str] | None
+) -> None:
+    asts = [cel.compile_rule(e).program.ast for e in expressions]
+    found = celplan.fields_read(asts, "object")
+    assert found == (frozenset(fields) if fields is not None else None)
