@@ -5,10 +5,11 @@ through lark's visitor (``getattr``, a list of the children's values, a level co
 does that work once: its planner turns the checked expression into a tree of ``Interpretable``
 values whose ``Eval`` calls its operands directly. :func:`plan` does the same for the node kinds
 that make up nearly all of a policy or a CRD rule: ``||``, ``&&``, ``?:``, comparisons, ``!``
-and ``-``, field selection, identifiers, literals, parentheses and ``has()``. Each closure is
+and ``-``, field selection, indexing, identifiers, literals, parentheses and ``has()``. A literal
+is evaluated once, when planned (CEL's values are immutable), unless it is an error. Each closure is
 the interpreter's own method for that node, with the same function lookups, the same values and
 the same errors and texts; it only calls its children's closures instead of visiting them. Any
-other node (function and method calls, macros, indexing, list and map literals, ...) is handed
+other node (function and method calls, macros, list and map literals, ...) is handed
 to the interpreter as it is (``evaluator.visit``), so what it means cannot change either.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import celpy
 import lark
-from celpy.evaluation import CELEvalError, Evaluator, NameContainer
+from celpy.evaluation import Activation, CELEvalError, Evaluator, NameContainer
 
 Step = Callable[[Evaluator], Any]
 
@@ -182,12 +183,43 @@ def _member_dot(tree: lark.Tree[Any]) -> Step | None:
     return step
 
 
+def _member_index(tree: lark.Tree[Any]) -> Step | None:
+    """Evaluator.member_index: ``member[index]`` on a map or a list."""
+    children = _trees(tree)
+    if children is None or len(children) != 2:
+        return None
+    member_step, index_step = plan(children[0]), plan(children[1])
+
+    def step(evaluator: Evaluator) -> Any:
+        func = evaluator.activation.resolve_function("_[_]")
+        member, index = member_step(evaluator), index_step(evaluator)
+        try:
+            return func(member, index)
+        except TypeError as ex:
+            text = "found no matching overload for _[_] applied to "
+            return _overload_error(f"{text}'({type(member)}, {type(index)})'", ex, tree)
+        except KeyError as ex:
+            return _overload_error("no such key", ex, tree)
+        except IndexError as ex:
+            return _overload_error("invalid_argument", ex, tree)
+
+    return step
+
+
 def _primary(tree: lark.Tree[Any]) -> Step | None:
-    """Evaluator.primary for an identifier, a parenthesis or ``has()``."""
+    """Evaluator.primary for a literal, an identifier, a parenthesis or ``has()``."""
     children = _trees(tree)
     if children is None or len(children) != 1:
         return None
     child = children[0]
+    if child.data == "literal":
+        try:
+            value = Evaluator(ast=tree, activation=Activation()).visit(tree)
+        except Exception:  # the interpreter raises it on each evaluation, as before
+            return None
+        if isinstance(value, CELEvalError):
+            return None  # the interpreter makes it anew each time
+        return lambda evaluator: value
     if child.data == "paren_expr":
         inner = _trees(child)
         return plan(inner[0]) if inner is not None and len(inner) == 1 else None
@@ -232,5 +264,6 @@ _BUILDERS: dict[str, Callable[[lark.Tree[Any]], Step | None]] = {
     "relation": _relation,
     "unary": _unary,
     "member_dot": _member_dot,
+    "member_index": _member_index,
     "primary": _primary,
 }

@@ -84,6 +84,13 @@ EXPRESSIONS = [
     "has(object.status.holder.x)",
     "n.x",  # field selection on an int
     "google.protobuf",
+    "{'a': n}['b'] == 1",  # no such key
+    "[1, 2][5] == 1",  # invalid_argument
+    "n[0] == 1",  # no overload
+    "object.status.conditions[0].type + s",
+    "b'abc' == b'abc' && 1u < 2u && 2.5 > 1.0 && null == null && \"x\" + '''y''' == 'xy'",
+    "-9223372036854775808 < 0",
+    "18446744073709551616u == 1u",  # out of range
 ]
 
 
