@@ -110,7 +110,7 @@ class Runner(celpy.InterpretedRunner):
     def __init__(self, environment: celpy.Environment, ast: lark.Tree[Any], functions: Any = None):
         super().__init__(environment, ast, functions)
         self._base = super().new_activation()
-        self._step = celsteps.plan(ast)
+        self._step = celsteps.plan(ast, self._base.functions)
 
     def new_activation(self) -> Activation:
         return self._base

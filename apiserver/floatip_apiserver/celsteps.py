@@ -8,14 +8,16 @@ that make up nearly all of a policy or a CRD rule: ``||``, ``&&``, ``?:``, compa
 and ``-``, field selection, indexing, identifiers, literals, parentheses and ``has()``. A literal
 is evaluated once, when planned (CEL's values are immutable), unless it is an error. Each closure is
 the interpreter's own method for that node, with the same function lookups, the same values and
-the same errors and texts; it only calls its children's closures instead of visiting them. Any
+the same errors and texts; it only calls its children's closures instead of visiting them,
+and finds its operator's function once, when planned, where the interpreter looked it up in
+the activation's ChainMap at every node. Any
 other node (function and method calls, macros, list and map literals, ...) is handed
 to the interpreter as it is (``evaluator.visit``), so what it means cannot change either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import celpy
@@ -23,6 +25,8 @@ import lark
 from celpy.evaluation import Activation, CELEvalError, Evaluator, NameContainer
 
 Step = Callable[[Evaluator], Any]
+Functions = Mapping[str, Any]
+Builder = Callable[[lark.Tree[Any], Functions], Step | None]
 
 _RELATIONS = {
     "relation_lt": "_<_",
@@ -36,10 +40,11 @@ _RELATIONS = {
 _UNARY = {"unary_not": "!_", "unary_neg": "-_"}
 
 
-def plan(tree: lark.Tree[Any]) -> Step:
-    """The closure that evaluates ``tree`` with an evaluator's activation."""
+def plan(tree: lark.Tree[Any], functions: Functions) -> Step:
+    """The closure that evaluates ``tree`` with an evaluator's activation; ``functions`` are
+    the program's (its base activation's), which an evaluation binds no others over."""
     build = _BUILDERS.get(str(tree.data))
-    step = build(tree) if build is not None else None
+    step = build(tree, functions) if build is not None else None
     if step is None:
         return lambda evaluator: evaluator.visit(tree)  # the interpreter, as before
     return step
@@ -57,17 +62,19 @@ def _overload_error(text: str, ex: Exception, tree: lark.Tree[Any]) -> CELEvalEr
     return value
 
 
-def _binary_logic(operator: str) -> Callable[[lark.Tree[Any]], Step | None]:
+def _binary_logic(operator: str) -> Builder:
     """Evaluator.conditionalor / conditionaland with two operands (both evaluated)."""
 
-    def build(tree: lark.Tree[Any]) -> Step | None:
+    def build(tree: lark.Tree[Any], functions: Functions) -> Step | None:
         children = _trees(tree)
         if children is None or len(children) != 2:
             return None
-        left_step, right_step = plan(children[0]), plan(children[1])
+        left_step, right_step = plan(children[0], functions), plan(children[1], functions)
+        func = functions.get(operator)
+        if func is None:
+            return None
 
         def step(evaluator: Evaluator) -> Any:
-            func = evaluator.activation.resolve_function(operator)
             left, right = left_step(evaluator), right_step(evaluator)
             try:
                 return func(left, right)
@@ -80,15 +87,17 @@ def _binary_logic(operator: str) -> Callable[[lark.Tree[Any]], Step | None]:
     return build
 
 
-def _conditional(tree: lark.Tree[Any]) -> Step | None:
+def _conditional(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.expr with ``cond ? left : right``."""
     children = _trees(tree)
     if children is None or len(children) != 3:
         return None
-    cond_step, left_step, right_step = (plan(c) for c in children)
+    cond_step, left_step, right_step = (plan(c, functions) for c in children)
+    func = functions.get("_?_:_")
+    if func is None:
+        return None
 
     def step(evaluator: Evaluator) -> Any:
-        func = evaluator.activation.resolve_function("_?_:_")
         cond_value = cond_step(evaluator)
         left = right = celpy.celtypes.BoolType(False)
         try:
@@ -105,7 +114,7 @@ def _conditional(tree: lark.Tree[Any]) -> Step | None:
     return step
 
 
-def _relation(tree: lark.Tree[Any]) -> Step | None:
+def _relation(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.relation with an operator: ``relation_eq(left) right`` and the like."""
     children = _trees(tree)
     if children is None or len(children) != 2:
@@ -115,10 +124,12 @@ def _relation(tree: lark.Tree[Any]) -> Step | None:
     if op_tree.data not in _RELATIONS or operands is None or len(operands) != 1:
         return None
     name, kind = _RELATIONS[str(op_tree.data)], str(op_tree.data)
-    left_step, right_step = plan(operands[0]), plan(right_tree)
+    left_step, right_step = plan(operands[0], functions), plan(right_tree, functions)
+    func = functions.get(name)
+    if func is None:
+        return None
 
     def step(evaluator: Evaluator) -> Any:
-        func = evaluator.activation.resolve_function(name)
         left, right = left_step(evaluator), right_step(evaluator)
         try:
             return func(left, right)
@@ -129,16 +140,18 @@ def _relation(tree: lark.Tree[Any]) -> Step | None:
     return step
 
 
-def _unary(tree: lark.Tree[Any]) -> Step | None:
+def _unary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.unary with ``!`` or ``-``."""
     children = _trees(tree)
     if children is None or len(children) != 2 or children[0].data not in _UNARY:
         return None
     kind = str(children[0].data)
-    name, right_step = _UNARY[kind], plan(children[1])
+    name, right_step = _UNARY[kind], plan(children[1], functions)
+    func = functions.get(name)
+    if func is None:
+        return None
 
     def step(evaluator: Evaluator) -> Any:
-        func = evaluator.activation.resolve_function(name)
         right = right_step(evaluator)
         try:
             return func(right)
@@ -151,14 +164,14 @@ def _unary(tree: lark.Tree[Any]) -> Step | None:
     return step
 
 
-def _member_dot(tree: lark.Tree[Any]) -> Step | None:
+def _member_dot(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.member_dot: ``member.name`` on a map, a message or a name container."""
     if len(tree.children) != 2:
         return None
     member_tree, token = tree.children
     if not isinstance(member_tree, lark.Tree) or not isinstance(token, lark.Token):
         return None
-    member_step, name = plan(member_tree), token.value
+    member_step, name = plan(member_tree, functions), token.value
 
     def step(evaluator: Evaluator) -> Any:
         member = member_step(evaluator)
@@ -183,15 +196,17 @@ def _member_dot(tree: lark.Tree[Any]) -> Step | None:
     return step
 
 
-def _member_index(tree: lark.Tree[Any]) -> Step | None:
+def _member_index(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.member_index: ``member[index]`` on a map or a list."""
     children = _trees(tree)
     if children is None or len(children) != 2:
         return None
-    member_step, index_step = plan(children[0]), plan(children[1])
+    member_step, index_step = plan(children[0], functions), plan(children[1], functions)
+    func = functions.get("_[_]")
+    if func is None:
+        return None
 
     def step(evaluator: Evaluator) -> Any:
-        func = evaluator.activation.resolve_function("_[_]")
         member, index = member_step(evaluator), index_step(evaluator)
         try:
             return func(member, index)
@@ -206,7 +221,7 @@ def _member_index(tree: lark.Tree[Any]) -> Step | None:
     return step
 
 
-def _primary(tree: lark.Tree[Any]) -> Step | None:
+def _primary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.primary for a literal, an identifier, a parenthesis or ``has()``."""
     children = _trees(tree)
     if children is None or len(children) != 1:
@@ -222,13 +237,13 @@ def _primary(tree: lark.Tree[Any]) -> Step | None:
         return lambda evaluator: value
     if child.data == "paren_expr":
         inner = _trees(child)
-        return plan(inner[0]) if inner is not None and len(inner) == 1 else None
+        return plan(inner[0], functions) if inner is not None and len(inner) == 1 else None
     if child.data == "ident" and len(child.children) == 1:
         return _ident(tree, child.children[0])
     if child.data == "ident_arg" and len(child.children) == 2:
         name, exprlist = child.children
         if isinstance(name, lark.Token) and name.value == "has" and isinstance(exprlist, lark.Tree):
-            return _has(exprlist)
+            return _has(exprlist, functions)
     return None
 
 
@@ -243,12 +258,12 @@ def _ident(tree: lark.Tree[Any], token: Any) -> Step:
     return step
 
 
-def _has(exprlist: lark.Tree[Any]) -> Step | None:
+def _has(exprlist: lark.Tree[Any], functions: Functions) -> Step | None:
     """Evaluator.macro_has_eval: whether the first argument evaluates without an error."""
     arguments = _trees(exprlist)
     if not arguments:
         return None
-    steps = [plan(argument) for argument in arguments]
+    steps = [plan(argument, functions) for argument in arguments]
 
     def step(evaluator: Evaluator) -> Any:
         values = [each(evaluator) for each in steps]
@@ -257,7 +272,7 @@ def _has(exprlist: lark.Tree[Any]) -> Step | None:
     return step
 
 
-_BUILDERS: dict[str, Callable[[lark.Tree[Any]], Step | None]] = {
+_BUILDERS: dict[str, Builder] = {
     "conditionalor": _binary_logic("_||_"),
     "conditionaland": _binary_logic("_&&_"),
     "expr": _conditional,
