@@ -30,7 +30,7 @@ from typing import Any
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
-from floatip_apiserver import cel, rbac, selectors
+from floatip_apiserver import cel, celplan, rbac, selectors
 from floatip_apiserver.kinds import admissionpolicies
 from floatip_apiserver.resources import Registry, Resource
 from floatip_apiserver.status import ApiError
@@ -84,6 +84,8 @@ class _Compiled:
     validations: tuple[tuple[Mapping[str, Any], _Program, _Program | None], ...]
     conditions: tuple[_Program, ...]
     variables: tuple[_Program, ...]
+    #: per activation name, the only top-level fields any program can read (None: all)
+    reads: Mapping[str, frozenset[str] | None] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +100,8 @@ class _ConfigError(Exception):
     """A binding that cannot be used (its params are missing): follows failurePolicy."""
 
 
+#: the activation's objects, of which a policy's programs may read only some fields
+_OBJECTS = ("object", "oldObject", "params", "namespaceObject")
 _ROOTS = re.compile(r"\b(object|oldObject|request|params|namespaceObject|variables)\b")
 
 
@@ -120,21 +124,28 @@ def _compile_policy(policy: Mapping[str, Any]) -> _Compiled:
                 _compile("", str(message)) if message else None,
             )
         )
+    conditions = tuple(
+        _compile(str(c.get("name")), str(c.get("expression") or ""))
+        for c in spec.get("matchConditions") or []
+    )
+    variables = tuple(
+        _compile(str(v.get("name")), str(v.get("expression") or ""))
+        for v in spec.get("variables") or []
+    )
+    programs = [*conditions, *variables]
+    for _, program, message in validations:
+        programs += [program] if message is None else [program, message]
+    asts = [p.program.ast for p in programs if p.program is not None]
+    reads = {name: celplan.fields_read(asts, name) for name in _OBJECTS}
     return _Compiled(
         (str(meta.get("uid")), int(meta.get("generation", 1))),
         tuple(validations),
-        tuple(
-            _compile(str(c.get("name")), str(c.get("expression") or ""))
-            for c in spec.get("matchConditions") or []
-        ),
-        tuple(
-            _compile(str(v.get("name")), str(v.get("expression") or ""))
-            for v in spec.get("variables") or []
-        ),
+        conditions,
+        variables,
+        reads,
     )
 
 
-# ---- matching ----------------------------------------------------------------------------
 def _has(values: Any, wanted: str) -> bool:
     values = values or []
     return "*" in values or wanted in values
@@ -279,7 +290,7 @@ class Policies:
         compiled = self._program(policy)
         decisions: list[_Decision] = []
         for param in params:
-            activation = _activation(req, param, namespace, compiled.variables)
+            activation = _activation(req, param, namespace, compiled)
             error, matched = _conditions(compiled.conditions, activation)
             if error is not None:
                 decisions += [_Decision(error)] if fail else []
@@ -420,10 +431,17 @@ def _request(req: Request) -> dict[str, Any]:
 class _Activation:
     """What the expressions see, each top-level name converted to CEL when an expression first
     names it: as the real server's activation wraps the object lazily (UnstructuredToVal), a
-    write that a matchCondition on ``request`` leaves out never converts the object."""
+    write that a matchCondition on ``request`` leaves out never converts the object, and of an
+    object only the fields the policy's programs can read at all are converted."""
 
-    def __init__(self, values: dict[str, Any], variables: tuple[_Program, ...]) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        variables: tuple[_Program, ...],
+        reads: Mapping[str, frozenset[str] | None],
+    ) -> None:
         self._values = values
+        self._reads = reads
         self._converted: dict[str, Any] = {}
         self.variables = _Variables(variables, self)
 
@@ -435,6 +453,9 @@ class _Activation:
                 continue
             if name not in self._converted:
                 value = self._values[name]
+                fields = self._reads.get(name)
+                if fields is not None and isinstance(value, Mapping):
+                    value = {k: value[k] for k in fields if k in value}  # all it can see
                 self._converted[name] = cel.to_cel(value) if value is not None else None
             found[name] = self._converted[name]
         return found
@@ -444,7 +465,7 @@ def _activation(
     req: Request,
     param: Mapping[str, Any] | None,
     namespace: Mapping[str, Any] | None,
-    variables: tuple[_Program, ...],
+    compiled: _Compiled,
 ) -> _Activation:
     values = {
         "object": req.obj,
@@ -453,7 +474,7 @@ def _activation(
         "params": param,
         "namespaceObject": namespace,
     }
-    return _Activation(values, variables)
+    return _Activation(values, compiled.variables, compiled.reads)
 
 
 def _evaluate(program: _Program, activation: _Activation) -> Any:

@@ -23,12 +23,12 @@ import celpy
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
-from floatip_apiserver import celnet, celstrings, fielderrors
+from floatip_apiserver import celnet, celplan, celstrings, fielderrors
 from floatip_apiserver.fielderrors import FieldError
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _FIELD_PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\['([^']*)'\]")
-_ENV = celpy.Environment()
+_ENV = celpy.Environment(runner_class=celplan.Runner)
 
 
 class _Unchecked:
@@ -80,23 +80,24 @@ class CompiledRule:
 
 @functools.lru_cache(maxsize=4096)
 def compile_rule(text: str) -> CompiledRule:
-    """Compile a rule or message expression once per distinct text."""
+    """Compile and plan a rule or message expression once per distinct text."""
     transition = bool(_OLD_SELF.search(text))
     try:
         ast = _ENV.compile(text)
     except Exception as exc:  # celpy raises its parser errors and lark's
         return CompiledRule(None, transition, f"compilation failed: {exc}")
-    return CompiledRule(_ENV.program(ast, functions=_FUNCTIONS), transition)
+    return CompiledRule(_ENV.program(celplan.collapse(ast), functions=_FUNCTIONS), transition)
 
 
 def to_cel(value: Any, schema: Mapping[str, Any] | None = None) -> Any:
     """Convert a JSON value to CEL, typed by the schema (``type: number`` is a double)."""
-    schema = schema or {}
+    if not schema:
+        return _untyped(value)
     if isinstance(value, Mapping):
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         extra_schema = extra if isinstance(extra, Mapping) else None
-        return celtypes.MapType(
+        return _map(
             {
                 celtypes.StringType(k): to_cel(v, props.get(k, extra_schema))
                 for k, v in value.items()
@@ -115,6 +116,38 @@ def to_cel(value: Any, schema: Mapping[str, Any] | None = None) -> Any:
     if isinstance(value, str):
         return celtypes.StringType(value)
     return value
+
+
+#: a map key as CEL sees it; an object's keys repeat from write to write, and a StringType is
+#: immutable, so one is made per distinct key (of the last few thousand) rather than per use
+_key = functools.lru_cache(maxsize=4096)(celtypes.StringType)
+
+
+def _untyped(value: Any) -> Any:
+    """:func:`to_cel` without a schema (admission's ``object``, ``request``, ...): the same
+    values, built by the JSON value's exact type rather than by ABC checks at every node,
+    which were most of the time of converting an object for its admission policies."""
+    kind = type(value)
+    if kind is dict:
+        return _map({_key(k): _untyped(v) for k, v in value.items()})
+    if kind is list:
+        return celtypes.ListType([_untyped(v) for v in value])
+    if kind is str:
+        return celtypes.StringType(value)
+    if kind is bool:
+        return celtypes.BoolType(value)
+    if kind is int:
+        return celtypes.IntType(value)
+    if kind is float:
+        return celtypes.DoubleType(value)
+    return to_cel(value, {"type": None})  # any other Mapping or value: the general rules
+
+
+def _map(items: dict[Any, Any]) -> Any:
+    """``MapType(items)``: the same map, filled at once instead of key by key in Python."""
+    converted = celtypes.MapType()
+    dict.update(converted, items)
+    return converted
 
 
 def _type_name(schema: Mapping[str, Any]) -> str:

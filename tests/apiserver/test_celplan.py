@@ -1,0 +1,224 @@
+"""Planning a CEL expression (celplan.collapse, celsteps.plan) changes its speed, never its answer.
+
+Proves: for expressions of every kind the lab and the CRDs use (the chart's admission
+policies, macros, ternaries, ``in``, arithmetic, string and IP functions, ``has()``, map and
+list literals, errors that ``||``/``&&`` absorb and errors that surface), the planned tree
+evaluates to the same value or the same error text as celpy's interpreter on the parsed tree,
+collapsed, run by closures, and both (as the server runs it); the planned tree has no
+single-child precedence level left (the children of ``member_object`` and ``fieldinits``, which
+look at them, aside) and is much smaller; converting an object without a schema (admission's
+``object``) by its exact JSON types gives the values, and types, of the general rules; a
+program run again (its base activation kept) sees only the variables of that run; a variable is
+read field by field (admission converts only those fields) only when every use is `name.field`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import celpy
+import hypothesis
+import lark
+import pytest
+from celpy import celtypes
+from celpy.evaluation import CELEvalError
+from hypothesis import strategies as st
+
+from floatip_apiserver import cel, celplan
+
+STATUS = {"holder": "server1", "epoch": 3, "conditions": [{"type": "Ready", "status": "True"}]}
+ACTIVATIONS: list[dict[str, Any]] = [
+    {"object": {"status": STATUS}, "oldObject": {"status": STATUS}, "n": 4, "s": "a.b"},
+    {"object": {"status": {"holder": "x"}}, "oldObject": {}, "n": 0, "s": ""},
+    {"object": {}, "oldObject": {"status": {"epoch": 1}}, "n": -2, "s": "10.0.0.1"},
+]
+EXPRESSIONS = [
+    "0",
+    "n",
+    "n + 1 * 2 - 3 / 1 % 2",
+    "-n < 0 || !(n > 1)",
+    "n == 4 ? 'four' : n == 0 ? 'zero' : 'other'",
+    "10 / n",  # divide by zero with n == 0
+    "has(object.status) && has(object.status.holder)",
+    "has(object.status) == has(oldObject.status) && (!has(object.status) || ("
+    " has(object.status.holder) == has(oldObject.status.holder)"
+    " && (!has(object.status.holder) || object.status.holder == oldObject.status.holder)"
+    " && has(object.status.epoch) == has(oldObject.status.epoch)"
+    " && (!has(object.status.epoch) || object.status.epoch == oldObject.status.epoch)))",
+    "object.status.holder == 'server1'",  # no such key where status is absent
+    "true || object.status.missing == 1",
+    "object.status.missing == 1 || true",
+    "false && object.status.missing == 1",
+    "has(object.status) && has(object.status.epoch) ? object.status.epoch : 0",
+    "'Ready' in [] || 'holder' in object.status",
+    "has(object.status.conditions) && object.status.conditions.exists(c, c.type == 'Ready')",
+    "has(object.status.conditions) && object.status.conditions.all(c, c.status == 'True')",
+    "[1, 2, 3].map(x, x * n).filter(y, y > 0).size()",
+    "[1, 2, 3].exists_one(x, x == n)",
+    "{'a': n, 'b': [s]}['b'][0] == s",
+    "s.split('.').size() + s.size()",
+    "s.startsWith('a') && s.endsWith('b') && s.contains('.')",
+    "s.lowerAscii() + s.upperAscii()",
+    "isIP(s) ? ip(s).family() : 0",
+    "size(s) > 0 && s.matches('^[a-z.]+$')",
+    "'the agent on ' + s + ' may not'",
+    "int(n) + 1u == 5u",
+    "double(n) / 2.0",
+    "(((n)))",
+    "type(n) == int",
+    "n in [0, 4]",
+    "object == oldObject",
+    "object != null && oldObject != null",
+    "google.protobuf.Int32Value{value: n} == 4",
+    "nope == 1",  # an undeclared identifier
+    "!true || !(n == 4) && -n < -(3)",
+    "'a' < 1",  # no overload
+    "!'x'",
+    "-s",
+    "-(-9223372036854775807 - 1)",  # overflow
+    "object.missing ? 1 : 2",
+    "'x' ? 1 : 2",
+    "(object.status).holder",
+    "dyn(n) == 4",
+    "has(object.status.holder.x)",
+    "n.x",  # field selection on an int
+    "google.protobuf",
+    "{'a': n}['b'] == 1",  # no such key
+    "[1, 2][5] == 1",  # invalid_argument
+    "n[0] == 1",  # no overload
+    "object.status.conditions[0].type + s",
+    "b'abc' == b'abc' && 1u < 2u && 2.5 > 1.0 && null == null && \"x\" + '''y''' == 'xy'",
+    "-9223372036854775808 < 0",
+    "18446744073709551616u == 1u",  # out of range
+]
+
+
+def _value(program: Any, activation: dict[str, Any]) -> Any:
+    context = {k: cel.to_cel(v) for k, v in activation.items()}
+    result = cel.run(program, context)
+    if isinstance(result, CELEvalError):
+        return ("error", cel.eval_error_text(result))
+    return ("value", type(result).__name__, result)
+
+
+def _nodes(tree: Any) -> int:
+    return sum(1 for _ in tree.iter_subtrees()) if isinstance(tree, lark.Tree) else 0
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_a_planned_expression_answers_as_the_parsed_one(expression: str) -> None:
+    parsed = cel._ENV.compile(expression)
+    interpreted = celpy.InterpretedRunner(cel._ENV, parsed, cel._FUNCTIONS)  # celpy as it is
+    collapsed = celpy.InterpretedRunner(cel._ENV, celplan.collapse(parsed), cel._FUNCTIONS)
+    stepped = celplan.Runner(cel._ENV, parsed, cel._FUNCTIONS)  # closures, tree as parsed
+    compiled = cel.compile_rule(expression).program  # both, as the server runs it
+    for activation in ACTIVATIONS:
+        expected = _value(interpreted, activation)
+        for program in (collapsed, stepped, compiled):
+            assert _value(program, activation) == expected, (program, activation)
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_no_single_child_precedence_level_is_left(expression: str) -> None:
+    planned = celplan.collapse(cel._ENV.compile(expression))
+    kept = {
+        id(child)
+        for node in planned.iter_subtrees()
+        if node.data in celplan._INSPECTING
+        for child in node.children
+    }
+    for node in planned.iter_subtrees():
+        if id(node) in kept:
+            continue
+        assert not (
+            node.data in celplan._PASS_THROUGH
+            and len(node.children) == 1
+            and isinstance(node.children[0], lark.Tree)
+        ), node
+
+
+def test_planning_removes_most_nodes_of_a_policy_expression() -> None:
+    parsed = cel._ENV.compile(EXPRESSIONS[7])
+    assert _nodes(celplan.collapse(parsed)) * 2 < _nodes(parsed)
+
+
+def test_compiled_rules_are_planned() -> None:
+    compiled = cel.compile_rule("self.a == 1 || self.b == 2")
+    assert compiled.program is not None
+    assert compiled.program.ast.data == "conditionalor"
+
+
+def _reference(value: Any) -> Any:
+    """to_cel as it was written before its fast path: the general rules, no schema."""
+    if isinstance(value, Mapping):
+        return celtypes.MapType({celtypes.StringType(k): _reference(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return celtypes.ListType([_reference(v) for v in value])
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, int):
+        return celtypes.IntType(value)
+    if isinstance(value, float):
+        return celtypes.DoubleType(value)
+    if isinstance(value, str):
+        return celtypes.StringType(value)
+    return value
+
+
+def _typed(value: Any) -> Any:
+    """A value with every type spelled out, so that equal-but-differently-typed values differ."""
+    if isinstance(value, dict):
+        return (type(value), [(type(k), k, _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return (type(value), [_typed(v) for v in value])
+    return (type(value), value)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@hypothesis.given(JSON)
+def test_converting_without_a_schema_gives_the_general_rules_values(value: Any) -> None:
+    assert _typed(cel.to_cel(value)) == _typed(_reference(value))
+
+
+def test_a_program_run_again_sees_only_that_runs_variables() -> None:
+    program = cel.compile_rule("[1, 2].map(x, x + n)").program
+    assert cel.run(program, {"n": celtypes.IntType(1)}) == [2, 3]
+    assert cel.run(program, {"n": celtypes.IntType(10)}) == [11, 12]
+    assert isinstance(cel.run(program, {}), CELEvalError)  # n from an earlier run is gone
+    assert isinstance(cel.run(cel.compile_rule("x == 1").program, {}), CELEvalError)
+
+
+@pytest.mark.parametrize(
+    ("expressions", "fields"),
+    [
+        (["has(object.status) && object.status.holder == 'a'", "oldObject.x == 1"], {"status"}),
+        (["object.status.exists(c, c == 1)", "has(object.spec)"], {"status", "spec"}),
+        (["request.userInfo.username == 'a'", "'object' == 'x'"], set()),
+        (["object.status.x == 1", "object == oldObject"], None),  # the whole object
+        (["object.status.x == 1", "size(object) > 1"], None),
+        (["object['status'] == 1"], None),
+        (["[1].map(object, object + 1) == [2]"], None),
+        (["x.object == 1"], None),  # a field of that name: the whole object, to be safe
+        ([".object.status == 1"], None),
+        (["object.map(k, k) == []"], None),
+    ],
+)
+def test_only_fields_selected_by_name_are_read(
+    expressions: list[str], fields: set[str] | None
+) -> None:
+    asts = [cel.compile_rule(e).program.ast for e in expressions]
+    found = celplan.fields_read(asts, "object")
+    assert found == (frozenset(fields) if fields is not None else None)
