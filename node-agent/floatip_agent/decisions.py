@@ -289,3 +289,20 @@ def restart_plan(
                 continue
             keep[assignment.name] = Held(address, ifname, assignment.epoch)
     return RestartPlan(keep, remove)
+
+
+def new_holder_mac(assignment: assignments.Assignment | None, *, node: str) -> str | None:
+    """The MAC of the node that announced this VirtualIP at its current epoch, if another did:
+    a release after a planned move names it to the LAN (two frames), for neighbours that
+    resolved this node's MAC during the overlap. None when no other node has announced the
+    current epoch yet (naming a stale holder would send clients to the wrong host)."""
+    if (
+        assignment is None
+        or assignment.holder in (None, node)
+        or assignment.announced_mac is None
+        or assignment.announced_epoch is None
+        or assignment.announced_epoch < assignment.epoch
+        or assignment.announced_node != assignment.holder
+    ):
+        return None
+    return assignment.announced_mac

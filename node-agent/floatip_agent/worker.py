@@ -217,7 +217,7 @@ class VipWorker:
         if decision.action is Action.KEEP and assignment is not None:
             return self._keep(assignment)
         if decision.action is Action.RELEASE:
-            redirect = _new_holder_mac(assignment, node=self.node)
+            redirect = decisions.new_holder_mac(assignment, node=self.node)
             await self.release(decision.cause, decision.reason, redirect_to=redirect)
             return 0.0 if assignment is not None and assignment.holder == self.node else None
         if decision.action is Action.WAIT and assignment is not None:
@@ -352,20 +352,6 @@ class VipWorker:
         uid = self.assignment.uid if self.assignment else ""
         self.io.reports.event(events.Regarding(self.name, uid), reason=reason, action=action,
                               note=note)  # fmt: skip
-
-
-def _new_holder_mac(assignment: assignments.Assignment | None, *, node: str) -> str | None:
-    """The MAC of the node that announced this VirtualIP at its current epoch, if another did."""
-    if (
-        assignment is None
-        or assignment.holder in (None, node)
-        or assignment.announced_mac is None
-        or assignment.announced_epoch is None
-        or assignment.announced_epoch < assignment.epoch
-        or assignment.announced_node != assignment.holder
-    ):
-        return None
-    return assignment.announced_mac
 
 
 def _describe(exc: BaseException) -> str:

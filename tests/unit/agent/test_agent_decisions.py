@@ -12,7 +12,9 @@
 - the epoch book ignores older epochs of the same object, not of a re-created one;
 - the fence is unsure before the first contact and after the silence;
 - news arriving during a take stops it unless it asks for the very same take (`same_take`:
-  the status write of a recorded move, confirmed and with its announcement fields, does not).
+  the status write of a recorded move, confirmed and with its announcement fields, does not);
+- a release names the new holder's MAC to the LAN only when that holder announced the current
+  epoch (`new_holder_mac`).
 """
 
 from __future__ import annotations
@@ -302,3 +304,30 @@ TAKING = make(last_reason="EndpointsMoved", confirmed=False)
 )
 def test_same_take(news: assignments.Assignment | None, same: bool) -> None:
     assert decisions.same_take(TAKING, news) is same
+
+
+NEW_MAC = "02:00:00:00:00:02"
+
+
+@pytest.mark.parametrize(
+    ("assignment", "named"),
+    [
+        (None, None),  # the VirtualIP is gone: nobody to name
+        (make(holder="peer", announced_node="peer", announced_epoch=2, announced_mac=NEW_MAC),
+         NEW_MAC),  # the new holder announced the current epoch
+        (make(holder="me", announced_node="me", announced_epoch=2, announced_mac=NEW_MAC),
+         None),  # still ours
+        (make(holder=None, announced_node="peer", announced_epoch=2, announced_mac=NEW_MAC),
+         None),  # held by nobody
+        (make(holder="peer", announced_node="peer", announced_epoch=1, announced_mac=NEW_MAC),
+         None),  # an older epoch's announcement: the new holder has not spoken yet
+        (make(holder="peer", announced_node="other", announced_epoch=2, announced_mac=NEW_MAC),
+         None),  # announced by another node than the holder
+        (make(holder="peer", announced_node="peer", announced_epoch=2, announced_mac=None),
+         None),  # no MAC reported
+    ],
+)  # fmt: skip
+def test_a_release_names_only_the_holder_that_announced_the_current_epoch(
+    assignment: assignments.Assignment | None, named: str | None
+) -> None:
+    assert decisions.new_holder_mac(assignment, node="me") == named
