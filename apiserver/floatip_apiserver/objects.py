@@ -30,7 +30,6 @@ from floatip_apiserver import (
     kinds,
     rbac,
     resources,
-    schema,
     status,
 )
 from floatip_apiserver.fielderrors import FieldError
@@ -116,16 +115,17 @@ class Objects:
         self, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None, opts: WriteOptions
     ) -> None:
         """Prune, default and validate a custom resource in place (422 on failure)."""
-        if res.schema is None:
+        validator = res.validator
+        if res.schema is None or validator is None:
             return
-        unknown = schema.prune(res.schema, obj)
+        unknown = validator.prune(obj)
         if unknown and opts.field_validation == "Strict":
             detail = ", ".join(f'unknown field "{u}"' for u in unknown)
             raise status.bad_request(f"strict decoding error: {detail}")
         if unknown and opts.field_validation == "Warn":
             opts.warnings += [f'unknown field "{u}"' for u in unknown]
-        schema.apply_defaults(res.schema, obj)
-        errors = schema.validate(res.schema, obj)
+        validator.apply_defaults(obj)
+        errors = validator.validate(obj)
         if not errors:
             errors = cel.evaluate_validations(res.schema, obj, old)
         if errors:
