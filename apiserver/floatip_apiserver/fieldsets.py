@@ -15,10 +15,11 @@ place), everything else replaced.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from floatip_apiserver import jsoncopy
 
 Path = tuple[str, ...]
 Schema = Mapping[str, Any] | None
@@ -193,11 +194,11 @@ def merge(live: Any, applied: Any, schema: Schema) -> Any:
         out = dict(live)
         for key, value in applied.items():
             sub = child_schema(schema, key)
-            out[key] = merge(live[key], value, sub) if key in live else copy.deepcopy(value)
+            out[key] = merge(live[key], value, sub) if key in live else jsoncopy.deep(value)
         return out
     if isinstance(live, list) and isinstance(applied, list) and list_type(schema) in ("map", "set"):
         return _merge_items(live, applied, schema)
-    return copy.deepcopy(applied)
+    return jsoncopy.deep(applied)
 
 
 def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
@@ -216,7 +217,7 @@ def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
 
     def take(pe: str) -> None:
         merged.add(pe)
-        out.append(merge(left[pe], right[pe], items) if pe in left else copy.deepcopy(right[pe]))
+        out.append(merge(left[pe], right[pe], items) if pe in left else jsoncopy.deep(right[pe]))
 
     li = ri = 0
     while li < len(lpe) or ri < len(rpe):
@@ -231,7 +232,7 @@ def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
                 continue
         if li < len(lpe):
             if lpe[li] not in right:
-                out.append(copy.deepcopy(lhs[li]))
+                out.append(jsoncopy.deep(lhs[li]))
                 li += 1
                 continue
             if lpe[li] in merged:

@@ -15,7 +15,6 @@ through :class:`Hooks` (see :mod:`lifecycle`).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime
 import random
@@ -27,6 +26,7 @@ from floatip_apiserver import (
     applying,
     cel,
     fielderrors,
+    jsoncopy,
     kinds,
     rbac,
     resources,
@@ -168,7 +168,7 @@ class Objects:
                 f"the API version in the data ({api_version}) and kind ({kind}) do not match "
                 f"the URL's {res.api_version} {res.kind}"
             )
-        obj = copy.deepcopy(body)
+        obj = jsoncopy.deep(body)
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         if not isinstance(obj.get("metadata"), dict):
             obj["metadata"] = {}
@@ -309,7 +309,8 @@ class Objects:
     ) -> dict[str, Any]:
         """Store ``new`` over ``old``; ``managed``: the managedFields an apply computed."""
         if subresource == "status":
-            merged = copy.deepcopy(old)
+            # old's status is replaced, not kept: copy the rest only
+            merged = {k: v if k == "status" else jsoncopy.deep(v) for k, v in old.items()}
             if "status" in new:
                 merged["status"] = new["status"]
             else:
@@ -318,7 +319,7 @@ class Objects:
         elif res.status:
             new.pop("status", None)
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = jsoncopy.deep(old["status"])
         meta, old_meta = new["metadata"], old["metadata"]
         for field in (
             "uid",
@@ -463,7 +464,7 @@ class Objects:
         self._validating_admission(res, "DELETE", None, obj, opts)
         if obj["metadata"].get("deletionTimestamp"):
             return obj  # already going
-        marked = copy.deepcopy(obj)
+        marked = jsoncopy.deep(obj)
         marked["metadata"].pop("finalizers", None)
         if finalizers:
             marked["metadata"]["finalizers"] = finalizers
