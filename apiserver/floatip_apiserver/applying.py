@@ -88,17 +88,27 @@ def _store(  # noqa: PLR0917
     api_version: str,
     subresource: str,
     paths: set[Path],
+    decoded: tuple[set[Path], dict[int, set[Path]]] | None = None,
 ) -> None:
     """Write the entries back in their order: ``owners`` (index -> fields) for the old ones,
     ``paths`` for the writer's. Emptied entries go; an entry keeps its time unless its fields
-    changed (so writing the same again changes nothing), as the real fieldmanager does."""
+    changed (so writing the same again changes nothing), as the real fieldmanager does.
+
+    ``decoded``: (the writer's, everyone else's) fields as the entries of ``before`` hold them;
+    an entry whose fields did not change is kept as it is instead of encoded again (entries are
+    only ever written by :func:`fieldsets.encode`, so encoding the same fields gives the same)."""
     entries = []
     mine_written = False
+    mine_before, others_before = decoded if decoded is not None else (None, {})
     for index, entry in enumerate(_entries(before)):
         if _same_owner(entry, manager, operation, subresource):
             mine_written = True
-            if paths:
+            if paths and paths == mine_before:
+                entries.append(entry)
+            elif paths:
                 entries.append(_entry(entry, manager, operation, api_version, subresource, paths))
+        elif owners[index] and owners[index] == others_before.get(index):
+            entries.append(entry)
         elif owners[index]:
             entries.append(dict(entry, fieldsV1=fieldsets.encode(owners[index])))
     if not mine_written and paths:
@@ -157,9 +167,11 @@ def record_update(
     view_old, view_new = _view(old, res, subresource), _view(new, res, subresource)
     added, modified, removed = fieldsets.compare(view_old, view_new, _schema(res, view_new))
     mine, others, _ = _split(old, manager, "Update", subresource)
-    taken = {i: p - added - modified - removed for i, p in others.items()}
+    changed = added | modified | removed
+    taken = {i: p - changed if p & changed else p for i, p in others.items()}
     owned = (mine - removed) | added | modified
-    _store(new, old, taken, manager, "Update", res.api_version, subresource, owned)
+    decoded = (mine, others)
+    _store(new, old, taken, manager, "Update", res.api_version, subresource, owned, decoded)
 
 
 def _who(entry: dict[str, Any]) -> str:

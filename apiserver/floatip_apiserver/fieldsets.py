@@ -15,10 +15,11 @@ place), everything else replaced.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from floatip_apiserver import jsoncopy
 
 Path = tuple[str, ...]
 Schema = Mapping[str, Any] | None
@@ -73,31 +74,49 @@ def item_element(schema: Schema, item: Any) -> str:
 
 def members(obj: Any, schema: Schema, prefix: Path = ()) -> Iterator[tuple[Path, bool, Any]]:
     """(path, is a leaf, value) of each member of ``obj``'s field set."""
+    for path, (leaf, value) in member_map(obj, schema, prefix).items():
+        yield path, leaf, value
+
+
+def member_map(obj: Any, schema: Schema, prefix: Path = ()) -> dict[Path, tuple[bool, Any]]:
+    """{path: (is a leaf, value)} of each member: one walk filling one dict (what
+    :func:`compare` needs twice per write), with each node's schema looked up once."""
+    out: dict[Path, tuple[bool, Any]] = {}
+    _collect(obj, schema, prefix, out)
+    return out
+
+
+def _collect(obj: Any, schema: Schema, prefix: Path, out: dict[Path, tuple[bool, Any]]) -> None:
     if isinstance(obj, dict) and not _atomic_map(schema):
+        props: Mapping[str, Any] = (schema.get("properties") or {}) if schema is not None else {}
+        extra = schema.get("additionalProperties") if schema is not None else None
+        extra_schema = extra if isinstance(extra, Mapping) else None
         for key, value in obj.items():
             path = (*prefix, f"f:{key}")
-            sub = child_schema(schema, key)
+            declared = schema is None or key in props
+            sub = None if schema is None else props.get(key, extra_schema)
             empty = value is None or value == {}
-            if empty or not _declared(schema, key):
-                yield path, not isinstance(value, dict | list) or empty, value
+            if empty or not declared:
+                out[path] = (not isinstance(value, dict | list) or empty, value)
             if not empty:
-                yield from members(value, sub, path)
+                _collect(value, sub, path, out)
         return
-    if isinstance(obj, list) and list_type(schema) in ("map", "set"):
+    kind = list_type(schema) if isinstance(obj, list) else ""
+    if kind in ("map", "set"):
         items = (schema or {}).get("items")
         seen: set[str] = set()
         for item in obj:
             element = item_element(schema, item)
             if element in seen:
-                continue
+                continue  # a repeated item: the first one counts
             seen.add(element)
             path = (*prefix, element)
-            yield path, list_type(schema) == "set", item
-            if list_type(schema) == "map":
-                yield from members(item, items, path)
+            out[path] = (kind == "set", item)
+            if kind == "map":
+                _collect(item, items, path, out)
         return
     if prefix:
-        yield prefix, True, obj
+        out[prefix] = (True, obj)
 
 
 def encode(paths: set[Path]) -> dict[str, Any]:
@@ -193,11 +212,11 @@ def merge(live: Any, applied: Any, schema: Schema) -> Any:
         out = dict(live)
         for key, value in applied.items():
             sub = child_schema(schema, key)
-            out[key] = merge(live[key], value, sub) if key in live else copy.deepcopy(value)
+            out[key] = merge(live[key], value, sub) if key in live else jsoncopy.deep(value)
         return out
     if isinstance(live, list) and isinstance(applied, list) and list_type(schema) in ("map", "set"):
         return _merge_items(live, applied, schema)
-    return copy.deepcopy(applied)
+    return jsoncopy.deep(applied)
 
 
 def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
@@ -216,7 +235,7 @@ def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
 
     def take(pe: str) -> None:
         merged.add(pe)
-        out.append(merge(left[pe], right[pe], items) if pe in left else copy.deepcopy(right[pe]))
+        out.append(merge(left[pe], right[pe], items) if pe in left else jsoncopy.deep(right[pe]))
 
     li = ri = 0
     while li < len(lpe) or ri < len(rpe):
@@ -231,7 +250,7 @@ def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
                 continue
         if li < len(lpe):
             if lpe[li] not in right:
-                out.append(copy.deepcopy(lhs[li]))
+                out.append(jsoncopy.deep(lhs[li]))
                 li += 1
                 continue
             if lpe[li] in merged:
@@ -246,8 +265,8 @@ def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
 
 def compare(old: Any, new: Any, schema: Schema) -> tuple[set[Path], set[Path], set[Path]]:
     """(added, modified, removed) paths from ``old`` to ``new``, as typed.Compare reports."""
-    before = {path: (leaf, value) for path, leaf, value in members(old, schema)}
-    after = {path: (leaf, value) for path, leaf, value in members(new, schema)}
+    before = member_map(old, schema)
+    after = member_map(new, schema)
     added = set(after) - set(before)
     removed = set(before) - set(after)
     modified = {

@@ -15,7 +15,6 @@ through :class:`Hooks` (see :mod:`lifecycle`).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime
 import random
@@ -27,10 +26,10 @@ from floatip_apiserver import (
     applying,
     cel,
     fielderrors,
+    jsoncopy,
     kinds,
     rbac,
     resources,
-    schema,
     status,
 )
 from floatip_apiserver.fielderrors import FieldError
@@ -116,16 +115,17 @@ class Objects:
         self, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None, opts: WriteOptions
     ) -> None:
         """Prune, default and validate a custom resource in place (422 on failure)."""
-        if res.schema is None:
+        validator = res.validator
+        if res.schema is None or validator is None:
             return
-        unknown = schema.prune(res.schema, obj)
+        unknown = validator.prune(obj)
         if unknown and opts.field_validation == "Strict":
             detail = ", ".join(f'unknown field "{u}"' for u in unknown)
             raise status.bad_request(f"strict decoding error: {detail}")
         if unknown and opts.field_validation == "Warn":
             opts.warnings += [f'unknown field "{u}"' for u in unknown]
-        schema.apply_defaults(res.schema, obj)
-        errors = schema.validate(res.schema, obj)
+        validator.apply_defaults(obj)
+        errors = validator.validate(obj)
         if not errors:
             errors = cel.evaluate_validations(res.schema, obj, old)
         if errors:
@@ -168,7 +168,7 @@ class Objects:
                 f"the API version in the data ({api_version}) and kind ({kind}) do not match "
                 f"the URL's {res.api_version} {res.kind}"
             )
-        obj = copy.deepcopy(body)
+        obj = jsoncopy.deep(body)
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         if not isinstance(obj.get("metadata"), dict):
             obj["metadata"] = {}
@@ -309,7 +309,8 @@ class Objects:
     ) -> dict[str, Any]:
         """Store ``new`` over ``old``; ``managed``: the managedFields an apply computed."""
         if subresource == "status":
-            merged = copy.deepcopy(old)
+            # old's status is replaced, not kept: copy the rest only
+            merged = {k: v if k == "status" else jsoncopy.deep(v) for k, v in old.items()}
             if "status" in new:
                 merged["status"] = new["status"]
             else:
@@ -318,7 +319,7 @@ class Objects:
         elif res.status:
             new.pop("status", None)
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = jsoncopy.deep(old["status"])
         meta, old_meta = new["metadata"], old["metadata"]
         for field in (
             "uid",
@@ -463,7 +464,7 @@ class Objects:
         self._validating_admission(res, "DELETE", None, obj, opts)
         if obj["metadata"].get("deletionTimestamp"):
             return obj  # already going
-        marked = copy.deepcopy(obj)
+        marked = jsoncopy.deep(obj)
         marked["metadata"].pop("finalizers", None)
         if finalizers:
             marked["metadata"]["finalizers"] = finalizers

@@ -12,12 +12,11 @@ Server-side apply lives in :mod:`applying`.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonpatch
 
-from floatip_apiserver import status
+from floatip_apiserver import jsoncopy, status
 from floatip_apiserver.status import ApiError
 
 JSON_PATCH = "application/json-patch+json"
@@ -63,7 +62,7 @@ def _merge_key(path: tuple[str, ...]) -> str | None:
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: maps merge, ``null`` deletes, everything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return jsoncopy.deep(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -142,9 +141,9 @@ def strategic_merge(target: Any, patch: Any, path: tuple[str, ...] = ()) -> Any:
     if not isinstance(patch, dict):
         if isinstance(patch, list) and isinstance(target, list):
             return _merge_list(target, patch, path)
-        return copy.deepcopy(patch)
+        return jsoncopy.deep(patch)
     if patch.get("$patch") == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+        return {k: jsoncopy.deep(v) for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
         return None
     result = dict(target) if isinstance(target, dict) else {}
@@ -172,8 +171,8 @@ def _merge_list(target: list[Any], patch: list[Any], path: tuple[str, ...]) -> l
         return list(target) + [v for v in patch if v not in target]
     merge_key = _merge_key(path)
     if merge_key is None:
-        return copy.deepcopy(patch)
-    result = [copy.deepcopy(item) for item in target]
+        return jsoncopy.deep(patch)
+    result = [jsoncopy.deep(item) for item in target]
     for item in patch:
         if not isinstance(item, dict) or merge_key not in item:
             raise status.bad_request(f"strategic merge patch: {field} items need {merge_key!r}")
@@ -194,7 +193,7 @@ def apply(content_type: str, target: dict[str, Any], body: Any, *, custom: bool)
     """Apply a PATCH body of the given Content-Type to ``target``; returns a new object."""
     base = content_type.split(";", maxsplit=1)[0].strip()
     if base == JSON_PATCH:
-        return json_patch(copy.deepcopy(target), body)
+        return json_patch(jsoncopy.deep(target), body)
     if base == MERGE_PATCH:
         if not isinstance(body, dict):
             raise status.bad_request("merge patch must be a JSON object")

@@ -8,8 +8,11 @@ is created, updated or deleted, like the real server's apiextensions controller.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from floatip_apiserver import schema as structural
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -47,6 +50,12 @@ class Resource:
     #: another resource's storage key, when one store serves both (events.k8s.io Events)
     stored_as: tuple[str, str] | None = None
     verbs: tuple[str, ...] = ()  # () is every verb of ALL_VERBS; reviews take only create
+
+    @functools.cached_property
+    def validator(self) -> structural.Validator | None:
+        """The compiled structural schema: built once per CRD generation, like the real
+        server's per-version validator (the registry makes new Resources when a CRD changes)."""
+        return None if self.schema is None else structural.compile_schema(self.schema)
 
     @property
     def api_version(self) -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from floatip_apiserver import status
+from floatip_apiserver import jsoncopy, status
 
 Key = tuple[str, str]  # (group, plural)
 ObjKey = tuple[str, str]  # (namespace, name)
@@ -100,7 +99,7 @@ class Store:
         """Delete for good; the DELETED event carries a fresh revision, like the real server."""
         meta = obj["metadata"]
         self._objects[key].pop((meta.get("namespace", ""), meta["name"]), None)
-        gone = copy.deepcopy(obj)
+        gone = jsoncopy.deep(obj)
         gone["metadata"]["resourceVersion"] = str(self.next_revision())
         self._record(Event(self.revision, "DELETED", key, gone, obj))
         return gone
