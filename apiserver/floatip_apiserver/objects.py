@@ -214,7 +214,16 @@ class Objects:
         }
 
     # ---- writes ------------------------------------------------------------------------
-    def create(self, res: Resource, ns: str, body: Any, opts: WriteOptions) -> dict[str, Any]:
+    def create(
+        self,
+        res: Resource,
+        ns: str,
+        body: Any,
+        opts: WriteOptions,
+        managed: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Admit, validate and store a new object. ``managed``: the managedFields a
+        server-side apply that creates the object computed (else an Update by the writer)."""
         obj = self._check_identity(res, body)
         meta = obj["metadata"]
         if res.namespaced:
@@ -254,7 +263,10 @@ class Objects:
         obj = self.kinds.admit(res, obj, None, "", opts.dry_run, opts.warnings)
         meta = obj["metadata"]
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
-        applying.record_update(None, obj, opts.manager, res)
+        if managed is None:
+            applying.record_update(None, obj, opts.manager, res)
+        else:
+            meta["managedFields"] = managed
         self._validating_admission(res, "CREATE", obj, None, opts)
         self._commit(res, obj, "ADDED", opts)
         return obj
@@ -402,12 +414,14 @@ class Objects:
             if current is None:
                 merged["metadata"].pop("managedFields", None)
                 merged["metadata"]["name"] = name
-                created = self.create(res, ns, merged, opts)
                 fields = applying.server_side_apply(
                     None, applied, manager=opts.manager, force=force, res=res
                 )
-                created["metadata"]["managedFields"] = fields["metadata"]["managedFields"]
-                return created
+                # recorded before the object is stored: watchers and readers see the Apply
+                # entry from the ADDED event on, and nothing changes a stored object later
+                return self.create(
+                    res, ns, merged, opts, managed=fields["metadata"]["managedFields"]
+                )
             return self._patched(res, current, merged, opts, subresource, apply_managed=True)
         if current is None:
             raise status.not_found(res.qualified_plural, name, res.group, res.plural)

@@ -3,7 +3,8 @@
 Reads, watch events and the old side of the next write all use the stored dicts themselves
 (no copy per read, as the real server's watch cache hands out shared objects); a write works
 on a private copy. These tests keep every object the store ever committed, with a snapshot
-taken at commit time, and check after a run of every kind of write that none of them changed.
+taken at commit time, and check after a run of every kind of write (an apply that creates the object too) that none of them
+changed.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ async def test_no_write_changes_a_stored_object(apiserver: RunningServer, http: 
     await _ok(http, "PATCH", path, {"metadata": {"finalizers": ["test/hold"]}}, content_type=MERGE)
     await _ok(http, "DELETE", path, None)
     await _ok(http, "PATCH", path, {"metadata": {"finalizers": None}}, content_type=MERGE)
-    assert len(events) == 12, f"expected the 12 writes to be committed, saw {events}"
+    created = dict(vip, metadata={"name": "vip-b"}, spec={"address": "198.18.0.2/32"})
+    answer = await _ok(
+        http, "PATCH", f"{VIPS}/vip-b?fieldManager=tester", created, content_type=APPLY
+    )  # an apply that creates: its managedFields are the Apply's from the ADDED event on
+    [entry] = answer["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"]) == ("tester", "Apply"), entry
+    assert len(events) == 13, f"expected the 13 writes to be committed, saw {events}"
     changed = [(snap, obj) for obj, snap in committed if obj != snap]
     assert not changed, f"stored objects changed after they were committed: {changed[:2]}"
