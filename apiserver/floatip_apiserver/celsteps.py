@@ -69,20 +69,11 @@ def _binary_logic(operator: str) -> Builder:
         children = _trees(tree)
         if children is None or len(children) != 2:
             return None
-        left_step, right_step = plan(children[0], functions), plan(children[1], functions)
         func = functions.get(operator)
         if func is None:
             return None
-
-        def step(evaluator: Evaluator) -> Any:
-            left, right = left_step(evaluator), right_step(evaluator)
-            try:
-                return func(left, right)
-            except TypeError as ex:
-                text = f"found no matching overload for {operator} applied to "
-                return _overload_error(f"{text}'({type(left)}, {type(right)})'", ex, tree)
-
-        return step
+        steps = plan(children[0], functions), plan(children[1], functions)
+        return _binary(steps, func, operator, tree)
 
     return build
 
@@ -124,17 +115,24 @@ def _relation(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     if op_tree.data not in _RELATIONS or operands is None or len(operands) != 1:
         return None
     name, kind = _RELATIONS[str(op_tree.data)], str(op_tree.data)
-    left_step, right_step = plan(operands[0], functions), plan(right_tree, functions)
     func = functions.get(name)
     if func is None:
         return None
+    steps = plan(operands[0], functions), plan(right_tree, functions)
+    return _binary(steps, func, repr(kind), tree)
+
+
+def _binary(steps: tuple[Step, Step], func: Any, label: str, tree: lark.Tree[Any]) -> Step:
+    """Both operands evaluated, then ``func``; a TypeError is celpy's no-overload error naming
+    ``label`` (as the interpreter's method for the node words it)."""
+    left_step, right_step = steps
 
     def step(evaluator: Evaluator) -> Any:
         left, right = left_step(evaluator), right_step(evaluator)
         try:
             return func(left, right)
         except TypeError as ex:
-            text = f"found no matching overload for {kind!r} applied to "
+            text = f"found no matching overload for {label} applied to "
             return _overload_error(f"{text}'({type(left)}, {type(right)})'", ex, tree)
 
     return step
