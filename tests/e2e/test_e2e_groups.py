@@ -133,6 +133,22 @@ def together(
     return node
 
 
+def checks_pass_everywhere(lab: session.Session, name: str) -> None:
+    """Wait until every node's agent reports ``name``'s health check passing (its /healthz),
+    then one poll period more, so the operator's poller has read it too."""
+
+    def verdicts() -> dict[str, object]:
+        return {n: ((lab.agent_report(n) or {}).get("health") or {}).get(name) for n in NODES}
+
+    lab.wait(
+        lambda: all(v is True for v in verdicts().values()),
+        what=f"every node's agent to report {name}'s health check passing",
+        timeout=30,
+        describe=lambda: f"verdicts by node: {verdicts()}",
+    )
+    time.sleep(0.5)  # the operator polls every agent's /healthz every 0.2 s (default profile)
+
+
 def test_a_group_moves_together(lab: session.Session) -> None:
     spare = Addresses(140)
     outside, inside = spare.take(), spare.take()
@@ -145,6 +161,9 @@ def test_a_group_moves_together(lab: session.Session) -> None:
         assert (grouped.get("status"), grouped.get("reason")) == ("True", "Together"), grouped
         assert "edge-in, edge-out" in str(grouped.get("message")), grouped
 
+        # One pass moves both only if a live node may hold both at the fault: every agent
+        # must have run edge-in's check once (a node no agent vouches for takes only edge-out).
+        checks_pass_everywhere(lab, "edge-in")
         lab.fault("kill-node", first)
         successor = together(lab, names, (outside, inside), away_from=first)
         moves = [status(lab, n)["history"][-1] for n in names]
