@@ -1,11 +1,14 @@
 """The flow handoffs in force on this node: loaded into nftables, ended on time (`handoff`).
 
-A worker begins a handoff before a planned take (`handoff.plan` says whether there is one)
-and ends it when it releases the address; each one otherwise ends by itself
-``--flow-handoff-seconds`` after it began. The kernel's floatip tables always hold exactly
-the handoffs in force: every change loads the whole ruleset in one ``nft`` transaction
-(`handoff.ruleset`), one change at a time. A failed load is logged and counted, and the take
-goes on without it (it only costs the connection in flight at the MAC flip).
+A worker begins a handoff before a planned take (`handoff.plan` says whether there is one):
+its rules load while the take's probe listens, so they are in force when the address is
+added. It arms the handoff once the address is added, and the handoff ends by itself
+``--flow-handoff-seconds`` later: the window covers the time after the MAC flip, however long
+the probe took. A take called off, or a release, ends it at once. The kernel's floatip
+tables always hold exactly the handoffs in force: every change loads the whole ruleset in one
+``nft`` transaction (`handoff.ruleset`), one change at a time. A failed load is logged and
+counted, and the take goes on without it (it only costs the connection in flight at the MAC
+flip).
 """
 
 from __future__ import annotations
@@ -41,20 +44,29 @@ class Handoffs:
         return self.seconds > 0
 
     async def begin(self, name: str, planned: handoff.Handoff) -> bool:
-        """Send stray segments of the previous holder's flows there for `seconds`."""
+        """Send stray segments of the previous holder's flows there until `end`, or until
+        `seconds` after `arm`. True once the rules are in force."""
+        old = self._ends.pop(name, None)
+        if old is not None:
+            old.cancel()
         self.active[name] = planned
         if not await self._apply():
             self.active.pop(name, None)
             self.counters.handoffs.labels(result=metrics.HandoffResult.FAILED.value).inc()
             return False
         self.counters.handoffs.labels(result=metrics.HandoffResult.STARTED.value).inc()
+        return True
+
+    def arm(self, name: str) -> None:
+        """The address is added: ``name``'s handoff ends by itself `seconds` from now."""
+        if name not in self.active:
+            return
         old = self._ends.pop(name, None)
         if old is not None:
             old.cancel()
         self._ends[name] = asyncio.get_running_loop().call_later(
             self.seconds, self._end_later, name
         )
-        return True
 
     def _end_later(self, name: str) -> None:
         task = asyncio.create_task(self.end(name), name=f"handoff-end-{name}")

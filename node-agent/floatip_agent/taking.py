@@ -12,10 +12,11 @@ The worker's longest step (`worker.VipWorker` acts on what this returns):
    ruleset is loaded (an ``nft`` run, 60-100 ms on a busy 2-core machine) while the probe
    listens, not after it: the probe's window and the load overlap. Until the address is
    added no segment for it comes here, so the rules change nothing meanwhile; a take that
-   does not happen after all (a foreign answer, news) ends the handoff again.
+   does not happen after all (a foreign answer, news, a failed add) ends the handoff again.
 4. If news of the VirtualIP that may change the take arrived meanwhile, decide again instead
    (the worker's ``news``: `decisions.same_take`).
-5. Add it (netlink). The first announcement and the schedule are the worker's.
+5. Add it (netlink), then arm the handoff: its window (``--flow-handoff-seconds``) starts at
+   the MAC flip, not at the load. The first announcement and the schedule are the worker's.
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ async def take(
     if news():  # it may have come while the handoff's rules were loading
         await _call_off(handing, name, io=io)
         return None
-    await io.kernel.add(address, ifname=ifname, snapshot=snapshot)
+    try:
+        await io.kernel.add(address, ifname=ifname, snapshot=snapshot)
+    except BaseException:
+        await _call_off(handing, name, io=io)
+        raise
+    if handing is not None and handing.result():
+        io.handoffs.arm(name)  # its window covers the time after the MAC flip
     return Taken(decisions.Held(address, ifname, assignment.epoch), result.peers, started)
 
 

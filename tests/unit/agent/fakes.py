@@ -149,6 +149,7 @@ class Handoffs:
         self._enabled = enabled
         self._active: dict[str, handoff.Handoff] = {}
         self.begun: list[handoff.Handoff] = []
+        self.armed: list[str] = []
         self.ended: list[str] = []
 
     @property
@@ -163,6 +164,9 @@ class Handoffs:
         self.begun.append(planned)
         self._active[name] = planned
         return True
+
+    def arm(self, name: str) -> None:
+        self.armed.append(name)
 
     async def end(self, name: str) -> None:
         self.ended.append(name)

@@ -288,6 +288,7 @@ async def test_a_planned_takes_handoff_loads_while_the_probe_listens() -> None:
     one.nudge(planned_here(world))
     await drain(one)
     assert seen == [1] and world.kernel.added == [fakes.VIP] and world.handoffs.ended == []
+    assert world.handoffs.armed == ["web"]  # its window starts once the address is added
 
 
 async def test_a_take_called_off_ends_the_handoff_begun_for_it() -> None:
@@ -296,7 +297,7 @@ async def test_a_take_called_off_ends_the_handoff_begun_for_it() -> None:
     one = world.worker()
     one.nudge(planned_here(world))
     await drain(one)
-    assert (world.kernel.added, world.handoffs.ended) == ([], ["web"])
+    assert (world.kernel.added, world.handoffs.ended, world.handoffs.armed) == ([], ["web"], [])
     world = fakes.World()  # news of another epoch comes during the probe
     one = world.worker()
     newer = planned_here(world, epoch=3)
