@@ -9,7 +9,6 @@ watch stream, or a ``Status`` error.
 from __future__ import annotations
 
 import collections
-import json
 from typing import Any
 
 import yaml
@@ -20,6 +19,7 @@ from floatip_apiserver import (
     faults,
     gc,
     impersonation,
+    jsonwire,
     lifecycle,
     metrics,
     paging,
@@ -134,7 +134,7 @@ class ApiServer:
         try:
             if "yaml" in request.content_type:
                 return yaml.safe_load(raw)
-            return json.loads(raw)
+            return jsonwire.loads(raw)
         except (ValueError, yaml.YAMLError) as exc:
             raise status.bad_request(f"the request body is not valid JSON/YAML: {exc}") from None
 
@@ -151,23 +151,23 @@ class ApiServer:
             return await self._holds(request, user, parts[2:])
         self.request_counts[(request.method, metrics.resource_of(parts))] += 1
         if path == "/version":
-            return web.json_response(discovery.VERSION)
+            return jsonwire.response(discovery.VERSION)
         if path.startswith("/openapi"):
             return self._openapi(request, parts)
         if parts[:1] == ["api"]:
             if len(parts) == 1:
-                return web.json_response(discovery.api_versions(f"{self.address}"))
+                return jsonwire.response(discovery.api_versions(f"{self.address}"))
             group, version, rest = "", parts[1], parts[2:]
         elif parts[:1] == ["apis"]:
             if len(parts) == 1:
-                return web.json_response(discovery.group_list(self.registry))
+                return jsonwire.response(discovery.group_list(self.registry))
             if len(parts) == 2:
                 found = discovery.group(self.registry, parts[1])
                 if found is None:
                     raise ApiError(
                         404, "NotFound", "the server could not find the requested resource"
                     )
-                return web.json_response(found)
+                return jsonwire.response(found)
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             raise ApiError(
@@ -179,7 +179,7 @@ class ApiServer:
             found_list = discovery.resource_list(self.registry, group, version)
             if found_list is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
-            return web.json_response(found_list)
+            return jsonwire.response(found_list)
         namespace: str | None = None
         if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
             namespace, rest = rest[1], rest[2:]
@@ -236,18 +236,18 @@ class ApiServer:
                 )
             except KeyError as exc:
                 raise status.bad_request(f"a hold needs {exc.args[0]!r}") from None
-            return web.json_response(hold.as_dict(), status=201)
+            return jsonwire.response(hold.as_dict(), status=201)
         found = self.faults.holds.get(rest[0]) if rest else None
         if found is None:
             raise ApiError(404, "NotFound", f"no hold {'/'.join(rest)!r}")
         if len(rest) == 1 and request.method == "GET":
-            return web.json_response(found.as_dict())
+            return jsonwire.response(found.as_dict())
         if len(rest) == 2 and request.method == "POST" and rest[1] in ("release", "drop"):
             if rest[1] == "release":
                 found.release()
             else:
                 found.drop()
-            return web.json_response(found.as_dict())
+            return jsonwire.response(found.as_dict())
         raise ApiError(405, "MethodNotAllowed", f"{request.method} {request.path} is not allowed")
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
@@ -257,13 +257,13 @@ class ApiServer:
                     body=discovery.openapi_v2_protobuf(),
                     content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
                 )
-            return web.json_response(discovery.openapi_v2_json(self.registry))
+            return jsonwire.response(discovery.openapi_v2_json(self.registry))
         if parts == ["openapi", "v3"]:
-            return web.json_response(discovery.openapi_v3_index(self.registry))
+            return jsonwire.response(discovery.openapi_v3_index(self.registry))
         if parts[:2] == ["openapi", "v3"]:
             rest = parts[2:]
             group, version = ("", rest[1]) if rest[:1] == ["api"] else (rest[1], rest[2])
-            return web.json_response(discovery.openapi_v3_document(self.registry, group, version))
+            return jsonwire.response(discovery.openapi_v3_document(self.registry, group, version))
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
     def _options(self, request: web.Request, user: rbac.User) -> WriteOptions:
@@ -279,7 +279,7 @@ class ApiServer:
         )
 
     def _answer(self, data: Any, opts: WriteOptions | None = None, code: int = 200) -> web.Response:
-        response = web.json_response(data, status=code)
+        response = jsonwire.response(data, status=code)
         for line in warningheaders.lines(opts.warnings if opts is not None else ()):
             response.headers.add("Warning", line)
         return response
@@ -298,7 +298,7 @@ class ApiServer:
             if verb != "create":
                 raise ApiError(405, "MethodNotAllowed", f"{res.kind} can only be created")
             body = await self._body(request)
-            return web.json_response(reviews.answer(res, ns, body, user, self._rbac), status=201)
+            return jsonwire.response(reviews.answer(res, ns, body, user, self._rbac), status=201)
         objects = self.objects
         served = next((s for s in res.subresources if s.name == sub), None)
         if served is not None and served.kind != res.kind:  # serviceaccounts/NAME/token
@@ -311,7 +311,7 @@ class ApiServer:
             if obj is None:
                 raise status.not_found(res.qualified_plural, name, res.group, res.plural)
             if tables.wants_table(request.headers.get("Accept", "")):
-                return web.json_response(
+                return jsonwire.response(
                     tables.table(
                         res,
                         [objects.view(res, obj)],
@@ -319,7 +319,7 @@ class ApiServer:
                         {"resourceVersion": obj["metadata"]["resourceVersion"]},
                     )
                 )
-            return web.json_response(objects.view(res, obj))
+            return jsonwire.response(objects.view(res, obj))
         if verb in ("list", "watch"):
             return await self._list(request, res, ns if res.namespaced and ns else None, verb)
         opts = self._options(request, user)
@@ -392,7 +392,7 @@ class ApiServer:
         )
         views = [self.objects.view(res, o) for o in page]
         if as_table:
-            return web.json_response(
+            return jsonwire.response(
                 tables.table(res, views, request.query.get("includeObject", "Metadata"), meta)
             )
         body = {
@@ -401,9 +401,7 @@ class ApiServer:
             "metadata": meta,
             "items": views,
         }
-        return web.Response(
-            body=json.dumps(body, separators=(",", ":")), content_type="application/json"
-        )
+        return jsonwire.response(body)
 
 
 def _bearer(request: web.Request) -> str:
@@ -412,4 +410,4 @@ def _bearer(request: web.Request) -> str:
 
 
 def _error(exc: ApiError) -> web.Response:
-    return web.json_response(exc.status(), status=exc.code)
+    return jsonwire.response(exc.status(), status=exc.code)

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from floatip_apiserver import status, tables
+from floatip_apiserver import jsonwire, status, tables
 from floatip_apiserver.resources import Resource
 from floatip_apiserver.store import Event, Store
 
@@ -172,4 +172,4 @@ async def stream(
 
 
 def _encode(kind: str, payload: dict[str, Any]) -> bytes:
-    return json.dumps({"type": kind, "object": payload}, separators=(",", ":")).encode() + b"\n"
+    return jsonwire.dumps({"type": kind, "object": payload}) + b"\n"
