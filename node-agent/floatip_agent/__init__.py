@@ -3,7 +3,8 @@
 Components with one job each, exchanging plain values (docs/architecture.md draws them):
 
 - `intake`: the API's word on VirtualIPs (list + watch), newest epoch only, as nudges.
-- `workers`, `worker`, `taking`: one worker task per VirtualIP, the only code that acts on it.
+- `workers`, `worker`: one worker task per VirtualIP, the only code that acts on it; it takes
+  with `taking`, defends with `defending`, and lets go with `releasing`.
 - `guard`: claims on held addresses turned into nudges (fencing, conflicts).
 - `links`: the link pool, the packet sockets of each interface (probe, send, capture).
 - `announcements`: when each held address is announced (bursts, second burst, refresh).

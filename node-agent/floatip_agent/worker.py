@@ -10,9 +10,9 @@ decision says to look again:
 - **keep**: announce anew at a newer epoch; end a conflict that went quiet;
 - **wait**: a planned move away (make before break): stop refreshing, keep the address (a
   group's member also until the new holder announced every member held here);
-- **release**: stop announcing, end a handoff, name the new holder's MAC to the LAN (after a
-  planned move), remove the address (one the kernel refused to remove stays a leftover,
-  removed first at every turn until it is gone).
+- **release**: stop announcing, then `releasing.Releaser`: end a handoff, name the new
+  holder's MAC to the LAN (after a planned move), remove the address (one the kernel refused
+  to remove stays a leftover, removed first at every turn until it is gone).
 
 A foreign claim (`nudges.Foreign`) and, during a conflict, a host resolving the address
 (`nudges.Asked`) go to the VIP's `defending.Defence` (report, defend at a bounded rate, never
@@ -30,7 +30,6 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 import structlog
 
@@ -43,6 +42,7 @@ from floatip_agent import (
     nudges,
     ports,
     problems,
+    releasing,
     settings,
     taking,
 )
@@ -52,14 +52,6 @@ Action = decisions.Action
 
 
 Ports = ports.Ports
-
-
-class _Leftover(NamedTuple):
-    """An address released by this worker that the kernel has not let go of yet."""
-
-    held: decisions.Held
-    cause: decisions.Cause
-    why: str
 
 
 class VipWorker:
@@ -79,8 +71,7 @@ class VipWorker:
         self.clock = clock
         self.assignment: assignments.Assignment | None = None
         self.held: decisions.Held | None = None
-        #: released but still in the kernel (its remove failed): removed before anything else
-        self.leftover: _Leftover | None = None
+        self.releaser = releasing.Releaser(name, io=io)
         self.waiting: tuple[int, float] | None = None  # (epoch, since) of a move away
         self.fenced = False
         self.asked_anew = False  # a re-read was asked for since the fence
@@ -118,7 +109,7 @@ class VipWorker:
         return (
             self.assignment is None
             and self.held is None
-            and self.leftover is None
+            and self.releaser.leftover is None
             and not self._inbox
         )
 
@@ -131,8 +122,7 @@ class VipWorker:
                 await self._apply(self._inbox.popleft())
             await self.defence.due(self.held)
             try:
-                if self.leftover is not None:
-                    await self._remove(self.leftover)
+                await self.releaser.remove_leftover()
                 recheck = await self.step()
             except asyncio.CancelledError:
                 raise
@@ -299,38 +289,21 @@ class VipWorker:
     async def release(
         self, cause: decisions.Cause, why: str, *, redirect_to: str | None = None
     ) -> None:
-        """Stop announcing and remove the address (after naming the new holder's MAC).
+        """Stop treating the address as held, then let the `releaser` take it off the node.
 
-        If the kernel refuses the remove, the address stays a `leftover` that the worker's
-        next turn removes before it decides anything: forgetting it would leave it on this
-        node for good, beside its new holder's (two holders).
+        Forgotten here first (table, schedule, defence) so that nothing announces or defends
+        it while the kernel removes it; an address the kernel refuses to remove is the
+        releaser's `leftover`, removed at the next turn before anything is decided.
         """
         held = self.held
         self._hold(None)
         self.io.announcements.stop(self.name)
         self.defence.clear()
-        if self.name in self.io.handoffs.active:
-            await self.io.handoffs.end(self.name)
-        if held is None:
-            return
-        if redirect_to is not None and self.io.wire.mac(held.ifname) is not None:
-            with contextlib.suppress(OSError):
-                await self.io.wire.redirect(held.ifname, held.address, to_mac=redirect_to)
-        self.leftover = _Leftover(held, cause, why)
-        await self._remove(self.leftover)
-
-    async def _remove(self, leftover: _Leftover) -> None:
-        held = leftover.held
-        result = await self.io.kernel.remove(held.address, ifname=held.ifname)
-        self.leftover = None
-        self.io.counters.releases.labels(why=leftover.cause.value).inc()
-        log.info("vip-released", vip=self.name, address=str(held.address), why=leftover.why,
-                 cause=leftover.cause.value, result=result)  # fmt: skip
+        await self.releaser.release(held, cause, why, redirect_to=redirect_to)
 
     def _hold(self, held: decisions.Held | None) -> None:
-        left = self.leftover
-        if held is not None and left is not None and left.held.address == held.address:
-            self.leftover = None  # taken again: it is ours to keep, not to remove
+        if held is not None:
+            self.releaser.kept(held)  # taken again: it is ours to keep, not to remove
         self.held = held
         self.io.table.hold(self.name, held)
         self.io.counters.vips_held.set(len(self.io.table.held))

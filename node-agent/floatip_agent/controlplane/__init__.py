@@ -11,6 +11,7 @@ fences over the LAN only (docs/control-plane.md):
 - `election`: who claims, who keeps, who releases (pure); `hearing`: what was heard (pure).
 - `settings`: the ``--profile`` presets, the configuration, the default cluster id (pure).
 - `beacon`: the heartbeat socket; `vipaddress`: the address in the kernel (netlink);
-  `guarding`: the holder's announcements and its defence of the address on the wire.
+  `guarding`: the holder's announcements and its defence of the address on the wire;
+  `claiming`: the address I/O of a claim (probe, add) and of a release (remove, redirect).
 - `metrics`, `node`: the running node (wiring, the loop); `main`: the process.
 """

@@ -6,7 +6,9 @@ Loops on one event loop, sharing this node's state:
 - ``_receive``: records the peers' heartbeats (other clusters' are counted, never used);
 - `checking.Checker`: the local ``/readyz`` with rise/fall;
 - ``_elect``: applies `election.decide` after every heard beat, verdict change, or half a beat,
-  and carries out a claim (probe, add, announce) or a release (stop, remove, say so);
+  and carries out a claim (probe, add: `claiming`; then announce, say so) or a release (stop
+  announcing, remove and redirect: `claiming`; say so);
+- ``_verify``: while holding, puts the VIP back if something removed it (`claiming.put_back`);
 - `guarding.Guard`: the wire (conflicts) and the announcements while holding.
 
 Every change of role, health or peer set is one log line.
@@ -25,6 +27,7 @@ from floatip_agent import carrier, links
 from floatip_agent.controlplane import (
     beacon,
     checking,
+    claiming,
     election,
     guarding,
     hearing,
@@ -210,15 +213,9 @@ class ControlPlaneNode:
         while True:
             await asyncio.sleep(self.config.verify_seconds)
             async with self._acting:
-                if self.holding and await self.vip.find() is vipaddress.Found.ABSENT:
-                    log.warning("vip-missing", address=str(self.config.address), action="re-add")
-                    try:
-                        await self.vip.add()
-                    except OSError as exc:
-                        log.error(
-                            "vip-re-add-failed", error=str(exc), retry_in=self.config.verify_seconds
-                        )
-                        continue
+                if self.holding and await claiming.put_back(
+                    self.vip, retry_in=self.config.verify_seconds
+                ):
                     self.guard.start_announcing()
 
     async def _elect(self) -> None:
@@ -256,27 +253,20 @@ class ControlPlaneNode:
         self.counters.peers_live.set(len(names))
 
     async def _claim(self, decision: election.Decision) -> None:
-        address = self.config.address
-        if await self.vip.find() is vipaddress.Found.FOREIGN:
-            self._backoff("the VIP is on this node, not added by floatip")
-            return
-        result = await self.link.probe(
-            address, peer_macs=self.peer_macs(), count=self.profile.probe_count,
-            window=self.profile.probe_window_seconds,
+        outcome = await claiming.claim(
+            self.vip, self.link, profile=self.profile, peer_macs=self.peer_macs(),
+            decide_again=lambda: election.decide(
+                self.me(), self.live_peers(), known_term=self.hearing.known_term
+            ),
         )  # fmt: skip
-        if not result.free:
-            self.counters.probe_refusals.inc()
-            self.counters.conflicts.inc()
-            self._backoff(f"a foreign host answered the probe: {sorted(result.foreign)}")
+        if isinstance(outcome, claiming.Refused):
+            if outcome.foreign:
+                self.counters.probe_refusals.inc()
+                self.counters.conflicts.inc()
+            self._backoff(outcome.reason)
             return
-        again = election.decide(self.me(), self.live_peers(), known_term=self.hearing.known_term)
-        if again.action is not election.Action.CLAIM:
-            log.info("claim-abandoned", reason=again.reason)
-            return
-        try:
-            await self.vip.add()
-        except OSError as exc:
-            self._backoff(f"the kernel refused the address: {exc}")
+        if isinstance(outcome, claiming.Abandoned):
+            log.info("claim-abandoned", reason=outcome.reason)
             return
         self.holding, self.term = True, decision.term
         self.hearing.known_term = max(self.hearing.known_term, decision.term)
@@ -288,8 +278,8 @@ class ControlPlaneNode:
         self.counters.holding.set(1)
         self.counters.term.set(decision.term)
         log.info(
-            "vip-claimed", address=str(address), interface=self.vip.ifname, term=decision.term,
-            reason=decision.reason, peers_answered=sorted(result.peers),
+            "vip-claimed", address=str(self.config.address), interface=self.vip.ifname,
+            term=decision.term, reason=decision.reason, peers_answered=sorted(outcome.peers),
         )  # fmt: skip
 
     def _backoff(self, reason: str) -> None:
@@ -302,25 +292,15 @@ class ControlPlaneNode:
     ) -> None:
         """Stop announcing, remove the VIP, and tell the peers at once.
 
-        With the live peers in `successor`, the best of those holding is the new holder: the
-        LAN is told that the VIP is at its MAC (two frames from this link, as the node agent's
-        planned handover does), for neighbours that resolved ours during the overlap.
+        With the live peers in `successor`, the best of those holding is the new holder, and
+        the LAN is told that the VIP is at its MAC (`claiming.redirect`).
         """
         self.guard.stop_announcing()
         self.holding = False
-        try:
-            removed = await self.vip.remove()
-        except OSError as exc:  # the peers already hold it; ours stays until someone removes it
-            log.error("vip-remove-failed", address=str(self.config.address), error=str(exc))
-            removed = False
+        removed = await claiming.remove(self.vip)
         self._released.set()
         self.send_beat()
-        holders = [beat for beat in successor or () if beat.holding]
-        if holders:
-            best = max(holders, key=lambda b: election.rank(
-                b.node, healthy=b.healthy, term=b.term, leaving=b.leaving))  # fmt: skip
-            with contextlib.suppress(OSError):
-                await self.link.announcer.redirect(self.config.address, to_mac=best.mac)
+        await claiming.redirect(self.link, self.vip, successor or ())
         self.counters.holding.set(0)
         self.notify()
         self.counters.releases.labels(why=why).inc()

@@ -1,4 +1,5 @@
-"""One VirtualIP's worker against fakes of every port, without root (floatip_agent.worker).
+"""One VirtualIP's worker against fakes of every port, without root (floatip_agent.worker, and
+the `releasing`, `taking` and `defending` it drives).
 
 Proves, for the only code that acts on a VirtualIP:
 - an assignment here is probed, added, announced once and handed to the schedule, which
@@ -351,13 +352,13 @@ async def test_a_remove_the_kernel_refuses_is_retried_until_the_address_is_gone(
     for _ in range(50):
         await asyncio.sleep(0)
     assert world.reports.reasons() == [problems.Reason.APPLY_FAILED]
-    assert world.kernel.addresses == [("eth0", fakes.VIP)] and one.leftover is not None
+    assert world.kernel.addresses == [("eth0", fakes.VIP)] and one.releaser.leftover is not None
     assert one.held is None and not one.io.announcements.active("web")  # released, not kept
     world.kernel.fail_remove = None
     one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Failover")))
     for _ in range(50):
         await asyncio.sleep(0)
-    assert world.kernel.addresses == [] and one.leftover is None
+    assert world.kernel.addresses == [] and one.releaser.leftover is None
     assert world.sample("floatip_agent_releases_total", why="failed-over") == 1
     runner.cancel()
 
@@ -369,9 +370,9 @@ async def test_a_leftover_taken_again_is_kept_not_removed() -> None:
     one.nudge(assigned(fakes.vip_object(holder="other", epoch=2, reason="Failover")))
     with contextlib.suppress(OSError):
         await drain(one)
-    assert one.leftover is not None
+    assert one.releaser.leftover is not None
     one._hold(decisions.Held(fakes.VIP, "eth0", 3))  # as a take of it here again would
-    assert one.leftover is None
+    assert one.releaser.leftover is None
 
 
 async def test_a_worker_with_a_leftover_is_not_finished() -> None:
