@@ -109,13 +109,25 @@ def to_cel(value: Any, schema: Mapping[str, Any] | None = None) -> Any:
         return celtypes.BoolType(value)
     if isinstance(value, int | float) and schema.get("type") == "number":
         return celtypes.DoubleType(float(value))
+    if type(value) is int:
+        return _int(value)
     if isinstance(value, int):
         return celtypes.IntType(value)
     if isinstance(value, float):
         return celtypes.DoubleType(value)
+    if type(value) is str:
+        return str.__new__(celtypes.StringType, value)
     if isinstance(value, str):
         return celtypes.StringType(value)
     return value
+
+
+def _int(value: int) -> celtypes.IntType:
+    """``celtypes.IntType(value)`` for a plain int, without the range-checking wrapper that
+    celpy builds (``functools.wraps``) on every call: the same value, or the same error."""
+    if -(2**63) <= value < 2**63:
+        return int.__new__(celtypes.IntType, value)
+    raise ValueError("overflow")
 
 
 #: a map key as CEL sees it; an object's keys repeat from write to write, and a StringType is
@@ -133,11 +145,11 @@ def _untyped(value: Any) -> Any:
     if kind is list:
         return celtypes.ListType([_untyped(v) for v in value])
     if kind is str:
-        return celtypes.StringType(value)
+        return str.__new__(celtypes.StringType, value)
     if kind is bool:
         return celtypes.BoolType(value)
     if kind is int:
-        return celtypes.IntType(value)
+        return _int(value)
     if kind is float:
         return celtypes.DoubleType(value)
     return to_cel(value, {"type": None})  # any other Mapping or value: the general rules

@@ -193,6 +193,22 @@ def test_converting_without_a_schema_gives_the_general_rules_values(value: Any) 
     assert _typed(cel.to_cel(value)) == _typed(_reference(value))
 
 
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1])
+def test_an_integer_beyond_int64_is_refused_as_the_general_rules_refuse_it(number: int) -> None:
+    with pytest.raises(ValueError, match="overflow"):
+        celtypes.IntType(number)
+    for convert in (cel.to_cel, lambda v: cel.to_cel(v, {"type": "integer"})):
+        with pytest.raises(ValueError, match="overflow"):
+            convert(number)
+
+
+@hypothesis.given(JSON)
+def test_converting_with_a_schema_of_no_types_gives_the_general_rules_values(value: Any) -> None:
+    assert _typed(cel.to_cel(value, {"x-kubernetes-preserve-unknown-fields": True})) == _typed(
+        _reference(value)
+    )
+
+
 def test_a_program_run_again_sees_only_that_runs_variables() -> None:
     program = cel.compile_rule("[1, 2].map(x, x + n)").program
     assert cel.run(program, {"n": celtypes.IntType(1)}) == [2, 3]
