@@ -10,9 +10,9 @@ is evaluated once, when planned (CEL's values are immutable), unless it is an er
 the interpreter's own method for that node, with the same function lookups, the same values and
 the same errors and texts; it only calls its children's closures instead of visiting them,
 and finds its operator's function once, when planned, where the interpreter looked it up in
-the activation's ChainMap at every node. Any
-other node (function and method calls, macros, list and map literals, ...) is handed
-to the interpreter as it is (``evaluator.visit``), so what it means cannot change either.
+the activation's ChainMap at every node. Function and method calls are planned the same way
+(`celcalls`). Any other node (macros, list and map literals, ...) is handed to the
+interpreter as it is (``evaluator.visit``), so what it means cannot change either.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Any
 import celpy
 import lark
 from celpy.evaluation import Activation, CELEvalError, Evaluator, NameContainer
+
+from floatip_apiserver import celcalls
 
 Step = Callable[[Evaluator], Any]
 Functions = Mapping[str, Any]
@@ -242,6 +244,8 @@ def _primary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
         name, exprlist = child.children
         if isinstance(name, lark.Token) and name.value == "has" and isinstance(exprlist, lark.Tree):
             return _has(exprlist, functions)
+    if child.data == "ident_arg" and child.children and isinstance(child.children[0], lark.Token):
+        return celcalls.function(child.children[0], child.children[1:], functions, plan)
     return None
 
 
@@ -278,5 +282,6 @@ _BUILDERS: dict[str, Builder] = {
     "unary": _unary,
     "member_dot": _member_dot,
     "member_index": _member_index,
+    "member_dot_arg": lambda tree, functions: celcalls.method(tree, functions, plan),
     "primary": _primary,
 }

@@ -22,7 +22,7 @@ import hypothesis
 import lark
 import pytest
 from celpy import celtypes
-from celpy.evaluation import CELEvalError
+from celpy.evaluation import CELEvalError, Evaluator
 from hypothesis import strategies as st
 
 from floatip_apiserver import cel, celplan
@@ -91,6 +91,24 @@ EXPRESSIONS = [
     "b'abc' == b'abc' && 1u < 2u && 2.5 > 1.0 && null == null && \"x\" + '''y''' == 'xy'",
     "-9223372036854775808 < 0",
     "18446744073709551616u == 1u",  # out of range
+    "size(1 / 0) == 1",  # an argument's error
+    "(1 / 0).startsWith('a')",  # the receiver's error
+    "s.startsWith(1 / 0)",
+    "(1 / 0).startsWith(nope)",  # the receiver's error comes first
+    "s.startsWith(1)",  # no overload
+    "size(n)",  # no overload
+    "int('x')",
+    "int(18446744073709551615u)",  # overflow
+    "s.nosuch()",  # a method no function answers to
+    "nosuch(s)",
+    "size()",
+    "dyn(s).size()",
+    "isCIDR(s) || isIP(s) && ip(s).family() == 4 && ip(s).isLoopback() == false",
+    "s.size() == size(s) && string(n) + s == string(n) + s",
+    "timestamp('2026-01-01T00:00:00Z').getFullYear() == 2026",
+    "duration('1s') > duration('0s')",
+    "[s, s].all(x, x.size() == s.size())",
+    "s.matches(s)",  # a bad pattern for some
 ]
 
 
@@ -238,3 +256,27 @@ def test_only_fields_selected_by_name_are_read(
     asts = [cel.compile_rule(e).program.ast for e in expressions]
     found = celplan.fields_read(asts, "object")
     assert found == (frozenset(fields) if fields is not None else None)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["size(s) > 0 && s.startsWith('a')", "isCIDR(s) || isIP(s) && ip(s).family() == 4"],
+)
+def test_function_and_method_calls_are_planned_not_interpreted(
+    expression: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = cel.compile_rule(expression).program
+    activation = {"s": celtypes.StringType("10.0.0.1")}
+    cel.run(program, activation)  # literals are evaluated once, when planned
+    visited: list[str] = []
+    visit = Evaluator.visit
+
+    def spy(self: Evaluator, tree: Any) -> Any:
+        visited.append(str(tree.data))
+        return visit(self, tree)
+
+    monkeypatch.setattr(Evaluator, "visit", spy)
+    cel.run(program, activation)
+    assert visited == []
+    cel.run(cel.compile_rule("[s].all(x, x.size() > 0)").program, activation)
+    assert "member_dot_arg" in visited  # a macro is the interpreter's
