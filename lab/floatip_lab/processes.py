@@ -32,6 +32,7 @@ def spawn(
     """Start `argv` inside `netns`, detached, appending its output to `log`.
 
     `enters_itself`: start it here; it moves into `netns` on its own (`floatip_lab.relay`).
+    Its temporary files go to a ``tmp`` directory beside its log (`temporary_directory`).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     wrapper = [] if enters_itself else ["ip", "netns", "exec", netns]
@@ -42,6 +43,7 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, "TMPDIR": str(temporary_directory(log))},
         )
     return state.ProcessRecord(
         name=name,
@@ -52,6 +54,19 @@ def spawn(
         log=str(log),
         enters_itself=enters_itself,
     )
+
+
+def temporary_directory(log: pathlib.Path) -> pathlib.Path:
+    """Where a lab process writes its temporary files: beside its log, in the lab's state.
+
+    The programs remove their temporary files when they exit (the kubeconfig's certificates
+    written for the TLS library, kopf's), but `floatip lab down`, a kill-node fault and a
+    crash end them with SIGKILL, which runs no exit handler: in /tmp those files would stay
+    forever. Here `floatip lab down` removes them with the rest of the lab.
+    """
+    directory = log.parent / "tmp"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory
 
 
 def _netns_inode(path: str) -> int | None:

@@ -3,7 +3,8 @@
 Proves:
 - after `up` then `down`: no namespace with the lab's prefix, none of the lab's processes
   (nginx masters and workers, API server, relay, the endpoints controller and kube-proxy
-  stand-ins) alive, the state directory gone; an IPv6 lab serves over IPv6 before that;
+  stand-ins) alive, the state directory gone, with the temporary files the processes wrote
+  (they wrote them in it: SIGKILL runs no exit handler); an IPv6 lab serves over IPv6 before that;
 - `up` killed with SIGKILL halfway (its API server already started): `up` again refuses and
   says to run `down`; `down` removes the half-built lab and its orphaned processes;
 - a stray `fip-lab-<tag>-...` namespace with a process inside and a corrupt state file:
@@ -44,6 +45,10 @@ def test_down_after_up_leaves_no_namespace_and_no_process(lab: Lab) -> None:
     assert {"endpoints-controller", "kube-proxy-server1"} <= running_parts
     pids = lab.pids()
     assert len(pids) >= 6  # nginx master + worker, API server, relay, the two stand-ins
+    for name in ("apiserver", "endpoints-controller"):  # down ends them with SIGKILL
+        environ = pathlib.Path(f"/proc/{status['processes'][name]['pid']}/environ").read_bytes()
+        assert f"TMPDIR={lab.place.path('logs', 'tmp')}".encode() in environ.split(b"\0")
+    assert any(lab.place.path("logs", "tmp").iterdir())  # the API server's own, at least
     lab.run("down")
     _assert_gone(lab, pids)
     assert "nothing to do" in lab.run("down").stderr
