@@ -15,12 +15,12 @@ refused, reset, timed out, unreadable), so callers catch one thing. The connecti
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import h11
+import orjson
 
 from floatip.kube import config, connections
 
@@ -102,7 +102,7 @@ class Api:
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """One call; the decoded JSON answer ({} for an empty or non-JSON body)."""
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else orjson.dumps(body)
         headers = self.endpoint.headers
         if data is not None:
             headers["Content-Type"] = content_type
@@ -121,7 +121,7 @@ class Api:
         if status >= 300:
             raise ApiError(status, _message(text), method=method, path=path)
         try:
-            answer = json.loads(text) if text else {}
+            answer = orjson.loads(text) if text else {}
         except ValueError:
             return {}
         return answer if isinstance(answer, dict) else {}
@@ -188,7 +188,7 @@ class Api:
                 pending = lines.pop()
                 for line in lines:
                     if line.strip():
-                        event: dict[str, Any] = json.loads(line)
+                        event: dict[str, Any] = orjson.loads(line)
                         self.on_contact()
                         yield event
             done = True
@@ -215,7 +215,7 @@ def _describe(exc: BaseException) -> str:
 
 def _message(text: str) -> str:
     try:
-        decoded = json.loads(text)
+        decoded = orjson.loads(text)
     except ValueError:
         return text[:300]
     if isinstance(decoded, dict):

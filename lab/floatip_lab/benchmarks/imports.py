@@ -35,6 +35,7 @@ LIBRARIES = {
     "pydantic + floatip.api.model": ["floatip.api.model"],
     "pyroute2": ["pyroute2"],
     "h11": ["h11"],
+    "orjson": ["orjson"],
     "PyYAML": ["yaml"],
     "scapy (scapy.layers.l2, .inet6)": ["scapy.layers.l2", "scapy.layers.inet6"],
     "aiohttp (with aiohttp.web)": ["aiohttp", "aiohttp.web"],
