@@ -100,8 +100,9 @@ class _ConfigError(Exception):
     """A binding that cannot be used (its params are missing): follows failurePolicy."""
 
 
-#: the activation's objects, of which a policy's programs may read only some fields
-_OBJECTS = ("object", "oldObject", "params", "namespaceObject")
+#: the activation's objects, of which a policy's programs may read only some fields (a
+#: matchCondition on ``request.userInfo`` converts only the user, on every write it sees)
+_OBJECTS = ("object", "oldObject", "request", "params", "namespaceObject")
 _ROOTS = re.compile(r"\b(object|oldObject|request|params|namespaceObject|variables)\b")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator as operators
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -47,11 +48,27 @@ for _alias in ("Union", "Tuple", "List", "Optional", "Dict", "Type"):
     setattr(celpy.evaluation, _alias, _Unchecked())
 
 
+#: celpy 0.5's comparisons (``bool_eq`` and its siblings) build their wrapper,
+#: ``boolean(operator.eq)`` with ``functools.wraps``, on every call; these are the same
+#: wrappers, built once.
+_COMPARISONS: dict[str, Any] = {
+    name: celpy.evaluation.boolean(function)
+    for name, function in (
+        ("_<_", operators.lt),
+        ("_<=_", operators.le),
+        ("_>_", operators.gt),
+        ("_>=_", operators.ge),
+        ("_==_", operators.eq),
+        ("_!=_", operators.ne),
+    )
+}
+
+
 def _null_aware(operator: str) -> Any:
     """``==``/``!=`` with null on either side: cel-go's heterogeneous equality says whether
     both are null; celpy 0.5 errs (no overload) for maps, lists and numbers against null, so
     ``object != null`` would fail instead of answering true."""
-    base = celpy.evaluation.base_functions[operator]
+    base = _COMPARISONS[operator]
 
     def compare(left: Any, right: Any) -> Any:
         if left is None or right is None:
@@ -64,6 +81,7 @@ def _null_aware(operator: str) -> Any:
 _FUNCTIONS: dict[str, Any] = {
     **celstrings.FUNCTIONS,
     **celnet.FUNCTIONS,
+    **_COMPARISONS,
     "_==_": _null_aware("_==_"),
     "_!=_": _null_aware("_!=_"),
 }

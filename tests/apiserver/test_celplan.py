@@ -280,3 +280,30 @@ def test_function_and_method_calls_are_planned_not_interpreted(
     assert visited == []
     cel.run(cel.compile_rule("[s].all(x, x.size() > 0)").program, activation)
     assert "member_dot_arg" in visited  # a macro is the interpreter's
+
+
+COMPARED = [
+    celtypes.IntType(1),
+    celtypes.IntType(2),
+    celtypes.DoubleType(1.0),
+    celtypes.StringType("a"),
+    celtypes.BoolType(True),
+    celtypes.ListType([celtypes.IntType(1)]),
+    CELEvalError("no such key"),
+]
+
+
+@pytest.mark.parametrize("name", ["_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_"])
+def test_comparisons_built_once_answer_as_celpys(name: str) -> None:
+    ours, celpys = cel._COMPARISONS[name], celpy.evaluation.base_functions[name]
+
+    def outcome(function: Any, left: Any, right: Any) -> Any:
+        try:
+            result = function(left, right)
+        except Exception as exc:  # a refused overload raises, in both
+            return ("raised", type(exc))
+        return ("value", type(result), result) if result is not NotImplemented else "ni"
+
+    for left in COMPARED:
+        for right in COMPARED:
+            assert outcome(ours, left, right) == outcome(celpys, left, right), (left, right)
