@@ -83,6 +83,7 @@ def test_wheel_contents(tmp_path: pathlib.Path) -> None:
     ):
         assert f"{script} = " in text
     assert "floatip_agent/controlplane/election.py" in names
+    assert "floatip/api/model/virtualip.py" in names, "the API model is a package: ship all of it"
 
 
 def test_the_lab_distributions(tmp_path: pathlib.Path) -> None:
