@@ -8,8 +8,10 @@ go out at most `STATUS_BATCH` at a time, a window of their own beside the pass's
 is a merge patch guarded by the ``resourceVersion`` read, the Service's Events posted once it
 landed.
 
-One write per Service at a time: a pass meanwhile leaves the Service out, and the loop is
-poked again when that write is done, so its status is decided again from the newest state.
+A Service whose status was found unchanged is not built again until its body, one of its
+VirtualIPs or its allocation changes (`memo`). One write per Service at a time: a pass
+meanwhile leaves the Service out, and the loop is poked again when that write is done, so its
+status is decided again from the newest state.
 A Service's first status waits up to `FIRST_STATUS_WAIT_S` while it says only "allocated,
 announcement pending" (`servicestatuses.first_news`), so one write normally carries the ingress
 and both conditions; the loop is poked when the wait is over.
@@ -29,6 +31,7 @@ from floatip_operator import (
     holdings,
     informing,
     leadership,
+    memo,
     posting,
     servicerecords,
     servicerequests,
@@ -68,6 +71,9 @@ class StatusWrites:
         self.writing: set[str] = set()
         self.skipped: set[str] = set()  # left out by a pass while their write was in flight
         self.waiting: dict[str, float] = {}  # first statuses held back, since (monotonic)
+        #: What each Service's unchanged status was last decided from (`memo`): the same
+        #: Service, VirtualIPs and allocation again decide the same status, so no new build.
+        self.settled: dict[str, tuple[Any, ...]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
     def cancel(self) -> None:
@@ -78,6 +84,8 @@ class StatusWrites:
         """Drop the waits of Services floatip no longer serves."""
         for key in [k for k in self.waiting if k not in keys]:
             del self.waiting[key]
+        for key in [k for k in self.settled if k not in keys]:
+            del self.settled[key]
 
     def offer(
         self, body: Mapping[str, Any], request: servicerequests.Request, result: holdings.Result
@@ -88,6 +96,11 @@ class StatusWrites:
         if key in self.writing:
             self.skipped.add(key)
             return
+        held = tuple(memo.version(self.vips.store.get(h.vip) or {}) for h in result.held)
+        inputs = (memo.version(body), held, result)
+        if None not in inputs and None not in held and self.settled.get(key) == inputs:
+            return
+        self.settled.pop(key, None)
         previous = status.of(body)
         new = servicestatuses.build(
             previous,
@@ -99,6 +112,7 @@ class StatusWrites:
         )
         if not servicestatuses.changed(previous, new):
             self.waiting.pop(key, None)
+            self.settled[key] = inputs
             return
         if servicestatuses.first_news(previous, new):
             now = time.monotonic()

@@ -33,6 +33,7 @@ writes stay in the order above.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ from floatip_operator import (
     holdings,
     informing,
     leadership,
+    memo,
     metrics,
     passloop,
     posting,
@@ -101,6 +103,10 @@ class ServiceWriter:
             "service", self.pass_once, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
         )
         self.window = asyncio.Semaphore(WRITE_BATCH)
+        # What a pass derives from objects that did not change since the last (`memo`).
+        self._requests: memo.Memo[servicerequests.Request] = memo.Memo()
+        self._vip_views: memo.Memo[holdings.VipView | None] = memo.Memo()
+        self._templates: memo.Memo[dict[str, Any] | None] = memo.Memo()
         self.statuses = servicestatuswriting.StatusWrites(
             api=api, services=services_, vips=vips, elector=elector, poster=poster,
             poke=self.poke, failed=self._failed,
@@ -130,7 +136,13 @@ class ServiceWriter:
                 ours[key] = body
             elif services.FINALIZER in (body["metadata"].get("finalizers") or []):
                 letting_go.append(body)
-        requests = {key: servicerequests.read(body) for key, body in ours.items()}
+        requests = {
+            key: self._requests.get(
+                key, memo.version(body), functools.partial(servicerequests.read, body)
+            )
+            for key, body in ours.items()
+        }
+        self._requests.keep_only(ours)
         namespaces = {
             name: dict(body["metadata"].get("labels") or {})
             for name, body in self.namespaces.store.items()
@@ -140,7 +152,16 @@ class ServiceWriter:
             for b in self.pools.store.values()
             if not b["metadata"].get("deletionTimestamp")
         ]
-        vip_views = [v for b in self.vips.store.values() if (v := holdings.vip_view(b))]
+        vip_views = [
+            v
+            for name, b in self.vips.store.items()
+            if (
+                v := self._vip_views.get(
+                    name, memo.version(b), functools.partial(holdings.vip_view, b)
+                )
+            )
+        ]
+        self._vip_views.keep_only(self.vips.store)
         plan = allocation.plan(requests.values(), pool_views, vip_views, namespaces)
 
         finalized = {key: asyncio.get_running_loop().create_future() for key in ours}
@@ -266,7 +287,18 @@ class ServiceWriter:
         deleting: Mapping[str, str],
     ) -> list[Awaitable[bool]]:
         """The writes that give each pool's VirtualIPs its edited template."""
-        found = servicerecords.retemplates(pool_views, vip_views, self.vips.store, deleting)
+        pool_versions = {name: memo.version(body) for name, body in self.pools.store.items()}
+
+        def patch_of(body: Mapping[str, Any], pool: holdings.PoolView) -> dict[str, Any] | None:
+            name = str(body["metadata"].get("name"))
+            seen = (memo.version(body), pool.name, pool_versions.get(pool.name))
+            derive = functools.partial(servicerecords.template_patch, body, pool)
+            return self._templates.get(name, seen, derive)
+
+        found = servicerecords.retemplates(
+            pool_views, vip_views, self.vips.store, deleting, patch_of=patch_of
+        )
+        self._templates.keep_only(self.vips.store)
         return [self._write_template(name, pool, patch) for name, pool, patch in found]
 
     async def _write_template(self, name: str, pool: str, patch: dict[str, Any]) -> bool:

@@ -143,3 +143,30 @@ async def test_a_follower_writes_no_status() -> None:
     writer.offer(BODY, REQUEST, HELD)
     await settle(writer)
     assert not api.patches and not poster.posted and not writer.writing
+
+
+async def test_an_unchanged_status_is_not_built_again_until_an_input_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    versioned = {**READY, "metadata": {"name": VIP, "resourceVersion": "3"}}
+    writer, api, _, _ = writes({VIP: versioned})
+    writer.offer(BODY, REQUEST, HELD)
+    await settle(writer)
+    [(_, patch)] = api.patches
+    written = {**BODY, "metadata": {**BODY["metadata"], "resourceVersion": "8"},
+               "status": patch["status"]}  # fmt: skip
+    built: list[int] = []
+    real = servicestatuswriting.servicestatuses.build
+    monkeypatch.setattr(servicestatuswriting.servicestatuses, "build",
+                        lambda *a, **k: built.append(1) or real(*a, **k))  # fmt: skip
+    writer.offer(written, REQUEST, HELD)
+    writer.offer(written, REQUEST, HELD)
+    assert built == [1]  # decided unchanged once, then kept
+    moved = {"metadata": {"name": VIP, "resourceVersion": "4"},
+             "status": {**READY["status"], "holder": "server2",
+                        "announcement": {**READY["status"]["announcement"], "node": "server2"}}}  # fmt: skip
+    writer.vips.store[VIP] = moved
+    writer.offer(written, REQUEST, HELD)
+    await settle(writer)
+    assert built == [1, 1] and len(api.patches) == 2  # its VirtualIP changed: built and written
+    assert "by node server2" in str(api.patches[1][1]["status"]["conditions"])
