@@ -192,7 +192,8 @@ def allocate_and_answer(
     say(
         f"every Service's VirtualIP had its present holder and readiness {held_at - start:.2f} s "
         "after the first create; answer_s adds the lab's stand-ins (the endpoints controller "
-        "writes 5 EndpointSlices at a time, each kube-proxy reloads its whole table)"
+        "writes 5 EndpointSlices at a time, each kube-proxy loads its table at most once a "
+        "second after a burst of 2)"
     )
     say(
         f"every Service had an address after {allocated_at - start:.2f} s and answered the "
