@@ -17,9 +17,11 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
    `allocation` counts those taken), the VirtualIPs whose Services changed (a Service joined
    or left a shared address: their `services.SERVICES_ANNOTATION` and sharing key, a JSON
    patch guarded by the list read) and those whose pool's template changed;
-3. each Service's status where it changed, once every VirtualIP this pass creates was tried
-   (`servicestatuswriting`: in the background, so the next pass need not wait for them; a
-   Service's first status waits a moment for its announcement, so one write says both);
+3. each Service's status where it changed, once every VirtualIP it holds that this pass
+   creates was tried: right after its own finalizer and creates, or, when it shares an address
+   another Service creates in this pass, at the end of the pass (`servicestatuswriting`: in
+   the background, so the next pass need not wait for them; a Service's first status waits a
+   moment for its announcement, so one write says both);
 4. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
    floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
    its finalizer removed.
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from floatip import logs
@@ -49,6 +51,7 @@ from floatip_operator import (
     metrics,
     passloop,
     posting,
+    serviceinputs,
     servicerecords,
     servicerequests,
     servicestatuses,
@@ -103,9 +106,7 @@ class ServiceWriter:
             "service", self.pass_once, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
         )
         self.window = asyncio.Semaphore(WRITE_BATCH)
-        # What a pass derives from objects that did not change since the last (`memo`).
-        self._requests: memo.Memo[servicerequests.Request] = memo.Memo()
-        self._vip_views: memo.Memo[holdings.VipView | None] = memo.Memo()
+        self.inputs = serviceinputs.Inputs(default_class=default_class)
         self._templates: memo.Memo[dict[str, Any] | None] = memo.Memo()
         self.statuses = servicestatuswriting.StatusWrites(
             api=api, services=services_, vips=vips, elector=elector, poster=poster,
@@ -128,59 +129,42 @@ class ServiceWriter:
     async def pass_once(self) -> None:
         if not self.ready():
             return
-        ours: dict[str, dict[str, Any]] = {}
-        letting_go: list[dict[str, Any]] = []
-        for key, body in self.services.store.items():
-            serving = servicerequests.is_floatips(body, default_class=self.default_class)
-            if serving and not servicerequests.being_deleted(body):
-                ours[key] = body
-            elif services.FINALIZER in (body["metadata"].get("finalizers") or []):
-                letting_go.append(body)
-        requests = {
-            key: self._requests.get(
-                key, memo.version(body), functools.partial(servicerequests.read, body)
-            )
-            for key, body in ours.items()
-        }
-        self._requests.keep_only(ours)
-        namespaces = {
-            name: dict(body["metadata"].get("labels") or {})
-            for name, body in self.namespaces.store.items()
-        }
-        pool_views = [
-            holdings.pool_view(b)
-            for b in self.pools.store.values()
-            if not b["metadata"].get("deletionTimestamp")
-        ]
-        vip_views = [
-            v
-            for name, b in self.vips.store.items()
-            if (
-                v := self._vip_views.get(
-                    name, memo.version(b), functools.partial(holdings.vip_view, b)
-                )
-            )
-        ]
-        self._vip_views.keep_only(self.vips.store)
-        plan = allocation.plan(requests.values(), pool_views, vip_views, namespaces)
+        read = self.inputs.read(
+            self.services.store, self.pools.store, self.vips.store, self.namespaces.store
+        )
+        ours, requests = read.ours, read.requests
+        pool_views, vip_views = read.pool_views, read.vip_views
+        plan = allocation.plan(requests.values(), pool_views, vip_views, read.namespaces)
 
         finalized = {key: asyncio.get_running_loop().create_future() for key in ours}
         creates: dict[str, list[holdings.NewVip]] = {}
         for new in plan.creates:
             creates.setdefault(new.service, []).append(new)
-        admits = (self._admit(k, body, creates.get(k, []), finalized) for k, body in ours.items())
+        creator = {new.name: new.service for new in plan.creates}
+        self.statuses.forget_except(ours)
+        # A Service's status follows its own finalizer and creates at once; one holding an
+        # address another Service creates in this pass (a sharer) waits for the whole pass.
+        early = {
+            key: functools.partial(self.statuses.offer, self.services.store.get(key, ours[key]),
+                                   requests[key], result)
+            for key, result in plan.results.items()
+            if all(creator.get(held.vip, key) == key for held in result.held)
+        }  # fmt: skip
+        admits = (
+            self._admit(k, body, creates.get(k, []), finalized, then=early.get(k))
+            for k, body in ours.items()
+        )
         await asyncio.gather(*admits, self._rewrite(plan, pool_views, vip_views, finalized))
         unready = {key for key, done in finalized.items() if not done.result()}
-        self.statuses.forget_except(ours)
         for key, result in plan.results.items():
-            if key not in unready:
+            if key not in unready and key not in early:
                 self.statuses.offer(self.services.store.get(key, ours[key]), requests[key], result)
         listed = {key for v in vip_views for key in v.services}
         await _each(
             self.window,
             (
                 self._let_go(body)
-                for body in letting_go
+                for body in read.letting_go
                 if servicerecords.service_key(body) not in listed
             ),
         )
@@ -191,10 +175,13 @@ class ServiceWriter:
         body: Mapping[str, Any],
         creates: Iterable[holdings.NewVip],
         finalized: Mapping[str, asyncio.Future[bool]],
+        *,
+        then: Callable[[], None] | None,
     ) -> None:
         """One Service's own sequence: floatip's finalizer, then at once the VirtualIPs it is
-        first to hold (listing only the Services whose finalizer is on). Services run side
-        by side, so a new Service's address waits for its own finalizer, not every other's."""
+        first to hold (listing only the Services whose finalizer is on), then ``then`` (its
+        status). Services run side by side, so a new Service's address waits for its own
+        finalizer, not every other's, and a status for its own writes, not the whole pass's."""
         done = False
         try:
             ops = servicerecords.finalizers(body, add=True)
@@ -211,6 +198,8 @@ class ServiceWriter:
             kept = [k for k in new.services if k not in finalized or await finalized[k]]
             async with self.window:
                 await self._create(new._replace(services=tuple(kept)))
+        if then is not None:
+            then()
 
     async def _rewrite(
         self,
