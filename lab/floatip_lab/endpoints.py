@@ -5,13 +5,17 @@ and kube-proxy sends its traffic by them; in a cluster kube-controller-manager's
 controller writes them. The lab runs no controller manager, so this process plays that
 controller (``python -m floatip_lab.endpoints --kubeconfig K``, started by `floatip_lab.standins`
 on the API server's host, like the relay): it watches Services, Pods and the slices it manages
-(`floatip_lab.informers`) and, on every change, makes the slices what `floatip_lab.endpointslices`
-says. One loop plans every pass; its writes go out `WORKERS` at a time, as the real
-controller syncs `--concurrent-service-endpoint-syncs` (default 5) Services at once: a pod
-that every Service selects changes all their slices, and one write after another would make
-the last Service wait for all the others. A plan writes each slice once, so no two writes
-race; a refused write (a 409 after another write) is retried on the next pass. It writes
-``--ready-file`` once its first pass is done.
+(`floatip_lab.informers`) and makes the slices of each Service that changed what
+`floatip_lab.endpointslices` says. Like the real controller it works per Service: a change to a
+Service queues that Service, a change to a Pod queues the Services selecting it (before or
+after), a change to a slice queues its Service (an `informers.Queue`); a pass plans only the
+queued Services (after a (re)list, every one), so a thousand Services being created cost a
+thousand small plans, not a thousand plans of every Service. Its writes go out `WORKERS` at a
+time, as the real controller syncs `--concurrent-service-endpoint-syncs` (default 5) Services
+at once: a pod that every Service selects changes all their slices, and one write after
+another would make the last Service wait for all the others. A plan writes each slice once,
+so no two writes race; a refused write (a 409 after another write) queues its pass's Services
+again. It writes ``--ready-file`` once its first pass is done.
 
 How fast, against the real one (kube-controller-manager's EndpointSlice controller, at its
 defaults): a Pod's readiness change queues every Service selecting the Pod at once
@@ -60,10 +64,15 @@ class Controller:
     def __init__(self, client: kubeapi.Client) -> None:
         self.client = client
         self.changed = threading.Event()
+        self.queue = informers.Queue(self.changed)
         selector = f"{endpointslices.MANAGED_BY}={endpointslices.CONTROLLER}"
-        self.services = informers.Informer(client, SERVICES, self.changed)
-        self.pods = informers.Informer(client, PODS, self.changed)
-        self.slices = informers.Informer(client, SLICES, self.changed, label_selector=selector)
+        self.services = informers.Informer(
+            client, SERVICES, self.changed, touched=self._service_touched
+        )
+        self.pods = informers.Informer(client, PODS, self.changed, touched=self._pod_touched)
+        self.slices = informers.Informer(
+            client, SLICES, self.changed, label_selector=selector, touched=self._slice_touched
+        )
         self._writers = concurrent.futures.ThreadPoolExecutor(WORKERS, "endpoints-write")
 
     def start(self) -> None:
@@ -72,10 +81,37 @@ class Controller:
         for informer in (self.services, self.pods, self.slices):
             informer.synced.wait()
 
+    def _service_touched(self, old: informers.Obj | None, new: informers.Obj | None) -> None:
+        if old is None and new is None:
+            self.queue.add_everything()
+        else:
+            self.queue.add(informers.key_of(obj) for obj in (old, new) if obj is not None)
+
+    def _pod_touched(self, old: informers.Obj | None, new: informers.Obj | None) -> None:
+        if old is None and new is None:
+            self.queue.add_everything()
+        else:
+            pods = [obj for obj in (old, new) if obj is not None]
+            self.queue.add(endpointslices.selecting(self.services.items(), pods))
+
+    def _slice_touched(self, old: informers.Obj | None, new: informers.Obj | None) -> None:
+        if old is None and new is None:
+            self.queue.add_everything()
+        else:
+            self.queue.add(
+                key for obj in (old, new) if obj is not None
+                if (key := endpointslices.owner(obj)) is not None
+            )  # fmt: skip
+
     def sync(self) -> bool:
-        """One pass: every write the caches call for. False if one failed (pass again)."""
+        """One pass: the writes the queued Services call for. False if one failed (their
+        Services are queued again)."""
         began, started = datetime.datetime.now(datetime.UTC), time.perf_counter()
-        writes = endpointslices.plan(self.services.items(), self.pods.items(), self.slices.items())
+        keys, everything = self.queue.take()
+        services = self.services.items()
+        if not everything:
+            services = [s for s in services if informers.key_of(s) in keys]
+        writes = endpointslices.plan(services, self.pods.items(), self.slices.items())
         random.shuffle(writes)  # the real controller's queue order: a Go map's (module doc)
         done = list(self._writers.map(self._try, writes))
         if writes:
@@ -84,6 +120,10 @@ class Controller:
             took = 1000 * (time.perf_counter() - started)
             print(f"endpoints: {began:%H:%M:%S.%f} pass: {len(writes)} writes {verbs} in "
                   f"{took:.0f} ms{failed}", flush=True)  # fmt: skip
+        if not all(done):
+            if everything:
+                self.queue.add_everything()
+            self.queue.add(keys)
         return all(done)
 
     def _try(self, write: endpointslices.Write) -> bool:
@@ -118,7 +158,6 @@ class Controller:
             self.changed.clear()
             if not self.sync():
                 time.sleep(RETRY_SECONDS)
-                self.changed.set()
             elif ready_file is not None and not ready_file.exists():
                 ready_file.parent.mkdir(parents=True, exist_ok=True)
                 ready_file.write_text("synced\n")

@@ -56,6 +56,35 @@ def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+def selecting(
+    services: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """The Services (namespace, name) whose selector picks any of ``pods`` (a Pod's change
+    concerns them: the real controller's ``getPodServiceMemberships``)."""
+    pods = list(pods)
+    found = []
+    for service in services:
+        meta = service.get("metadata") or {}
+        selector = (service.get("spec") or {}).get("selector") or {}
+        for pod in pods:
+            pod_meta = pod.get("metadata") or {}
+            if pod_meta.get("namespace") == meta.get("namespace") and selects(
+                selector, pod_meta.get("labels") or {}
+            ):
+                found.append(_service_key(service))
+                break
+    return found
+
+
+def owner(slice_: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The Service (namespace, name) a slice this controller manages belongs to."""
+    meta = slice_.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if labels.get(MANAGED_BY) != CONTROLLER or not labels.get(SERVICE_NAME):
+        return None
+    return str(meta.get("namespace")), str(labels[SERVICE_NAME])
+
+
 def _ports(service: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[tuple[Any, ...], ...]:
     """(name, port, protocol, appProtocol) per Service port that resolves on ``pod``."""
     named = {

@@ -3,8 +3,12 @@
 The lab's stand-ins for Kubernetes' own controllers (`floatip_lab.endpoints`,
 `floatip_lab.kubeproxy`) act on the whole of what they watch, as the real ones act on their
 informers' caches: each keeps one `Informer` per collection, and a change to any of them sets
-a shared `threading.Event` that wakes the stand-in's one loop, which recomputes from the caches.
-So the watchers only record (kopf's rule: the watcher queues, one worker acts).
+a shared `threading.Event` that wakes the stand-in's one loop. So the watchers only record
+(kopf's rule: the watcher queues, one worker acts). Like the real ones, a loop works on what
+changed, not on everything: an informer's ``touched`` hook sees each change (the object before
+and after) and names the keys it concerns into a `Queue` (client-go's workqueue: a key added
+twice before it is taken is synced once); after a (re)list it is told everything may have
+changed.
 
 A broken stream is watched again from the last resourceVersion seen; an ``ERROR`` event (410:
 that version is gone) or a failed request lists afresh, as a reflector does. The standard
@@ -16,17 +20,51 @@ from __future__ import annotations
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from floatip_lab import kubeapi
 
 Key = tuple[str, str]  # (namespace, name)
+Obj = dict[str, Any]
+#: Called with (the object before, after) each change: None before an ADDED, None after a
+#: DELETED, and (None, None) after a (re)list, when anything may have changed.
+Touched = Callable[[Obj | None, Obj | None], None]
 RETRY_SECONDS = 0.5
 
 
 def key_of(obj: dict[str, Any]) -> Key:
     meta = obj.get("metadata") or {}
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+class Queue:
+    """The keys a loop has to sync (client-go's workqueue, small): `add` names keys and wakes
+    the loop through ``changed``; `take` hands over what was named since, once."""
+
+    def __init__(self, changed: threading.Event) -> None:
+        self._changed = changed
+        self._lock = threading.Lock()
+        self._keys: set[Key] = set()
+        self._everything = False
+
+    def add(self, keys: Iterable[Key]) -> None:
+        with self._lock:
+            self._keys.update(keys)
+        self._changed.set()
+
+    def add_everything(self) -> None:
+        """After a (re)list: every key may have changed."""
+        with self._lock:
+            self._everything = True
+        self._changed.set()
+
+    def take(self) -> tuple[set[Key], bool]:
+        """(the keys named since the last take, whether everything may have changed)."""
+        with self._lock:
+            keys, everything = self._keys, self._everything
+            self._keys, self._everything = set(), False
+        return keys, everything
 
 
 class Informer:
@@ -39,12 +77,14 @@ class Informer:
         changed: threading.Event,
         *,
         label_selector: str = "",
+        touched: Touched | None = None,
     ) -> None:
         self.path = path
         self.synced = threading.Event()  # set once the first list is in
         self._client = client
         self._changed = changed
         self._selector = label_selector
+        self._touched = touched
         self._lock = threading.Lock()
         self._objects: dict[Key, dict[str, Any]] = {}
 
@@ -55,6 +95,10 @@ class Informer:
         """A snapshot of the cached objects."""
         with self._lock:
             return list(self._objects.values())
+
+    def get(self, key: Key) -> Obj | None:
+        with self._lock:
+            return self._objects.get(key)
 
     def put(self, obj: dict[str, Any]) -> None:
         """Record the server's answer to the owner's own write before its watch event arrives,
@@ -82,6 +126,8 @@ class Informer:
         with self._lock:
             self._objects = {key_of(obj): obj for obj in listed.get("items") or []}
         self.synced.set()
+        if self._touched is not None:
+            self._touched(None, None)
         self._changed.set()
         return str((listed.get("metadata") or {}).get("resourceVersion") or "")
 
@@ -99,8 +145,11 @@ class Informer:
                 continue
             with self._lock:
                 if kind == "DELETED":
-                    self._objects.pop(key_of(obj), None)
+                    old, new = self._objects.pop(key_of(obj), None) or obj, None
                 else:
+                    old, new = self._objects.get(key_of(obj)), obj
                     self._objects[key_of(obj)] = obj
+            if self._touched is not None:
+                self._touched(old, new)
             self._changed.set()
         return version

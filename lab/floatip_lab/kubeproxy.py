@@ -9,6 +9,13 @@ changes, in one transaction. Its first pass replaces whatever an earlier run lef
 restarted or power-cycled node converges; on exit it leaves the rules in place, as kube-proxy
 does (removing the node's namespace removes them).
 
+How often, as kube-proxy: a sync recomputes only the Services that changed (a Service, or one
+of its slices: `proxyrules.Programme`, kube-proxy's change trackers), and syncs are bounded in
+frequency as kube-proxy's (its ``BoundedFrequencyRunner``: a burst of `BURST_SYNCS` at once,
+then one per ``--min-sync-period``, default 1 s, `MIN_SYNC_SECONDS`): a change after a quiet
+spell is programmed at once, and a thousand Services changing within a second are programmed
+together, not one ``nft`` load each.
+
 Reaching an endpoint on another node means forwarding, which a lab node does not otherwise do:
 while the table is there the node forwards on its data interface (``eth0``) with ICMP redirects
 off (the client must keep sending to the address's holder), and the table's forward chain
@@ -23,13 +30,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from floatip_agent import ratelimit
 from floatip_lab import informers, kubeapi, naming, proxyrules
 
 SERVICES = "/api/v1/services"
 SLICES = "/apis/discovery.k8s.io/v1/endpointslices"
 RETRY_SECONDS = 0.5
+MIN_SYNC_SECONDS = 1.0  # kube-proxy's --min-sync-period default
+BURST_SYNCS = 2  # kube-proxy's burstSyncs (NewBoundedFrequencyRunner)
 _SYSCTL = pathlib.Path("/proc/sys/net/ipv4/conf")
 
 
@@ -60,20 +70,49 @@ def apply(script: str, *, empty: bool) -> None:
         set_forwarding(True)
 
 
+def _service_keys(old: informers.Obj | None, new: informers.Obj | None) -> list[informers.Key]:
+    return [proxyrules.service_key(obj) for obj in (old, new) if obj is not None]
+
+
+def _owner_keys(old: informers.Obj | None, new: informers.Obj | None) -> list[informers.Key]:
+    return [key for obj in (old, new) if obj is not None and (key := proxyrules.owner_key(obj))]
+
+
 def run(client: kubeapi.Client, node: str, ready_file: pathlib.Path | None) -> None:
     changed = threading.Event()
-    services = informers.Informer(client, SERVICES, changed)
-    slices = informers.Informer(client, SLICES, changed)
+    queue = informers.Queue(changed)
+
+    def touched(keys: Callable[[informers.Obj | None, informers.Obj | None], list[informers.Key]]
+                ) -> informers.Touched:  # fmt: skip
+        def hook(old: informers.Obj | None, new: informers.Obj | None) -> None:
+            if old is None and new is None:
+                queue.add_everything()
+            else:
+                queue.add(keys(old, new))
+
+        return hook
+
+    services = informers.Informer(client, SERVICES, changed, touched=touched(_service_keys))
+    slices = informers.Informer(client, SLICES, changed, touched=touched(_owner_keys))
     for informer in (services, slices):
         informer.start()
     for informer in (services, slices):
         informer.synced.wait()
+    programme = proxyrules.Programme(node)
+    limiter = ratelimit.TokenBucket(capacity=BURST_SYNCS, rate=1 / MIN_SYNC_SECONDS)
     applied: str | None = None  # None: the first pass always loads
     failed = ""  # the last failure, said once
     while True:
         changed.wait()
+        time.sleep(limiter.wait_time())
+        limiter.try_take()
         changed.clear()
-        plan = proxyrules.entries(services.items(), slices.items(), node)
+        keys, everything = queue.take()
+        by_key = {proxyrules.service_key(s): s for s in services.items()}
+        if everything:
+            keys = set(by_key) | set(programme.keys())
+        programme.update(keys, by_key, proxyrules.slices_by_service(slices.items()))
+        plan = programme.plan()
         script = proxyrules.ruleset(plan)
         if script == applied:
             continue

@@ -81,34 +81,98 @@ def _backends(
     return tuple(sorted(ready or fallback, key=lambda p: (ipaddress.ip_address(p[0]), p[1])))
 
 
+def service_key(obj: Mapping[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace")), str(meta.get("name"))
+
+
+def owner_key(slice_: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The Service a slice belongs to (its ``kubernetes.io/service-name`` label), if any."""
+    meta = slice_.get("metadata") or {}
+    owner = (meta.get("labels") or {}).get(SERVICE_NAME)
+    return (str(meta.get("namespace")), str(owner)) if owner else None
+
+
+def slices_by_service(
+    slices: Iterable[Mapping[str, Any]],
+) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
+    found: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for slice_ in slices:
+        owner = owner_key(slice_)
+        if owner is not None:
+            found.setdefault(owner, []).append(slice_)
+    return found
+
+
+def service_entries(
+    service: Mapping[str, Any], slices: list[Mapping[str, Any]], node: str
+) -> list[Entry]:
+    """Every ingress point of one Service and its backends, as seen from ``node`` (``slices``:
+    the Service's own)."""
+    spec = service.get("spec") or {}
+    name = "/".join(service_key(service))
+    local = spec.get("externalTrafficPolicy") == "Local"
+    addresses = _ingress(service)
+    if not addresses:
+        return []
+    found = []
+    for port in spec.get("ports") or []:
+        protocol = str(port.get("protocol", "TCP"))
+        if protocol not in ("TCP", "UDP"):
+            continue
+        backends = _backends(slices, port.get("name") or "", protocol, node if local else None)
+        for address in addresses:
+            found.append(Entry(address, protocol.lower(), int(port["port"]), backends, local, name))
+    return sorted(found, key=_order)
+
+
+def _order(entry: Entry) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
+    return entry.service, ipaddress.ip_address(entry.address), entry.port
+
+
 def entries(
     services: Iterable[Mapping[str, Any]], slices: Iterable[Mapping[str, Any]], node: str
 ) -> list[Entry]:
     """Every ingress point of ``services`` and its backends, as seen from ``node``."""
-    by_service: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for slice_ in slices:
-        meta = slice_.get("metadata") or {}
-        owner = (meta.get("labels") or {}).get(SERVICE_NAME)
-        if owner:
-            by_service.setdefault((str(meta.get("namespace")), str(owner)), []).append(slice_)
+    by_service = slices_by_service(slices)
     found = []
     for service in services:
-        meta, spec = service.get("metadata") or {}, service.get("spec") or {}
-        key = (str(meta.get("namespace")), str(meta.get("name")))
-        name = "/".join(key)
-        local = spec.get("externalTrafficPolicy") == "Local"
-        for port in spec.get("ports") or []:
-            protocol = str(port.get("protocol", "TCP"))
-            if protocol not in ("TCP", "UDP"):
-                continue
-            backends = _backends(
-                by_service.get(key, []), port.get("name") or "", protocol, node if local else None
-            )
-            for address in _ingress(service):
-                found.append(
-                    Entry(address, protocol.lower(), int(port["port"]), backends, local, name)
-                )
-    return sorted(found, key=lambda e: (e.service, ipaddress.ip_address(e.address), e.port))
+        found += service_entries(service, by_service.get(service_key(service), []), node)
+    return sorted(found, key=_order)
+
+
+class Programme:
+    """What a node's table holds, kept per Service as kube-proxy's change trackers keep it: a
+    sync recomputes only the Services named since (their own object or one of their slices
+    changed), so it costs what changed, not every Service there is."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self._rules: dict[tuple[str, str], list[Entry]] = {}
+
+    def update(
+        self,
+        keys: Iterable[tuple[str, str]],
+        services: Mapping[tuple[str, str], Mapping[str, Any]],
+        slices: Mapping[tuple[str, str], list[Mapping[str, Any]]],
+    ) -> None:
+        """Recompute the Services ``keys`` from ``services`` (by key; a missing key is gone)
+        and ``slices`` (by owning Service)."""
+        for key in keys:
+            service = services.get(key)
+            found = service_entries(service, slices.get(key, []), self.node) if service else []
+            if found:
+                self._rules[key] = found
+            else:
+                self._rules.pop(key, None)
+
+    def keys(self) -> list[tuple[str, str]]:
+        """The Services with an entry."""
+        return list(self._rules)
+
+    def plan(self) -> list[Entry]:
+        """Every entry, in `entries`' order."""
+        return [entry for key in sorted(self._rules, key="/".join) for entry in self._rules[key]]
 
 
 def _rule(entry: Entry) -> tuple[str, str]:

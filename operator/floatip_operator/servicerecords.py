@@ -17,7 +17,7 @@ its finalizers changed since they were read, so no other controller's finalizer 
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from floatip.api import model, names, services, validation
@@ -82,10 +82,13 @@ def retemplates(
     vip_views: Iterable[holdings.VipView],
     bodies: Mapping[str, Mapping[str, Any]],
     deleting: Container[str],
+    *,
+    patch_of: Callable[[Mapping[str, Any], holdings.PoolView], dict[str, Any] | None] | None = None,
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """(VirtualIP, pool, `template_patch`) for each pool VirtualIP whose template is behind its
     pool's; none for one being deleted or whose address is outside its edited pool (the pool
-    no longer speaks for it)."""
+    no longer speaks for it). ``patch_of`` stands in for `template_patch` (a memo of it)."""
+    patch_of = patch_of or template_patch
     pools_by_name = {p.name: p for p in pool_views}
     found = []
     for vip in vip_views:
@@ -95,7 +98,7 @@ def retemplates(
             continue
         if pool.addresses is None or not pool.addresses.includes(vip.address):
             continue
-        patch = template_patch(body, pool)
+        patch = patch_of(body, pool)
         if patch is not None:
             found.append((vip.name, pool.name, patch))
     return found

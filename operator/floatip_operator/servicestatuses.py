@@ -21,6 +21,13 @@ to a Service (DESIGN.md, Services: "probe an address on the wire before handing 
 
 A condition keeps its ``lastTransitionTime`` while its status stays, so an unchanged world
 builds an identical status and the operator writes nothing.
+
+A Service's first status waits a little for its announcement (`first_news`): a new Service's
+address is normally probed, taken and announced within a second or two of its VirtualIP, and
+one write then carries the ingress and both conditions. Writing "allocated, announcement
+pending" first would double the status writes (and every watcher's events) of a thousand
+Services created at once, for a state that lasts a moment. A failure, a refusal or an address
+in use on the wire is written at once; a pending announcement once the wait is over.
 """
 
 from __future__ import annotations
@@ -98,6 +105,25 @@ def build(
         "loadBalancer": {"ingress": points} if points else {},
         "conditions": _merge(old, fresh, generation, now),
     }
+
+
+def first_news(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` is a Service's first floatip status and says only that its address was
+    allocated and is not announced yet (no ingress, nothing failed): worth a short wait for the
+    announcement, so one write says both."""
+    previous = previous or {}
+    if any(c.get("type") in OURS for c in previous.get("conditions") or []):
+        return False
+    if (new.get("loadBalancer") or {}).get("ingress"):
+        return False
+    allocated = status.condition(new, Kind.ALLOCATED)
+    announced = status.condition(new, Kind.ANNOUNCED)
+    return (
+        allocated.get("status") == "True"
+        and allocated.get("reason") == Why.ALLOCATED.value
+        and announced.get("status") == "False"
+        and announced.get("reason") == Why.PENDING.value
+    )
 
 
 def released(previous: Mapping[str, Any] | None) -> dict[str, Any]:

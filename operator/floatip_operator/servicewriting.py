@@ -6,24 +6,28 @@ Any change to a Service, a pool, a VirtualIP or a namespace pokes the loop; chan
 pass reads the four informers (all fully listed: a plan from half a list could hand out an
 address that is taken) and asks `allocation.plan`, then writes, in this order:
 
-1. floatip's finalizer on each Service it serves, before any address is recorded for it (a
-   Service deleted in between then still waits for its VirtualIPs to go);
-2. the deletions the plan decided (VirtualIPs whose Service let go of them; their own
-   finalizer releases the address on the node first);
-3. the VirtualIPs whose Services changed (a Service joined or left a shared address): their
-   `services.SERVICES_ANNOTATION` and sharing key, a JSON patch guarded by the list read;
-4. for each Service, side by side: the new VirtualIPs it is first to hold (each lands in the
-   VirtualIP informer at once, so the next pass counts its address as taken even before the
-   watch brings it), then, once every VirtualIP it holds that this pass creates was tried, its
-   status where it changed (`servicestatuses`, a merge patch guarded by the
-   ``resourceVersion`` read), with its Events. One Service's status waits for its own
-   VirtualIPs only, not for every other Service's;
-6. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
+1. for each Service it serves, side by side: floatip's finalizer, before any address is
+   recorded for it (a Service deleted in between then still waits for its VirtualIPs to go),
+   then at once the new VirtualIPs it is first to hold (each lands in the VirtualIP informer
+   at once, so the next pass counts its address as taken even before the watch brings it). A
+   new Service's address waits for its own finalizer, not for every other Service's;
+2. once every finalizer was tried, beside those creates: the deletions the plan decided
+   (VirtualIPs whose Service let go of them; their own finalizer releases the address on the
+   node first; a create never takes an address a VirtualIP being deleted still has, as
+   `allocation` counts those taken), the VirtualIPs whose Services changed (a Service joined
+   or left a shared address: their `services.SERVICES_ANNOTATION` and sharing key, a JSON
+   patch guarded by the list read) and those whose pool's template changed;
+3. each Service's status where it changed, once every VirtualIP it holds that this pass
+   creates was tried: right after its own finalizer and creates, or, when it shares an address
+   another Service creates in this pass, at the end of the pass (`servicestatuswriting`: in
+   the background, so the next pass need not wait for them; a Service's first status waits a
+   moment for its announcement, so one write says both);
+4. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
    floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
    its finalizer removed.
 
 In steady state nothing is written. Only the leader writes; a write that does not land is
-logged and the next pass decides again. Each step's writes run side by side, at most
+logged and the next pass decides again. A pass's writes run side by side, at most
 `WRITE_BATCH` in flight (a sliding window, as the VirtualIP reconciler's); each Service's own
 writes stay in the order above.
 """
@@ -31,23 +35,27 @@ writes stay in the order above.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import services, status, times
+from floatip.api import services, status
 from floatip.kube import client, paths
 from floatip_operator import (
     allocation,
     holdings,
     informing,
     leadership,
+    memo,
     metrics,
     passloop,
     posting,
+    serviceinputs,
     servicerecords,
     servicerequests,
     servicestatuses,
+    servicestatuswriting,
 )
 
 log = logs.get(__name__)
@@ -97,12 +105,22 @@ class ServiceWriter:
         self.loop = passloop.PassLoop(
             "service", self.pass_once, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
         )
+        self.window = asyncio.Semaphore(WRITE_BATCH)
+        self.inputs = serviceinputs.Inputs(default_class=default_class)
+        self._templates: memo.Memo[dict[str, Any] | None] = memo.Memo()
+        self.statuses = servicestatuswriting.StatusWrites(
+            api=api, services=services_, vips=vips, elector=elector, poster=poster,
+            poke=self.poke, failed=self._failed,
+        )  # fmt: skip
 
     def poke(self) -> None:
         self.loop.poke()
 
     async def run(self) -> None:
-        await self.loop.run()
+        try:
+            await self.loop.run()
+        finally:
+            self.statuses.cancel()
 
     def ready(self) -> bool:
         informers = (self.services, self.pools, self.vips, self.namespaces)
@@ -111,94 +129,96 @@ class ServiceWriter:
     async def pass_once(self) -> None:
         if not self.ready():
             return
-        ours: dict[str, dict[str, Any]] = {}
-        letting_go: list[dict[str, Any]] = []
-        for key, body in self.services.store.items():
-            serving = servicerequests.is_floatips(body, default_class=self.default_class)
-            if serving and not servicerequests.being_deleted(body):
-                ours[key] = body
-            elif services.FINALIZER in (body["metadata"].get("finalizers") or []):
-                letting_go.append(body)
-        requests = {key: servicerequests.read(body) for key, body in ours.items()}
-        namespaces = {
-            name: dict(body["metadata"].get("labels") or {})
-            for name, body in self.namespaces.store.items()
-        }
-        pool_views = [
-            holdings.pool_view(b)
-            for b in self.pools.store.values()
-            if not b["metadata"].get("deletionTimestamp")
-        ]
-        vip_views = [v for b in self.vips.store.values() if (v := holdings.vip_view(b))]
-        plan = allocation.plan(requests.values(), pool_views, vip_views, namespaces)
+        read = self.inputs.read(
+            self.services.store, self.pools.store, self.vips.store, self.namespaces.store
+        )
+        ours, requests = read.ours, read.requests
+        pool_views, vip_views = read.pool_views, read.vip_views
+        plan = allocation.plan(requests.values(), pool_views, vip_views, read.namespaces)
 
-        window = asyncio.Semaphore(WRITE_BATCH)
-        finalized = await _each(window, (self._finalize(body) for body in ours.values()))
-        unready = {key for key, ok in zip(ours, finalized, strict=True) if not ok}
+        finalized = {key: asyncio.get_running_loop().create_future() for key in ours}
+        creates: dict[str, list[holdings.NewVip]] = {}
+        for new in plan.creates:
+            creates.setdefault(new.service, []).append(new)
+        creator = {new.name: new.service for new in plan.creates}
+        self.statuses.forget_except(ours)
+        # A Service's status follows its own finalizer and creates at once; one holding an
+        # address another Service creates in this pass (a sharer) waits for the whole pass.
+        early = {
+            key: functools.partial(self.statuses.offer, self.services.store.get(key, ours[key]),
+                                   requests[key], result)
+            for key, result in plan.results.items()
+            if all(creator.get(held.vip, key) == key for held in result.held)
+        }  # fmt: skip
+        admits = (
+            self._admit(k, body, creates.get(k, []), finalized, then=early.get(k))
+            for k, body in ours.items()
+        )
+        await asyncio.gather(*admits, self._rewrite(plan, pool_views, vip_views, finalized))
+        unready = {key for key, done in finalized.items() if not done.result()}
+        for key, result in plan.results.items():
+            if key not in unready and key not in early:
+                self.statuses.offer(self.services.store.get(key, ours[key]), requests[key], result)
+        listed = {key for v in vip_views for key in v.services}
         await _each(
-            window,
+            self.window,
+            (
+                self._let_go(body)
+                for body in read.letting_go
+                if servicerecords.service_key(body) not in listed
+            ),
+        )
+
+    async def _admit(
+        self,
+        key: str,
+        body: Mapping[str, Any],
+        creates: Iterable[holdings.NewVip],
+        finalized: Mapping[str, asyncio.Future[bool]],
+        *,
+        then: Callable[[], None] | None,
+    ) -> None:
+        """One Service's own sequence: floatip's finalizer, then at once the VirtualIPs it is
+        first to hold (listing only the Services whose finalizer is on), then ``then`` (its
+        status). Services run side by side, so a new Service's address waits for its own
+        finalizer, not every other's, and a status for its own writes, not the whole pass's."""
+        done = False
+        try:
+            ops = servicerecords.finalizers(body, add=True)
+            if ops is None:
+                done = True
+            else:
+                async with self.window:
+                    done = await self._patch_service(body, ops)
+        finally:
+            finalized[key].set_result(done)
+        if not done:
+            return
+        for new in creates:
+            kept = [k for k in new.services if k not in finalized or await finalized[k]]
+            async with self.window:
+                await self._create(new._replace(services=tuple(kept)))
+        if then is not None:
+            then()
+
+    async def _rewrite(
+        self,
+        plan: holdings.Plan,
+        pool_views: Iterable[holdings.PoolView],
+        vip_views: Iterable[holdings.VipView],
+        finalized: Mapping[str, asyncio.Future[bool]],
+    ) -> None:
+        """The deletions, member lists and templates the plan decided, once every Service's
+        finalizer was tried (a member list names only Services whose finalizer is on)."""
+        unready = {key for key, done in finalized.items() if not await done}
+        await _each(
+            self.window,
             [
                 *(self._delete(name, why) for name, why in plan.deletes.items()),
                 *(self._update(name, members, unready) for name, members in plan.updates.items()),
                 *self._retemplate(pool_views, vip_views, plan.deletes),
             ],
         )
-        creates: dict[str, list[holdings.NewVip]] = {}
-        for new in plan.creates:
-            if new.service not in unready:
-                kept = tuple(k for k in new.services if k not in unready)
-                creates.setdefault(new.service, []).append(new._replace(services=kept))
-        attempted = {new.name: asyncio.Event() for news in creates.values() for new in news}
-        await asyncio.gather(
-            *(
-                self._allocate(
-                    window, creates.get(key, []), attempted,
-                    body=ours[key], request=requests[key], result=result,
-                )
-                for key, result in plan.results.items()
-                if key not in unready
-            )
-        )  # fmt: skip
-        listed = {key for v in vip_views for key in v.services}
-        await _each(
-            window,
-            (
-                self._let_go(body)
-                for body in letting_go
-                if servicerecords.service_key(body) not in listed
-            ),
-        )
-
-    async def _allocate(
-        self,
-        window: asyncio.Semaphore,
-        creates: list[holdings.NewVip],
-        attempted: Mapping[str, asyncio.Event],
-        *,
-        body: Mapping[str, Any],
-        request: servicerequests.Request,
-        result: holdings.Result,
-    ) -> None:
-        """One Service's own sequence: the VirtualIPs it is first to hold, then (once every
-        VirtualIP it holds that this pass creates was tried, its own or a sharer's) its status.
-        Services run side by side, `WRITE_BATCH` writes in flight in all."""
-        try:
-            for new in creates:
-                async with window:
-                    await self._create(new)
-        finally:
-            for new in creates:
-                attempted[new.name].set()
-        for held in result.held:
-            if held.vip in attempted:
-                await attempted[held.vip].wait()
-        async with window:
-            await self._write_status(self.services.store.get(request.key, body), request, result)
-
-    async def _finalize(self, body: Mapping[str, Any]) -> bool:
-        """Floatip's finalizer on a Service it serves; False when it is not there yet."""
-        ops = servicerecords.finalizers(body, add=True)
-        return ops is None or await self._patch_service(body, ops)
 
     async def _patch_service(self, body: Mapping[str, Any], ops: list[dict[str, Any]]) -> bool:
         meta = body["metadata"]
@@ -256,7 +276,18 @@ class ServiceWriter:
         deleting: Mapping[str, str],
     ) -> list[Awaitable[bool]]:
         """The writes that give each pool's VirtualIPs its edited template."""
-        found = servicerecords.retemplates(pool_views, vip_views, self.vips.store, deleting)
+        pool_versions = {name: memo.version(body) for name, body in self.pools.store.items()}
+
+        def patch_of(body: Mapping[str, Any], pool: holdings.PoolView) -> dict[str, Any] | None:
+            name = str(body["metadata"].get("name"))
+            seen = (memo.version(body), pool.name, pool_versions.get(pool.name))
+            derive = functools.partial(servicerecords.template_patch, body, pool)
+            return self._templates.get(name, seen, derive)
+
+        found = servicerecords.retemplates(
+            pool_views, vip_views, self.vips.store, deleting, patch_of=patch_of
+        )
+        self._templates.keep_only(self.vips.store)
         return [self._write_template(name, pool, patch) for name, pool, patch in found]
 
     async def _write_template(self, name: str, pool: str, patch: dict[str, Any]) -> bool:
@@ -286,52 +317,13 @@ class ServiceWriter:
         )
         return True
 
-    async def _write_status(
-        self, body: Mapping[str, Any], request: servicerequests.Request, result: holdings.Result
-    ) -> bool:
-        previous = status.of(body)
-        new = servicestatuses.build(
-            previous,
-            result,
-            request.families,
-            self.vips.store,
-            generation=int(body["metadata"].get("generation") or 0),
-            now=times.timestamp(times.now()),
-        )
-        if not servicestatuses.changed(previous, new):
-            return True
-        if not await self._put_status(body, new):
-            return False
-        for notice in servicestatuses.service_notices(previous, new, result):
-            log.info("service", service=request.key, reason=notice.reason.value, note=notice.note)
-            self.poster.post(servicestatuses.regarding(body), notice)
-        return True
-
-    async def _put_status(self, body: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        if not self.elector.is_leader:
-            return False
-        meta = body["metadata"]
-        patch = servicestatuses.patch(new, str(meta.get("resourceVersion")))
-        try:
-            answer = await self.api.request(
-                "PATCH",
-                paths.service_status(meta["namespace"], meta["name"]),
-                body=patch,
-                content_type=client.MERGE_PATCH,
-            )
-        except client.ApiError as exc:
-            key = servicerecords.service_key(body)
-            return await self._failed("service status", key, exc, races=(409,))
-        self.services.put(answer)
-        return True
-
     async def _let_go(self, body: Mapping[str, Any]) -> bool:
         """Clear floatip's status of a Service it no longer serves, then remove its finalizer."""
         previous = status.of(body)
         if not servicerequests.being_deleted(body):
             cleared = servicestatuses.released(previous)
             if servicestatuses.changed(previous, cleared):
-                if not await self._put_status(body, cleared):
+                if not await self.statuses.put(body, cleared):
                     return False
                 for notice in servicestatuses.service_notices(previous, cleared, holdings.Result()):
                     self.poster.post(servicestatuses.regarding(body), notice)

@@ -14,8 +14,10 @@ stand-ins (`floatip_lab.standins`):
    again every max(0.2 s, N / 1,000 s) until it answers: the resolution of ``answer_s``,
    keeping the client's connections under 1,000 a second beside the system measured);
 2. ``api_writes_per_s_per_node``: the API server's own write counters
-   (``apiserver_request_total``) over ``--steady-seconds`` once every VirtualIP is Ready and
-   every agent sure of the API, divided by the nodes;
+   (``apiserver_request_total``) over ``--steady-seconds`` once every VirtualIP is Ready,
+   every agent sure of the API and the creation's Events posted (the operator posts them from
+   a queue behind its writes: no Event POST for a second, `EVENTS_QUIET_TIMEOUT` s at most, so
+   Events that never stop still count), divided by the nodes;
 3. ``restart_moves``: every operator replica restarted (the lab's ``restart-operator``
    fault); once the new leader has given a Service created after the restart an address,
    the Services whose address is not what it was (must be 0);
@@ -56,6 +58,7 @@ POOLS = f"/apis/{names.GROUP}/{names.VERSION}/{names.POOL_PLURAL}"
 POLL = 0.2
 PROGRESS_EVERY = 2.0
 SETTLE_SECONDS = 2.0
+EVENTS_QUIET_TIMEOUT = 30.0  # seconds the steady state waits for the creation's Events, at most
 SWEEP_INTERVAL = 0.2  # seconds before the client asks a silent address again (at least)
 SWEEP_BUDGET = 1000  # and at most this many questions a second in all: each is a TCP connection
 
@@ -192,7 +195,8 @@ def allocate_and_answer(
     say(
         f"every Service's VirtualIP had its present holder and readiness {held_at - start:.2f} s "
         "after the first create; answer_s adds the lab's stand-ins (the endpoints controller "
-        "writes 5 EndpointSlices at a time, each kube-proxy reloads its whole table)"
+        "writes 5 EndpointSlices at a time, each kube-proxy loads its table at most once a "
+        "second after a burst of 2)"
     )
     say(
         f"every Service had an address after {allocated_at - start:.2f} s and answered the "
@@ -216,7 +220,25 @@ def settle(lab: session.Session, vips: scale_lab.StatusWatch, service_names: Seq
     )
     lab.wait_agents_sure()
     time.sleep(SETTLE_SECONDS)
+    events_posted(lab, say)
     say("settled: every Service's VirtualIP Ready, every agent sure of the API")
+
+
+def events_posted(lab: session.Session, say: Say) -> None:
+    """Until a second passes with no Event posted (`EVENTS_QUIET_TIMEOUT` s at most)."""
+
+    def posted() -> int:
+        return failover.write_counts(lab.api.text("/metrics")).get("POST events", 0)
+
+    started, last = time.monotonic(), posted()
+    while time.monotonic() - started < EVENTS_QUIET_TIMEOUT:
+        time.sleep(1.0)
+        now = posted()
+        if now == last:
+            say(f"the creation's Events posted ({time.monotonic() - started:.1f} s after settling)")
+            return
+        last = now
+    say(f"Events still posted after {EVENTS_QUIET_TIMEOUT:g} s: the steady state counts them")
 
 
 def steady_writes(lab: session.Session, seconds: float, say: Say) -> float:

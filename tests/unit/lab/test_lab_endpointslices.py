@@ -162,3 +162,26 @@ def test_plan_replaces_the_slices_of_an_earlier_service_of_the_same_name() -> No
         ("delete", "web-abcde"),
         ("create", ""),
     ]
+
+
+def test_a_pods_change_concerns_the_services_selecting_it_before_or_after() -> None:
+    """The controller queues only the Services a Pod's change concerns (its old labels or its
+    new), in the Pod's namespace: the real controller's getPodServiceMemberships."""
+    services = [
+        service("web"),
+        service("api", selector={"app": "api"}),
+        service("none", selector=None),
+        {**service("elsewhere"), "metadata": {"name": "elsewhere", "namespace": "other"}},
+    ]
+    web, api = pod("server1", "192.0.2.11"), pod("server1", "192.0.2.11", labels={"app": "api"})
+    assert es.selecting(services, [web]) == [("default", "web")]
+    assert es.selecting(services, [web, api]) == [("default", "web"), ("default", "api")]
+    assert es.selecting(services, [pod("server1", "192.0.2.11", labels={})]) == []
+
+
+def test_a_slice_names_its_service_only_when_this_controller_manages_it() -> None:
+    [write] = es.plan([service()], THREE, [])
+    stored = created(dict(write.body), "web-abcde")
+    assert es.owner(stored) == ("default", "web")
+    foreign = {**stored, "metadata": {**stored["metadata"], "labels": {es.SERVICE_NAME: "web"}}}
+    assert es.owner(foreign) is None

@@ -118,3 +118,35 @@ def test_nft_accepts_the_script() -> None:
             assert done.returncode == 0, done.stderr
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def named(name: str, address: str, policy: str = "Cluster") -> dict[str, Any]:
+    body = service(policy, ingress=[{"ip": address}])
+    body["metadata"] = {"name": name, "namespace": "default"}
+    return body
+
+
+def owned_by(name: str, *endpoints: dict[str, Any]) -> dict[str, Any]:
+    body = slice_(*endpoints)
+    body["metadata"] = {"namespace": "default", "labels": {proxyrules.SERVICE_NAME: name}}
+    return body
+
+
+def test_a_programme_recomputes_only_the_services_named_and_plans_as_entries_does() -> None:
+    """kube-proxy's change trackers: a sync recomputes the Services named since, keeps the
+    others as they were, and drops a Service that is gone; its plan is `entries`' answer."""
+    services = {("default", n): named(n, f"192.0.2.{100 + i}") for i, n in enumerate("abc")}
+    slices = {("default", n): [owned_by(n, endpoint("server1", "192.0.2.11"))] for n in "abc"}
+    programme = proxyrules.Programme("server1")
+    programme.update(services, services, slices)
+    all_slices = [s for found in slices.values() for s in found]
+    assert programme.plan() == proxyrules.entries(services.values(), all_slices, "server1")
+    moved = {**slices, ("default", "a"): [owned_by("a", endpoint("server2", "192.0.2.12"))]}
+    programme.update([], services, moved)  # nothing named: nothing recomputed
+    assert programme.plan()[0].backends == (("192.0.2.11", 80),)
+    programme.update([("default", "a")], services, moved)
+    assert programme.plan()[0].backends == (("192.0.2.12", 80),)
+    gone = {k: v for k, v in services.items() if k != ("default", "b")}
+    programme.update([("default", "b")], gone, moved)
+    assert [e.service for e in programme.plan()] == ["default/a", "default/c"]
+    assert sorted(programme.keys()) == [("default", "a"), ("default", "c")]

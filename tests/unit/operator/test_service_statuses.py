@@ -8,7 +8,10 @@ conditions kept; an unchanged world builds an identical status (no write) with t
 transition times; Events IPAllocated, IPReleased, AllocationFailed (once per new failure) and
 AddressOutsidePool; an address is handed out (ingress) only once a node probed it free on the
 wire and announced it, AddressInUseOnWire (and one AllocationFailed) while a foreign host
-answers the probe; the released status drops only floatip's parts.
+answers the probe; the released status drops only floatip's parts; a first status that says
+only "allocated, announcement pending" is worth holding back for the announcement (first_news),
+and nothing else is: not a later status, not one with an address handed out, not a failure or
+an address in use on the wire.
 """
 
 from __future__ import annotations
@@ -152,3 +155,21 @@ def test_an_address_is_handed_out_only_once_probed_free_on_the_wire() -> None:
     kept = build(Result((V4,)), intruded, freed)
     assert kept["loadBalancer"] == freed["loadBalancer"]
     assert conditions(kept)["floatip.io/Allocated"][:2] == ("True", "Allocated")
+
+
+def test_only_a_first_status_saying_announcement_pending_is_held_back() -> None:
+    """`first_news`: the Service loop waits a little before writing it, so one write normally
+    carries the ingress and both conditions."""
+    other_only = {"loadBalancer": {}, "conditions": [OTHER]}
+    pending = build(Result((V4,)), {V4.vip: {"status": {"holder": "server1"}}}, other_only)
+    assert servicestatuses.first_news(other_only, pending)
+    assert servicestatuses.first_news(None, build(Result((V4,)), {}))  # VirtualIP not created yet
+    assert not servicestatuses.first_news(pending, build(Result((V4,)), {}, pending))  # not first
+    done = build(Result((V4,)), {V4.vip: ready("server1")}, other_only)
+    assert done["loadBalancer"]["ingress"]
+    assert not servicestatuses.first_news(other_only, done)
+    failure = Failure(services.Reason.POOL_EXHAUSTED, "every IPv4 address of pool blue is taken")
+    assert not servicestatuses.first_news(None, build(Result((), failure), {}))
+    in_use = build(Result((V4,)), {V4.vip: probing("server1", "02:00:00:00:00:99")})
+    assert conditions(in_use)["floatip.io/Allocated"][1] == services.Reason.IN_USE_ON_WIRE.value
+    assert not servicestatuses.first_news(None, in_use)
