@@ -4,9 +4,12 @@ The store hands its objects out shared (reads, watch events, the old side of a w
 real server's watch cache does, so a write works on a private copy. ``copy.deepcopy`` pays for
 a memo of every node and for dispatch on arbitrary types; stored objects are plain JSON trees
 (dicts, lists, immutable scalars), which :func:`deep` copies through orjson (encoded and
-decoded again, compiled) in a ninth of the time. Anything else (a YAML body's timestamps, a
-tuple, a subclass of str such as a CEL value) is copied node by node, and what is not JSON at
-all still goes through ``copy.deepcopy``.
+decoded again, compiled) in a third of the time. What orjson refuses (a YAML body's
+timestamps, a subclass of str or int such as a CEL value, an integer beyond 64 bits) is copied
+node by node, and what is not JSON at all still goes through ``copy.deepcopy``. The round trip
+would turn a tuple into a list, an enum or a UUID into its value and a NaN into null; no
+stored object holds one (bodies are decoded JSON or YAML, the server's own fields are built
+as JSON), and the answers were always JSON anyway.
 """
 
 from __future__ import annotations

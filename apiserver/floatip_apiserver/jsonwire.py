@@ -2,11 +2,11 @@
 
 The real server's encoders are compiled; Python's ``json`` module spent a twentieth of this
 server's CPU encoding answers and watch events while a thousand VirtualIPs were created, and
-orjson does the same work in a tenth of the time. It is used only where its output and
-Python's mean the same thing: anything orjson would encode differently or not at all (a
-YAML body's timestamps, subclasses of str or int such as CEL values, integers beyond 64 bits)
-goes through ``json`` as before, and so does a body orjson will not decode (then ``json``'s
-own error, or its answer for a number orjson refuses, is what the client gets).
+orjson does the same work in a tenth of the time. What orjson refuses to encode (a YAML
+body's timestamps, subclasses of str or int such as CEL values, integers beyond 64 bits) goes
+through ``json`` as before, and so does a body orjson will not decode (then ``json``'s own
+error, or its answer for a number orjson refuses, is what the client gets). Where the two
+differ otherwise, ``json`` did not write JSON (a NaN) or failed (an enum, a UUID).
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,9 +77,7 @@ async def stream(
         except status.ApiError as exc:  # like the watch cache: 200, then one ERROR event
             expired = web.StreamResponse(headers={"Content-Type": "application/json"})
             await expired.prepare(request)
-            await expired.write(
-                json.dumps({"type": "ERROR", "object": exc.status()}).encode() + b"\n"
-            )
+            await expired.write(_encode("ERROR", exc.status()))
             await expired.write_eof()
             return expired
     watcher = store.subscribe(res.key, namespace)
