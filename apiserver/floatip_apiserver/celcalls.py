@@ -84,10 +84,14 @@ def _call(func: Any, token: lark.Token, member: list[Any], values: list[Any]) ->
     try:
         return func(*member, *values)
     except ValueError as ex:
-        error = CELEvalError("return error for overflow", ex.__class__, ex.args, token=token)
-        error.__cause__ = ex
-        return error
+        return raised("return error for overflow", ex, token=token)
     except (TypeError, AttributeError) as ex:
-        error = CELEvalError("no such overload", ex.__class__, ex.args, token=token)
-        error.__cause__ = ex
-        return error
+        return raised("no such overload", ex, token=token)
+
+
+def raised(text: str, ex: Exception, **where: Any) -> CELEvalError:
+    """The error value celpy's interpreter makes of what a function raised (``tree=`` or
+    ``token=``: the node it names), with the exception as its cause."""
+    error = CELEvalError(text, ex.__class__, ex.args, **where)
+    error.__cause__ = ex
+    return error

@@ -58,12 +58,6 @@ def _trees(tree: lark.Tree[Any]) -> list[lark.Tree[Any]] | None:
     return children if all(isinstance(c, lark.Tree) for c in children) else None
 
 
-def _overload_error(text: str, ex: Exception, tree: lark.Tree[Any]) -> CELEvalError:
-    value = CELEvalError(text, ex.__class__, ex.args, tree=tree)
-    value.__cause__ = ex
-    return value
-
-
 def _binary_logic(operator: str) -> Builder:
     """Evaluator.conditionalor / conditionaland with two operands (both evaluated)."""
 
@@ -102,7 +96,7 @@ def _conditional(tree: lark.Tree[Any], functions: Functions) -> Step | None:
         except TypeError as ex:
             text = "found no matching overload for _?_:_ applied to "
             kinds = f"'({type(cond_value)}, {type(left)}, {type(right)})'"
-            return _overload_error(text + kinds, ex, tree)
+            return celcalls.raised(text + kinds, ex, tree=tree)
 
     return step
 
@@ -135,7 +129,7 @@ def _binary(steps: tuple[Step, Step], func: Any, label: str, tree: lark.Tree[Any
             return func(left, right)
         except TypeError as ex:
             text = f"found no matching overload for {label} applied to "
-            return _overload_error(f"{text}'({type(left)}, {type(right)})'", ex, tree)
+            return celcalls.raised(f"{text}'({type(left)}, {type(right)})'", ex, tree=tree)
 
     return step
 
@@ -157,9 +151,9 @@ def _unary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
             return func(right)
         except TypeError as ex:
             text = f"found no matching overload for {kind!r} applied to '({type(right)})'"
-            return _overload_error(text, ex, tree)
+            return celcalls.raised(text, ex, tree=tree)
         except ValueError as ex:
-            return _overload_error("return error for overflow", ex, tree)
+            return celcalls.raised("return error for overflow", ex, tree=tree)
 
     return step
 
@@ -212,11 +206,11 @@ def _member_index(tree: lark.Tree[Any], functions: Functions) -> Step | None:
             return func(member, index)
         except TypeError as ex:
             text = "found no matching overload for _[_] applied to "
-            return _overload_error(f"{text}'({type(member)}, {type(index)})'", ex, tree)
+            return celcalls.raised(f"{text}'({type(member)}, {type(index)})'", ex, tree=tree)
         except KeyError as ex:
-            return _overload_error("no such key", ex, tree)
+            return celcalls.raised("no such key", ex, tree=tree)
         except IndexError as ex:
-            return _overload_error("invalid_argument", ex, tree)
+            return celcalls.raised("invalid_argument", ex, tree=tree)
 
     return step
 
