@@ -87,33 +87,29 @@ async def take(
         )
     ifname = placement.link.name
     handing = _begin_handoff(assignment, ifname, io=io, config=config)
+    added = False
     try:
         result = await _probe(assignment, ifname, io=io, config=config)
-    except BaseException:
-        await _call_off(handing, name, io=io)
-        raise
-    if not result.free:
-        await _call_off(handing, name, io=io)
-        note = (
-            f"{address} is already answered for by {', '.join(sorted(result.foreign))} on "
-            f"{ifname}: not taking it. Find the host with that MAC and remove the address "
-            "there; floatip probes again and takes it once it is free"
-        )
-        return Refused(
-            problems.Reason.PROBE_CONFLICT, problems.Action.PROBE, note,
-            config.probe_retry_seconds, foreign=sorted(result.foreign)[0],
-        )  # fmt: skip
-    if handing is not None and await handing:
-        log.info("flow-handoff-started", vip=name, previous=assignment.announced_node,
-                 seconds=config.flow_handoff_seconds)  # fmt: skip
-    if news():  # it may have come while the handoff's rules were loading
-        await _call_off(handing, name, io=io)
-        return None
-    try:
+        if not result.free:
+            note = (
+                f"{address} is already answered for by {', '.join(sorted(result.foreign))} "
+                f"on {ifname}: not taking it. Find the host with that MAC and remove the "
+                "address there; floatip probes again and takes it once it is free"
+            )
+            return Refused(
+                problems.Reason.PROBE_CONFLICT, problems.Action.PROBE, note,
+                config.probe_retry_seconds, foreign=sorted(result.foreign)[0],
+            )  # fmt: skip
+        if handing is not None and await handing:
+            log.info("flow-handoff-started", vip=name, previous=assignment.announced_node,
+                     seconds=config.flow_handoff_seconds)  # fmt: skip
+        if news():  # it may have come while the handoff's rules were loading
+            return None
         await io.kernel.add(address, ifname=ifname, snapshot=snapshot)
-    except BaseException:
-        await _call_off(handing, name, io=io)
-        raise
+        added = True
+    finally:
+        if not added:  # refused, news, a failed add, cancelled: no take, no handoff
+            await _call_off(handing, name, io=io)
     if handing is not None and handing.result():
         io.handoffs.arm(name)  # its window covers the time after the MAC flip
     return Taken(decisions.Held(address, ifname, assignment.epoch), result.peers, started)
