@@ -46,9 +46,7 @@ class Handoffs:
     async def begin(self, name: str, planned: handoff.Handoff) -> bool:
         """Send stray segments of the previous holder's flows there until `end`, or until
         `seconds` after `arm`. True once the rules are in force."""
-        old = self._ends.pop(name, None)
-        if old is not None:
-            old.cancel()
+        self._disarm(name)
         self.active[name] = planned
         if not await self._apply():
             self.active.pop(name, None)
@@ -61,12 +59,16 @@ class Handoffs:
         """The address is added: ``name``'s handoff ends by itself `seconds` from now."""
         if name not in self.active:
             return
-        old = self._ends.pop(name, None)
-        if old is not None:
-            old.cancel()
+        self._disarm(name)
         self._ends[name] = asyncio.get_running_loop().call_later(
             self.seconds, self._end_later, name
         )
+
+    def _disarm(self, name: str) -> None:
+        """No timer ends ``name``'s handoff any more."""
+        timer = self._ends.pop(name, None)
+        if timer is not None:
+            timer.cancel()
 
     def _end_later(self, name: str) -> None:
         task = asyncio.create_task(self.end(name), name=f"handoff-end-{name}")
@@ -75,9 +77,7 @@ class Handoffs:
 
     async def end(self, name: str) -> None:
         """End ``name``'s handoff now, if it has one."""
-        timer = self._ends.pop(name, None)
-        if timer is not None:
-            timer.cancel()
+        self._disarm(name)
         if self.active.pop(name, None) is not None:
             await self._apply()
             log.info("flow-handoff-ended", vip=name)
