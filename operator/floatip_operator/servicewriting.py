@@ -142,14 +142,17 @@ class ServiceWriter:
             creates.setdefault(new.service, []).append(new)
         creator = {new.name: new.service for new in plan.creates}
         self.statuses.forget_except(ours)
-        # A Service's status follows its own finalizer and creates at once; one holding an
-        # address another Service creates in this pass (a sharer) waits for the whole pass.
+
+        # A Service's status (from its newest body) follows its own finalizer and creates at
+        # once; one holding an address another Service creates in this pass waits for the pass.
+        def offer(key: str, result: holdings.Result) -> None:
+            self.statuses.offer(self.services.store.get(key, ours[key]), requests[key], result)
+
         early = {
-            key: functools.partial(self.statuses.offer, self.services.store.get(key, ours[key]),
-                                   requests[key], result)
+            key: functools.partial(offer, key, result)
             for key, result in plan.results.items()
             if all(creator.get(held.vip, key) == key for held in result.held)
-        }  # fmt: skip
+        }
         admits = (
             self._admit(k, body, creates.get(k, []), finalized, then=early.get(k))
             for k, body in ours.items()
@@ -158,7 +161,7 @@ class ServiceWriter:
         unready = {key for key, done in finalized.items() if not done.result()}
         for key, result in plan.results.items():
             if key not in unready and key not in early:
-                self.statuses.offer(self.services.store.get(key, ours[key]), requests[key], result)
+                offer(key, result)
         listed = {key for v in vip_views for key in v.services}
         await _each(
             self.window,
