@@ -66,13 +66,14 @@ class Controller:
         self.changed = threading.Event()
         self.queue = informers.Queue(self.changed)
         selector = f"{endpointslices.MANAGED_BY}={endpointslices.CONTROLLER}"
-        self.services = informers.Informer(
-            client, SERVICES, self.changed, touched=self._service_touched
+        self.services = informers.Informer(client, SERVICES, self.changed, queue=self.queue)
+        self.pods = informers.Informer(
+            client, PODS, self.changed, queue=self.queue, keys=self._selecting
         )
-        self.pods = informers.Informer(client, PODS, self.changed, touched=self._pod_touched)
         self.slices = informers.Informer(
-            client, SLICES, self.changed, label_selector=selector, touched=self._slice_touched
-        )
+            client, SLICES, self.changed, label_selector=selector, queue=self.queue,
+            keys=lambda obj: [key] if (key := endpointslices.owner(obj)) is not None else [],
+        )  # fmt: skip
         self._writers = concurrent.futures.ThreadPoolExecutor(WORKERS, "endpoints-write")
 
     def start(self) -> None:
@@ -81,27 +82,9 @@ class Controller:
         for informer in (self.services, self.pods, self.slices):
             informer.synced.wait()
 
-    def _service_touched(self, old: informers.Obj | None, new: informers.Obj | None) -> None:
-        if old is None and new is None:
-            self.queue.add_everything()
-        else:
-            self.queue.add(informers.key_of(obj) for obj in (old, new) if obj is not None)
-
-    def _pod_touched(self, old: informers.Obj | None, new: informers.Obj | None) -> None:
-        if old is None and new is None:
-            self.queue.add_everything()
-        else:
-            pods = [obj for obj in (old, new) if obj is not None]
-            self.queue.add(endpointslices.selecting(self.services.items(), pods))
-
-    def _slice_touched(self, old: informers.Obj | None, new: informers.Obj | None) -> None:
-        if old is None and new is None:
-            self.queue.add_everything()
-        else:
-            self.queue.add(
-                key for obj in (old, new) if obj is not None
-                if (key := endpointslices.owner(obj)) is not None
-            )  # fmt: skip
+    def _selecting(self, pod: informers.Obj) -> list[informers.Key]:
+        """The Services a Pod's change concerns: those selecting it (before or after)."""
+        return endpointslices.selecting(self.services.items(), [pod])
 
     def sync(self) -> bool:
         """One pass: the writes the queued Services call for. False if one failed (their

@@ -71,7 +71,7 @@ def selecting(
             if pod_meta.get("namespace") == meta.get("namespace") and selects(
                 selector, pod_meta.get("labels") or {}
             ):
-                found.append(_service_key(service))
+                found.append(service_key(service))
                 break
     return found
 
@@ -253,9 +253,9 @@ def plan(
             owner = (str(meta.get("namespace")), str((meta.get("labels") or {}).get(SERVICE_NAME)))
             by_service.setdefault(owner, []).append(existing)
     writes: list[Write] = []
-    for service in sorted(services, key=_service_key):
+    for service in sorted(services, key=service_key):
         spec = service.get("spec") or {}
-        have = sorted(by_service.get(_service_key(service), []), key=_name)
+        have = sorted(by_service.get(service_key(service), []), key=_name)
         if spec.get("type") == "ExternalName":
             writes += [_delete(s) for s in have]
         elif spec.get("selector"):
@@ -289,7 +289,8 @@ def _delete(slice_: Mapping[str, Any]) -> Write:
     return Write("delete", _namespace(slice_), _name(slice_))
 
 
-def _service_key(service: Mapping[str, Any]) -> tuple[str, str]:
+def service_key(service: Mapping[str, Any]) -> tuple[str, str]:
+    """A Service's (namespace, name), as slices name their owner."""
     meta = service.get("metadata") or {}
     return str(meta.get("namespace")), str(meta.get("name"))
 

@@ -5,10 +5,10 @@ The lab's stand-ins for Kubernetes' own controllers (`floatip_lab.endpoints`,
 informers' caches: each keeps one `Informer` per collection, and a change to any of them sets
 a shared `threading.Event` that wakes the stand-in's one loop. So the watchers only record
 (kopf's rule: the watcher queues, one worker acts). Like the real ones, a loop works on what
-changed, not on everything: an informer's ``touched`` hook sees each change (the object before
-and after) and names the keys it concerns into a `Queue` (client-go's workqueue: a key added
-twice before it is taken is synced once); after a (re)list it is told everything may have
-changed.
+changed, not on everything: an informer given a `Queue` (client-go's workqueue: a key added
+twice before it is taken is synced once) names into it, at each change, the keys its
+``keys`` function finds in the object before and after; after a (re)list it says everything
+may have changed.
 
 A broken stream is watched again from the last resourceVersion seen; an ``ERROR`` event (410:
 that version is gone) or a failed request lists afresh, as a reflector does. The standard
@@ -27,9 +27,8 @@ from floatip_lab import kubeapi
 
 Key = tuple[str, str]  # (namespace, name)
 Obj = dict[str, Any]
-#: Called with (the object before, after) each change: None before an ADDED, None after a
-#: DELETED, and (None, None) after a (re)list, when anything may have changed.
-Touched = Callable[[Obj | None, Obj | None], None]
+#: The keys a change of this object concerns (called with the object before and after).
+Keys = Callable[[Obj], Iterable[Key]]
 RETRY_SECONDS = 0.5
 
 
@@ -77,14 +76,16 @@ class Informer:
         changed: threading.Event,
         *,
         label_selector: str = "",
-        touched: Touched | None = None,
+        queue: Queue | None = None,
+        keys: Keys = lambda obj: (key_of(obj),),
     ) -> None:
         self.path = path
         self.synced = threading.Event()  # set once the first list is in
         self._client = client
         self._changed = changed
         self._selector = label_selector
-        self._touched = touched
+        self._queue = queue
+        self._keys = keys
         self._lock = threading.Lock()
         self._objects: dict[Key, dict[str, Any]] = {}
 
@@ -126,8 +127,8 @@ class Informer:
         with self._lock:
             self._objects = {key_of(obj): obj for obj in listed.get("items") or []}
         self.synced.set()
-        if self._touched is not None:
-            self._touched(None, None)
+        if self._queue is not None:
+            self._queue.add_everything()
         self._changed.set()
         return str((listed.get("metadata") or {}).get("resourceVersion") or "")
 
@@ -149,7 +150,7 @@ class Informer:
                 else:
                     old, new = self._objects.get(key_of(obj)), obj
                     self._objects[key_of(obj)] = obj
-            if self._touched is not None:
-                self._touched(old, new)
+            if self._queue is not None:
+                self._queue.add(k for o in (old, new) if o is not None for k in self._keys(o))
             self._changed.set()
         return version

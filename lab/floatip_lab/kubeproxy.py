@@ -30,10 +30,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from floatip_agent import ratelimit
-from floatip_lab import informers, kubeapi, naming, proxyrules
+from floatip_lab import endpointslices, informers, kubeapi, naming, proxyrules
 
 SERVICES = "/api/v1/services"
 SLICES = "/apis/discovery.k8s.io/v1/endpointslices"
@@ -70,30 +70,17 @@ def apply(script: str, *, empty: bool) -> None:
         set_forwarding(True)
 
 
-def _service_keys(old: informers.Obj | None, new: informers.Obj | None) -> list[informers.Key]:
-    return [proxyrules.service_key(obj) for obj in (old, new) if obj is not None]
-
-
-def _owner_keys(old: informers.Obj | None, new: informers.Obj | None) -> list[informers.Key]:
-    return [key for obj in (old, new) if obj is not None and (key := proxyrules.owner_key(obj))]
+def _owner_keys(obj: informers.Obj) -> list[informers.Key]:
+    return [key] if (key := proxyrules.owner_key(obj)) else []
 
 
 def run(client: kubeapi.Client, node: str, ready_file: pathlib.Path | None) -> None:
     changed = threading.Event()
     queue = informers.Queue(changed)
-
-    def touched(keys: Callable[[informers.Obj | None, informers.Obj | None], list[informers.Key]]
-                ) -> informers.Touched:  # fmt: skip
-        def hook(old: informers.Obj | None, new: informers.Obj | None) -> None:
-            if old is None and new is None:
-                queue.add_everything()
-            else:
-                queue.add(keys(old, new))
-
-        return hook
-
-    services = informers.Informer(client, SERVICES, changed, touched=touched(_service_keys))
-    slices = informers.Informer(client, SLICES, changed, touched=touched(_owner_keys))
+    services = informers.Informer(
+        client, SERVICES, changed, queue=queue, keys=lambda obj: [endpointslices.service_key(obj)]
+    )
+    slices = informers.Informer(client, SLICES, changed, queue=queue, keys=_owner_keys)
     for informer in (services, slices):
         informer.start()
     for informer in (services, slices):
@@ -108,7 +95,7 @@ def run(client: kubeapi.Client, node: str, ready_file: pathlib.Path | None) -> N
         limiter.try_take()
         changed.clear()
         keys, everything = queue.take()
-        by_key = {proxyrules.service_key(s): s for s in services.items()}
+        by_key = {endpointslices.service_key(s): s for s in services.items()}
         if everything:
             keys = set(by_key) | set(programme.keys())
         programme.update(keys, by_key, proxyrules.slices_by_service(slices.items()))

@@ -29,8 +29,9 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from floatip_lab import endpointslices
+
 TABLE = "floatip_lab_kubeproxy"
-SERVICE_NAME = "kubernetes.io/service-name"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,15 +82,10 @@ def _backends(
     return tuple(sorted(ready or fallback, key=lambda p: (ipaddress.ip_address(p[0]), p[1])))
 
 
-def service_key(obj: Mapping[str, Any]) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace")), str(meta.get("name"))
-
-
 def owner_key(slice_: Mapping[str, Any]) -> tuple[str, str] | None:
     """The Service a slice belongs to (its ``kubernetes.io/service-name`` label), if any."""
     meta = slice_.get("metadata") or {}
-    owner = (meta.get("labels") or {}).get(SERVICE_NAME)
+    owner = (meta.get("labels") or {}).get(endpointslices.SERVICE_NAME)
     return (str(meta.get("namespace")), str(owner)) if owner else None
 
 
@@ -110,7 +106,7 @@ def service_entries(
     """Every ingress point of one Service and its backends, as seen from ``node`` (``slices``:
     the Service's own)."""
     spec = service.get("spec") or {}
-    name = "/".join(service_key(service))
+    name = "/".join(endpointslices.service_key(service))
     local = spec.get("externalTrafficPolicy") == "Local"
     addresses = _ingress(service)
     if not addresses:
@@ -137,7 +133,9 @@ def entries(
     by_service = slices_by_service(slices)
     found = []
     for service in services:
-        found += service_entries(service, by_service.get(service_key(service), []), node)
+        found += service_entries(
+            service, by_service.get(endpointslices.service_key(service), []), node
+        )
     return sorted(found, key=_order)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from floatip_lab import proxyrules
+from floatip_lab import endpointslices, proxyrules
 
 VIP = "192.0.2.100"
 
@@ -42,7 +42,7 @@ def endpoint(node: str, ip: str, ready: bool = True, **conditions: bool) -> dict
 
 def slice_(*endpoints: dict[str, Any], port: int = 80, name: str = "http") -> dict[str, Any]:
     return {
-        "metadata": {"namespace": "default", "labels": {proxyrules.SERVICE_NAME: "web"}},
+        "metadata": {"namespace": "default", "labels": {endpointslices.SERVICE_NAME: "web"}},
         "addressType": "IPv4",
         "ports": [{"name": name, "port": port, "protocol": "TCP"}],
         "endpoints": list(endpoints),
@@ -128,7 +128,7 @@ def named(name: str, address: str, policy: str = "Cluster") -> dict[str, Any]:
 
 def owned_by(name: str, *endpoints: dict[str, Any]) -> dict[str, Any]:
     body = slice_(*endpoints)
-    body["metadata"] = {"namespace": "default", "labels": {proxyrules.SERVICE_NAME: name}}
+    body["metadata"] = {"namespace": "default", "labels": {endpointslices.SERVICE_NAME: name}}
     return body
 
 
