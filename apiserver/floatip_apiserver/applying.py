@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from floatip_apiserver import fieldsets
@@ -82,13 +84,13 @@ def _same_owner(entry: dict[str, Any], manager: str, operation: str, subresource
 def _store(  # noqa: PLR0917
     obj: dict[str, Any],
     before: dict[str, Any] | None,
-    owners: dict[int, set[Path]],
+    owners: Mapping[int, AbstractSet[Path]],
     manager: str,
     operation: str,
     api_version: str,
     subresource: str,
-    paths: set[Path],
-    decoded: tuple[set[Path], dict[int, set[Path]]] | None = None,
+    paths: AbstractSet[Path],
+    decoded: tuple[AbstractSet[Path], Mapping[int, AbstractSet[Path]]] | None = None,
 ) -> None:
     """Write the entries back in their order: ``owners`` (index -> fields) for the old ones,
     ``paths`` for the writer's. Emptied entries go; an entry keeps its time unless its fields
@@ -122,7 +124,7 @@ def _entry(  # noqa: PLR0917
     operation: str,
     api_version: str,
     subresource: str,
-    paths: set[Path],
+    paths: AbstractSet[Path],
 ) -> dict[str, Any]:
     fields = fieldsets.encode(paths)
     if previous is not None and previous.get("fieldsV1") == fields:
@@ -142,10 +144,10 @@ def _entry(  # noqa: PLR0917
 
 def _split(
     obj: dict[str, Any] | None, manager: str, operation: str, subresource: str
-) -> tuple[set[Path], dict[int, set[Path]], list[dict[str, Any]]]:
+) -> tuple[AbstractSet[Path], dict[int, AbstractSet[Path]], list[dict[str, Any]]]:
     """(the writer's own fields, {index: fields} of everyone else's entries, the entries)."""
-    mine: set[Path] = set()
-    others: dict[int, set[Path]] = {}
+    mine: AbstractSet[Path] = frozenset()
+    others: dict[int, AbstractSet[Path]] = {}
     entries = _entries(obj)
     for index, entry in enumerate(entries):
         paths = fieldsets.decode(entry.get("fieldsV1"))

@@ -13,6 +13,7 @@ cel-python does the expression language; :mod:`celnet` adds the IP and CIDR libr
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import operator as operators
@@ -283,6 +284,8 @@ def _message(rule: Mapping[str, Any], activation: dict[str, Any]) -> str | None:
 def _walk(
     schema: Mapping[str, Any], value: Any, old: Any, has_old: bool, path: str
 ) -> list[FieldError]:
+    if has_old and value == old and not _has_transition_rules(schema):
+        return []  # ratcheting: nothing in an unchanged value without oldSelf rules is re-judged
     errors = _evaluate_rules(schema, value, old, has_old, path)
     if isinstance(value, Mapping):
         old_map = old if has_old and isinstance(old, Mapping) else {}
@@ -304,6 +307,39 @@ def _walk(
             prior = olds[i]
             errors += _walk(items, item, prior[1], prior[0], fielderrors.index(path, i))
     return errors
+
+
+#: id(schema node) -> (the node, held so the id stays its own; whether a rule at or below it
+#: reads oldSelf), for the `TRANSITIONS_KEPT` nodes looked at last
+_TRANSITIONS: collections.OrderedDict[int, tuple[Mapping[str, Any], bool]] = (
+    collections.OrderedDict()
+)
+TRANSITIONS_KEPT = 4096
+
+
+def _has_transition_rules(schema: Mapping[str, Any]) -> bool:
+    """Whether a transition rule (one reading ``oldSelf``) sits at or below this node: such a
+    rule is evaluated even where nothing changed, as the real server does (it never ratchets
+    them); every other rule of an unchanged value is ratcheted."""
+    known = _TRANSITIONS.get(id(schema))
+    if known is not None and known[0] is schema:
+        _TRANSITIONS.move_to_end(id(schema))
+        return known[1]
+    found = any(
+        compile_rule(str(rule.get("rule", ""))).transition
+        for rule in schema.get("x-kubernetes-validations") or []
+    ) or any(
+        isinstance(sub, Mapping) and _has_transition_rules(sub)
+        for sub in [
+            *(schema.get("properties") or {}).values(),
+            schema.get("additionalProperties"),
+            schema.get("items"),
+        ]
+    )
+    _TRANSITIONS[id(schema)] = (schema, found)
+    if len(_TRANSITIONS) > TRANSITIONS_KEPT:
+        _TRANSITIONS.popitem(last=False)
+    return found
 
 
 def _correlate_list(

@@ -15,8 +15,10 @@ place), everything else replaced.
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from floatip_apiserver import jsoncopy
@@ -119,7 +121,91 @@ def _collect(obj: Any, schema: Schema, prefix: Path, out: dict[Path, tuple[bool,
         out[prefix] = (True, obj)
 
 
-def encode(paths: set[Path]) -> dict[str, Any]:
+def _differing(  # noqa: PLR0917
+    old: Any,
+    new: Any,
+    schema: Schema,
+    prefix: Path,
+    before: dict[Path, tuple[bool, Any]],
+    after: dict[Path, tuple[bool, Any]],
+) -> None:
+    """The members of ``old`` and ``new`` (as `member_map` finds them) in the subtrees that are
+    not equal: a map's keys are members independently of each other, so equal values are
+    skipped and only two non-empty declared maps are compared further, key by key."""
+    if old is new or old == new:
+        return
+    if not (isinstance(old, dict) and isinstance(new, dict)) or _atomic_map(schema):
+        _collect(old, schema, prefix, before)
+        _collect(new, schema, prefix, after)
+        return
+    props: Mapping[str, Any] = (schema.get("properties") or {}) if schema is not None else {}
+    extra = schema.get("additionalProperties") if schema is not None else None
+    extra_schema = extra if isinstance(extra, Mapping) else None
+    for key in old.keys() | new.keys():
+        was, now = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if was is now or (was is not _ABSENT and now is not _ABSENT and was == now):
+            continue
+        sub = None if schema is None else props.get(key, extra_schema)
+        if (
+            isinstance(was, dict)
+            and isinstance(now, dict)
+            and was
+            and now
+            and (schema is None or key in props)
+        ):
+            _differing(was, now, sub, (*prefix, f"f:{key}"), before, after)
+            continue
+        if was is not _ABSENT:
+            _collect({key: was}, schema, prefix, before)
+        if now is not _ABSENT:
+            _collect({key: now}, schema, prefix, after)
+
+
+_ABSENT = object()
+
+
+def encode(paths: AbstractSet[Path]) -> dict[str, Any]:
+    """FieldsV1: ``{"f:spec": {"f:address": {}}}``; ``"."`` marks a member with children.
+
+    The same set always encodes to the same entry, so it is built once (`_Entries`) and shared
+    by every object that holds it: stored objects are never changed in place (a write copies
+    what it changes)."""
+    return _ENTRIES.encode(frozenset(paths))
+
+
+class _Entries:
+    """The FieldsV1 entries built last, by their paths and by identity (`decode` of an entry
+    this server wrote costs a lookup), forgetting the least recently used beyond ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.by_paths: collections.OrderedDict[frozenset[Path], dict[str, Any]] = (
+            collections.OrderedDict()
+        )
+        #: id(entry) -> (the entry, held so the id stays its own; its paths)
+        self.by_id: dict[int, tuple[dict[str, Any], frozenset[Path]]] = {}
+
+    def encode(self, paths: frozenset[Path]) -> dict[str, Any]:
+        fields = self.by_paths.get(paths)
+        if fields is not None:
+            self.by_paths.move_to_end(paths)
+            return fields
+        fields = self.by_paths[paths] = _build(paths)
+        self.by_id[id(fields)] = (fields, paths)
+        if len(self.by_paths) > self.size:
+            _, forgotten = self.by_paths.popitem(last=False)
+            del self.by_id[id(forgotten)]
+        return fields
+
+    def decoded(self, fields: Any) -> frozenset[Path] | None:
+        known = self.by_id.get(id(fields))
+        return known[1] if known is not None and known[0] is fields else None
+
+
+_ENTRIES = _Entries(4096)
+
+
+def _build(paths: AbstractSet[Path]) -> dict[str, Any]:
     """FieldsV1: ``{"f:spec": {"f:address": {}}}``; ``"."`` marks a member with children."""
     root: dict[str, Any] = {}
     for path in sorted(paths):
@@ -138,7 +224,13 @@ def _finish(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def decode(fields: Any, prefix: Path = ()) -> set[Path]:
+def decode(fields: Any) -> frozenset[Path]:
+    """The paths a FieldsV1 entry holds."""
+    known = _ENTRIES.decoded(fields)
+    return known if known is not None else frozenset(_decode(fields, ()))
+
+
+def _decode(fields: Any, prefix: Path) -> set[Path]:
     if not isinstance(fields, dict) or not fields:
         return {prefix} if prefix else set()
     result: set[Path] = set()
@@ -146,7 +238,7 @@ def decode(fields: Any, prefix: Path = ()) -> set[Path]:
         if key == ".":
             result.add(prefix)
         elif key[:2] in ("f:", "k:", "v:", "i:"):
-            result |= decode(value, (*prefix, key))
+            result |= _decode(value, (*prefix, key))
     return result
 
 
@@ -264,9 +356,14 @@ def _merge_items(lhs: list[Any], rhs: list[Any], schema: Schema) -> list[Any]:
 
 
 def compare(old: Any, new: Any, schema: Schema) -> tuple[set[Path], set[Path], set[Path]]:
-    """(added, modified, removed) paths from ``old`` to ``new``, as typed.Compare reports."""
-    before = member_map(old, schema)
-    after = member_map(new, schema)
+    """(added, modified, removed) paths from ``old`` to ``new``, as typed.Compare reports.
+
+    Only the parts that differ are walked (`_differing`): an equal subtree has the same
+    members with the same values on both sides, so it adds, modifies and removes nothing. A
+    status write changes a few fields of an object whose other fields it leaves alone."""
+    before: dict[Path, tuple[bool, Any]] = {}
+    after: dict[Path, tuple[bool, Any]] = {}
+    _differing(old, new, schema, (), before, after)
     added = set(after) - set(before)
     removed = set(before) - set(after)
     modified = {

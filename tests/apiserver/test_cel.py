@@ -362,3 +362,36 @@ def test_a_rule_that_does_not_compile_is_reported_not_raised() -> None:
 )
 def test_comparing_with_null_is_heterogeneous_equality_like_cel_go(rule: str) -> None:
     assert check(rule, {"spec": {"ports": [80], "nothing": None}})
+
+
+def test_an_unchanged_value_is_not_walked_unless_a_transition_rule_is_below() -> None:
+    """Ratcheting skips an unchanged subtree whole; a rule reading oldSelf still runs."""
+    items = {"type": "object", "x-kubernetes-validations": [{"rule": "self.n > 0"}]}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"plain": {"type": "array", "items": items}, "other": {"type": "string"}},
+    }
+    bad = {"plain": [{"n": 0}], "other": "a"}
+    assert [e.field for e in cel.evaluate_validations(schema, bad)] == ["plain[0]"]
+    # the atomic list is unchanged: its items are ratcheted with it, as the real server
+    # ratchets a node whose nearest correlatable ancestor is unchanged
+    assert cel.evaluate_validations(schema, {**bad, "other": "b"}, bad) == []
+    assert [e.field for e in cel.evaluate_validations(schema, {"plain": [{"n": -1}]}, bad)] == [
+        "plain[0]"
+    ]
+    strict = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "n": {
+                        "type": "integer",
+                        "x-kubernetes-validations": [{"rule": "self > oldSelf"}],
+                    }
+                },
+            }
+        },
+    }
+    same = {"spec": {"n": 1}}
+    assert [e.field for e in cel.evaluate_validations(strict, same, same)] == ["spec.n"]
