@@ -53,6 +53,11 @@ def _addresses(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     return {name: str(spec["address"]).split("/")[0] for name, spec in specs.items()}
 
 
+def _writes_since(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
+    """The API writes of each kind (`failover.write_counts`) between two readings."""
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
 def apply_all(
     lab: session.Session,
     watch: scale_lab.StatusWatch,
@@ -68,6 +73,7 @@ def apply_all(
     count, address = len(specs), _addresses(specs)
     deadline = 60 + 0.5 * count
     with lab.asker(interval=interval, duration=deadline + 30) as asking:
+        writes_before = failover.write_counts(lab.api.text("/metrics"))
         start = time.time()
         creates = scale_lab.create_all(lab.api, specs)
         fed: set[str] = set()
@@ -107,7 +113,9 @@ def apply_all(
                     f"answering, of {count}, after {time.time() - start:.1f} s"
                 )
             time.sleep(POLL)
+        writes = _writes_since(writes_before, failover.write_counts(lab.api.text("/metrics")))
     say(f"the client's asker while applying: {asking.log().strip()}")
+    say(f"API writes from the first create until then: {sum(writes.values())} {writes}")
     ready_at = watch.read(lambda book: book.settled_at(specs)) or start
     answering_at = max(a.time for a in answered.values())
     say(
@@ -214,12 +222,8 @@ def fail_over(
             f"statuses: every moved VIP names its new holder and is Ready {at - fault:.2f} s "
             "after the fault"
         )
-    total = sum(writes_after.values()) - sum(writes_before.values())
-    by_kind = {
-        k: v - writes_before.get(k, 0)
-        for k, v in writes_after.items()
-        if v != writes_before.get(k, 0)
-    }
+    by_kind = _writes_since(writes_before, writes_after)
+    total = sum(by_kind.values())
     say(f"API writes from the fault until then: {total} {by_kind}")
     return (
         summary,
