@@ -156,12 +156,13 @@ class StatusWrites:
         meta = body["metadata"]
         patch = servicestatuses.patch(new, str(meta.get("resourceVersion")))
         try:
-            answer = await self.api.request(
-                "PATCH",
-                paths.service_status(meta["namespace"], meta["name"]),
-                body=patch,
-                content_type=client.MERGE_PATCH,
-            )
+            with self.poster.status_write():
+                answer = await self.api.request(
+                    "PATCH",
+                    paths.service_status(meta["namespace"], meta["name"]),
+                    body=patch,
+                    content_type=client.MERGE_PATCH,
+                )
         except client.ApiError as exc:
             return await self.failed(
                 "service status", servicerecords.service_key(body), exc, (409,)

@@ -67,9 +67,10 @@ class StatusWriter:
         key, term, assignment = trust.key_of(body), self.book.term, trust.found(new)
         unknown = self.book.sending(key, assignment, term=term)
         try:
-            answer = await self.api.request(
-                "PATCH", paths.virtualip_status(name), body=ops, content_type=client.JSON_PATCH
-            )
+            with self.poster.status_write():
+                answer = await self.api.request(
+                    "PATCH", paths.virtualip_status(name), body=ops, content_type=client.JSON_PATCH
+                )
         except client.ApiError as exc:
             if exc.code and unknown:  # refused: it never landed
                 self.book.refused(key, assignment, term=term)

@@ -12,7 +12,9 @@ pending one); a follower writes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -62,6 +64,10 @@ class Poster:
 
     def post(self, regarding: Any, notice: Any) -> None:
         self.posted.append(notice.reason.value)
+
+    @contextlib.contextmanager
+    def status_write(self) -> Iterator[None]:
+        yield
 
 
 def writes(
