@@ -191,6 +191,8 @@ class Reconciler:
         nodes = self.node_views(agent_leases)
         metrics.AGENTS_ALIVE.set(sum(1 for n in nodes.values() if n.agent_alive))
         self.observe(nodes, views.health_results(self.agent_states(agent_leases)))
+        if not self.elector.is_leader or not self.poller.settled():
+            return  # a standby only observes: what the endpoints allow is the leader's question
         due = time.monotonic() - self.last_full > FULL_PASS_EVERY_S
         constraints = self.endpoint_constraints()
         if (
@@ -199,8 +201,6 @@ class Reconciler:
             and nodes == self.last_nodes
             and constraints == self.last_endpoints
         ):
-            return
-        if not self.elector.is_leader or not self.poller.settled():
             return
         self.last_nodes = nodes
         self.last_endpoints = constraints
