@@ -70,11 +70,15 @@ def test_intruder_raises_conflict_without_moving_the_vip(
         assert (during["holder"], during["epoch"]) == ("server1", before["epoch"])
         assert during["history"] == before["history"], "the VIP moved because of an intruder"
         assert (during.get("conflict") or {}).get("mac") == INTRUDER
-        warnings = [
-            e for e in events_about(lab, "prank")
-            if e.get("type") == "Warning" and "Conflict" in str(e.get("reason"))
-        ]  # fmt: skip
-        assert warnings, f"no Conflict Event: {events_about(lab, 'prank')}"
+        lab.wait(
+            lambda: any(
+                e.get("type") == "Warning" and "Conflict" in str(e.get("reason"))
+                for e in events_about(lab, "prank")
+            ),
+            what="a Warning Conflict Event regarding prank (it follows the status)",
+            timeout=30,
+            describe=lambda: f"events: {events_about(lab, 'prank')}",
+        )
         assert record.last_answer() == "server1"
         assert session.neighbour(lab, "client", vip) == SERVER1
         assert holders(lab, vip) == ["server1"]

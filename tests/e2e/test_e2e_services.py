@@ -504,11 +504,21 @@ def test_an_address_in_use_on_the_wire_is_not_handed_out(
         assert condition["status"] == "False" and intruder in condition["message"]
         assert session.ingress_ips(lab.service("web-squatted")) == []
         assert holders(lab, address) == [], "a server took an address a foreign host answers for"
-        failed = [
-            e for e in events_about(lab, "web-squatted")
-            if e.get("reason") == svcapi.EventReason.ALLOCATION_FAILED.value
-        ]  # fmt: skip
-        assert len(failed) == 1 and "AddressInUseOnWire" in failed[0]["note"], failed
+
+        def failed() -> list[dict[str, Any]]:
+            return [
+                e for e in events_about(lab, "web-squatted")
+                if e.get("reason") == svcapi.EventReason.ALLOCATION_FAILED.value
+            ]  # fmt: skip
+
+        # the Event follows the status (the operator posts Events once its status writes pause)
+        lab.wait(
+            lambda: bool(failed()),
+            what="an AllocationFailed Event regarding web-squatted",
+            timeout=30,
+            describe=lambda: f"events: {events_about(lab, 'web-squatted')}",
+        )
+        assert len(failed()) == 1 and "AddressInUseOnWire" in failed()[0]["note"], failed()
     finally:
         lab.give_back(address)
     assert lab.wait_ingress("web-squatted", timeout=60) == address
