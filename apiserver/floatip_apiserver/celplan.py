@@ -27,11 +27,12 @@ converting all of it (a VirtualIP's managedFields, which no policy names, were m
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import celpy
 import lark
-from celpy.evaluation import Activation, CELEvalError, Context, Evaluator
+from celpy.evaluation import Activation, CELEvalError, Context
 
 from floatip_apiserver import celsteps
 
@@ -48,6 +49,8 @@ _PASS_THROUGH = frozenset(
         "member",
     }
 )
+#: a variable's name that celpy binds as itself (no dotted path into name containers)
+_PLAIN_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 #: parents that look at their children's rules: each child keeps its own node
 _INSPECTING = frozenset({"member_object", "fieldinits"})
 
@@ -111,6 +114,10 @@ class Runner(celpy.InterpretedRunner):
         super().__init__(environment, ast, functions)
         self._base = super().new_activation()
         self._step = celsteps.plan(ast, self._base.functions)
+        #: names that celpy resolves to a package rather than to a variable bound under them
+        self._packages = frozenset(
+            name for name, ref in self._base.identifiers.items() if ref.container is not None
+        )
 
     def new_activation(self) -> Activation:
         return self._base
@@ -118,8 +125,13 @@ class Runner(celpy.InterpretedRunner):
     def evaluate(self, context: Context) -> Any:
         """As InterpretedRunner.evaluate, the variables always bound in a clone of the base
         (set_activation), so that the shared base is never written to."""
-        evaluator = Evaluator(ast=self.ast, activation=self._base)
-        evaluator.set_activation(context or {})
+        context = context or {}
+        direct = self._base.package is None and not any(
+            name in self._packages or not _PLAIN_NAME.fullmatch(name) for name in context
+        )
+        evaluator = celsteps.Evaluation(self.ast, self._base, context, direct)
+        if not direct:
+            evaluator.bind()  # as before, also raising what set_activation raises
         value = self._step(evaluator)
         if isinstance(value, CELEvalError):
             raise value

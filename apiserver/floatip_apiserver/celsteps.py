@@ -24,9 +24,49 @@ import celpy
 import lark
 from celpy.evaluation import Activation, CELEvalError, Evaluator, NameContainer
 
-from floatip_apiserver import celcalls
+from floatip_apiserver import celcalls, celequal
 
 Step = Callable[[Evaluator], Any]
+
+
+class Evaluation(Evaluator):
+    """One evaluation, whose activation is bound only when something asks for it.
+
+    celpy binds an evaluation's variables by cloning the program's base activation and loading
+    them into the clone's name containers (``set_activation``), and resolves every identifier
+    through those containers, trying package prefixes. cel-go binds them once, in a plain
+    activation, and resolves a variable by a map lookup. :func:`plan`'s identifier step does
+    the same with ``direct``: the variables whose name the base activation does not also hold as
+    a package (celpy's only other answer for such a name when it is bound: ``google`` names one),
+    with no package set. The clone is made the first time the interpreter takes a node
+    (``visit``) or an identifier is not one of them (``ident_value``), so the values, errors and
+    texts are the interpreter's; a program whose steps are all planned never builds it.
+    """
+
+    def __init__(
+        self, ast: lark.Tree[Any], base: Activation, context: Mapping[str, Any], direct: bool
+    ) -> None:
+        super().__init__(ast=ast, activation=base)
+        self.context = context
+        #: the variables an identifier step may read straight from ``context``
+        self.direct: Mapping[str, Any] = context if direct else {}
+        self._bound = False
+
+    def bind(self) -> None:
+        """Bind the variables as celpy does (once)."""
+        if not self._bound:
+            self._bound = True
+            self.set_activation(self.context)
+
+    def visit(self, tree: lark.Tree[Any]) -> Any:
+        self.bind()
+        return super().visit(tree)
+
+    def ident_value(self, name: str, root_scope: bool = False) -> Any:
+        self.bind()
+        return super().ident_value(name, root_scope)
+
+
 Functions = Mapping[str, Any]
 Builder = Callable[[lark.Tree[Any], Functions], Step | None]
 
@@ -115,6 +155,8 @@ def _relation(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     if func is None:
         return None
     steps = plan(operands[0], functions), plan(right_tree, functions)
+    if name in ("_==_", "_!=_"):
+        func = celequal.equality(func, equal=name == "_==_")
     return _binary(steps, func, repr(kind), tree)
 
 
@@ -169,6 +211,12 @@ def _member_dot(tree: lark.Tree[Any], functions: Functions) -> Step | None:
 
     def step(evaluator: Evaluator) -> Any:
         member = member_step(evaluator)
+        if type(member) is celpy.celtypes.MapType:  # its __getitem__ less the key check: a name
+            try:
+                return dict.__getitem__(member, name)
+            except KeyError:
+                text = f"no such member in mapping: {name!r}"
+                return CELEvalError(text, KeyError, None, tree=tree)
         if isinstance(member, CELEvalError):
             return member
         if isinstance(member, NameContainer):
@@ -244,7 +292,12 @@ def _primary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
 
 
 def _ident(tree: lark.Tree[Any], token: Any) -> Step:
+    name = token.value
+
     def step(evaluator: Evaluator) -> Any:
+        direct = evaluator.direct if isinstance(evaluator, Evaluation) else {}
+        if name in direct:
+            return direct[name]
         try:
             return evaluator.ident_value(token.value)
         except KeyError as ex:
