@@ -40,14 +40,19 @@ _SCALARS: dict[type, Callable[[Any, Any], Any]] = {
 
 
 def equality(func: Callable[[Any, Any], Any], *, equal: bool) -> Callable[[Any, Any], Any]:
-    """``func``, CEL's ``==`` (``equal``) or ``!=``, answering at once for two maps or lists
-    that are :func:`same`; any other operands, its own answer or error."""
-    known = celtypes.BoolType(equal)
+    """``func``, CEL's ``==`` (``equal``) or ``!=``, answering at once for two scalars of one
+    JSON type and two maps or lists that are :func:`same`; any other operands, its own answer
+    or error."""
+    known, other = celtypes.BoolType(equal), celtypes.BoolType(not equal)
 
     def compare(left: Any, right: Any) -> Any:
         kind = type(left)
-        if (kind is _MapType or kind is _ListType) and same(left, right):
-            return known
+        if kind is type(right):
+            scalar = _SCALARS.get(kind)
+            if scalar is not None:  # two strings, ints, ...: Python's answer is CEL's
+                return known if scalar(left, right) is True else other
+            if (kind is _MapType or kind is _ListType) and same(left, right):
+                return known
         return func(left, right)
 
     return compare

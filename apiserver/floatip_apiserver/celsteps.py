@@ -80,6 +80,16 @@ _RELATIONS = {
     "relation_in": "_in_",
 }
 _UNARY = {"unary_not": "!_", "unary_neg": "-_"}
+_BoolType, _MapType = celpy.celtypes.BoolType, celpy.celtypes.MapType
+_item: Callable[[Any, str], Any] = dict.__getitem__
+#: CEL's booleans, made once (a BoolType is immutable, and equal to any other of its value)
+TRUE, FALSE = _BoolType(True), _BoolType(False)
+#: celpy's own ``&&``, ``||`` and ``!``: for BoolType operands each step answers as they do
+_LOGIC = {
+    "_&&_": celpy.celtypes.logical_and,
+    "_||_": celpy.celtypes.logical_or,
+    "!_": celpy.celtypes.logical_not,
+}
 
 
 def plan(tree: lark.Tree[Any], functions: Functions) -> Step:
@@ -109,7 +119,19 @@ def _binary_logic(operator: str) -> Builder:
         if func is None:
             return None
         steps = plan(children[0], functions), plan(children[1], functions)
-        return _binary(steps, func, operator, tree)
+        if func is not _LOGIC.get(operator):
+            return _binary(steps, func, operator, tree)
+        left_step, right_step = steps
+        apply = _applied(func, operator, tree)
+        both = operator == "_&&_"
+
+        def step(evaluator: Evaluator) -> Any:
+            left, right = left_step(evaluator), right_step(evaluator)
+            if type(left) is _BoolType and type(right) is _BoolType:  # celpy's answer, at once
+                return TRUE if (left and right if both else left or right) else FALSE
+            return apply(left, right)
+
+        return step
 
     return build
 
@@ -150,30 +172,39 @@ def _relation(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     operands = _trees(op_tree)
     if op_tree.data not in _RELATIONS or operands is None or len(operands) != 1:
         return None
-    name, kind = _RELATIONS[str(op_tree.data)], str(op_tree.data)
+    name = _RELATIONS[str(op_tree.data)]
     func = functions.get(name)
     if func is None:
         return None
     steps = plan(operands[0], functions), plan(right_tree, functions)
     if name in ("_==_", "_!=_"):
         func = celequal.equality(func, equal=name == "_==_")
-    return _binary(steps, func, repr(kind), tree)
+    return _binary(steps, func, repr(op_tree.data), tree)  # as the interpreter words it
 
 
 def _binary(steps: tuple[Step, Step], func: Any, label: str, tree: lark.Tree[Any]) -> Step:
-    """Both operands evaluated, then ``func``; a TypeError is celpy's no-overload error naming
-    ``label`` (as the interpreter's method for the node words it)."""
+    """Both operands evaluated, then ``func`` (:func:`_applied`)."""
     left_step, right_step = steps
+    apply = _applied(func, label, tree)
 
     def step(evaluator: Evaluator) -> Any:
-        left, right = left_step(evaluator), right_step(evaluator)
+        return apply(left_step(evaluator), right_step(evaluator))
+
+    return step
+
+
+def _applied(func: Any, label: str, tree: lark.Tree[Any]) -> Callable[[Any, Any], Any]:
+    """``func`` on two operands; a TypeError is celpy's no-overload error naming ``label``
+    (as the interpreter's method for the node words it)."""
+
+    def apply(left: Any, right: Any) -> Any:
         try:
             return func(left, right)
         except TypeError as ex:
             text = f"found no matching overload for {label} applied to "
             return celcalls.raised(f"{text}'({type(left)}, {type(right)})'", ex, tree=tree)
 
-    return step
+    return apply
 
 
 def _unary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
@@ -181,14 +212,18 @@ def _unary(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     children = _trees(tree)
     if children is None or len(children) != 2 or children[0].data not in _UNARY:
         return None
-    kind = str(children[0].data)
-    name, right_step = _UNARY[kind], plan(children[1], functions)
+    kind = children[0].data  # a Token where the parser made it: its repr names the rule
+    name, right_step = _UNARY[str(kind)], plan(children[1], functions)
     func = functions.get(name)
     if func is None:
         return None
 
+    negate = func is _LOGIC.get(name)
+
     def step(evaluator: Evaluator) -> Any:
         right = right_step(evaluator)
+        if negate and type(right) is _BoolType:  # celpy's logical_not, at once
+            return FALSE if right else TRUE
         try:
             return func(right)
         except TypeError as ex:
@@ -210,32 +245,34 @@ def _member_dot(tree: lark.Tree[Any], functions: Functions) -> Step | None:
     member_step, name = plan(member_tree, functions), token.value
 
     def step(evaluator: Evaluator) -> Any:
-        member = member_step(evaluator)
-        if type(member) is celpy.celtypes.MapType:  # its __getitem__ less the key check: a name
-            try:
-                return dict.__getitem__(member, name)
-            except KeyError:
-                text = f"no such member in mapping: {name!r}"
-                return CELEvalError(text, KeyError, None, tree=tree)
-        if isinstance(member, CELEvalError):
-            return member
-        if isinstance(member, NameContainer):
-            if name in member:
-                return member[name].value
-            text = f"No {name!r} in bindings {sorted(member.keys())}"
-            return CELEvalError(text, KeyError, None, tree=tree)
-        if isinstance(member, celpy.celtypes.MessageType):
-            return member.get(name)
-        if isinstance(member, celpy.celtypes.MapType):
-            try:
-                return member[name]
-            except KeyError:
-                text = f"no such member in mapping: {name!r}"
-                return CELEvalError(text, KeyError, None, tree=tree)
-        text = f"{member!r} with type: '{type(member)}' does not support field selection"
-        return CELEvalError(text, TypeError, None, tree=tree)
+        return _select(member_step(evaluator), name, tree)
 
     return step
+
+
+def _select(member: Any, name: str, tree: lark.Tree[Any]) -> Any:
+    """The field ``name`` of ``member``, or celpy's error value for ``tree``."""
+    if type(member) is _MapType:  # MapType.__getitem__ less its key check (a name is a str)
+        try:
+            return _item(member, name)
+        except KeyError:
+            return CELEvalError(f"no such member in mapping: {name!r}", KeyError, None, tree=tree)
+    if isinstance(member, CELEvalError):
+        return member
+    if isinstance(member, NameContainer):
+        if name in member:
+            return member[name].value
+        text = f"No {name!r} in bindings {sorted(member.keys())}"
+        return CELEvalError(text, KeyError, None, tree=tree)
+    if isinstance(member, celpy.celtypes.MessageType):
+        return member.get(name)
+    if isinstance(member, _MapType):
+        try:
+            return member[name]
+        except KeyError:
+            return CELEvalError(f"no such member in mapping: {name!r}", KeyError, None, tree=tree)
+    text = f"{member!r} with type: '{type(member)}' does not support field selection"
+    return CELEvalError(text, TypeError, None, tree=tree)
 
 
 def _member_index(tree: lark.Tree[Any], functions: Functions) -> Step | None:
@@ -312,11 +349,29 @@ def _has(exprlist: lark.Tree[Any], functions: Functions) -> Step | None:
     arguments = _trees(exprlist)
     if not arguments:
         return None
+    field = arguments[0]
+    if len(arguments) == 1 and field.data == "member_dot" and len(field.children) == 2:
+        member_tree, token = field.children  # what _member_dot plans
+        if isinstance(member_tree, lark.Tree) and isinstance(token, lark.Token):
+            return _has_field(plan(member_tree, functions), token.value, field)
     steps = [plan(argument, functions) for argument in arguments]
 
     def step(evaluator: Evaluator) -> Any:
         values = [each(evaluator) for each in steps]
         return celpy.celtypes.BoolType(not isinstance(values[0], CELEvalError))
+
+    return step
+
+
+def _has_field(member_step: Step, name: str, tree: lark.Tree[Any]) -> Step:
+    """``has(member.name)``: on a map, whether it holds ``name`` (where selecting it would make
+    the error value that the general step only looks at); else as the general step."""
+
+    def step(evaluator: Evaluator) -> Any:
+        member = member_step(evaluator)
+        if type(member) is _MapType:
+            return TRUE if dict.__contains__(member, name) else FALSE
+        return FALSE if isinstance(_select(member, name, tree), CELEvalError) else TRUE
 
     return step
 

@@ -109,6 +109,14 @@ EXPRESSIONS = [
     "duration('1s') > duration('0s')",
     "[s, s].all(x, x.size() == s.size())",
     "s.matches(s)",  # a bad pattern for some
+    "has(google.protobuf) && has(n.x) == false",  # a name container; an int
+    "has(object.status.missing) || has(object.missing.x)",  # an absent field; an error
+    "has({'a': 1}.a) && !has({'a': 1}.b)",
+    "true && n || 1 && false",  # && and || on a non-bool
+    "!(1 / n == 1) || !object.status",  # two errors: || words both, with their nodes
+    "'a' < 1 || 1 / n == 1",
+    "s == s && n != n && s != 'x' && 1.5 == 1.5 && null != null",
+    "object.status == oldObject.status && object.status != oldObject.status",
 ]
 
 
