@@ -30,7 +30,7 @@ from typing import Any
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
-from floatip_apiserver import cel, celplan, rbac, selectors
+from floatip_apiserver import cel, celplan, celtwins, rbac, selectors
 from floatip_apiserver.kinds import admissionpolicies
 from floatip_apiserver.resources import Registry, Resource
 from floatip_apiserver.status import ApiError
@@ -429,11 +429,16 @@ def _request(req: Request) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v != ""}
 
 
+#: an update's two sides: the one converted second shares what is unchanged (celtwins)
+_TWINS = {"object": "oldObject", "oldObject": "object"}
+
+
 class _Activation:
     """What the expressions see, each top-level name converted to CEL when an expression first
     names it: as the real server's activation wraps the object lazily (UnstructuredToVal), a
-    write that a matchCondition on ``request`` leaves out never converts the object, and of an
-    object only the fields the policy's programs can read at all are converted."""
+    write that a matchCondition on ``request`` leaves out never converts the object, of an
+    object only the fields the policy's programs can read at all are converted, and of an
+    update's second side only what differs from the first."""
 
     def __init__(
         self,
@@ -444,6 +449,7 @@ class _Activation:
         self._values = values
         self._reads = reads
         self._converted: dict[str, Any] = {}
+        self._raw: dict[str, Any] = {}  # what was converted (the fields read)
         self.variables = _Variables(variables, self)
 
     def context(self, names: frozenset[str]) -> dict[str, Any]:
@@ -453,13 +459,22 @@ class _Activation:
                 found[name] = self.variables
                 continue
             if name not in self._converted:
-                value = self._values[name]
-                fields = self._reads.get(name)
-                if fields is not None and isinstance(value, Mapping):
-                    value = {k: value[k] for k in fields if k in value}  # all it can see
-                self._converted[name] = cel.to_cel(value) if value is not None else None
+                self._converted[name] = self._convert(name)
             found[name] = self._converted[name]
         return found
+
+    def _convert(self, name: str) -> Any:
+        value = self._values[name]
+        fields = self._reads.get(name)
+        if fields is not None and isinstance(value, Mapping):
+            value = {k: value[k] for k in fields if k in value}  # all it can see
+        self._raw[name] = value
+        if value is None:
+            return None
+        twin = _TWINS.get(name, "")
+        if self._converted.get(twin) is not None:  # an update's other side, converted
+            return celtwins.like(value, self._raw[twin], self._converted[twin])
+        return cel.to_cel(value)
 
 
 def _activation(
