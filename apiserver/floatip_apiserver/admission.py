@@ -86,6 +86,8 @@ class _Compiled:
     variables: tuple[_Program, ...]
     #: per activation name, the only top-level fields any program can read (None: all)
     reads: Mapping[str, frozenset[str] | None] = dataclasses.field(default_factory=dict)
+    #: the variables by name as CEL sees it (the last of a name wins)
+    by_name: Mapping[Any, _Program] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +146,7 @@ def _compile_policy(policy: Mapping[str, Any]) -> _Compiled:
         conditions,
         variables,
         reads,
+        {celtypes.StringType(v.name): v for v in variables},
     )
 
 
@@ -377,9 +380,9 @@ def _denial(req: Request, policy: str, binding: str, decision: _Decision) -> Api
 class _Variables(celtypes.MapType):
     """``variables``: each one evaluated when first used, and may use those before it."""
 
-    def __init__(self, programs: tuple[_Program, ...], activation: _Activation) -> None:
+    def __init__(self, programs: Mapping[Any, _Program], activation: _Activation) -> None:
         super().__init__({})
-        self._programs = {celtypes.StringType(p.name): p for p in programs}
+        self._programs = programs
         self._activation = activation
         self._values: dict[str, Any] = {}
 
@@ -443,7 +446,7 @@ class _Activation:
     def __init__(
         self,
         values: dict[str, Any],
-        variables: tuple[_Program, ...],
+        variables: Mapping[Any, _Program],
         reads: Mapping[str, frozenset[str] | None],
     ) -> None:
         self._values = values
@@ -490,7 +493,7 @@ def _activation(
         "params": param,
         "namespaceObject": namespace,
     }
-    return _Activation(values, compiled.variables, compiled.reads)
+    return _Activation(values, compiled.by_name, compiled.reads)
 
 
 def _evaluate(program: _Program, activation: _Activation) -> Any:

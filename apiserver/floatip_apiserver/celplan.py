@@ -17,8 +17,10 @@ the children of each ``expr`` it holds. Their children keep their own rule (only
 below them is collapsed); every other parent dispatches on the child's own rule.
 
 :class:`Runner` keeps what celpy rebuilt for every evaluation and never changes: the base
-activation (the environment's type names and the functions), which each evaluation clones to
-bind its own variables, as before; and the program's closures (:mod:`celsteps`), built once.
+activation (the environment's type names and the functions), which an evaluation clones to
+bind its own variables only when the interpreter needs them (its identifier steps read a
+variable from the evaluation's context, as cel-go's activation does); and the program's
+closures (:mod:`celsteps`), built once.
 
 :func:`fields_read` tells which top-level fields of a variable a program can see at all, so
 that admission converts only those to CEL, as cel-go reads an object's fields lazily instead of
@@ -118,17 +120,23 @@ class Runner(celpy.InterpretedRunner):
         self._packages = frozenset(
             name for name, ref in self._base.identifiers.items() if ref.container is not None
         )
+        #: per set of variable names bound, whether the steps may read them directly
+        self._direct: dict[frozenset[str], bool] = {}
 
     def new_activation(self) -> Activation:
         return self._base
 
     def evaluate(self, context: Context) -> Any:
-        """As InterpretedRunner.evaluate, the variables always bound in a clone of the base
-        (set_activation), so that the shared base is never written to."""
+        """As InterpretedRunner.evaluate, the variables bound in a clone of the base
+        (set_activation) when the interpreter or a name celpy resolves otherwise needs them
+        (:class:`celsteps.Evaluation`), so that the shared base is never written to."""
         context = context or {}
-        direct = self._base.package is None and not any(
-            name in self._packages or not _PLAIN_NAME.fullmatch(name) for name in context
-        )
+        names = frozenset(context)
+        direct = self._direct.get(names)
+        if direct is None:
+            direct = self._direct[names] = self._base.package is None and not any(
+                name in self._packages or not _PLAIN_NAME.fullmatch(name) for name in names
+            )
         evaluator = celsteps.Evaluation(self.ast, self._base, context, direct)
         if not direct:
             evaluator.bind()  # as before, also raising what set_activation raises
