@@ -381,7 +381,7 @@ class _Variables(celtypes.MapType):
     """``variables``: each one evaluated when first used, and may use those before it."""
 
     def __init__(self, programs: Mapping[Any, _Program], activation: _Activation) -> None:
-        super().__init__({})
+        super().__init__()  # empty (MapType checks what it is given against typing's ABCs)
         self._programs = programs
         self._activation = activation
         self._values: dict[str, Any] = {}
@@ -398,8 +398,11 @@ class _Variables(celtypes.MapType):
         return self._values[key]
 
 
-def _request(req: Request) -> dict[str, Any]:
-    """The AdmissionRequest CEL sees as ``request`` (Go's omitempty fields left out)."""
+def _request(req: Request, fields: frozenset[str] | None = None) -> dict[str, Any]:
+    """The AdmissionRequest CEL sees as ``request`` (Go's omitempty fields left out).
+
+    Its ``uid`` is a fresh random one, made only when ``fields`` (those any program can read;
+    None: all) hold it: no expression can tell one it never reads."""
     res = req.res
     kind = {"group": res.group, "version": res.version, "kind": res.kind}
     resource = {"group": res.group, "version": res.version, "resource": res.plural}
@@ -415,7 +418,7 @@ def _request(req: Request) -> dict[str, Any]:
     if req.manager and req.operation != "DELETE":
         options["fieldManager"] = req.manager
     found: dict[str, Any] = {
-        "uid": str(uuid.uuid4()),
+        "uid": str(uuid.uuid4()) if fields is None or "uid" in fields else "",
         "kind": kind,
         "resource": resource,
         "requestKind": kind,
@@ -489,7 +492,7 @@ def _activation(
     values = {
         "object": req.obj,
         "oldObject": req.old,
-        "request": _request(req),
+        "request": _request(req, compiled.reads.get("request")),
         "params": param,
         "namespaceObject": namespace,
     }

@@ -13,6 +13,12 @@ and finds its operator's function once, when planned, where the interpreter look
 the activation's ChainMap at every node. Function and method calls are planned the same way
 (`celcalls`). Any other node (macros, list and map literals, ...) is handed to the
 interpreter as it is (``evaluator.visit``), so what it means cannot change either.
+
+Where cel-go's evaluators work on native values, a few steps answer without celpy's
+Python-coded operators for the operands JSON gives, with the values those give: ``&&``, ``||``
+and ``!`` on two BoolTypes, ``==`` and ``!=`` on two scalars of one type or the same maps and
+lists (`celequal`), ``has(m.f)`` and ``m.f`` on a map, and a variable read from the
+evaluation's context (:class:`Evaluation`). Any other operand takes the general way.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from celpy.evaluation import Activation, CELEvalError, Evaluator, NameContainer
 from floatip_apiserver import celcalls, celequal
 
 Step = Callable[[Evaluator], Any]
+Functions = Mapping[str, Any]
+Builder = Callable[[lark.Tree[Any], Functions], Step | None]
 
 
 class Evaluation(Evaluator):
@@ -66,9 +74,6 @@ class Evaluation(Evaluator):
         self.bind()
         return super().ident_value(name, root_scope)
 
-
-Functions = Mapping[str, Any]
-Builder = Callable[[lark.Tree[Any], Functions], Step | None]
 
 _RELATIONS = {
     "relation_lt": "_<_",

@@ -6,7 +6,8 @@ token, a token without a node, another user) and for many random edits of its st
 server's admission (planned CEL, variables read without binding celpy's name containers,
 ``==`` answered at once for the same values) allows and refuses exactly what the same policies
 allow and refuse when every expression runs on celpy's interpreter over the parsed tree, with
-the same status code, reason and message.
+the same status code, reason and message; and the request's uid, made only where an
+expression reads it, is there and fresh for each request where one does.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ WEB: dict[str, Any] = {
 Edit = Callable[[dict[str, Any]], None]
 
 
-def _policies() -> admission.Policies:
+def _policies(objects: list[dict[str, Any]] | None = None) -> admission.Policies:
     store = Store()
     text = lab_admission.policy_file().read_text()
-    for i, obj in enumerate(lab_admission.build_objects(text)):
+    for i, obj in enumerate(objects or lab_admission.build_objects(text)):
         plural = lab_admission.collection(obj).rsplit("/", 1)[1]
         obj["metadata"].update(uid=f"uid-{i}", generation=1, resourceVersion="1")
         store.put((admission.POLICIES[0], plural), obj, "ADDED")
@@ -225,3 +226,40 @@ def test_random_status_edits_are_decided_as_the_interpreter_decides(
             copy.deepcopy(WEB["status"]["announcement"]), **dict(announced)
         )
     _decide(old, new, _agent(node))
+
+
+def test_the_requests_uid_is_made_where_an_expression_reads_it() -> None:
+    """Made only when read (no expression can tell one it never reads), and then fresh."""
+    spec = {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [
+                {
+                    "apiGroups": ["floatip.io"],
+                    "apiVersions": ["*"],
+                    "resources": ["virtualips/status"],
+                    "operations": ["UPDATE"],
+                }
+            ]
+        },
+        "validations": [
+            {"expression": "request.uid.size() != 36", "messageExpression": "'uid ' + request.uid"}
+        ],
+    }
+    objects = [
+        {"kind": "ValidatingAdmissionPolicy", "metadata": {"name": "uid"}, "spec": spec},
+        {
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "uid"},
+            "spec": {"policyName": "uid", "validationActions": ["Warn"]},
+        },
+    ]
+    for obj in objects:
+        obj["apiVersion"] = "admissionregistration.k8s.io/v1"
+    policies = _policies(objects)
+    request = admission.Request(
+        "UPDATE", VIPS, "", "web", "status", WEB, WEB, _agent("server1"), False, "a"
+    )
+    texts = [_decision(policies, request)[1][0] for _ in range(2)]
+    assert all(text.split(": uid ")[1].count("-") == 4 for text in texts), texts
+    assert texts[0] != texts[1]
