@@ -68,6 +68,6 @@ def _identical(left: Any, right: Any) -> bool:
     null). What orjson refuses (a subclass, an integer beyond 64 bits) is not shown to be."""
     try:
         same = orjson.dumps(left, option=_EXACT) == orjson.dumps(right, option=_EXACT)
-    except TypeError:
+        return same and bool(left == right)
+    except (TypeError, ValueError):  # not JSON, or an == that is no answer (an array's)
         return False
-    return same and bool(left == right)
