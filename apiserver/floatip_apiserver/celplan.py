@@ -36,7 +36,7 @@ import celpy
 import lark
 from celpy.evaluation import Activation, CELEvalError, Context
 
-from floatip_apiserver import celsteps
+from floatip_apiserver import celbinding, celsteps
 
 #: precedence levels whose interpreter method, given one child, returns that child's value
 _PASS_THROUGH = frozenset(
@@ -129,7 +129,7 @@ class Runner(celpy.InterpretedRunner):
     def evaluate(self, context: Context) -> Any:
         """As InterpretedRunner.evaluate, the variables bound in a clone of the base
         (set_activation) when the interpreter or a name celpy resolves otherwise needs them
-        (:class:`celsteps.Evaluation`), so that the shared base is never written to."""
+        (:class:`celbinding.Evaluation`), so that the shared base is never written to."""
         context = context or {}
         names = frozenset(context)
         direct = self._direct.get(names)
@@ -137,7 +137,7 @@ class Runner(celpy.InterpretedRunner):
             direct = self._direct[names] = self._base.package is None and not any(
                 name in self._packages or not _PLAIN_NAME.fullmatch(name) for name in names
             )
-        evaluator = celsteps.Evaluation(self.ast, self._base, context, direct)
+        evaluator = celbinding.Evaluation(self.ast, self._base, context, direct)
         if not direct:
             evaluator.bind()  # as before, also raising what set_activation raises
         value = self._step(evaluator)

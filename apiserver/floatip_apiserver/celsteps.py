@@ -18,7 +18,7 @@ Where cel-go's evaluators work on native values, a few steps answer without celp
 Python-coded operators for the operands JSON gives, with the values those give: ``&&``, ``||``
 and ``!`` on two BoolTypes, ``==`` and ``!=`` on two scalars of one type or the same maps and
 lists (`celequal`), ``has(m.f)`` and ``m.f`` on a map, and a variable read from the
-evaluation's context (:class:`Evaluation`). Any other operand takes the general way.
+evaluation's context (`celbinding`). Any other operand takes the general way.
 """
 
 from __future__ import annotations
@@ -30,49 +30,11 @@ import celpy
 import lark
 from celpy.evaluation import Activation, CELEvalError, Evaluator, NameContainer
 
-from floatip_apiserver import celcalls, celequal
+from floatip_apiserver import celbinding, celcalls, celequal
 
 Step = Callable[[Evaluator], Any]
 Functions = Mapping[str, Any]
 Builder = Callable[[lark.Tree[Any], Functions], Step | None]
-
-
-class Evaluation(Evaluator):
-    """One evaluation, whose activation is bound only when something asks for it.
-
-    celpy binds an evaluation's variables by cloning the program's base activation and loading
-    them into the clone's name containers (``set_activation``), and resolves every identifier
-    through those containers, trying package prefixes. cel-go binds them once, in a plain
-    activation, and resolves a variable by a map lookup. :func:`plan`'s identifier step does
-    the same with ``direct``: the variables whose name the base activation does not also hold as
-    a package (celpy's only other answer for such a name when it is bound: ``google`` names one),
-    with no package set. The clone is made the first time the interpreter takes a node
-    (``visit``) or an identifier is not one of them (``ident_value``), so the values, errors and
-    texts are the interpreter's; a program whose steps are all planned never builds it.
-    """
-
-    def __init__(
-        self, ast: lark.Tree[Any], base: Activation, context: Mapping[str, Any], direct: bool
-    ) -> None:
-        super().__init__(ast=ast, activation=base)
-        self.context = context
-        #: the variables an identifier step may read straight from ``context``
-        self.direct: Mapping[str, Any] = context if direct else {}
-        self._bound = False
-
-    def bind(self) -> None:
-        """Bind the variables as celpy does (once)."""
-        if not self._bound:
-            self._bound = True
-            self.set_activation(self.context)
-
-    def visit(self, tree: lark.Tree[Any]) -> Any:
-        self.bind()
-        return super().visit(tree)
-
-    def ident_value(self, name: str, root_scope: bool = False) -> Any:
-        self.bind()
-        return super().ident_value(name, root_scope)
 
 
 _RELATIONS = {
@@ -337,7 +299,7 @@ def _ident(tree: lark.Tree[Any], token: Any) -> Step:
     name = token.value
 
     def step(evaluator: Evaluator) -> Any:
-        direct = evaluator.direct if isinstance(evaluator, Evaluation) else {}
+        direct = evaluator.direct if isinstance(evaluator, celbinding.Evaluation) else {}
         if name in direct:
             return direct[name]
         try:
