@@ -49,6 +49,8 @@ _RELATIONS = {
 _UNARY = {"unary_not": "!_", "unary_neg": "-_"}
 _BoolType, _MapType = celpy.celtypes.BoolType, celpy.celtypes.MapType
 _item: Callable[[Any, str], Any] = dict.__getitem__
+_get: Callable[[Any, str, Any], Any] = dict.get
+_ABSENT = object()
 #: CEL's booleans, made once (a BoolType is immutable, and equal to any other of its value)
 TRUE, FALSE = _BoolType(True), _BoolType(False)
 #: celpy's own ``&&``, ``||`` and ``!``: for BoolType operands each step answers as they do
@@ -331,14 +333,17 @@ def _has(exprlist: lark.Tree[Any], functions: Functions) -> Step | None:
 
 
 def _has_field(member_step: Step, name: str, tree: lark.Tree[Any]) -> Step:
-    """``has(member.name)``: on a map, whether it holds ``name`` (where selecting it would make
-    the error value that the general step only looks at); else as the general step."""
+    """``has(member.name)``: on a map, whether it holds ``name`` with a value that is no error
+    (where selecting it would make the error value that the general step only looks at); else
+    as the general step."""
 
     def step(evaluator: Evaluator) -> Any:
         member = member_step(evaluator)
-        if type(member) is _MapType:
-            return TRUE if dict.__contains__(member, name) else FALSE
-        return FALSE if isinstance(_select(member, name, tree), CELEvalError) else TRUE
+        if type(member) is _MapType:  # a map literal may hold an error value: not there
+            value = _get(member, name, _ABSENT)
+        else:
+            value = _select(member, name, tree)
+        return FALSE if value is _ABSENT or isinstance(value, CELEvalError) else TRUE
 
     return step
 

@@ -112,6 +112,8 @@ EXPRESSIONS = [
     "has(google.protobuf) && has(n.x) == false",  # a name container; an int
     "has(object.status.missing) || has(object.missing.x)",  # an absent field; an error
     "has({'a': 1}.a) && !has({'a': 1}.b)",
+    "has({'a': 1 / 0}.a) || has([{'a': {'b': 1 / 0}}][0].a.b) || has(dyn({'a': 1 / 0}).a)",
+    "{'a': 1 / 0} == {'a': 1 / 0} || [1 / 0] != [1 / 0] || {'a': 1 / 0}.a == 1",
     "true && n || 1 && false",  # && and || on a non-bool
     "!(1 / n == 1) || !object.status",  # two errors: || words both, with their nodes
     "'a' < 1 || 1 / n == 1",
