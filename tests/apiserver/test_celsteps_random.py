@@ -1,11 +1,11 @@
 """Random expressions answer as celpy's interpreter answers them, planned steps and all.
 
 Proves: for random expressions built of ``==``, ``!=``, ``&&``, ``||``, ``!``, ``?:``, field
-selection and ``has()`` over literals (numbers of both kinds, strings, bools, null, lists,
-maps, maps holding an error, a division by zero) and variables bound to JSON values (NaN, 1
-and 1.0, nested maps, null members), the program as the server runs it (collapsed, planned,
-its fast paths for booleans, equal values and maps) gives the value, or the error text, of
-celpy's interpreter on the parsed tree.
+selection, ``has()``, ``in``, indexing, ``size()``, ``<`` and ``-`` over literals (numbers of
+both kinds, strings, bools, null, lists, maps, maps holding an error, a division by zero) and
+variables bound to JSON values (NaN, 1 and 1.0, nested maps, null members), the program as the
+server runs it (collapsed, planned, its fast paths for booleans, equal values and maps) gives
+the value, or the error text, of celpy's interpreter on the parsed tree.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ FORMS = [
     "({}).f",
     "({} ? {} : {})",
     "[{}, {}] == [{}, {}]",
+    "({} in {})",
+    "({})[{}]",
+    "size({})",
+    "({} < {})",
+    "-{}",
 ]
 
 
@@ -59,7 +64,7 @@ def _outcome(program: Any, context: dict[str, Any]) -> Any:
         return ("raised", type(exc).__name__, str(exc))
     if isinstance(result, CELEvalError):
         return ("error", cel.eval_error_text(result))
-    return ("value", type(result).__name__, result)
+    return ("value", type(result).__name__, repr(result))  # a NaN's repr equals itself
 
 
 @hypothesis.settings(max_examples=300, deadline=None)
