@@ -78,7 +78,11 @@ def _trees(tree: lark.Tree[Any]) -> list[lark.Tree[Any]] | None:
 
 
 def _binary_logic(operator: str) -> Builder:
-    """Evaluator.conditionalor / conditionaland with two operands (both evaluated)."""
+    """Evaluator.conditionalor / conditionaland with two operands.
+
+    A left operand that decides alone (``false &&``, ``true ||``) is the answer without the
+    right one, as cel-go evaluates: celpy's ``logical_and`` / ``logical_or`` give that answer
+    whatever the right operand is, error values included."""
 
     def build(tree: lark.Tree[Any], functions: Functions) -> Step | None:
         children = _trees(tree)
@@ -95,7 +99,10 @@ def _binary_logic(operator: str) -> Builder:
         both = operator == "_&&_"
 
         def step(evaluator: Evaluator) -> Any:
-            left, right = left_step(evaluator), right_step(evaluator)
+            left = left_step(evaluator)
+            if type(left) is _BoolType and bool(left) is not both:
+                return TRUE if left else FALSE  # false && ..., true || ...
+            right = right_step(evaluator)
             if type(left) is _BoolType and type(right) is _BoolType:  # celpy's answer, at once
                 return TRUE if (left and right if both else left or right) else FALSE
             return apply(left, right)

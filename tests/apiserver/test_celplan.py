@@ -317,3 +317,30 @@ def test_comparisons_built_once_answer_as_celpys(name: str) -> None:
     for left in COMPARED:
         for right in COMPARED:
             assert outcome(ours, left, right) == outcome(celpys, left, right), (left, right)
+
+
+@pytest.mark.parametrize(
+    ("decided", "undecided", "expected"),
+    [("false && probe()", "true && probe()", False), ("true || probe()", "false || probe()", True)],
+)
+def test_a_left_operand_that_decides_alone_is_the_answer(
+    decided: str, undecided: str, expected: bool
+) -> None:
+    """cel-go's ``&&`` and ``||`` stop at a deciding left operand; so do the planned steps
+    (celpy's answer is the same whatever the right operand is)."""
+    calls: list[int] = []
+
+    def probe() -> celtypes.BoolType:
+        calls.append(1)
+        return celtypes.BoolType(True)
+
+    env = celpy.Environment(runner_class=celplan.Runner)
+
+    def run(expression: str) -> Any:
+        tree = celplan.collapse(env.compile(expression))
+        return env.program(tree, functions={"probe": probe}).evaluate({})
+
+    assert run(decided) == celtypes.BoolType(expected)
+    assert calls == []
+    run(undecided)
+    assert calls == [1]
