@@ -134,6 +134,13 @@ def _differing(  # noqa: PLR0917
     skipped and only two non-empty declared maps are compared further, key by key."""
     if old is new or old == new:
         return
+    if (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and list_type(schema) == "map"
+        and _differing_items(old, new, schema, prefix, before, after)
+    ):
+        return
     if not (isinstance(old, dict) and isinstance(new, dict)) or _atomic_map(schema):
         _collect(old, schema, prefix, before)
         _collect(new, schema, prefix, after)
@@ -162,6 +169,38 @@ def _differing(  # noqa: PLR0917
 
 
 _ABSENT = object()
+
+
+def _differing_items(  # noqa: PLR0917
+    old: list[Any],
+    new: list[Any],
+    schema: Schema,
+    prefix: Path,
+    before: dict[Path, tuple[bool, Any]],
+    after: dict[Path, tuple[bool, Any]],
+) -> bool:
+    """`_differing` for a keyed list (``x-kubernetes-list-type: map``) of maps with distinct
+    keys: an item on both sides is a member on both (never a leaf), so only what differs
+    inside it counts; the others are collected whole. False (nothing done) for any other list,
+    which `_collect` takes as it is."""
+    if not all(isinstance(item, dict) for item in (*old, *new)):
+        return False
+    olds = {item_element(schema, item): item for item in old}
+    news = {item_element(schema, item): item for item in new}
+    if len(olds) != len(old) or len(news) != len(new):
+        return False  # a repeated key: the first item counts, as `_collect` decides
+    items = (schema or {}).get("items")
+    for element in olds.keys() | news.keys():
+        path = (*prefix, element)
+        was, now = olds.get(element, _ABSENT), news.get(element, _ABSENT)
+        if was is not _ABSENT and now is not _ABSENT:
+            _differing(was, now, items, path, before, after)
+            continue
+        for item, out in ((was, before), (now, after)):
+            if item is not _ABSENT:
+                out[path] = (False, item)
+                _collect(item, items, path, out)
+    return True
 
 
 def encode(paths: AbstractSet[Path]) -> dict[str, Any]:

@@ -56,7 +56,7 @@ JSON = st.recursive(
     max_leaves=12,
 )
 CONDITION = st.fixed_dictionaries(
-    {"type": st.sampled_from(["Ready", "Assigned"])},
+    {"type": st.sampled_from(["Ready", "Assigned", "Announced"])},
     optional={"status": st.sampled_from(["True", "False"])},
 )
 OBJECT = st.fixed_dictionaries(
@@ -78,7 +78,7 @@ OBJECT = st.fixed_dictionaries(
             optional={
                 "holder": SCALARS,
                 "epoch": SCALARS,
-                "conditions": st.lists(CONDITION, max_size=3),
+                "conditions": st.lists(CONDITION | SCALARS, max_size=4),
             },
         ),
         "y": JSON,
@@ -114,6 +114,20 @@ def test_compare_is_the_member_diff_without_a_schema(old: Any, new: Any) -> None
 def test_compare_of_a_small_change_is_the_member_diff(old: Any, data: st.DataObject) -> None:
     """Most writes change one field of an object: the rest is equal and skipped."""
     new = {**old, "status": {**old.get("status", {}), "holder": data.draw(SCALARS)}}
+    assert fieldsets.compare(old, new, SCHEMA) == _reference(old, new, SCHEMA)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(st.lists(CONDITION, max_size=4), st.data())
+def test_compare_of_keyed_list_items_is_the_member_diff(
+    conditions: list[Any], data: st.DataObject
+) -> None:
+    """A status write changes one condition of a keyed list: the others are equal items."""
+    changed = [dict(c) for c in conditions]
+    if changed:
+        index = data.draw(st.integers(0, len(changed) - 1))
+        changed[index]["status"] = data.draw(st.sampled_from(["True", "False", "Unknown"]))
+    old, new = {"status": {"conditions": conditions}}, {"status": {"conditions": changed}}
     assert fieldsets.compare(old, new, SCHEMA) == _reference(old, new, SCHEMA)
 
 
