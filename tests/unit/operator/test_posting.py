@@ -27,29 +27,32 @@ REGARDING = events.Regarding("vip-a", "uid-a", "7")
 NOTICE = notices.Notice(events.Type.NORMAL, model.MoveReason.ASSIGNED, "assigned to n1")
 
 
-async def _running(poster: posting.Poster) -> asyncio.Task[None]:
+async def _started() -> tuple[Api, posting.Poster, asyncio.Task[None]]:
+    """A poster on a recording API, with one worker running."""
+    api = Api()
+    poster = posting.Poster(api, instance="op-1")  # type: ignore[arg-type]
     worker = asyncio.create_task(poster.run())
     await asyncio.sleep(0)
-    return worker
+    return api, poster, worker
+
+
+def _reasons(api: Api) -> list[str]:
+    return [body["reason"] for _, body in api.posted]
 
 
 async def test_an_event_is_posted_at_once_when_no_status_write_is_under_way() -> None:
-    api = Api()
-    poster = posting.Poster(api, instance="op-1")  # type: ignore[arg-type]
-    worker = await _running(poster)
+    api, poster, worker = await _started()
     poster.post(REGARDING, NOTICE)
     await asyncio.sleep(0.01)
     worker.cancel()
-    assert [body["reason"] for _, body in api.posted] == ["Assigned"]
+    assert _reasons(api) == ["Assigned"]
 
 
 async def test_events_wait_for_the_status_writes_to_pause(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(posting, "QUIET_S", 0.01)
-    api = Api()
-    poster = posting.Poster(api, instance="op-1")  # type: ignore[arg-type]
-    worker = await _running(poster)
+    api, poster, worker = await _started()
     loop = asyncio.get_running_loop()
     with poster.status_write():
         with poster.status_write():
@@ -70,15 +73,13 @@ async def test_events_wait_for_the_status_writes_to_pause(
 
 async def test_an_event_waits_at_most_defer_s(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(posting, "DEFER_S", 0.05)
-    api = Api()
-    poster = posting.Poster(api, instance="op-1")  # type: ignore[arg-type]
-    worker = await _running(poster)
+    api, poster, worker = await _started()
     with poster.status_write():
         poster.post(REGARDING, NOTICE)
         await asyncio.sleep(0.02)
         assert api.posted == []
         await asyncio.sleep(0.1)
-        assert [body["reason"] for _, body in api.posted] == ["Assigned"]
+        assert _reasons(api) == ["Assigned"]
     worker.cancel()
 
 
@@ -97,9 +98,7 @@ async def test_the_pause_begins_quiet_s_after_the_last_write(
 ) -> None:
     """A pass writes in windows: a gap between two writes shorter than QUIET_S is no pause."""
     monkeypatch.setattr(posting, "QUIET_S", 0.05)
-    api = Api()
-    poster = posting.Poster(api, instance="op-1")  # type: ignore[arg-type]
-    worker = await _running(poster)
+    api, poster, worker = await _started()
     with poster.status_write():
         poster.post(REGARDING, NOTICE)
     await asyncio.sleep(0.02)
@@ -109,4 +108,4 @@ async def test_the_pause_begins_quiet_s_after_the_last_write(
     assert api.posted == []  # 0.02 s since the last write: not yet a pause
     await asyncio.sleep(0.06)
     worker.cancel()
-    assert [body["reason"] for _, body in api.posted] == ["Assigned"]
+    assert _reasons(api) == ["Assigned"]
