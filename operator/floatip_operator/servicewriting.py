@@ -126,8 +126,19 @@ class ServiceWriter:
         informers = (self.services, self.pools, self.vips, self.namespaces)
         return self.elector.is_leader and all(i.synced.is_set() for i in informers)
 
+    def idle(self) -> bool:
+        """No Service, and no VirtualIP of one: nothing to allocate, write or let go. A cluster
+        of plain VirtualIPs pokes this loop with every status change of each."""
+        return not self.services.store and not any(
+            services.SERVICES_ANNOTATION in (body["metadata"].get("annotations") or {})
+            for body in self.vips.store.values()
+        )
+
     async def pass_once(self) -> None:
         if not self.ready():
+            return
+        if self.idle():
+            self.statuses.forget_except(())
             return
         read = self.inputs.read(
             self.services.store, self.pools.store, self.vips.store, self.namespaces.store
