@@ -83,11 +83,10 @@ class _Compiled:
     key: tuple[str, int]
     validations: tuple[tuple[Mapping[str, Any], _Program, _Program | None], ...]
     conditions: tuple[_Program, ...]
-    variables: tuple[_Program, ...]
+    #: the variables by name as CEL sees it, in their order (the last of a name wins)
+    variables: Mapping[Any, _Program]
     #: per activation name, the only top-level fields any program can read (None: all)
     reads: Mapping[str, frozenset[str] | None] = dataclasses.field(default_factory=dict)
-    #: the variables by name as CEL sees it (the last of a name wins)
-    by_name: Mapping[Any, _Program] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,9 +143,8 @@ def _compile_policy(policy: Mapping[str, Any]) -> _Compiled:
         (str(meta.get("uid")), int(meta.get("generation", 1))),
         tuple(validations),
         conditions,
-        variables,
-        reads,
         {celtypes.StringType(v.name): v for v in variables},
+        reads,
     )
 
 
@@ -496,7 +494,7 @@ def _activation(
         "params": param,
         "namespaceObject": namespace,
     }
-    return _Activation(values, compiled.by_name, compiled.reads)
+    return _Activation(values, compiled.variables, compiled.reads)
 
 
 def _evaluate(program: _Program, activation: _Activation) -> Any:
