@@ -6,7 +6,7 @@ were. cel-go wraps both lazily and never converts what an expression only compar
 server converts each to celpy's values, member by member, which was a third of the time of a
 ValidatingAdmissionPolicy on such writes. :func:`like` converts the one the way
 :func:`cel.to_cel` does, except that a member that is the same JSON value as the other's (same
-key, same types, same key order: :func:`_identical`) is the other's converted member itself.
+key, same types, same key order: :func:`jsonwire.identical`) is the other's converted member itself.
 CEL values are immutable, and the two conversions would be equal value for value and type for
 type, so no expression can tell the difference (``==`` between them is still decided on their
 members: a NaN stays unequal to itself).
@@ -17,19 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from celpy import celtypes
 
-from floatip_apiserver import cel
-
-#: orjson refuses (TypeError) a subclass, a datetime or a dataclass instead of writing it as
-#: the JSON value it resembles, so that equal bytes mean the same JSON types
-_EXACT = (
-    orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-)
-
+from floatip_apiserver import cel, jsonwire
 
 _MapType = celtypes.MapType
 _item: Callable[[Any, str], Any] = dict.__getitem__
@@ -48,7 +38,7 @@ def like(value: Any, other: Any, converted: Any) -> Any:
             items[key] = cel.to_cel(member)
             continue
         twin, shared = other[key], _item(converted, key)
-        if member is twin or _identical(member, twin):
+        if member is twin or jsonwire.identical(member, twin):
             items[key] = shared
         else:
             items[key] = like(member, twin, shared)
@@ -60,14 +50,3 @@ def _map(items: dict[str, Any]) -> celtypes.MapType:
     result = _MapType()
     dict.update(result, {celtypes.StringType(k): v for k, v in items.items()})
     return result
-
-
-def _identical(left: Any, right: Any) -> bool:
-    """Whether two JSON values are the same: the same bytes (so the same types, int or
-    double or bool, and key order) and equal (so no NaN or infinity, which orjson writes as
-    null). What orjson refuses (a subclass, an integer beyond 64 bits) is not shown to be."""
-    try:
-        same = orjson.dumps(left, option=_EXACT) == orjson.dumps(right, option=_EXACT)
-        return same and bool(left == right)
-    except (TypeError, ValueError):  # not JSON, or an == that is no answer (an array's)
-        return False

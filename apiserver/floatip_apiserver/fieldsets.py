@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from floatip_apiserver import jsoncopy
+from floatip_apiserver import jsoncopy, jsonwire
 
 Path = tuple[str, ...]
 Schema = Mapping[str, Any] | None
@@ -131,8 +131,9 @@ def _differing(  # noqa: PLR0917
 ) -> None:
     """The members of ``old`` and ``new`` (as `member_map` finds them) in the subtrees that are
     not equal: a map's keys are members independently of each other, so equal values are
-    skipped and only two non-empty declared maps are compared further, key by key."""
-    if old is new or old == new:
+    skipped and only two non-empty declared maps are compared further, key by key. Equal is
+    `jsonwire.identical`: Python's ``False == 0`` would hide a changed set item's path."""
+    if old is new or jsonwire.identical(old, new):
         return
     if (
         isinstance(old, list)
@@ -150,7 +151,9 @@ def _differing(  # noqa: PLR0917
     extra_schema = extra if isinstance(extra, Mapping) else None
     for key in old.keys() | new.keys():
         was, now = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if was is now or (was is not _ABSENT and now is not _ABSENT and was == now):
+        if was is now or (
+            was is not _ABSENT and now is not _ABSENT and jsonwire.identical(was, now)
+        ):
             continue
         sub = None if schema is None else props.get(key, extra_schema)
         if (

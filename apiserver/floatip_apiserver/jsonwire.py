@@ -41,6 +41,19 @@ def loads(raw: bytes | str) -> Any:
         return json.loads(raw)
 
 
+def identical(left: Any, right: Any) -> bool:
+    """Whether two JSON values are the same: the same bytes (so the same types, int or
+    double or bool, and key order) and equal (so no NaN or infinity, which orjson writes as
+    null). Python's ``==`` alone says ``False == 0`` and ``1 == 1.0``, which JSON, field paths
+    and CEL tell apart. What orjson refuses (a subclass, an integer beyond 64 bits) is not
+    shown to be."""
+    try:
+        same = orjson.dumps(left, option=PLAIN) == orjson.dumps(right, option=PLAIN)
+        return same and bool(left == right)
+    except (TypeError, ValueError):  # not JSON, or an == that is no answer (an array's)
+        return False
+
+
 def response(data: Any, *, status: int = 200) -> web.Response:
     """An answer whose body is ``data`` as JSON."""
     return web.Response(body=dumps(data), status=status, content_type="application/json")

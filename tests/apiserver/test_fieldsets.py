@@ -6,9 +6,11 @@ then the paths only one side has and those whose leaf value or kind changed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import hypothesis
+import pytest
 from hypothesis import strategies as st
 
 from floatip_apiserver import fieldsets
@@ -135,6 +137,14 @@ def test_an_equal_subtree_is_skipped_and_a_changed_one_walked() -> None:
     old = {"spec": {"address": "a", "labels": {"x": "1"}}, "status": {"holder": "n1"}}
     new = {"spec": {"address": "a", "labels": {"x": "1"}}, "status": {"holder": "n2"}}
     assert fieldsets.compare(old, new, SCHEMA) == (set(), {("f:status", "f:holder")}, set())
+
+
+@pytest.mark.parametrize(("was", "now"), [(False, 0), (1, 1.0), (True, 1)])
+def test_values_python_calls_equal_but_json_does_not_are_compared(was: Any, now: Any) -> None:
+    """A set item's path is its JSON: ``false`` and ``0`` are two items, though False == 0."""
+    old, new = {"spec": {"nodes": [was]}}, {"spec": {"nodes": [now]}}
+    assert fieldsets.compare(old, new, SCHEMA) == _reference(old, new, SCHEMA)
+    assert fieldsets.compare(old, new, SCHEMA)[0] == {("f:spec", "f:nodes", f"v:{json.dumps(now)}")}
 
 
 def test_entries_are_built_once_and_decoded_by_identity() -> None:
