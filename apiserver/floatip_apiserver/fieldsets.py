@@ -146,24 +146,21 @@ def _differing(  # noqa: PLR0917
         _collect(old, schema, prefix, before)
         _collect(new, schema, prefix, after)
         return
-    props: Mapping[str, Any] = (schema.get("properties") or {}) if schema is not None else {}
-    extra = schema.get("additionalProperties") if schema is not None else None
-    extra_schema = extra if isinstance(extra, Mapping) else None
     for key in old.keys() | new.keys():
         was, now = old.get(key, _ABSENT), new.get(key, _ABSENT)
         if was is now or (
             was is not _ABSENT and now is not _ABSENT and jsonwire.identical(was, now)
         ):
             continue
-        sub = None if schema is None else props.get(key, extra_schema)
         if (
             isinstance(was, dict)
             and isinstance(now, dict)
             and was
             and now
-            and (schema is None or key in props)
+            and _declared(schema, key)
         ):
-            _differing(was, now, sub, (*prefix, f"f:{key}"), before, after)
+            path = (*prefix, f"f:{key}")
+            _differing(was, now, child_schema(schema, key), path, before, after)
             continue
         if was is not _ABSENT:
             _collect({key: was}, schema, prefix, before)
