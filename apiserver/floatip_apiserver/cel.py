@@ -13,7 +13,6 @@ cel-python does the expression language; :mod:`celnet` adds the IP and CIDR libr
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import operator as operators
@@ -25,7 +24,7 @@ import celpy
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
-from floatip_apiserver import celnet, celplan, celstrings, fielderrors
+from floatip_apiserver import celnet, celplan, celstrings, fielderrors, identity
 from floatip_apiserver.fielderrors import FieldError
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
@@ -309,22 +308,17 @@ def _walk(
     return errors
 
 
-#: id(schema node) -> (the node, held so the id stays its own; whether a rule at or below it
-#: reads oldSelf), for the `TRANSITIONS_KEPT` nodes looked at last
-_TRANSITIONS: collections.OrderedDict[int, tuple[Mapping[str, Any], bool]] = (
-    collections.OrderedDict()
-)
-TRANSITIONS_KEPT = 4096
+#: schema node -> whether a rule at or below it reads oldSelf
+_TRANSITIONS: identity.Cache[Mapping[str, Any], bool] = identity.Cache(4096)
 
 
 def _has_transition_rules(schema: Mapping[str, Any]) -> bool:
     """Whether a transition rule (one reading ``oldSelf``) sits at or below this node: such a
     rule is evaluated even where nothing changed, as the real server does (it never ratchets
     them); every other rule of an unchanged value is ratcheted."""
-    known = _TRANSITIONS.get(id(schema))
-    if known is not None and known[0] is schema:
-        _TRANSITIONS.move_to_end(id(schema))
-        return known[1]
+    known = _TRANSITIONS.get(schema)
+    if known is not None:
+        return known
     found = any(
         compile_rule(str(rule.get("rule", ""))).transition
         for rule in schema.get("x-kubernetes-validations") or []
@@ -336,9 +330,7 @@ def _has_transition_rules(schema: Mapping[str, Any]) -> bool:
             schema.get("items"),
         ]
     )
-    _TRANSITIONS[id(schema)] = (schema, found)
-    if len(_TRANSITIONS) > TRANSITIONS_KEPT:
-        _TRANSITIONS.popitem(last=False)
+    _TRANSITIONS.put(schema, found)
     return found
 
 

@@ -15,13 +15,13 @@ place), everything else replaced.
 
 from __future__ import annotations
 
-import collections
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from floatip_apiserver import jsoncopy, jsonwire
+from floatip_apiserver import identity, jsoncopy, jsonwire
 
 Path = tuple[str, ...]
 Schema = Mapping[str, Any] | None
@@ -206,42 +206,23 @@ def _differing_items(  # noqa: PLR0917
 def encode(paths: AbstractSet[Path]) -> dict[str, Any]:
     """FieldsV1: ``{"f:spec": {"f:address": {}}}``; ``"."`` marks a member with children.
 
-    The same set always encodes to the same entry, so it is built once (`_Entries`) and shared
+    The same set always encodes to the same entry, so it is built once (`_encoded`) and shared
     by every object that holds it: stored objects are never changed in place (a write copies
     what it changes)."""
-    return _ENTRIES.encode(frozenset(paths))
+    return _encoded(frozenset(paths))
 
 
-class _Entries:
-    """The FieldsV1 entries built last, by their paths and by identity (`decode` of an entry
-    this server wrote costs a lookup), forgetting the least recently used beyond ``size``."""
+ENTRIES_KEPT = 4096  # sets of paths whose entry is kept, and entries whose paths are
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.by_paths: collections.OrderedDict[frozenset[Path], dict[str, Any]] = (
-            collections.OrderedDict()
-        )
-        #: id(entry) -> (the entry, held so the id stays its own; its paths)
-        self.by_id: dict[int, tuple[dict[str, Any], frozenset[Path]]] = {}
-
-    def encode(self, paths: frozenset[Path]) -> dict[str, Any]:
-        fields = self.by_paths.get(paths)
-        if fields is not None:
-            self.by_paths.move_to_end(paths)
-            return fields
-        fields = self.by_paths[paths] = _build(paths)
-        self.by_id[id(fields)] = (fields, paths)
-        if len(self.by_paths) > self.size:
-            _, forgotten = self.by_paths.popitem(last=False)
-            del self.by_id[id(forgotten)]
-        return fields
-
-    def decoded(self, fields: Any) -> frozenset[Path] | None:
-        known = self.by_id.get(id(fields))
-        return known[1] if known is not None and known[0] is fields else None
+#: each entry `_encoded` built -> its paths (`decode` of an entry this server wrote: a lookup)
+_DECODED: identity.Cache[dict[str, Any], frozenset[Path]] = identity.Cache(ENTRIES_KEPT)
 
 
-_ENTRIES = _Entries(4096)
+@functools.lru_cache(maxsize=ENTRIES_KEPT)
+def _encoded(paths: frozenset[Path]) -> dict[str, Any]:
+    fields = _build(paths)
+    _DECODED.put(fields, paths)
+    return fields
 
 
 def _build(paths: AbstractSet[Path]) -> dict[str, Any]:
@@ -265,7 +246,7 @@ def _finish(node: dict[str, Any]) -> dict[str, Any]:
 
 def decode(fields: Any) -> frozenset[Path]:
     """The paths a FieldsV1 entry holds."""
-    known = _ENTRIES.decoded(fields)
+    known = _DECODED.get(fields)
     return known if known is not None else frozenset(_decode(fields, ()))
 
 

@@ -156,15 +156,3 @@ def test_entries_are_built_once_and_decoded_by_identity() -> None:
     copy = {"f:status": {"f:epoch": {}, "f:holder": {}}}  # an entry this server did not build
     assert fieldsets.decode(copy) == paths
     assert fieldsets.decode({"f:spec": {".": {}, "f:x": {}}}) == {("f:spec",), ("f:spec", "f:x")}
-
-
-def test_the_entry_cache_forgets_the_least_recently_used() -> None:
-    entries = fieldsets._Entries(2)
-    a, b, c = (frozenset({(f"f:{n}",)}) for n in "abc")
-    built_a = entries.encode(a)
-    entries.encode(b)
-    assert entries.encode(a) is built_a  # a is now the most recently used
-    entries.encode(c)  # forgets b
-    assert entries.decoded(built_a) == a
-    assert set(entries.by_paths) == {a, c}
-    assert len(entries.by_id) == 2
