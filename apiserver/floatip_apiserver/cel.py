@@ -196,9 +196,10 @@ def _with_field_path(path: str, field_path: str) -> str:
     return result
 
 
-def _evaluate_rules(
-    schema: Mapping[str, Any], value: Any, old: Any, has_old: bool, path: str
+def _evaluate_rules(  # noqa: PLR0917
+    schema: Mapping[str, Any], value: Any, old: Any, has_old: bool, unchanged: bool, path: str
 ) -> list[FieldError]:
+    """The rules at one node; ``unchanged``: ``value`` is the stored one (ratcheted)."""
     errors: list[FieldError] = []
     activation: dict[str, Any] | None = None
     for rule in schema.get("x-kubernetes-validations") or []:
@@ -206,7 +207,7 @@ def _evaluate_rules(
         compiled = compile_rule(text)
         if compiled.transition and not has_old:
             continue  # transition rules never run on create or uncorrelatable values
-        if not compiled.transition and has_old and value == old:
+        if not compiled.transition and unchanged:
             continue  # ratcheting: an unchanged value is not re-judged
         type_name = _type_name(schema)
         message = str(rule.get("message") or "").strip()
@@ -283,9 +284,10 @@ def _message(rule: Mapping[str, Any], activation: dict[str, Any]) -> str | None:
 def _walk(
     schema: Mapping[str, Any], value: Any, old: Any, has_old: bool, path: str
 ) -> list[FieldError]:
-    if has_old and value == old and not _has_transition_rules(schema):
+    unchanged = has_old and value == old
+    if unchanged and not _has_transition_rules(schema):
         return []  # ratcheting: nothing in an unchanged value without oldSelf rules is re-judged
-    errors = _evaluate_rules(schema, value, old, has_old, path)
+    errors = _evaluate_rules(schema, value, old, has_old, unchanged, path)
     if isinstance(value, Mapping):
         old_map = old if has_old and isinstance(old, Mapping) else {}
         props: Mapping[str, Any] = schema.get("properties") or {}
