@@ -26,6 +26,7 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
    floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
    its finalizer removed.
 
+The VirtualIPs' writes are `servicerecordwriting`'s, the statuses `servicestatuswriting`'s.
 In steady state nothing is written. Only the leader writes; a write that does not land is
 logged and the next pass decides again. A pass's writes run side by side, at most
 `WRITE_BATCH` in flight (a sliding window, as the VirtualIP reconciler's); each Service's own
@@ -47,12 +48,12 @@ from floatip_operator import (
     holdings,
     informing,
     leadership,
-    memo,
     metrics,
     passloop,
     posting,
     serviceinputs,
     servicerecords,
+    servicerecordwriting,
     servicerequests,
     servicestatuses,
     servicestatuswriting,
@@ -107,7 +108,9 @@ class ServiceWriter:
         )
         self.window = asyncio.Semaphore(WRITE_BATCH)
         self.inputs = serviceinputs.Inputs(default_class=default_class)
-        self._templates: memo.Memo[dict[str, Any] | None] = memo.Memo()
+        self.records = servicerecordwriting.RecordWrites(
+            api=api, pools=pools, vips=vips, elector=elector, failed=self._failed
+        )
         self.statuses = servicestatuswriting.StatusWrites(
             api=api, services=services_, vips=vips, elector=elector, poster=poster,
             poke=self.poke, failed=self._failed,
@@ -130,7 +133,7 @@ class ServiceWriter:
         """No Service, and no VirtualIP of one: nothing to allocate, write or let go. A cluster
         of plain VirtualIPs pokes this loop with every status change of each."""
         return not self.services.store and not any(
-            services.SERVICES_ANNOTATION in (body["metadata"].get("annotations") or {})
+            services.listed(body["metadata"].get("annotations"))
             for body in self.vips.store.values()
         )
 
@@ -211,7 +214,7 @@ class ServiceWriter:
         for new in creates:
             kept = [k for k in new.services if k not in finalized or await finalized[k]]
             async with self.window:
-                await self._create(new._replace(services=tuple(kept)))
+                await self.records.create(new._replace(services=tuple(kept)))
         if then is not None:
             then()
 
@@ -228,9 +231,12 @@ class ServiceWriter:
         await _each(
             self.window,
             [
-                *(self._delete(name, why) for name, why in plan.deletes.items()),
-                *(self._update(name, members, unready) for name, members in plan.updates.items()),
-                *self._retemplate(pool_views, vip_views, plan.deletes),
+                *(self.records.delete(name, why) for name, why in plan.deletes.items()),
+                *(
+                    self.records.update(name, members, unready)
+                    for name, members in plan.updates.items()
+                ),
+                *self.records.retemplate(pool_views, vip_views, plan.deletes),
             ],
         )
 
@@ -242,93 +248,6 @@ class ServiceWriter:
         except client.ApiError as exc:
             return await self._failed("service finalizers", servicerecords.service_key(body), exc)
         self.services.put(answer)
-        return True
-
-    async def _delete(self, name: str, why: str) -> bool:
-        if not self.elector.is_leader:
-            return False
-        try:
-            await self.api.request("DELETE", paths.virtualip(name))
-        except client.ApiError as exc:
-            if exc.not_found:
-                return True
-            return await self._failed("virtualip deletion", name, exc)
-        log.info("service address released", vip=name, why=why)
-        return True
-
-    async def _update(self, name: str, members: holdings.Members, unready: set[str]) -> bool:
-        """Rewrite a VirtualIP's Services (a Service without floatip's finalizer yet joins at
-        the next pass: it could be deleted meanwhile with nothing to take it off the list)."""
-        body = self.vips.store.get(name)
-        if body is None or not self.elector.is_leader:
-            return False
-        listed = services.listed(body["metadata"].get("annotations"))
-        keys = tuple(k for k in members.services if k not in unready or k in listed)
-        ops = servicerecords.members(body, members._replace(services=keys))
-        if ops is None:
-            return True
-        if not await self._patch_vip(name, ops, client.JSON_PATCH, "virtualip services"):
-            return False
-        log.info("service address members", vip=name, services=",".join(keys))
-        return True
-
-    async def _patch_vip(self, name: str, patch: Any, content_type: str, what: str) -> bool:
-        """One guarded patch of a VirtualIP this loop records; the answer goes to the cache."""
-        try:
-            answer = await self.api.request(
-                "PATCH", paths.virtualip(name), body=patch, content_type=content_type
-            )
-        except client.ApiError as exc:
-            return await self._failed(what, name, exc)
-        self.vips.put(answer)
-        return True
-
-    def _retemplate(
-        self,
-        pool_views: Iterable[holdings.PoolView],
-        vip_views: Iterable[holdings.VipView],
-        deleting: Mapping[str, str],
-    ) -> list[Awaitable[bool]]:
-        """The writes that give each pool's VirtualIPs its edited template."""
-        pool_versions = {name: memo.version(body) for name, body in self.pools.store.items()}
-
-        def patch_of(body: Mapping[str, Any], pool: holdings.PoolView) -> dict[str, Any] | None:
-            name = str(body["metadata"].get("name"))
-            seen = (memo.version(body), pool.name, pool_versions.get(pool.name))
-            derive = functools.partial(servicerecords.template_patch, body, pool)
-            return self._templates.get(name, seen, derive)
-
-        found = servicerecords.retemplates(
-            pool_views, vip_views, self.vips.store, deleting, patch_of=patch_of
-        )
-        self._templates.keep_only(self.vips.store)
-        return [self._write_template(name, pool, patch) for name, pool, patch in found]
-
-    async def _write_template(self, name: str, pool: str, patch: dict[str, Any]) -> bool:
-        if not self.elector.is_leader:
-            return False
-        if not await self._patch_vip(name, patch, client.MERGE_PATCH, "virtualip template"):
-            return False
-        log.info("service address template", vip=name, pool=pool,
-                 fields=",".join(sorted(patch["spec"])))  # fmt: skip
-        return True
-
-    async def _create(self, new: holdings.NewVip) -> bool:
-        if not self.elector.is_leader:
-            return False
-        body = servicerecords.vip_body(new)
-        try:
-            answer = await self.api.request("POST", paths.VIRTUALIPS, body=body)
-        except client.ApiError as exc:
-            return await self._failed("virtualip creation", new.name, exc)
-        self.vips.put(answer)
-        log.info(
-            "service address allocated",
-            service=",".join(new.services or (new.service,)),
-            address=str(new.address),
-            pool=new.pool,
-            vip=new.name,
-        )
         return True
 
     async def _let_go(self, body: Mapping[str, Any]) -> bool:
