@@ -232,7 +232,7 @@ def _select(member: Any, name: str, tree: lark.Tree[Any]) -> Any:
         try:
             return _item(member, name)
         except KeyError:
-            return CELEvalError(f"no such member in mapping: {name!r}", KeyError, None, tree=tree)
+            return _no_member(name, tree)
     if isinstance(member, CELEvalError):
         return member
     if isinstance(member, NameContainer):
@@ -246,9 +246,14 @@ def _select(member: Any, name: str, tree: lark.Tree[Any]) -> Any:
         try:
             return member[name]
         except KeyError:
-            return CELEvalError(f"no such member in mapping: {name!r}", KeyError, None, tree=tree)
+            return _no_member(name, tree)
     text = f"{member!r} with type: '{type(member)}' does not support field selection"
     return CELEvalError(text, TypeError, None, tree=tree)
+
+
+def _no_member(name: str, tree: lark.Tree[Any]) -> CELEvalError:
+    """celpy's error value for a map without the field selected."""
+    return CELEvalError(f"no such member in mapping: {name!r}", KeyError, None, tree=tree)
 
 
 def _member_index(tree: lark.Tree[Any], functions: Functions) -> Step | None:
