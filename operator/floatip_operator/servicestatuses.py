@@ -17,7 +17,8 @@ as long as the Service holds it: a pool address some forgotten host still uses i
 to a Service (DESIGN.md, Services: "probe an address on the wire before handing it out").
 - `services.ConditionType.ANNOUNCED` (while it holds an address): True when every one of its
   VirtualIPs is Ready (by which node), False ``AnnouncementPending`` naming the first that is
-  not and why.
+  not and why. Ready as the operator decides it (`announced_by_holder`), read from the holder's
+  announcement, so the Service's status need not wait for the VirtualIP's own Ready write.
 
 A condition keeps its ``lastTransitionTime`` while its status stays, so an unchanged world
 builds an identical status and the operator writes nothing.
@@ -35,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from floatip.api import events, services, status
+from floatip.api import events, model, services, status
 from floatip_operator import holdings, notices
 
 Kind = services.ConditionType
@@ -185,7 +186,7 @@ def _announced(
         body = vips.get(held.vip)
         current = status.of(body or {})
         holder = status.holder(current)
-        if not (status.condition(current, "Ready").get("status") == "True" and holder):
+        if not announced_by_holder(current):
             missing = "not created yet" if body is None else "waiting for a holder"
             why = status.condition(current, "Ready").get("message") or missing
             return (
@@ -196,6 +197,26 @@ def _announced(
             )
         done.append(f"{held.address} by node {holder}")
     return Kind.ANNOUNCED, "True", Why.ANNOUNCED.value, "; ".join(done)
+
+
+def announced_by_holder(current: Mapping[str, Any]) -> bool:
+    """Whether a VirtualIP is Ready as its operator decides it (`statuses`): ``Assigned`` True
+    and the holder's agent announced the address at the current epoch.
+
+    Read from the agent's announcement, not from the ``Ready`` condition the operator writes
+    after it: the Service's one status write then carries its address and Announced True
+    together. Waiting for the ``Ready`` write would add a second write per Service whenever
+    that write is not in before the announcement is read, which is most of them in a burst.
+    """
+    holder = status.holder(current)
+    announced = status.announcement(current)
+    return (
+        holder is not None
+        and status.is_true(current, model.ConditionType.ASSIGNED)
+        and announced is not None
+        and announced.node == holder
+        and announced.epoch == status.epoch(current)
+    )
 
 
 def _addresses(held: Sequence[holdings.Held]) -> str:

@@ -26,7 +26,9 @@ HELD = holdings.Result((holdings.Held(VIP, ipaddress.ip_address("192.0.2.1"), "b
 BODY = {"metadata": {"name": "web", "namespace": "default", "uid": "u1",
                      "resourceVersion": "7", "generation": 1}, "spec": {}}  # fmt: skip
 REQUEST = servicerequests.read(BODY)
-READY = {"status": {"holder": "server1", "conditions": [{"type": "Ready", "status": "True"}],
+READY = {"status": {"holder": "server1", "epoch": 1,
+                    "conditions": [{"type": "Ready", "status": "True"},
+                                   {"type": "Assigned", "status": "True"}],
                     "announcement": {"node": "server1", "epoch": 1, "mac": "02:00:00:00:00:01",
                                      "time": "2026-01-01T00:00:00Z"}}}  # fmt: skip
 

@@ -3,7 +3,8 @@
 Proves: ingress points in the Service's family order with ipMode VIP; Allocated True naming
 the pool, AddressOutsidePool when kept outside an edited pool, False with the failure's reason
 (and what it keeps meanwhile); Announced True naming the node only when every VirtualIP is
-Ready, else AnnouncementPending with the VirtualIP's own reason; other controllers'
+Ready (read from its holder's announcement at the current epoch, not from the operator's Ready
+write), else AnnouncementPending with the VirtualIP's own reason; other controllers'
 conditions kept; an unchanged world builds an identical status (no write) with the same
 transition times; Events IPAllocated, IPReleased, AllocationFailed (once per new failure) and
 AddressOutsidePool; an address is handed out (ingress) only once a node probed it free on the
@@ -30,14 +31,27 @@ OTHER = {"type": "example.com/Healthy", "status": "True", "reason": "Ok", "messa
          "lastTransitionTime": "2026-01-01T00:00:00Z"}  # fmt: skip
 
 
+ASSIGNED = {"type": "Assigned", "status": "True", "message": "placed"}
+
+
 def announced(node: str) -> dict[str, Any]:
     """Probed free, taken and announced by ``node`` (Ready or not since)."""
     return {"node": node, "epoch": 1, "mac": "02:00:00:00:00:01", "time": "2026-01-01T00:00:00Z"}
 
 
 def ready(node: str) -> dict[str, Any]:
-    condition = {"type": "Ready", "status": "True", "message": "announced"}
-    return {"status": {"holder": node, "conditions": [condition], "announcement": announced(node)}}
+    conditions = [{"type": "Ready", "status": "True", "message": "announced"}, ASSIGNED]
+    return {"status": {"holder": node, "epoch": 1, "conditions": conditions,
+                       "announcement": announced(node)}}  # fmt: skip
+
+
+def announced_only(node: str, *, epoch: int = 1, assigned: bool = True) -> dict[str, Any]:
+    """``node`` holds the address at ``epoch`` and its agent's announcement (of epoch 1) is in;
+    the operator's Ready write is not."""
+    pending = {"type": "Ready", "status": "False", "message": f"waiting for {node} to announce"}
+    conditions = [pending, ASSIGNED if assigned else {**ASSIGNED, "status": "False"}]
+    return {"status": {"holder": node, "epoch": epoch, "conditions": conditions,
+                       "announcement": announced(node)}}  # fmt: skip
 
 
 def probing(node: str, mac: str) -> dict[str, Any]:
@@ -77,6 +91,25 @@ def test_ingress_and_conditions_of_an_allocated_and_announced_service() -> None:
     same = build(Result((V4, V6)), {V4.vip: ready("server1"), V6.vip: ready("server2")}, done, "T9")
     assert same == done and not servicestatuses.changed(done, same)
     assert servicestatuses.changed(pending, done)
+
+
+def test_announced_is_read_from_the_holders_announcement_not_the_ready_write() -> None:
+    """The agent's announcement at the current epoch of an assigned VirtualIP is what makes
+    it Ready: the Service's one write carries its address and Announced True together."""
+    now = build(Result((V4,)), {V4.vip: announced_only("server1")})
+    assert now["loadBalancer"]["ingress"] == [{"ip": "192.0.2.1", "ipMode": "VIP"}]
+    assert conditions(now)["floatip.io/Announced"] == (
+        "True", "Announced", "192.0.2.1 by node server1"
+    )  # fmt: skip
+    moved = build(Result((V4,)), {V4.vip: announced_only("server1", epoch=2)}, now)
+    assert conditions(moved)["floatip.io/Announced"][:2] == ("False", "AnnouncementPending")
+    assert "waiting for server1 to announce" in conditions(moved)["floatip.io/Announced"][2]
+    unassigned = build(Result((V4,)), {V4.vip: announced_only("server1", assigned=False)}, now)
+    assert conditions(unassigned)["floatip.io/Announced"][:2] == ("False", "AnnouncementPending")
+    elsewhere = announced_only("server1")
+    elsewhere["status"]["holder"] = "server2"
+    other = build(Result((V4,)), {V4.vip: elsewhere}, now)
+    assert conditions(other)["floatip.io/Announced"][:2] == ("False", "AnnouncementPending")
 
 
 def test_failures_and_addresses_outside_their_pool_are_conditions_and_events() -> None:
