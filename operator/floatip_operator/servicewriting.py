@@ -21,7 +21,10 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
    creates was tried: right after its own finalizer and creates, or, when it shares an address
    another Service creates in this pass, at the end of the pass (`servicestatuswriting`: in
    the background, so the next pass need not wait for them; a Service's first status waits a
-   moment for its announcement, so one write says both);
+   moment for its announcement, so one write says both). From then on the Service's result is
+   offered again by the status loop (`offer_statuses`) whenever a VirtualIP or Service
+   changes, also while a pass still waits for its writes: the announcements of a burst's first
+   addresses reach their Services' statuses without waiting for the pass creating the rest;
 4. for each Service floatip no longer serves (deleted, or no longer ``type: LoadBalancer`` of
    floatip's class) whose VirtualIPs are all gone: its status cleared (unless deleted), then
    its finalizer removed.
@@ -106,6 +109,12 @@ class ServiceWriter:
         self.loop = passloop.PassLoop(
             "service", self.pass_once, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
         )
+        self.status_loop = passloop.PassLoop(
+            "service status", self.offer_statuses, debounce_s=debounce_s, idle_s=FULL_PASS_EVERY_S
+        )
+        #: Each Service's request and result from the newest plan, once its own writes of that
+        #: plan were tried: what the status loop offers again as its VirtualIPs change.
+        self.offers: dict[str, tuple[servicerequests.Request, holdings.Result]] = {}
         self.window = asyncio.Semaphore(WRITE_BATCH)
         self.inputs = serviceinputs.Inputs(default_class=default_class)
         self.records = servicerecordwriting.RecordWrites(
@@ -113,15 +122,16 @@ class ServiceWriter:
         )
         self.statuses = servicestatuswriting.StatusWrites(
             api=api, services=services_, vips=vips, elector=elector, poster=poster,
-            poke=self.poke, failed=self._failed,
+            poke=self.status_loop.poke, failed=self._failed,
         )  # fmt: skip
 
     def poke(self) -> None:
         self.loop.poke()
+        self.status_loop.poke()
 
     async def run(self) -> None:
         try:
-            await self.loop.run()
+            await asyncio.gather(self.loop.run(), self.status_loop.run())
         finally:
             self.statuses.cancel()
 
@@ -137,10 +147,22 @@ class ServiceWriter:
             for body in self.vips.store.values()
         )
 
-    async def pass_once(self) -> None:
+    async def offer_statuses(self) -> None:
+        """Offer every Service's newest result again (`StatusWrites.offer` builds and writes
+        only what changed since: a Service whose inputs did not change costs a lookup)."""
         if not self.ready():
             return
+        for key, (request, result) in list(self.offers.items()):
+            body = self.services.store.get(key)
+            if body is not None:
+                self.statuses.offer(body, request, result)
+
+    async def pass_once(self) -> None:
+        if not self.ready():
+            self.offers.clear()  # a new term offers only what its own plans decided
+            return
         if self.idle():
+            self.offers.clear()
             self.statuses.forget_except(())
             return
         read = self.inputs.read(
@@ -149,6 +171,11 @@ class ServiceWriter:
         ours, requests = read.ours, read.requests
         pool_views, vip_views = read.pool_views, read.vip_views
         plan = allocation.plan(requests.values(), pool_views, vip_views, read.namespaces)
+        # A Service this plan decides otherwise waits for its own writes again before the
+        # status loop offers it (the new result may name a VirtualIP not created yet).
+        for key, (request, result) in list(self.offers.items()):
+            if plan.results.get(key) != result or requests.get(key) != request:
+                del self.offers[key]
 
         finalized = {key: asyncio.get_running_loop().create_future() for key in ours}
         creates: dict[str, list[holdings.NewVip]] = {}
@@ -160,6 +187,7 @@ class ServiceWriter:
         # A Service's status (from its newest body) follows its own finalizer and creates at
         # once; one holding an address another Service creates in this pass waits for the pass.
         def offer(key: str, result: holdings.Result) -> None:
+            self.offers[key] = (requests[key], result)
             self.statuses.offer(self.services.store.get(key, ours[key]), requests[key], result)
 
         early = {
