@@ -96,8 +96,8 @@ _INTRODUCTIONS: dict[str, list[str]] = {
         "when a node probed them before taking them (address, that host's MAC, the node that "
         "probed, since): they are never handed out automatically, and an entry is forgotten "
         f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after its `since` once no "
-        "VirtualIP reports it, or as soon as a node took "
-        'the address (docs/services.md "An address in use on the wire"). `Ready` is True when the spec is valid and nothing '
+        "VirtualIP reports it, or as soon as a node took the address (docs/services.md, "
+        '"An address in use on the wire"). `Ready` is True when the spec is valid and nothing '
         "overlaps the pool, with reason `Ready`, or `Exhausted` when no address is left; "
         "otherwise False with reason `InvalidSpec` (the model's problems, as "
         "`floatip validate` words them: the operator applies the rules the CRD cannot) or the "

@@ -565,6 +565,8 @@ def test_an_auto_assigned_address_in_use_on_the_wire_is_chosen_anew(
         )
         (event,) = warned()
         assert event["type"] == "Warning", event
+        reasons = [e.get("reason") for e in events_about(lab, "web-rechosen")]
+        assert svcapi.EventReason.ALLOCATION_FAILED.value not in reasons, reasons
         for word in (squatted, intruder, listed[0]["node"], chosen):
             assert word in event["note"], (word, event["note"])
         assert holders(lab, squatted) == [], "a server took an address a foreign host answers for"
