@@ -37,7 +37,7 @@ INT64_MAX: Final = 2**63 - 1
 ENTRY_MAX_LENGTH: Final = 91
 #: How long a pool remembers an address a foreign host answered for when a node probed it
 #: (``status.inUseOnWire``; docs/services.md "An address in use on the wire"), counted from
-#: when the answer was first seen, once no VirtualIP reports it any more: long enough that a
+#: when the pool first listed it, once no VirtualIP reports it any more: long enough that a
 #: squatted address is not offered again and again, short enough that an address whose host
 #: let go becomes usable again (it is probed once more before it is handed out anyway).
 IN_USE_ON_WIRE_FORGOTTEN_S: Final = 3600

@@ -175,7 +175,7 @@ class _State:
     groups: dict[str, _Group] = dataclasses.field(default_factory=dict)
     shared: dict[tuple[str, str, int], _Group] = dataclasses.field(default_factory=dict)
     #: VirtualIPs whose address is in use on the wire and listed by a pool: their Services
-    #: choose another (`_may_leave`).
+    #: choose another (`choosing.may_leave`).
     moving: dict[str, onwire.Sighting] = dataclasses.field(default_factory=dict)
     #: Those whose Services will, once a pool's status lists the address.
     rechoosing: set[str] = dataclasses.field(default_factory=set)

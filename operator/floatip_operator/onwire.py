@@ -7,7 +7,7 @@ is the holder's defence, not this). `of_vip` reads that `Sighting`.
 
 The pool loop (`poolstatuses`) keeps each pool's sightings in ``status.inUseOnWire``
 (`remembered`): those its VirtualIPs report now, and those it listed before until
-`pools.IN_USE_ON_WIRE_FORGOTTEN_S` after their ``since``, or until a node took the address
+`pools.IN_USE_ON_WIRE_FORGOTTEN_S` after it first listed them, or until a node took the address
 (then whoever answered let go). Allocation reads the lists back (`listed`) and hands none of
 those addresses out by itself; a Service that asks for one by name still gets it, probed again.
 
@@ -32,7 +32,8 @@ FORGOTTEN_AFTER = datetime.timedelta(seconds=pools.IN_USE_ON_WIRE_FORGOTTEN_S)
 
 
 class Sighting(NamedTuple):
-    """A foreign host (``mac``) answered ``node``'s probe of ``address``, first at ``since``."""
+    """A foreign host (``mac``) answered ``node``'s probe of ``address``: first at ``since`` in
+    the agent's report, and in a pool's list since the pool first listed it (`remembered`)."""
 
     address: IPAddress
     mac: str
@@ -90,16 +91,28 @@ def remembered(
     and each ``previous`` one still in the pool (``includes``), not taken by a node since
     (``taken_over``: addresses an announced VirtualIP holds) and younger than
     `FORGOTTEN_AFTER`. Live ones first when there are more than the status holds, each part
-    by address; one entry per address."""
+    by address; one entry per address.
+
+    An entry's ``since`` is when the pool first listed the address (``now`` for a new one),
+    not when the agent first saw the answer: an address reserved for hours before it was
+    listed (an operator without this list, a requested address) is then still remembered an
+    hour after its Service left it, instead of being forgotten at once.
+    """
+    listed_before: dict[IPAddress, Sighting] = {}
+    for sighting in sorted(previous, key=_order):
+        listed_before.setdefault(sighting.address, sighting)
     fresh: dict[IPAddress, Sighting] = {}
     for sighting in sorted(live, key=_order):
-        fresh.setdefault(sighting.address, sighting)
+        if sighting.address not in fresh:
+            prior = listed_before.get(sighting.address)
+            since = prior.since if prior is not None else times.timestamp(now)
+            fresh[sighting.address] = sighting._replace(since=since)
     kept: dict[IPAddress, Sighting] = {}
-    for sighting in sorted(previous, key=_order):
-        if sighting.address in fresh or sighting.address in kept:
+    for sighting in listed_before.values():
+        if sighting.address in fresh:
             continue
-        since = times.parse(sighting.since)
-        if since is None or now - since >= FORGOTTEN_AFTER:
+        listed_at = times.parse(sighting.since)
+        if listed_at is None or now - listed_at >= FORGOTTEN_AFTER:
             continue
         if includes(sighting.address) and sighting.address not in taken_over:
             kept[sighting.address] = sighting

@@ -203,7 +203,7 @@ class AddressInUseOnWire(Model):
     address: str = Field(max_length=45, description="The address.")
     mac: str = Field(max_length=64, description="The MAC of the host that answered the probe.")
     node: str = Field(max_length=253, description="The node whose probe drew the answer.")
-    since: Timestamp = Field(description="When the foreign answer was first seen.")
+    since: Timestamp = Field(description="When the pool first listed the address.")
 
 
 class VirtualIPPoolStatus(Model):
@@ -225,8 +225,8 @@ class VirtualIPPoolStatus(Model):
             "Pool addresses a foreign host answered for when a node probed them before taking "
             "them (the VirtualIP's status.conflict): not handed out automatically. An entry "
             "stays while a VirtualIP reports it, and is forgotten "
-            f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after its since (the address is "
-            "probed again before it is handed out), or once a node took the address."
+            f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after its since once none does "
+            "(the address is probed again before it is handed out), or once a node took it."
         ),
     )
     conditions: tuple[Condition, ...] = Field(

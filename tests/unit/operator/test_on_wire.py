@@ -3,15 +3,16 @@ them (poolstatuses: ``status.inUseOnWire``).
 
 Proves: a VirtualIP's conflict counts as the take probe's finding only while no node announced
 the address (a conflict on an announced address is the holder's defence); a pool lists every
-such VirtualIP inside it with the foreign MAC, the probing node and since, and keeps listing
-the address after the VirtualIP is gone, until `pools.IN_USE_ON_WIRE_FORGOTTEN_S` after since,
-until a node announced it, or until the pool no longer holds it; ``available`` leaves those
-addresses out (counted once when a VirtualIP holds one too) and a pool whose last free
-addresses are in use on the wire is Exhausted saying so; an emptied list is nulled by the
-patch; entries that do not read are ignored. Properties (hypothesis): the list is sorted, one
-entry per address, at most `model.MAX_IN_USE_ON_WIRE`, holds every live sighting (when they
-fit) and no forgotten one, rebuilding from its own output changes nothing, and the input order
-does not matter.
+such VirtualIP inside it with the foreign MAC and the probing node, since when the pool first
+listed it (an address reserved for hours before is remembered from its listing on), and keeps
+listing the address while it is reported, then after the VirtualIP is gone until
+`pools.IN_USE_ON_WIRE_FORGOTTEN_S` after since, until a node announced it, or until the pool
+no longer holds it; ``available`` leaves those addresses out (counted once when a VirtualIP
+holds one too) and a pool whose last free addresses are in use on the wire is Exhausted saying
+so; an emptied list is nulled by the patch; entries that do not read are ignored. Properties
+(hypothesis): the list is sorted, one entry per address, at most `model.MAX_IN_USE_ON_WIRE`,
+holds every live sighting (when they fit) and no forgotten one, rebuilding from its own output
+changes nothing, and the input order does not matter.
 """
 
 from __future__ import annotations
@@ -122,9 +123,15 @@ def test_the_address_stays_listed_after_its_virtualip_is_gone_until_forgotten() 
     assert patch["status"]["inUseOnWire"] is None  # the merge patch removes it
 
 
-def test_a_listed_address_reported_again_keeps_being_listed_past_the_hour() -> None:
-    built = build([vip("x", "192.0.2.2", conflict=conflict())], now=at(3 * HOUR))
-    assert built["inUseOnWire"] == [entry("192.0.2.2")]
+def test_since_is_when_the_pool_first_listed_the_address() -> None:
+    # reserved for three hours before any pool listed it: remembered from the listing on
+    reported = [vip("x", "192.0.2.2", conflict=conflict())]
+    first = build(reported, now=at(3 * HOUR))
+    assert first["inUseOnWire"] == [entry("192.0.2.2", since=at(3 * HOUR))]
+    still = build(reported, previous=first, now=at(5 * HOUR))  # reported: listed past the hour
+    assert still["inUseOnWire"] == first["inUseOnWire"]
+    left = build([], previous=still, now=at(3 * HOUR + HOUR / 2))
+    assert left["inUseOnWire"] == first["inUseOnWire"]
 
 
 def test_an_address_a_node_took_is_forgotten_at_once() -> None:
