@@ -153,8 +153,8 @@ class Chooser:
         )
         wire = (
             f" ({', '.join(map(str, used))} in use on the wire: the pool's status.inUseOnWire "
-            f"lists them until {pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after they "
-            "were seen)"
+            f"lists them until {pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after it "
+            "listed them, or a node takes them)"
             if used
             else ""
         )

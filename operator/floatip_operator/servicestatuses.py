@@ -312,7 +312,8 @@ def rechosen(moved: holdings.Rechosen) -> notices.Notice:
         f"{seen.address} is answered for by {seen.mac} on the LAN (node {seen.node}'s probe "
         f"before taking it) and was never handed out: released, and {moved.address} of pool "
         f"{moved.pool} chosen instead. Pool {moved.pool} lists {seen.address} in "
-        f"status.inUseOnWire and hands it out again only {pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} "
-        "minutes after it was seen; find the host with that MAC"
+        "status.inUseOnWire and hands it out by itself again only "
+        f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after listing it; find the host with "
+        "that MAC"
     )
     return notices.Notice(events.Type.WARNING, services.EventReason.IN_USE_ON_WIRE, note)
