@@ -35,6 +35,12 @@ IPAddress = addresses.IPAddress
 INT64_MAX: Final = 2**63 - 1
 #: The longest entry: two IPv6 addresses in their longest text form (45 characters) and '-'.
 ENTRY_MAX_LENGTH: Final = 91
+#: How long a pool remembers an address a foreign host answered for when a node probed it
+#: (``status.inUseOnWire``; docs/services.md "An address in use on the wire"), counted from
+#: when the pool first listed it, once no VirtualIP reports it any more: long enough that a
+#: squatted address is not offered again and again, short enough that an address whose host
+#: let go becomes usable again (it is probed once more before it is handed out anyway).
+IN_USE_ON_WIRE_FORGOTTEN_S: Final = 3600
 EXAMPLE: Final = "192.0.2.0/28, 2001:db8::/120 or 192.0.2.10-192.0.2.20"
 
 _PREFIX_RE = re.compile(r"^(0|[1-9][0-9]{0,2})$")

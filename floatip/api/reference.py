@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from floatip.api import crd, names
+from floatip.api import crd, names, pools
 
 
 def _type_of(schema: Mapping[str, Any]) -> str:
@@ -91,7 +91,13 @@ _INTRODUCTIONS: dict[str, list[str]] = {
         "What the status says (the operator's leader writes it, and only when it changed): "
         "per family the pool has, `total` addresses it hands out, `allocated` (distinct "
         "addresses of VirtualIPs whose `spec.address` lies in the pool, whoever made them) and "
-        "`available` (the difference). `Ready` is True when the spec is valid and nothing "
+        "`available` (what is left once the allocated addresses and those in use on the wire "
+        "are taken out). `inUseOnWire` lists the pool's addresses a foreign host answered for "
+        "when a node probed them before taking them (address, that host's MAC, the node that "
+        "probed, since): they are never handed out automatically, and an entry is forgotten "
+        f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after its `since` once no "
+        "VirtualIP reports it, or as soon as a node took the address (docs/services.md, "
+        '"An address in use on the wire"). `Ready` is True when the spec is valid and nothing '
         "overlaps the pool, with reason `Ready`, or `Exhausted` when no address is left; "
         "otherwise False with reason `InvalidSpec` (the model's problems, as "
         "`floatip validate` words them: the operator applies the rules the CRD cannot) or the "

@@ -95,6 +95,9 @@ class EventReason(enum.StrEnum):
     ALLOCATION_FAILED = "AllocationFailed"
     RELEASED = "IPReleased"
     OUTSIDE_POOL = "AddressOutsidePool"
+    #: A foreign host answered the take's probe of an address the Service asked for none of
+    #: and was never shown: released, and another chosen (docs/services.md).
+    IN_USE_ON_WIRE = "AddressInUseOnWire"
 
 
 def key(namespace: str, name: str) -> str:

@@ -29,6 +29,17 @@ clashes with an older member (its ports were edited) leaves, so two Services nev
 address unless their keys and specs allow it. A member that is deleted leaves the address to
 the others (MetalLB #2723); the VirtualIP goes with its last member. ``updates`` rewrites a
 VirtualIP's member list and key when they change.
+
+An address in use on the wire (docs/services.md "An address in use on the wire"): when the
+take's probe of a VirtualIP's address drew a foreign host's answer (`holdings.VipView.on_wire`)
+and every Service holding it asked for no address of that family and was never shown it
+(`servicerequests.Request.shown`), it is the one exception to "allocation never moves": its
+Services leave it for the lowest free address by the same pool rules (`Plan.rechosen`), a
+shared address as one group, the old VirtualIP being deleted. That happens only once a pool's
+status lists the address (`onwire`: until then the Service is ``rechoosing``), so the address
+stays taken until its record exists; the addresses the pools list are never the next free one.
+A requested address is never swapped, and one already handed out is the holder's to defend.
+When nothing else is free the Service keeps the used address and says why (`IN_USE_ON_WIRE`).
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 from floatip.api import addresses, services
-from floatip_operator import choosing
+from floatip_operator import choosing, onwire
 from floatip_operator.holdings import (
     Failure,
     Held,
@@ -45,6 +56,7 @@ from floatip_operator.holdings import (
     NewVip,
     Plan,
     PoolView,
+    Rechosen,
     Result,
     VipView,
 )
@@ -116,7 +128,8 @@ def plan(
     live = {r.key: r for r in ordered}
     vip_list = list(vips)
     by_name = {v.name: v for v in vip_list}
-    taken = choosing.Taken(v.address for v in vip_list)
+    remembered = onwire.addresses_of(p.on_wire for p in pool_list)
+    taken = choosing.Taken((v.address for v in vip_list), avoid=remembered)
     mine: dict[str, list[VipView]] = {}
     state = _State(Plan())
     for vip in vip_list:
@@ -135,7 +148,12 @@ def plan(
             Members(vip.services, vip.sharing_key),
         )  # fmt: skip
         state.groups[vip.name] = group
-        if key is not None:
+        if vip.on_wire is not None and choosing.may_leave(vip.address, kept):
+            if vip.address in remembered:  # nobody joins it: its members choose anew
+                state.moving[vip.name] = vip.on_wire
+            else:
+                state.rechoosing.add(vip.name)
+        if key is not None and vip.name not in state.moving:
             state.shared.setdefault((group.namespace, key, vip.address.version), group)
         for member in kept:
             mine.setdefault(member.key, []).append(vip)
@@ -156,6 +174,11 @@ class _State:
     plan: Plan
     groups: dict[str, _Group] = dataclasses.field(default_factory=dict)
     shared: dict[tuple[str, str, int], _Group] = dataclasses.field(default_factory=dict)
+    #: VirtualIPs whose address is in use on the wire and listed by a pool: their Services
+    #: choose another (`choosing.may_leave`).
+    moving: dict[str, onwire.Sighting] = dataclasses.field(default_factory=dict)
+    #: Those whose Services will, once a pool's status lists the address.
+    rechoosing: set[str] = dataclasses.field(default_factory=set)
 
     def leave(self, vip: str, key: str, why: str) -> None:
         """``key``'s Service lets go of ``vip``: deleted with its last member."""
@@ -213,11 +236,13 @@ def _one(
     held: list[Held] = []
     new: list[NewVip] = []
     replaced: list[str] = []
+    moved: dict[str, Rechosen] = {}
     joined: list[_Group] = []
     failure: Failure | None = None
     for index, version in enumerate(request.families):
         current = kept.get(version)
-        if current is not None and chooser.satisfied_by(current):
+        seen = state.moving.get(current.vip) if current is not None else None
+        if current is not None and seen is None and chooser.satisfied_by(current):
             held.append(current)
             continue
         group = (
@@ -235,6 +260,8 @@ def _one(
                 continue
             if current is not None:
                 replaced.append(current.vip)
+                if seen is not None:
+                    moved[current.vip] = Rechosen(current.vip, seen, group.address, group.pool)
             joined.append(group)
             held.append(joining)
             continue
@@ -243,9 +270,11 @@ def _one(
             if current is not None:
                 held.append(current)  # keep what it has until the new can be had
             if index < request.required and failure is None:
-                failure = choice
+                failure = choice if seen is None else choosing.no_other(seen, choice)
             continue
         address, pool = choice
+        if current is not None and seen is not None:
+            moved[current.vip] = Rechosen(current.vip, seen, address, pool.name)
         name = services.vip_name(request.namespace, request.name, version)
         occupant = by_name.get(name)
         if current is not None:
@@ -266,7 +295,12 @@ def _one(
     if failure is not None:
         return Result(tuple(kept.values()), failure)
     for name in replaced:
-        state.leave(name, request.key, "the Service asks for another address or pool")
+        if name in moved:
+            why = f"{moved[name].seen}: another address is chosen"
+            state.plan.rechosen[request.key] = moved[name]
+        else:
+            why = "the Service asks for another address or pool"
+        state.leave(name, request.key, why)
     for group in joined:
         group.members.append(request)
     for created in new:
@@ -282,7 +316,8 @@ def _one(
         chooser.taken.add(created.address)
     result.creates.extend(new)
     waiting = len(held) < len(request.families) and bool(replaced or _waits(request, by_name))
-    return Result(tuple(held), None, waiting)
+    rechoosing = any(h.vip in state.rechoosing for h in held)
+    return Result(tuple(held), None, waiting, rechoosing)
 
 
 def _join(

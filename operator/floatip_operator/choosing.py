@@ -1,6 +1,7 @@
 """Which address a new allocation gets: the requested one from the first pool that holds it,
 or the lowest free address of the pools that may serve the Service, against the addresses
-taken so far (`allocation` keeps them as the plan goes).
+taken so far (`allocation` keeps them as the plan goes). An address a pool lists as in use on
+the wire (`onwire`) is never the lowest free one, but a Service may still ask for it by name.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 
 from floatip.api import addresses, pools, services
+from floatip_operator import onwire
 from floatip_operator.holdings import Failure, Held, PoolView
 from floatip_operator.servicerequests import Request
 
@@ -18,12 +20,15 @@ Why = services.Reason
 
 class Taken:
     """The addresses taken, and each family's as sorted integers, kept sorted as the plan takes
-    more (`pools.Pool.lowest_free`): no sort of every taken address for each new one."""
+    more (`pools.Pool.lowest_free`): no sort of every taken address for each new one.
+    ``avoid`` (in use on the wire) is never the next free address, yet is not taken: a Service
+    asking for one of them by name gets it."""
 
-    def __init__(self, addresses: Iterable[IPAddress]) -> None:
+    def __init__(self, addresses: Iterable[IPAddress], avoid: Iterable[IPAddress] = ()) -> None:
         self.addresses = set(addresses)
+        self.avoid = frozenset(avoid)
         self.sorted: dict[int, list[int]] = {4: [], 6: []}
-        for address in self.addresses:
+        for address in self.addresses | self.avoid:
             self.sorted[address.version].append(int(address))
         for values in self.sorted.values():
             values.sort()
@@ -33,8 +38,9 @@ class Taken:
 
     def add(self, address: IPAddress) -> None:
         if address not in self.addresses:
+            if address not in self.avoid:
+                bisect.insort(self.sorted[address.version], int(address))
             self.addresses.add(address)
-            bisect.insort(self.sorted[address.version], int(address))
 
     def next_free(self, pool: pools.Pool, version: int) -> IPAddress | None:
         return pool.lowest_free(version, self.sorted[version])
@@ -140,8 +146,42 @@ class Chooser:
 
     def _exhausted(self, views: Sequence[PoolView], family: str) -> Failure:
         named = ", ".join(v.name for v in views)
+        version = int(family[-1])
+        used = sorted(
+            {s for v in views for s in v.on_wire if s.address.version == version},
+            key=lambda s: int(s.address),
+        )
+        wire = (
+            f" ({', '.join(map(str, used))} in use on the wire: the pool's status.inUseOnWire "
+            f"lists them until {pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after it "
+            "listed them, or a node takes them)"
+            if used
+            else ""
+        )
         return Failure(
             Why.POOL_EXHAUSTED,
-            f"every {family} address of pool {named} is taken: add addresses to a pool, or "
-            "delete Services or VirtualIPs that no longer need theirs",
+            f"every {family} address of pool {named} is taken{wire}: add addresses to a pool, "
+            "or delete Services or VirtualIPs that no longer need theirs",
         )
+
+
+def may_leave(address: IPAddress, members: Sequence[Request]) -> bool:
+    """Whether ``members`` may leave ``address``, found in use on the wire, for another: none
+    asked for an address of its family, none was ever shown it (handed out, it is the holder's
+    to defend), and none has a problem (a mistaken request keeps what it has)."""
+    return all(
+        m.requested(address.version) is None and address not in m.shown and not m.problems
+        for m in members
+    )
+
+
+def no_other(seen: onwire.Sighting, failure: Failure) -> Failure:
+    """Why a Service whose address is in use on the wire keeps it: nothing else can be had."""
+    if failure.reason is not Why.POOL_EXHAUSTED:
+        return failure
+    return Failure(
+        Why.IN_USE_ON_WIRE,
+        f"{seen}: not handed out, and no other address can be had: {failure.message}. Or "
+        f"remove the address from the host with MAC {seen.mac}: floatip probes it again and "
+        "hands it out once it is free",
+    )

@@ -10,7 +10,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from floatip.api import addresses, model, names, pools, services, validation
+from floatip.api import addresses, model, names, pools, services, status, validation
+from floatip_operator import onwire
 from floatip_operator.servicerequests import Request
 
 IPAddress = addresses.IPAddress
@@ -18,11 +19,13 @@ IPAddress = addresses.IPAddress
 
 @dataclasses.dataclass(frozen=True)
 class PoolView:
-    """One pool as allocation reads it; ``spec`` is None while the pool is invalid."""
+    """One pool as allocation reads it; ``spec`` is None while the pool is invalid. ``on_wire``:
+    its ``status.inUseOnWire`` (`onwire`), never handed out by itself."""
 
     name: str
     spec: model.VirtualIPPoolSpec | None
     template: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    on_wire: tuple[onwire.Sighting, ...] = ()
 
     @functools.cached_property
     def addresses(self) -> pools.Pool | None:
@@ -55,6 +58,8 @@ class VipView(NamedTuple):
     services: tuple[str, ...] = ()
     deleting: bool = False
     sharing_key: str | None = None
+    #: A foreign host answered the take's probe of its address (`onwire.of_vip`).
+    on_wire: onwire.Sighting | None = None
 
 
 class Held(NamedTuple):
@@ -99,6 +104,20 @@ class Result:
     failure: Failure | None = None
     #: Waiting for an old VirtualIP of the same name to be deleted before creating the new.
     waiting: bool = False
+    #: Its address is in use on the wire and another is chosen once its pool's status lists
+    #: the used one (`onwire`: no window in which another Service could be handed it).
+    rechoosing: bool = False
+
+
+class Rechosen(NamedTuple):
+    """A Service leaves ``vip``, whose address ``seen`` found in use on the wire before it was
+    ever handed out, for ``address`` of ``pool`` (docs/services.md "An address in use on the
+    wire")."""
+
+    vip: str
+    seen: onwire.Sighting
+    address: IPAddress
+    pool: str
 
 
 @dataclasses.dataclass
@@ -109,6 +128,8 @@ class Plan:
     deletes: dict[str, str] = dataclasses.field(default_factory=dict)
     #: VirtualIPs whose Services or sharing key change (a Service joined or left).
     updates: dict[str, Members] = dataclasses.field(default_factory=dict)
+    #: Services leaving an address in use on the wire for another, by key.
+    rechosen: dict[str, Rechosen] = dataclasses.field(default_factory=dict)
 
 
 def pool_view(body: Mapping[str, Any]) -> PoolView:
@@ -117,7 +138,8 @@ def pool_view(body: Mapping[str, Any]) -> PoolView:
         spec = validation.parse_pool_spec(body.get("spec"))
     except validation.InvalidSpecError:
         return PoolView(name, None)
-    return PoolView(name, spec, dict((body.get("spec") or {}).get("template") or {}))
+    template = dict((body.get("spec") or {}).get("template") or {})
+    return PoolView(name, spec, template, onwire.listed(status.of(body)))
 
 
 def vip_view(body: Mapping[str, Any]) -> VipView | None:
@@ -132,6 +154,7 @@ def vip_view(body: Mapping[str, Any]) -> VipView | None:
     pool = (meta.get("labels") or {}).get(names.POOL_LABEL)
     annotations = meta.get("annotations") or {}
     key = str(annotations.get(services.SHARING_KEY_ANNOTATION) or "").strip()
+    current = status.of(body)
     return VipView(
         name=str(meta.get("name")),
         address=address,
@@ -139,4 +162,5 @@ def vip_view(body: Mapping[str, Any]) -> VipView | None:
         services=services.listed(annotations),
         deleting=bool(meta.get("deletionTimestamp")),
         sharing_key=key or None,
+        on_wire=onwire.of_vip(address, current) if current.get("conflict") else None,
     )

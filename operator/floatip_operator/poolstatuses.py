@@ -4,9 +4,13 @@ docs/reference.md "VirtualIPPool status". For each pool:
 
 - ``ipv4`` / ``ipv6``: ``total`` (what the pool hands out, `floatip.api.pools`), ``allocated``
   (distinct addresses of VirtualIPs whose ``spec.address`` lies in the pool, whoever made
-  them: a taken address is never handed out) and ``available`` (the difference), each bounded
-  by `pools.capped` (int64 on the wire). A family appears only when the pool has addresses of
-  it; an invalid pool has no counts.
+  them: a taken address is never handed out) and ``available`` (what is left once the
+  allocated ones and those in use on the wire are taken out), each bounded by `pools.capped`
+  (int64 on the wire). A family appears only when the pool has addresses of it; an invalid
+  pool has no counts.
+- ``inUseOnWire``: the pool's addresses a foreign host answered for at a take's probe
+  (`onwire.remembered`: reported by a VirtualIP now, or listed before and not forgotten yet);
+  absent when there are none.
 - ``Ready``: True (``Ready``; ``Exhausted`` when nothing is left to hand out) when the spec is
   valid and the pool overlaps nothing; False with ``InvalidSpec`` (the model's problems as the
   message) or the Overlap condition's reason otherwise.
@@ -23,11 +27,13 @@ docs/reference.md "VirtualIPPool status". For each pool:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from floatip.api import addresses, model, names, pools, status, validation
+from floatip.api import addresses, model, names, pools, status, times, validation
+from floatip_operator import onwire
 
 TRUE, FALSE, UNKNOWN = (
     model.ConditionStatus.TRUE,
@@ -36,7 +42,7 @@ TRUE, FALSE, UNKNOWN = (
 )
 Kind = model.PoolConditionType
 Why = model.PoolConditionReason
-FIELDS = ("observedGeneration", "ipv4", "ipv6", "conditions")
+FIELDS = ("observedGeneration", "ipv4", "ipv6", "inUseOnWire", "conditions")
 #: How many overlapping pools and VirtualIPs a message names (the rest are counted).
 NAMED = 5
 
@@ -52,11 +58,14 @@ class ParsedPool:
 
 
 class Vip(NamedTuple):
-    """What pools read of one VirtualIP: its address and the pool it was allocated from."""
+    """What pools read of one VirtualIP: its address, the pool it was allocated from, whether
+    a foreign host answered the take's probe (`onwire.of_vip`) and whether a node announced it."""
 
     name: str
     address: addresses.IPAddress
     pool: str | None
+    on_wire: onwire.Sighting | None = None
+    announced: bool = False
 
 
 def parse_pool(body: Mapping[str, Any]) -> ParsedPool:
@@ -78,7 +87,14 @@ def vip_of(body: Mapping[str, Any]) -> Vip | None:
         return None
     meta = body.get("metadata") or {}
     label = (meta.get("labels") or {}).get(names.POOL_LABEL)
-    return Vip(str(meta.get("name")), host, label if isinstance(label, str) else None)
+    current = status.of(body)
+    return Vip(
+        str(meta.get("name")),
+        host,
+        label if isinstance(label, str) else None,
+        onwire.of_vip(host, current) if current.get("conflict") else None,
+        bool(current.get("announcement")),
+    )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -133,28 +149,52 @@ def build(
         ]
     else:
         taken = [vip.address for vip in inside]
+        used = _in_use_on_wire(previous, pool, inside, now)
+        unavailable = taken + [s.address for s in used]
         available = 0
         for version in (4, 6):
             total = pool.total(version)  # every entry holds one address at least
             if total:
                 allocated = pool.allocated(version, taken)
-                available += total - allocated
+                free = total - pool.allocated(version, unavailable)
+                available += free
                 new[f"ipv{version}"] = {
                     "total": pools.capped(total),
                     "allocated": pools.capped(allocated),
-                    "available": pools.capped(total - allocated),
+                    "available": pools.capped(free),
                 }
+        if used:
+            new["inUseOnWire"] = [s.to_json() for s in used]
         overlap = _overlap(me, valid, inside)
         if overlap.value is TRUE:
             ready = _Fresh(Kind.READY, FALSE, overlap.reason, overlap.message)
         elif available == 0:
-            ready = _Fresh(Kind.READY, TRUE, Why.EXHAUSTED, "every address is allocated")
+            gone = " or in use on the wire (status.inUseOnWire)" if used else ""
+            ready = _Fresh(Kind.READY, TRUE, Why.EXHAUSTED, f"every address is allocated{gone}")
         else:
             ready = _Fresh(Kind.READY, TRUE, Why.READY, f"{_free(new)} to hand out")
         fresh = [ready, overlap]
     old = (previous or {}).get("conditions")
     new["conditions"] = status.settle_conditions(fresh, old, now, me.generation)
     return new
+
+
+def _in_use_on_wire(
+    previous: Mapping[str, Any] | None, pool: pools.Pool, inside: Sequence[Vip], now: str
+) -> list[onwire.Sighting]:
+    """The pool's ``inUseOnWire`` from its VirtualIPs and what it listed before."""
+    live = [vip.on_wire for vip in inside if vip.on_wire is not None]
+    before = (previous or {}).get("inUseOnWire")
+    if not (live or before):
+        return []
+    moment = times.parse(now)
+    return onwire.remembered(
+        onwire.listed(previous or {}) if moment is not None else (),
+        live,
+        includes=pool.includes,
+        taken_over={vip.address for vip in inside if vip.announced and vip.on_wire is None},
+        now=moment or datetime.datetime.min.replace(tzinfo=datetime.UTC),
+    )
 
 
 def _overlap(me: ParsedPool, valid: Sequence[ParsedPool], inside: Sequence[Vip]) -> _Fresh:

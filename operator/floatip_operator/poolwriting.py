@@ -11,7 +11,8 @@ Each write is a merge patch of ``/status`` carrying the ``resourceVersion`` read
 since (or a status written by another replica) refuses it with 409, and the pass after the
 reread decides again. Only the leader writes, and only once both caches are fully listed. A
 landed write goes into the pool informer, then each condition that changed gets one log line
-and one Event (`notices.pool_notices`).
+and one Event (`notices.pool_notices`), and each address that entered or left
+``inUseOnWire`` one log line.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class PoolWriter:
         for notice in notices.pool_notices(previous, new):
             log.info("pool", pool=name, reason=notice.reason.value, note=notice.note)
             self.poster.post(regarding, notice)
+        _log_in_use_on_wire(name, previous, new)
         return True
 
     async def _write_failed(self, name: str, exc: client.ApiError) -> None:
@@ -145,3 +147,17 @@ class PoolWriter:
         with contextlib.suppress(client.ApiError):
             self.pools.put(await self.api.request("GET", paths.virtualippool(name)))
         self.poke()
+
+
+def _log_in_use_on_wire(
+    name: str, previous: Mapping[str, Any] | None, new: Mapping[str, Any]
+) -> None:
+    """One line per address the pool starts or stops listing in ``inUseOnWire``."""
+    before = {e.get("address"): e for e in (previous or {}).get("inUseOnWire") or []}
+    after = {e.get("address"): e for e in new.get("inUseOnWire") or []}
+    for address, entry in after.items():
+        if address not in before:
+            seen = {key: entry.get(key) for key in ("mac", "node", "since")}
+            log.warning("pool address in use on the wire", pool=name, address=address, **seen)
+    for address in before.keys() - after.keys():
+        log.info("pool address in use on the wire forgotten", pool=name, address=address)

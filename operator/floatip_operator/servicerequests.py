@@ -18,6 +18,7 @@ pod selector (docs/services.md "Sharing an address").
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -53,6 +54,8 @@ class Request:
     local: bool = False
     #: ``spec.selector``, sorted: two Local Services share only when they select the same pods.
     selector: tuple[tuple[str, str], ...] = ()
+    #: The addresses its ``status.loadBalancer.ingress`` shows: handed out, so never moved.
+    shown: frozenset[IPAddress] = frozenset()
 
     @property
     def key(self) -> str:
@@ -106,7 +109,20 @@ def read(body: Mapping[str, Any]) -> Request:
         ports=_ports(spec),
         local=spec.get("externalTrafficPolicy") == services.LOCAL,
         selector=tuple(sorted((str(k), str(v)) for k, v in (spec.get("selector") or {}).items())),
+        shown=_shown(body.get("status")),
     )
+
+
+def _shown(current: object) -> frozenset[IPAddress]:
+    """The addresses ``status.loadBalancer.ingress`` lists (those that parse)."""
+    balancer = current.get("loadBalancer") if isinstance(current, Mapping) else None
+    points = balancer.get("ingress") if isinstance(balancer, Mapping) else None
+    found = set()
+    for point in points if isinstance(points, list) else ():
+        if isinstance(point, Mapping):
+            with contextlib.suppress(addresses.AddressError):
+                found.add(addresses.parse_host(str(point.get("ip"))))
+    return frozenset(found)
 
 
 def _ports(spec: Mapping[str, Any]) -> frozenset[tuple[str, int]]:

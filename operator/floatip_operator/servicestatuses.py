@@ -9,7 +9,9 @@ Service shares its ``status.conditions``, and only floatip's are ever replaced:
 - `services.ConditionType.ALLOCATED`: True ``Allocated`` (which address, from which pool) or
   ``AddressOutsidePool`` (kept although its pool no longer holds it); False with the reason
   the allocation failed and what to do, ``Reallocating`` while an old address is released, or
-  ``AddressInUseOnWire`` while a foreign host answers the take's probe for a new address.
+  ``AddressInUseOnWire`` while a foreign host answers the take's probe for a new address (a
+  requested one stays reserved; for one it asked for none, another is being chosen:
+  `allocation`, and the Service loop posts the `services.EventReason.IN_USE_ON_WIRE` Event).
 
 An address is handed out (listed in ``ingress``) only once a node probed it free on the wire,
 took it and announced it (its VirtualIP has a ``status.announcement``), and from then on for
@@ -36,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from floatip.api import events, model, services, status
+from floatip.api import events, model, pools, services, status
 from floatip_operator import holdings, notices
 
 Kind = services.ConditionType
@@ -76,12 +78,20 @@ def _in_use_on_wire(
         report = status.conflict(current)
         if report is None or handed_out(held, vips, given):
             continue
-        found.append(
+        seen = (
             f"{held.address} is answered for by {report.mac} on the LAN (node {report.node}'s "
-            "probe before taking it): not handed out. Remove the address from the host with "
-            f"that MAC (floatip probes again and hands it out once it is free), or delete "
-            f"VirtualIP {held.vip} and ask for another address with annotation "
-            f"{services.ADDRESSES_ANNOTATION}"
+            "probe before taking it): not handed out."
+        )
+        if result.rechoosing:  # `allocation`: it asked for no address, another is chosen
+            found.append(
+                f"{seen} floatip chooses another address of pool {held.pool} once the pool's "
+                "status.inUseOnWire lists this one"
+            )
+            continue
+        found.append(
+            f"{seen} Remove the address from the host with that MAC (floatip probes again and "
+            f"hands it out once it is free), or delete VirtualIP {held.vip} and ask for "
+            f"another address with annotation {services.ADDRESSES_ANNOTATION}"
         )
     return "; ".join(found) or None
 
@@ -257,7 +267,9 @@ def service_notices(
     previous: Mapping[str, Any] | None, new: Mapping[str, Any], result: holdings.Result
 ) -> list[notices.Notice]:
     """IPAllocated / IPReleased for addresses that came and went, AllocationFailed for a new
-    failure (reason or message), AddressOutsidePool when an address leaves its pool."""
+    failure (reason or message) or a requested address in use on the wire, AddressOutsidePool
+    when an address leaves its pool. An address in use on the wire that is being chosen anew
+    gets none here: the Service loop says so once the old one is released (`rechosen`)."""
     previous = previous or {}
     old_ips = _ips(previous)
     new_ips = _ips(new)
@@ -277,7 +289,8 @@ def service_notices(
         new_c.get("reason"),
         new_c.get("message"),
     )
-    if shift and result.failure is None and new_c.get("reason") == Why.IN_USE_ON_WIRE.value:
+    in_use = new_c.get("reason") == Why.IN_USE_ON_WIRE.value
+    if shift and result.failure is None and in_use and not result.rechoosing:
         note = f"{Why.IN_USE_ON_WIRE.value}: {new_c.get('message')}"
         found.append(
             notices.Notice(events.Type.WARNING, services.EventReason.ALLOCATION_FAILED, note)
@@ -311,3 +324,17 @@ def regarding(body: Mapping[str, Any]) -> events.Regarding:
         namespace=str(meta.get("namespace") or ""),
         api_version="v1",
     )
+
+
+def rechosen(moved: holdings.Rechosen) -> notices.Notice:
+    """The Warning a Service gets when it leaves an address in use on the wire for another."""
+    seen = moved.seen
+    note = (
+        f"{seen.address} is answered for by {seen.mac} on the LAN (node {seen.node}'s probe "
+        f"before taking it) and was never handed out: released, and {moved.address} of pool "
+        f"{moved.pool} chosen instead. Pool {moved.pool} lists {seen.address} in "
+        "status.inUseOnWire and hands it out by itself again only "
+        f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after listing it; find the host with "
+        "that MAC"
+    )
+    return notices.Notice(events.Type.WARNING, services.EventReason.IN_USE_ON_WIRE, note)

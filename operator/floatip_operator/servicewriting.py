@@ -16,7 +16,9 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
    node first; a create never takes an address a VirtualIP being deleted still has, as
    `allocation` counts those taken), the VirtualIPs whose Services changed (a Service joined
    or left a shared address: their `services.SERVICES_ANNOTATION` and sharing key, a JSON
-   patch guarded by the list read) and those whose pool's template changed;
+   patch guarded by the list read) and those whose pool's template changed. A Service that
+   left an address in use on the wire for another (`holdings.Plan.rechosen`) gets one log
+   line and one ``AddressInUseOnWire`` Warning Event once its old VirtualIP's write landed;
 3. each Service's status where it changed, once every VirtualIP it holds that this pass
    creates was tried: right after its own finalizer and creates, or, when it shares an address
    another Service creates in this pass, at the end of the pass (`servicestatuswriting`: in
@@ -256,7 +258,7 @@ class ServiceWriter:
         """The deletions, member lists and templates the plan decided, once every Service's
         finalizer was tried (a member list names only Services whose finalizer is on)."""
         unready = {key for key, done in finalized.items() if not await done}
-        await _each(
+        landed = await _each(
             self.window,
             [
                 *(self.records.delete(name, why) for name, why in plan.deletes.items()),
@@ -267,6 +269,23 @@ class ServiceWriter:
                 *self.records.retemplate(pool_views, vip_views, plan.deletes),
             ],
         )
+        written = [*plan.deletes, *plan.updates]
+        self._rechosen(
+            plan, {name for name, done in zip(written, landed[: len(written)], strict=True) if done}
+        )
+
+    def _rechosen(self, plan: holdings.Plan, left: set[str]) -> None:
+        """One log line and one Warning Event for each Service that left an address in use
+        on the wire (``left``: the VirtualIPs whose deletion or member list landed)."""
+        for key, moved in plan.rechosen.items():
+            body = self.services.store.get(key)
+            if moved.vip not in left or body is None:
+                continue
+            seen = moved.seen
+            log.warning("service address in use on the wire, another chosen", service=key,
+                        address=str(seen.address), mac=seen.mac, node=seen.node, vip=moved.vip,
+                        chosen=str(moved.address), pool=moved.pool)  # fmt: skip
+            self.poster.post(servicestatuses.regarding(body), servicestatuses.rechosen(moved))
 
     async def _patch_service(self, body: Mapping[str, Any], ops: list[dict[str, Any]]) -> bool:
         meta = body["metadata"]

@@ -33,6 +33,11 @@ On one three-node lab with a VirtualIPPool, proves:
   requested pool address, no server takes it, the Service gets no EXTERNAL-IP, its Allocated
   condition is False ``AddressInUseOnWire`` naming the intruder's MAC and one AllocationFailed
   Event says so; once the intruder lets go, the Service gets the address and answers;
+- the same for an address the Service did not ask for (the first of a pool of its own): it is
+  released and the next one chosen, which the client is answered at; the pool's
+  ``status.inUseOnWire`` lists the used address with the intruder's MAC, one
+  ``AddressInUseOnWire`` Warning Event names both addresses, the MAC and the probing node, and
+  no server carries the used address;
 - MetalLB #968 / kube-vip #879: two Services sharing one address by ``floatip.io/sharing-key``
   (ports 80 and 8080) are one VirtualIP carried by exactly one node, every ARP reply the
   client's port sees for the address (broadcast requests, so any second announcer would
@@ -50,7 +55,7 @@ from typing import Any
 
 import pytest
 
-from floatip.api import model
+from floatip.api import model, times
 from floatip.api import services as svcapi
 from floatip.api import status as vipstatus
 from floatip_lab import kubeapi, proxyrules, session, timeline, webpods
@@ -523,3 +528,56 @@ def test_an_address_in_use_on_the_wire_is_not_handed_out(
         lab.give_back(address)
     assert lab.wait_ingress("web-squatted", timeout=60) == address
     lab.wait(lambda: lab.ask(address)[0], what=f"the client answered at {address}", timeout=30)
+
+
+def test_an_auto_assigned_address_in_use_on_the_wire_is_chosen_anew(
+    lab: session.Session, services: list[str]
+) -> None:
+    """The intruder squats the address a pool of its own hands out first: the Service, asking
+    for no address, gets the next one, and the pool remembers the used one."""
+    pool, squatted, chosen = "e2e-wire", "192.0.2.230", "192.0.2.231"
+    intruder = lab.lab.host("intruder").mac
+    lab.apply_pool(pool, {"addresses": ["192.0.2.230-192.0.2.233"], "autoAssign": False})
+    lab.squat(squatted)
+    try:
+        services.append("web-rechosen")
+        lab.create_service("web-rechosen", annotations={svcapi.POOL_ANNOTATION: pool})
+        assert lab.wait_ingress("web-rechosen", timeout=30) == chosen
+        lab.wait(lambda: lab.ask(chosen)[0], what=f"the client answered at {chosen}", timeout=30)
+        status = lab.pool(pool).get("status") or {}
+        listed = status.get("inUseOnWire") or []
+        assert [(e["address"], e["mac"]) for e in listed] == [(squatted, intruder)], status
+        assert listed[0]["node"] in NODES and times.parse(listed[0]["since"]), listed
+        assert status["ipv4"] == {"total": 4, "allocated": 1, "available": 2}, status
+
+        def warned() -> list[dict[str, Any]]:
+            return [
+                e for e in events_about(lab, "web-rechosen")
+                if e.get("reason") == svcapi.EventReason.IN_USE_ON_WIRE.value
+            ]  # fmt: skip
+
+        # the Event follows the status (the operator posts Events once its status writes pause)
+        lab.wait(
+            lambda: bool(warned()),
+            what="an AddressInUseOnWire Event regarding web-rechosen",
+            timeout=30,
+            describe=lambda: f"events: {events_about(lab, 'web-rechosen')}",
+        )
+        (event,) = warned()
+        assert event["type"] == "Warning", event
+        reasons = [e.get("reason") for e in events_about(lab, "web-rechosen")]
+        assert svcapi.EventReason.ALLOCATION_FAILED.value not in reasons, reasons
+        for word in (squatted, intruder, listed[0]["node"], chosen):
+            assert word in event["note"], (word, event["note"])
+        assert holders(lab, squatted) == [], "a server took an address a foreign host answers for"
+        assert session.ingress_ips(lab.service("web-rechosen")) == [chosen]
+    finally:
+        lab.give_back(squatted)
+        lab.delete_service("web-rechosen")
+        lab.wait(
+            lambda: not _exists(lab, f"{session.VIPS}/{vip_of('web-rechosen')}"),
+            what="web-rechosen's VirtualIP gone",
+            timeout=60,
+        )
+        with contextlib.suppress(kubeapi.ApiError):
+            lab.api.request("DELETE", f"{session.POOLS}/{pool}")

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from floatip.api import pools
 from floatip.api.model.base import Model, cel_rule, validations
-from floatip.api.model.meta import Condition, ObjectMeta
+from floatip.api.model.meta import Condition, ObjectMeta, Timestamp
 from floatip.api.model.selectors import LabelSelector
 from floatip.api.model.specfields import (
     AnnounceField,
@@ -186,8 +186,24 @@ class AddressCounts(Model):
         )
     )
     available: Count = Field(
-        description="Addresses still free: total minus allocated." + _COUNT_NOTE
+        description=(
+            "Addresses still free: total minus allocated, minus the addresses in use on the "
+            "wire (inUseOnWire) that no VirtualIP holds." + _COUNT_NOTE
+        )
     )
+
+
+#: How many addresses in use on the wire a pool's status lists at most (the lowest first).
+MAX_IN_USE_ON_WIRE = 64
+
+
+class AddressInUseOnWire(Model):
+    """A pool address a foreign host answered for when a node probed it before taking it."""
+
+    address: str = Field(max_length=45, description="The address.")
+    mac: str = Field(max_length=64, description="The MAC of the host that answered the probe.")
+    node: str = Field(max_length=253, description="The node whose probe drew the answer.")
+    since: Timestamp = Field(description="When the pool first listed the address.")
 
 
 class VirtualIPPoolStatus(Model):
@@ -198,6 +214,21 @@ class VirtualIPPoolStatus(Model):
     )
     ipv4: AddressCounts | None = Field(default=None, description="The IPv4 addresses.")
     ipv6: AddressCounts | None = Field(default=None, description="The IPv6 addresses.")
+    in_use_on_wire: tuple[AddressInUseOnWire, ...] = Field(
+        default=(),
+        max_length=MAX_IN_USE_ON_WIRE,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["address"],
+        },
+        description=(
+            "Pool addresses a foreign host answered for when a node probed them before taking "
+            "them (the VirtualIP's status.conflict): not handed out automatically. An entry "
+            "stays while a VirtualIP reports it, and is forgotten "
+            f"{pools.IN_USE_ON_WIRE_FORGOTTEN_S // 60} minutes after its since once none does "
+            "(the address is probed again before it is handed out), or once a node took it."
+        ),
+    )
     conditions: tuple[Condition, ...] = Field(
         default=(),
         max_length=16,

@@ -162,7 +162,10 @@ def test_every_pool_spec_field_is_in_the_schema_with_a_description() -> None:
     for name, field in template.items():
         assert field == vip[name], f"template.{name} differs from the VirtualIP's {name}"
     status = crd.openapi_schema(names.POOL_KIND)["properties"]["status"]["properties"]
-    assert set(status) == {"observedGeneration", "ipv4", "ipv6", "conditions"}
+    assert set(status) == {"observedGeneration", "ipv4", "ipv6", "inUseOnWire", "conditions"}
+    on_wire = status["inUseOnWire"]
+    assert on_wire["x-kubernetes-list-map-keys"] == ["address"]
+    assert set(on_wire["items"]["required"]) == {"address", "mac", "node", "since"}
     assert status["conditions"] == crd.openapi_schema()["properties"]["status"]["properties"][
         "conditions"
     ] | {"description": status["conditions"]["description"]}
