@@ -8,7 +8,8 @@ that expires with no event at all (checked every tick), or leadership itself. Ch
 record (`moverecord`, one write however many VirtualIPs move: what a failover's successors wait
 for), then only VirtualIPs whose status changed are written (`statuswriting`: each write
 guarded by its epoch, so a replica that lost the leadership in the middle of a failover can
-never bump an epoch twice). Until a status has caught up with its recorded move, the pass
+never bump an epoch twice), except a Service VirtualIP's Ready, which waits while the others
+are written (`deferring`). Until a status has caught up with its recorded move, the pass
 decides from the move (`statuses.overlay`).
 
 The leader trusts only a holder and epoch it wrote (`trust`: its book of its own writes, and
@@ -39,6 +40,7 @@ from floatip.api import leases, services, status, times
 from floatip.kube import client
 from floatip_operator import (
     damping,
+    deferring,
     eligibility,
     endpoints,
     informing,
@@ -57,6 +59,8 @@ from floatip_operator import (
 )
 
 log = logs.get(__name__)
+
+_Write = tuple[dict[str, Any], dict[str, Any], trust.Verdict]  # body, new status, verdict
 
 FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
 WRITE_BATCH = 32  # status writes in flight at once (each VirtualIP's write is independent)
@@ -103,6 +107,7 @@ class Reconciler:
         self.full_pass = False  # the pass under way is the periodic safety net
         self.pass_began = 0.0  # perf_counter at the start of the pass under way
         self.damping = damping.Damping()
+        self.deferral = deferring.Deferral()
         self.book = trust.Book()
         self.recording = recording.Recording(record=record, book=self.book, vips=vips)
         self.writer = statuswriting.StatusWriter(
@@ -312,7 +317,7 @@ class Reconciler:
         if pause := recording.follow_pause(recorded):
             await asyncio.sleep(pause)
         counts: dict[statuses.State, int] = {}
-        writes: list[tuple[dict[str, Any], dict[str, Any], trust.Verdict]] = []
+        writes: list[_Write] = []
         for body in bodies:
             new = statuses.build(bases[trust.key_of(body)], inputs_of(body))
             state = statuses.state(new)
@@ -320,10 +325,31 @@ class Reconciler:
             if statuses.changed(body.get("status"), new):
                 writes.append((body, new, verdicts[trust.key_of(body)]))
         metrics.set_states(counts)
+        writes = self._not_held(writes)
         for start in range(0, len(writes), WRITE_BATCH):
             await asyncio.gather(
                 *(self.write(b, n, v) for b, n, v in writes[start : start + WRITE_BATCH])
             )
+
+    def _not_held(self, writes: list[_Write]) -> list[_Write]:
+        """``writes`` less the Service VirtualIPs' Ready writes that wait for the others
+        (`deferring`); a pass is due once those have paused."""
+        now = time.monotonic()
+        held = self.deferral.hold(
+            {
+                str(body["metadata"]["name"]): bool(
+                    services.listed(body["metadata"].get("annotations"))
+                )
+                and deferring.good_news_only(body.get("status"), new)
+                for body, new, _ in writes
+            },
+            now,
+        )
+        if not held:
+            return writes
+        wait = max(self.deferral.busy_until - now, 0.0) + 0.01
+        asyncio.get_running_loop().call_later(wait, self.poke)
+        return [w for w in writes if str(w[0]["metadata"]["name"]) not in held]
 
     async def write(
         self, body: dict[str, Any], new: dict[str, Any], verdict: trust.Verdict

@@ -1,0 +1,67 @@
+"""Which VirtualIP status writes wait while the reconciler has others to make (pure).
+
+A Service's VirtualIP turning Ready is news nobody waits for: the Service's own status reads
+the holder's announcement (`servicestatuses.announced_by_holder`), so its address is handed
+out and its ``Announced`` condition is True before the VirtualIP's ``Ready`` is written. When
+a thousand Services are created at once, those thousand ``Ready`` writes took the API
+server's time from the assignments the other Services were waiting for. So such a write
+(`good_news_only`: nothing but ``Ready`` and ``Announced`` turning True) waits while the
+reconciler has other status writes to make, and for `QUIET_S` after the last, at most
+`WAIT_S`; the Events already wait for the statuses the same way (`posting`).
+
+Everything else is written at once: a VirtualIP that is no Service's (its users wait for
+``Ready``: ``kubectl wait``), a move, an assignment, and any bad news.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from floatip.api import model, status
+
+WAIT_S = 10.0  # the longest a Service VirtualIP's Ready write waits for the others
+QUIET_S = 0.25  # the other writes have paused when a pass had none for this long
+
+_NEWS = frozenset({model.ConditionType.READY.value, model.ConditionType.ANNOUNCED.value})
+
+
+def good_news_only(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` (the operator's fields, as `statuses.build` makes them) differs from the
+    stored status only by ``Ready`` and ``Announced`` turning True: the holder's announcement
+    came in, and nothing else changed."""
+    stored = status.operator_part(previous)
+    if status.is_true(stored, model.ConditionType.READY):
+        return False
+    if not status.is_true(new, model.ConditionType.READY):
+        return False
+    return _without_news(stored) == _without_news(new)
+
+
+def _without_news(part: Mapping[str, Any]) -> dict[str, Any]:
+    conditions = [
+        c
+        for c in part.get("conditions") or ()
+        if not (isinstance(c, Mapping) and c.get("type") in _NEWS)
+    ]
+    return {**part, "conditions": conditions}
+
+
+class Deferral:
+    """The writes held back, and since when; whether the others have paused."""
+
+    def __init__(self) -> None:
+        self.since: dict[str, float] = {}  # name -> when its write was first held back
+        self.busy_until = 0.0  # other writes were under way until then (`QUIET_S` after)
+
+    def hold(self, may_wait: Mapping[str, bool], now: float) -> set[str]:
+        """Of one pass's writes (name -> whether it may wait), those to hold back now."""
+        if not all(may_wait.values()):
+            self.busy_until = now + QUIET_S
+        held: set[str] = set()
+        if now < self.busy_until:
+            for name, waits in may_wait.items():
+                if waits and now - self.since.setdefault(name, now) < WAIT_S:
+                    held.add(name)
+        self.since = {name: t for name, t in self.since.items() if name in held}
+        return held
