@@ -17,7 +17,7 @@ import pathlib
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import click
@@ -54,6 +54,11 @@ def write_counts(metrics_text: str) -> dict[str, int]:
             key = f"{match.group(1)} {match.group(2)}"
             counts[key] = counts.get(key, 0) + int(match.group(3))
     return counts
+
+
+def writes_since(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
+    """The API writes of each kind (`write_counts`) between two readings."""
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
 def rss_mib(pid: int) -> float:

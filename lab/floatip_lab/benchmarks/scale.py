@@ -55,11 +55,6 @@ def _addresses(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     return {name: str(spec["address"]).split("/")[0] for name, spec in specs.items()}
 
 
-def _writes_since(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
-    """The API writes of each kind (`failover.write_counts`) between two readings."""
-    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
-
-
 def apply_all(
     lab: session.Session,
     watch: scale_lab.StatusWatch,
@@ -115,7 +110,9 @@ def apply_all(
                     f"answering, of {count}, after {time.time() - start:.1f} s"
                 )
             time.sleep(POLL)
-        writes = _writes_since(writes_before, failover.write_counts(lab.api.text("/metrics")))
+        writes = failover.writes_since(
+            writes_before, failover.write_counts(lab.api.text("/metrics"))
+        )
     say(f"the client's asker while applying: {asking.log().strip()}")
     say(f"API writes from the first create until then: {sum(writes.values())} {writes}")
     ready_at = watch.read(lambda book: book.settled_at(specs)) or start
@@ -224,9 +221,9 @@ def fail_over(
             f"statuses: every moved VIP names its new holder and is Ready {at - fault:.2f} s "
             "after the fault"
         )
-    by_kind = _writes_since(writes_before, writes_after)
+    by_kind = failover.writes_since(writes_before, writes_after)
     say(f"API writes from the fault until then: {sum(by_kind.values())} {by_kind}")
-    by_kind = _writes_since(writes_before, _writes_once_quiet(lab))
+    by_kind = failover.writes_since(writes_before, _writes_once_quiet(lab))
     total = sum(by_kind.values())
     say(f"API writes of the failover with the Events that follow the statuses: {total} {by_kind}")
     return (
@@ -245,7 +242,7 @@ def _writes_once_quiet(lab: session.Session) -> dict[str, int]:
     while time.time() - changed < QUIET_S and time.time() - start < QUIET_LIMIT_S:
         time.sleep(POLL)
         now = failover.write_counts(lab.api.text("/metrics"))
-        if any(kind.split()[-1] != "leases" for kind in _writes_since(counts, now)):
+        if any(kind.split()[-1] != "leases" for kind in failover.writes_since(counts, now)):
             changed = time.time()
         counts = now
     return counts

@@ -145,6 +145,8 @@ def allocate_and_answer(
     bodies = [figures.service_body(name) for name in service_names]
     interval = max(SWEEP_INTERVAL, count / SWEEP_BUDGET)  # the resolution of answer_s
     say(f"the client asks each silent address again after {interval:g} s (the resolution)")
+    writes_before = failover.write_counts(lab.api.text("/metrics"))
+    writes: dict[str, int] | None = None
     with lab.sweeper(interval=interval, duration=deadline + 30) as sweep:
         start = time.time()
         creates = create_all(lab.api, bodies)
@@ -168,6 +170,10 @@ def allocate_and_answer(
                 say(f"{count} Services created in {created:.2f} s "
                     f"({scale_lab.CREATE_WORKERS} requests in flight)")  # fmt: skip
             allocated = [n for n in service_names if addresses[n]]
+            if writes is None and len(allocated) == count:
+                writes = failover.writes_since(
+                    writes_before, failover.write_counts(lab.api.text("/metrics"))
+                )
             answered = timeline.first_answers(sweep.answers())
             if created is not None and len(answered) == count:
                 break
@@ -198,6 +204,11 @@ def allocate_and_answer(
         "writes 5 EndpointSlices at a time, each kube-proxy loads its table at most once a "
         "second after a burst of 2)"
     )
+    if writes is not None:
+        say(
+            f"API writes until every Service had an address: {sum(writes.values())} "
+            f"{dict(sorted(writes.items(), key=lambda kv: -kv[1]))}"
+        )
     say(
         f"every Service had an address after {allocated_at - start:.2f} s and answered the "
         f"client after {answered_at - start:.2f} s (first answers from the web Pods on {by})"
