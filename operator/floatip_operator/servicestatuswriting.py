@@ -14,7 +14,8 @@ meanwhile leaves the Service out, and the loop is poked again when that write is
 status is decided again from the newest state.
 A Service's first status waits up to `FIRST_STATUS_WAIT_S` while it says only "allocated,
 announcement pending" (`servicestatuses.first_news`), so one write normally carries the ingress
-and both conditions; the loop is poked when the wait is over.
+and both conditions; the loop is poked when the wait is over. A status held back is not built
+again from the same inputs before then.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class StatusWrites:
         self.writing: set[str] = set()
         self.skipped: set[str] = set()  # left out by a pass while their write was in flight
         self.waiting: dict[str, float] = {}  # first statuses held back, since (monotonic)
+        #: What each first status held back was decided from: the same inputs again decide the
+        #: same (held back, until the wait is over), so no new build while a burst's hundreds
+        #: of new Services wait for their announcements.
+        self.holding: dict[str, tuple[Any, ...]] = {}
         #: What each Service's unchanged status was last decided from (`memo`): the same
         #: Service, VirtualIPs and allocation again decide the same status, so no new build.
         self.settled: dict[str, tuple[Any, ...]] = {}
@@ -86,6 +91,8 @@ class StatusWrites:
             del self.waiting[key]
         for key in [k for k in self.settled if k not in keys]:
             del self.settled[key]
+        for key in [k for k in self.holding if k not in keys]:
+            del self.holding[key]
 
     def offer(
         self, body: Mapping[str, Any], request: servicerequests.Request, result: holdings.Result
@@ -98,9 +105,15 @@ class StatusWrites:
             return
         held = tuple(memo.version(self.vips.store.get(h.vip) or {}) for h in result.held)
         inputs = (memo.version(body), held, result)
-        if None not in inputs and None not in held and self.settled.get(key) == inputs:
+        known = None not in inputs and None not in held
+        if known and self.settled.get(key) == inputs:
+            return
+        since = self.waiting.get(key)
+        waited = time.monotonic() - since if since is not None else FIRST_STATUS_WAIT_S
+        if known and self.holding.get(key) == inputs and waited < FIRST_STATUS_WAIT_S:
             return
         self.settled.pop(key, None)
+        self.holding.pop(key, None)
         previous = status.of(body)
         new = servicestatuses.build(
             previous,
@@ -120,6 +133,7 @@ class StatusWrites:
                 self.waiting[key] = now
                 asyncio.get_running_loop().call_later(FIRST_STATUS_WAIT_S, self.poke)
             if now - self.waiting[key] < FIRST_STATUS_WAIT_S:
+                self.holding[key] = inputs
                 return
         self.waiting.pop(key, None)
         self.writing.add(key)
