@@ -59,6 +59,9 @@ class Store:
         self._objects: dict[Key, dict[ObjKey, dict[str, Any]]] = collections.defaultdict(dict)
         self._history: collections.deque[Event] = collections.deque(maxlen=history)
         self._watchers: set[Watcher] = set()
+        #: the revision of each kind's latest change: what a cache of answers derived from one
+        #: kind (the RBAC decisions) is keyed by
+        self.changed: dict[Key, int] = {}
         #: called with every change after the watchers got it (the lifecycle controllers)
         self.listeners: list[Callable[[Event], None]] = []
         #: recent events' watch lines by (revision, served shape, event type), encoded once for
@@ -106,6 +109,7 @@ class Store:
 
     def _record(self, event: Event) -> None:
         self._history.append(event)
+        self.changed[event.key] = event.rv
         for watcher in list(self._watchers):
             if watcher.wants(event):
                 try:

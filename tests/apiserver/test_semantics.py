@@ -525,6 +525,16 @@ async def test_rbac_allows_and_denies_per_rule(apiserver: RunningServer, http: A
     assert (await http.call("POST", leases.format("floatip"), lease, token=token))[0] == 201
     assert (await http.call("POST", leases.format("default"), lease, token=token))[0] == 403
 
+    # decisions are remembered, and forgotten as soon as a role or binding changes
+    edited = {"apiGroups": ["floatip.io"], "resources": ["virtualips"], "verbs": ["create"]}
+    code, role = await http.call("GET", f"{rbac_api}/clusterroles/vip-reader")
+    role["rules"].append(edited)
+    assert (await http.call("PUT", f"{rbac_api}/clusterroles/vip-reader", role))[0] == 200
+    assert (await http.call("POST", VIPS, vip("c"), token=token))[0] == 201
+    await http.call("DELETE", f"{rbac_api}/namespaces/floatip/rolebindings/leases")
+    lease["metadata"]["name"] = "n2"
+    assert (await http.call("POST", leases.format("floatip"), lease, token=token))[0] == 403
+
 
 async def test_a_change_is_encoded_once_for_every_watcher_and_bursts_arrive_whole(
     apiserver: RunningServer,
