@@ -145,11 +145,6 @@ async def stream(
                 if bookmarks:
                     await bookmark()
                 continue
-            if watcher.queue.empty():
-                # Let the requests already waiting to run go first: under load their events
-                # then leave in this one write (one TLS record, one send) instead of one each;
-                # when idle this returns at once.
-                await asyncio.sleep(0)
             items = [item]
             while item is not None and len(items) < BATCH and not watcher.queue.empty():
                 item = watcher.queue.get_nowait()
