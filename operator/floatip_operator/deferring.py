@@ -6,8 +6,9 @@ out and its ``Announced`` condition is True before the VirtualIP's ``Ready`` is 
 a thousand Services are created at once, those thousand ``Ready`` writes took the API
 server's time from the assignments the other Services were waiting for. So such a write
 (`good_news_only`: nothing but ``Ready`` and ``Announced`` turning True) waits while the
-reconciler has other status writes to make, and for `QUIET_S` after the last, at most
-`WAIT_S`; the Events already wait for the statuses the same way (`posting`). `QUIET_S` is a
+reconciler is in a burst of other status writes (at least `BURST` within the last `QUIET_S`),
+at most `WAIT_S`; the Events already wait for the statuses the same way (`posting`). A single
+move is no burst: its Ready is written as soon as the announcement is in. `QUIET_S` is a
 second, not the Events' quarter: the Service loop creates a burst's VirtualIPs in clumps, and
 the reconciler's assignments of one clump are often more than 0.25 s from the next one's
 (measured at 1,000 Services, the Ready writes made before every Service had its address:
@@ -19,13 +20,15 @@ Everything else is written at once: a VirtualIP that is no Service's (its users 
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping
 from typing import Any
 
 from floatip.api import model, status
 
 WAIT_S = 10.0  # the longest a Service VirtualIP's Ready write waits for the others
-QUIET_S = 1.0  # the other writes have paused when a pass had none for this long
+QUIET_S = 1.0  # the window in which other writes count towards a burst
+BURST = 32  # other writes within QUIET_S that are a burst worth yielding to
 
 _NEWS = frozenset({model.ConditionType.READY.value, model.ConditionType.ANNOUNCED.value})
 
@@ -52,18 +55,21 @@ def _without_news(part: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Deferral:
-    """The writes held back, and since when; whether the others have paused."""
+    """The writes held back, and since when; the other writes of the last `QUIET_S`."""
 
     def __init__(self) -> None:
         self.since: dict[str, float] = {}  # name -> when its write was first held back
-        self.busy_until = 0.0  # other writes were under way until then (`QUIET_S` after)
+        self.recent: collections.deque[tuple[float, int]] = collections.deque()  # (when, how many)
 
     def hold(self, may_wait: Mapping[str, bool], now: float) -> set[str]:
         """Of one pass's writes (name -> whether it may wait), those to hold back now."""
-        if not all(may_wait.values()):
-            self.busy_until = now + QUIET_S
+        others = sum(1 for waits in may_wait.values() if not waits)
+        if others:
+            self.recent.append((now, others))
+        while self.recent and self.recent[0][0] <= now - QUIET_S:
+            self.recent.popleft()
         held: set[str] = set()
-        if now < self.busy_until:
+        if sum(count for _, count in self.recent) >= BURST:
             for name, waits in may_wait.items():
                 if waits and now - self.since.setdefault(name, now) < WAIT_S:
                     held.add(name)

@@ -332,8 +332,8 @@ class Reconciler:
             )
 
     def _not_held(self, writes: list[_Write]) -> list[_Write]:
-        """``writes`` less the Service VirtualIPs' Ready writes that wait for the others
-        (`deferring`); a pass is due once those have paused."""
+        """``writes`` less the Service VirtualIPs' Ready writes that wait for a burst of others
+        (`deferring`); a pass is due once the burst may be over."""
         now = time.monotonic()
         held = self.deferral.hold(
             {
@@ -347,8 +347,7 @@ class Reconciler:
         )
         if not held:
             return writes
-        wait = max(self.deferral.busy_until - now, 0.0) + 0.01
-        asyncio.get_running_loop().call_later(wait, self.poke)
+        asyncio.get_running_loop().call_later(deferring.QUIET_S, self.poke)
         return [w for w in writes if str(w[0]["metadata"]["name"]) not in held]
 
     async def write(

@@ -2,9 +2,9 @@
 
 Proves: only Ready and Announced turning True, nothing else changed, is good news that may
 wait; a move, any other condition, Ready turning False or Announced True without Ready is
-not; a write that may wait is held while the pass has other writes and for QUIET_S after the
-last, at most WAIT_S, and never when it may not wait; the names of written writes are
-forgotten.
+not; a write that may wait is held while the reconciler is in a burst of other writes (BURST
+within QUIET_S), at most WAIT_S, and never when it may not wait; a few other writes (a single
+move) are no burst; the names of written writes are forgotten.
 """
 
 from __future__ import annotations
@@ -61,23 +61,38 @@ def test_anything_else_is_written_at_once(previous: Any, new: dict[str, Any]) ->
     assert not deferring.good_news_only(previous, new)
 
 
-def test_held_while_others_are_written_and_for_quiet_s_after() -> None:
+def burst(*names: str) -> dict[str, bool]:
+    """One pass: ``BURST`` writes that may not wait, and ``names`` that may."""
+    return {**{f"other{i}": False for i in range(deferring.BURST)}, **dict.fromkeys(names, True)}
+
+
+def test_held_in_a_burst_of_other_writes_and_for_quiet_s_after() -> None:
     deferral = deferring.Deferral()
-    assert deferral.hold({"a": True, "b": False}, now=100.0) == {"a"}
-    assert deferral.hold({"a": True, "c": True}, now=100.2) == {"a", "c"}  # within QUIET_S
+    assert deferral.hold(burst("a"), now=100.0) == {"a"}
+    assert deferral.hold({"a": True, "c": True}, now=100.5) == {"a", "c"}  # within QUIET_S
     assert deferral.hold({"a": True, "c": True}, now=100.0 + deferring.QUIET_S) == set()
     assert deferral.since == {}  # written: forgotten
     assert deferral.hold({"a": True}, now=200.0) == set()  # no other write: at once
 
 
+def test_a_few_other_writes_are_no_burst() -> None:
+    """A single move: its Ready is written as soon as the announcement is in."""
+    deferral = deferring.Deferral()
+    few = {f"other{i}": False for i in range(deferring.BURST - 1)}
+    assert deferral.hold({**few, "a": True}, now=10.0) == set()
+    assert deferral.hold({"moved": False, "a": True}, now=10.1) == {"a"}  # now BURST in QUIET_S
+    assert deferral.hold({"a": True}, now=10.9) == {"a"}  # all of them within QUIET_S
+    assert deferral.hold({"a": True}, now=11.05) == set()  # the first 31 are older
+
+
 def test_held_at_most_wait_s_and_never_when_it_may_not_wait() -> None:
     deferral = deferring.Deferral()
     now = 10.0
-    assert deferral.hold({"a": True, "b": False}, now) == {"a"}
+    assert deferral.hold(burst("a"), now) == {"a"}
     while now < 10.0 + deferring.WAIT_S - 0.5:
         now += 0.5
-        assert deferral.hold({"a": True, "late": True, "b": False}, now) == {"a", "late"}
+        assert deferral.hold(burst("a", "late"), now) == {"a", "late"}
     now += 0.5
-    assert deferral.hold({"a": True, "late": True, "b": False}, now) == {"late"}
+    assert deferral.hold(burst("a", "late"), now) == {"late"}
     assert set(deferral.since) == {"late"}
-    assert deferral.hold({"b": False, "c": False}, now + 1) == set()
+    assert not deferral.hold(burst(), now + 1) and not deferral.since
