@@ -192,6 +192,22 @@ def events_about(lab: session.Session, name: str) -> list[dict[str, Any]]:
     return [e for e in listed.get("items", ()) if (e.get("regarding") or {}).get("name") == name]
 
 
+def wait_events(lab: session.Session, name: str, reason: str) -> list[dict[str, Any]]:
+    """The Events of ``reason`` regarding ``name``, once there is one. The operator posts its
+    Events once its status writes pause, so they follow the status that tells the same."""
+
+    def found() -> list[dict[str, Any]]:
+        return [e for e in events_about(lab, name) if e.get("reason") == reason]
+
+    lab.wait(
+        lambda: bool(found()),
+        what=f"a {reason} Event regarding {name}",
+        timeout=30,
+        describe=lambda: f"events: {events_about(lab, name)}",
+    )
+    return found()
+
+
 def log_tail(lab: session.Session, process: str, lines: int = 30) -> str:
     """The end of a lab process's log, for failure messages."""
     record = lab.lab.processes.get(process)

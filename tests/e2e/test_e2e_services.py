@@ -59,7 +59,14 @@ from floatip.api import model, times
 from floatip.api import services as svcapi
 from floatip.api import status as vipstatus
 from floatip_lab import kubeapi, proxyrules, session, timeline, webpods
-from tests.e2e.conftest import MAC, events_about, holders, running_lab, wait_holders
+from tests.e2e.conftest import (
+    MAC,
+    events_about,
+    holders,
+    running_lab,
+    wait_events,
+    wait_holders,
+)
 
 NODES = ["server1", "server2", "server3"]
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
@@ -509,21 +516,8 @@ def test_an_address_in_use_on_the_wire_is_not_handed_out(
         assert condition["status"] == "False" and intruder in condition["message"]
         assert session.ingress_ips(lab.service("web-squatted")) == []
         assert holders(lab, address) == [], "a server took an address a foreign host answers for"
-
-        def failed() -> list[dict[str, Any]]:
-            return [
-                e for e in events_about(lab, "web-squatted")
-                if e.get("reason") == svcapi.EventReason.ALLOCATION_FAILED.value
-            ]  # fmt: skip
-
-        # the Event follows the status (the operator posts Events once its status writes pause)
-        lab.wait(
-            lambda: bool(failed()),
-            what="an AllocationFailed Event regarding web-squatted",
-            timeout=30,
-            describe=lambda: f"events: {events_about(lab, 'web-squatted')}",
-        )
-        assert len(failed()) == 1 and "AddressInUseOnWire" in failed()[0]["note"], failed()
+        failed = wait_events(lab, "web-squatted", svcapi.EventReason.ALLOCATION_FAILED.value)
+        assert len(failed) == 1 and "AddressInUseOnWire" in failed[0]["note"], failed
     finally:
         lab.give_back(address)
     assert lab.wait_ingress("web-squatted", timeout=60) == address
@@ -549,21 +543,7 @@ def test_an_auto_assigned_address_in_use_on_the_wire_is_chosen_anew(
         assert [(e["address"], e["mac"]) for e in listed] == [(squatted, intruder)], status
         assert listed[0]["node"] in NODES and times.parse(listed[0]["since"]), listed
         assert status["ipv4"] == {"total": 4, "allocated": 1, "available": 2}, status
-
-        def warned() -> list[dict[str, Any]]:
-            return [
-                e for e in events_about(lab, "web-rechosen")
-                if e.get("reason") == svcapi.EventReason.IN_USE_ON_WIRE.value
-            ]  # fmt: skip
-
-        # the Event follows the status (the operator posts Events once its status writes pause)
-        lab.wait(
-            lambda: bool(warned()),
-            what="an AddressInUseOnWire Event regarding web-rechosen",
-            timeout=30,
-            describe=lambda: f"events: {events_about(lab, 'web-rechosen')}",
-        )
-        (event,) = warned()
+        (event,) = wait_events(lab, "web-rechosen", svcapi.EventReason.IN_USE_ON_WIRE.value)
         assert event["type"] == "Warning", event
         reasons = [e.get("reason") for e in events_about(lab, "web-rechosen")]
         assert svcapi.EventReason.ALLOCATION_FAILED.value not in reasons, reasons

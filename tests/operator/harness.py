@@ -168,6 +168,15 @@ class Cluster:
             payload["_code"] = response.status
             return payload
 
+    async def service_event_reasons(self, name: str) -> list[str]:
+        """The reasons of the Events regarding Service ``name`` (namespace ``default``)."""
+        found = await self.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
+        return [
+            e["reason"]
+            for e in found["items"]
+            if e.get("regarding", {}).get("kind") == "Service" and e["regarding"]["name"] == name
+        ]
+
     # -- nodes and agents -------------------------------------------------------------
 
     async def add_node(

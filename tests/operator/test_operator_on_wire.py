@@ -54,15 +54,6 @@ async def _vip_at(cluster: harness.Cluster, name: str, address: str) -> dict[str
     )
 
 
-async def _reasons(cluster: harness.Cluster, name: str) -> list[str]:
-    found = await cluster.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
-    return [
-        e["reason"]
-        for e in found["items"]
-        if e.get("regarding", {}).get("kind") == "Service" and e["regarding"]["name"] == name
-    ]
-
-
 async def test_an_address_in_use_on_the_wire_is_left_remembered_and_survives_a_restart(
     cluster: harness.Cluster,
 ) -> None:
@@ -107,10 +98,12 @@ async def test_an_address_in_use_on_the_wire_is_left_remembered_and_survives_a_r
     await harness.eventually("web handed 192.0.2.101", handed_out, describe=cluster.describe(vip))
 
     async def warned() -> bool:
-        return services.EventReason.IN_USE_ON_WIRE.value in await _reasons(cluster, "web")
+        return services.EventReason.IN_USE_ON_WIRE.value in await cluster.service_event_reasons(
+            "web"
+        )
 
     await harness.eventually("an AddressInUseOnWire Event regarding web", warned)
-    reasons = await _reasons(cluster, "web")
+    reasons = await cluster.service_event_reasons("web")
     assert reasons.count(services.EventReason.IN_USE_ON_WIRE.value) == 1, reasons
     assert services.EventReason.ALLOCATION_FAILED.value not in reasons, reasons
 

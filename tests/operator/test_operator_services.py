@@ -120,18 +120,9 @@ async def _handed_out(cluster: harness.Cluster, name: str, what: str, *vips: str
     return await _wait_service(cluster, name, lambda s: len(_ips(s)) == len(vips), what)
 
 
-async def _reasons(cluster: harness.Cluster, name: str) -> list[str]:
-    found = await cluster.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events")
-    return [
-        e["reason"]
-        for e in found["items"]
-        if e.get("regarding", {}).get("kind") == "Service" and e["regarding"]["name"] == name
-    ]
-
-
 async def _has_event(cluster: harness.Cluster, name: str, reason: str) -> None:
     async def probe() -> bool:
-        return reason in await _reasons(cluster, name)
+        return reason in await cluster.service_event_reasons(name)
 
     await harness.eventually(f"a {reason} Event regarding Service {name}", probe)
 
