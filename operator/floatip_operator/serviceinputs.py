@@ -40,6 +40,16 @@ class Inputs:
         self._requests: memo.Memo[servicerequests.Request] = memo.Memo()
         self._vip_views: memo.Memo[holdings.VipView | None] = memo.Memo()
 
+    def request_of(self, key: str, body: Mapping[str, Any]) -> servicerequests.Request:
+        """A Service's request as a pass reads it (parsed again only when it changed)."""
+        derive = functools.partial(servicerequests.read, body)
+        return self._requests.get(key, memo.version(body), derive)
+
+    def vip_view_of(self, name: str, body: Mapping[str, Any]) -> holdings.VipView | None:
+        """A VirtualIP as a pass reads it (parsed again only when it changed)."""
+        derive = functools.partial(holdings.vip_view, body)
+        return self._vip_views.get(name, memo.version(body), derive)
+
     def read(self, services_: Store, pools: Store, vips: Store, namespaces: Store) -> Read:
         ours: dict[str, Mapping[str, Any]] = {}
         letting_go: list[Mapping[str, Any]] = []
@@ -49,17 +59,11 @@ class Inputs:
                 ours[key] = body
             elif services.FINALIZER in (body["metadata"].get("finalizers") or []):
                 letting_go.append(body)
-        requests = {
-            key: self._requests.get(
-                key, memo.version(body), functools.partial(servicerequests.read, body)
-            )
-            for key, body in ours.items()
-        }
+        requests = {key: self.request_of(key, body) for key, body in ours.items()}
         self._requests.keep_only(ours)
         vip_views = []
         for name, body in vips.items():
-            derive = functools.partial(holdings.vip_view, body)
-            view = self._vip_views.get(name, memo.version(body), derive)
+            view = self.vip_view_of(name, body)
             if view is not None:
                 vip_views.append(view)
         self._vip_views.keep_only(vips)

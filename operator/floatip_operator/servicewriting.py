@@ -117,6 +117,9 @@ class ServiceWriter:
         #: Each Service's request and result from the newest plan, once its own writes of that
         #: plan were tried: what the status loop offers again as its VirtualIPs change.
         self.offers: dict[str, tuple[servicerequests.Request, holdings.Result]] = {}
+        #: The VirtualIPs as the newest plan read them: a result is offered again only while
+        #: its Service and VirtualIPs read the same (an announcement does not change that).
+        self.planned: dict[str, holdings.VipView] = {}
         self.window = asyncio.Semaphore(WRITE_BATCH)
         self.inputs = serviceinputs.Inputs(default_class=default_class)
         self.records = servicerecordwriting.RecordWrites(
@@ -151,13 +154,25 @@ class ServiceWriter:
 
     async def offer_statuses(self) -> None:
         """Offer every Service's newest result again (`StatusWrites.offer` builds and writes
-        only what changed since: a Service whose inputs did not change costs a lookup)."""
+        only what changed since: a Service whose inputs did not change costs a lookup).
+
+        A result stands only for what its plan read: a Service whose request, or a VirtualIP
+        it holds whose view (`holdings.VipView`: its address, Services, a foreign host's answer
+        to its probe...) changed since, waits for the next pass to decide again, which its
+        change poked. An announcement changes no view."""
         if not self.ready():
             return
         for key, (request, result) in list(self.offers.items()):
             body = self.services.store.get(key)
-            if body is not None:
+            if body is None or self.inputs.request_of(key, body) != request:
+                continue
+            if all(self._as_planned(held.vip) for held in result.held):
                 self.statuses.offer(body, request, result)
+
+    def _as_planned(self, name: str) -> bool:
+        body = self.vips.store.get(name)
+        view = None if body is None else self.inputs.vip_view_of(name, body)
+        return view is not None and view == self.planned.get(name)
 
     async def pass_once(self) -> None:
         if not self.ready():
@@ -173,6 +188,7 @@ class ServiceWriter:
         ours, requests = read.ours, read.requests
         pool_views, vip_views = read.pool_views, read.vip_views
         plan = allocation.plan(requests.values(), pool_views, vip_views, read.namespaces)
+        self.planned = {view.name: view for view in vip_views}
         # A Service this plan decides otherwise waits for its own writes again before the
         # status loop offers it (the new result may name a VirtualIP not created yet).
         for key, (request, result) in list(self.offers.items()):
@@ -244,7 +260,12 @@ class ServiceWriter:
         for new in creates:
             kept = [k for k in new.services if k not in finalized or await finalized[k]]
             async with self.window:
-                await self.records.create(new._replace(services=tuple(kept)))
+                created = await self.records.create(new._replace(services=tuple(kept)))
+            if created:  # as this plan meant it: the status loop may offer its Services
+                record = self.vips.store.get(new.name)
+                view = None if record is None else self.inputs.vip_view_of(new.name, record)
+                if view is not None:
+                    self.planned[new.name] = view
         if then is not None:
             then()
 

@@ -6,7 +6,9 @@ pass (it did: "with an address" stalled for seconds at 1,000 Services). Proves: 
 loop (`ServiceWriter.offer_statuses`) writes the status of a Service whose own writes are done
 while the pass is blocked on another Service's finalizer; a Service the newest plan decides
 otherwise is not offered from its old result; nothing is offered by a replica that is not the
-leader.
+leader; a result is not offered again once a VirtualIP it holds reads otherwise than its plan
+read it (a foreign host answered the take's probe: the next pass decides), while a VirtualIP
+the pass itself created reads as planned.
 """
 
 from __future__ import annotations
@@ -163,3 +165,23 @@ async def test_a_service_decided_otherwise_or_a_standby_offers_nothing_stale() -
     await loop.offer_statuses()
     await loop.pass_once()
     assert not loop.offers and not loop.statuses.tasks and status_writes(api, "old") == 0
+
+
+async def test_a_result_is_offered_only_while_its_virtualips_read_as_planned() -> None:
+    loop, api, _ = writer()
+    await loop.pass_once()
+    [vip] = list(loop.vips.store)
+    assert loop.planned[vip].name == vip  # created by the pass: as the plan meant it
+    body = loop.vips.store[vip]
+    conflict = {"node": "server1", "mac": "02:00:00:00:00:99", "since": "2026-01-01T00:00:00Z",
+                "lastSeen": "2026-01-01T00:00:01Z", "count": 2, "reasserted": 0}  # fmt: skip
+    answered = {**body, "metadata": {**body["metadata"], "resourceVersion": "98"},
+                "status": {"holder": "server1", "epoch": 1, "conflict": conflict}}  # fmt: skip
+    loop.vips.store[vip] = answered
+    await loop.offer_statuses()
+    assert not loop.statuses.tasks and status_writes(api, "old") == 0  # the next pass decides
+    loop.vips.store[vip] = body
+    announce(loop, vip)  # an announcement reads as planned
+    await loop.offer_statuses()
+    await asyncio.gather(*loop.statuses.tasks)
+    assert status_writes(api, "old") == 1
