@@ -170,9 +170,13 @@ class ServiceWriter:
                 self.statuses.offer(body, request, result)
 
     def _as_planned(self, name: str) -> bool:
-        body = self.vips.store.get(name)
-        view = None if body is None else self.inputs.vip_view_of(name, body)
+        view = self._view(name)
         return view is not None and view == self.planned.get(name)
+
+    def _view(self, name: str) -> holdings.VipView | None:
+        """The VirtualIP ``name`` as a pass reads it now (None: none, or no address)."""
+        body = self.vips.store.get(name)
+        return None if body is None else self.inputs.vip_view_of(name, body)
 
     async def pass_once(self) -> None:
         if not self.ready():
@@ -261,11 +265,9 @@ class ServiceWriter:
             kept = [k for k in new.services if k not in finalized or await finalized[k]]
             async with self.window:
                 created = await self.records.create(new._replace(services=tuple(kept)))
-            if created:  # as this plan meant it: the status loop may offer its Services
-                record = self.vips.store.get(new.name)
-                view = None if record is None else self.inputs.vip_view_of(new.name, record)
-                if view is not None:
-                    self.planned[new.name] = view
+            if created and (view := self._view(new.name)) is not None:
+                # as this plan meant it: the status loop may offer its Services
+                self.planned[new.name] = view
         if then is not None:
             then()
 
