@@ -24,13 +24,22 @@ import collections
 from collections.abc import Mapping
 from typing import Any
 
-from floatip.api import model, status
+from floatip.api import model, services, status
 
 WAIT_S = 10.0  # the longest a Service VirtualIP's Ready write waits for the others
 QUIET_S = 1.0  # the window in which other writes count towards a burst
 BURST = 32  # other writes within QUIET_S that are a burst worth yielding to
 
 _NEWS = frozenset({model.ConditionType.READY.value, model.ConditionType.ANNOUNCED.value})
+
+
+def may_wait(body: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether the write of ``new`` to VirtualIP ``body`` may wait for a burst of others: it is
+    a Service's, and `good_news_only`."""
+    meta = body.get("metadata") or {}
+    return bool(services.listed(meta.get("annotations"))) and good_news_only(
+        body.get("status"), new
+    )
 
 
 def good_news_only(previous: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:

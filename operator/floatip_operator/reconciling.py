@@ -337,10 +337,7 @@ class Reconciler:
         now = time.monotonic()
         held = self.deferral.hold(
             {
-                str(body["metadata"]["name"]): bool(
-                    services.listed(body["metadata"].get("annotations"))
-                )
-                and deferring.good_news_only(body.get("status"), new)
+                str(body["metadata"]["name"]): deferring.may_wait(body, new)
                 for body, new, _ in writes
             },
             now,
