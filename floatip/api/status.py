@@ -83,6 +83,17 @@ def announcement(status: Mapping[str, Any]) -> model.Announcement | None:
     return _typed(model.Announcement, status.get("announcement"))
 
 
+def announces(announced: model.Announcement | None, holder: str | None, epoch: int) -> bool:
+    """Whether ``announced`` is ``holder``'s agent's, at ``epoch``: what makes an assigned
+    VirtualIP Ready (the operator's ``Ready``, a Service's ``Announced``)."""
+    return (
+        announced is not None
+        and holder is not None
+        and announced.node == holder
+        and announced.epoch == epoch
+    )
+
+
 def conflict(status: Mapping[str, Any]) -> model.ConflictReport | None:
     """The conflict an agent reports, if it is a well-formed one."""
     return _typed(model.ConflictReport, status.get("conflict"))

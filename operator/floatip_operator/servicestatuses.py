@@ -218,14 +218,8 @@ def announced_by_holder(current: Mapping[str, Any]) -> bool:
     together. Waiting for the ``Ready`` write would add a second write per Service whenever
     that write is not in before the announcement is read, which is most of them in a burst.
     """
-    holder = status.holder(current)
-    announced = status.announcement(current)
-    return (
-        holder is not None
-        and status.is_true(current, model.ConditionType.ASSIGNED)
-        and announced is not None
-        and announced.node == holder
-        and announced.epoch == status.epoch(current)
+    return status.is_true(current, model.ConditionType.ASSIGNED) and status.announces(
+        status.announcement(current), status.holder(current), status.epoch(current)
     )
 
 

@@ -250,7 +250,7 @@ def _announced(holder: str | None, epoch: int, announced: model.Announcement | N
     kind = model.ConditionType.ANNOUNCED
     if holder is None:
         return _Fresh(kind, FALSE, Why.NOT_ASSIGNED, "no node holds the address")
-    if announced is not None and announced.node == holder and announced.epoch == epoch:
+    if announced is not None and status.announces(announced, holder, epoch):
         message = f"{holder} announced it at epoch {epoch} from {announced.mac}"
         return _Fresh(kind, TRUE, Why.ANNOUNCED, message)
     message = f"waiting for {holder} to add and announce it at epoch {epoch}"
