@@ -1,9 +1,14 @@
-"""Validation of VirtualIP and VirtualIPPool manifests that reports every problem at once.
+"""Validation of VirtualIP and VirtualIPPool manifests, and of what a LoadBalancer Service asks
+of floatip, that reports every problem at once.
 
 The same rules run in three places: ``floatip validate`` before a manifest reaches a cluster,
 the operator before it acts on a spec (an invalid one gets ``Ready=False, InvalidSpec``), and
 the tests that prove the CRD's schema agrees. Each problem names the field path the way
 ``kubectl`` prints it (``spec.preferredNodes[1]``) and says what to write instead.
+
+A Service is judged by what floatip reads of it (`servicerequests`), exactly as the operator
+will: the mistakes it would report as ``AllocationFailed`` (``InvalidRequest``) on a Service it
+serves, and floatip's annotations on a Service it does not serve, which it would ignore.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 import pydantic
 import pydantic_core
 
-from floatip.api import model, names
+from floatip.api import model, names, servicerequests, services
 
 _M = TypeVar("_M", bound=pydantic.BaseModel)
 
@@ -27,7 +32,7 @@ class Problem(NamedTuple):
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{self.path}: {self.message}" if self.path else self.message
 
 
 class InvalidSpecError(ValueError):
@@ -119,6 +124,66 @@ MANIFEST_VALIDATORS: dict[str, Callable[[object], list[Problem]]] = {
     names.KIND: validate_manifest,
     names.POOL_KIND: validate_pool_manifest,
 }
+
+
+SERVICE_KIND = "Service"
+#: The annotations people write on a Service for floatip (`services`).
+SERVICE_ANNOTATIONS = (
+    services.ADDRESSES_ANNOTATION,
+    services.POOL_ANNOTATION,
+    services.SHARING_KEY_ANNOTATION,
+)
+
+
+def is_service(raw: object) -> bool:
+    """Whether a parsed YAML document claims to be a core/v1 Service."""
+    return (
+        isinstance(raw, Mapping) and raw.get("apiVersion") == "v1" and raw.get("kind") == "Service"
+    )
+
+
+def concerns_floatip(raw: object) -> bool:
+    """Whether a Service is floatip's to judge: one floatip serves (``type: LoadBalancer``, its
+    class or none, as the chart's ``services.defaultClass`` has it), or one carrying floatip's
+    annotations."""
+    if not is_service(raw) or not isinstance(raw, Mapping):
+        return False
+    return _served(raw) or bool(_floatip_annotations(raw))
+
+
+def validate_service_manifest(raw: object) -> list[Problem]:
+    """Every problem floatip would find in a Service: what it asks for that cannot be met as
+    written, or floatip's annotations on a Service floatip would not serve."""
+    if not isinstance(raw, Mapping):
+        return [Problem("", f"a manifest must be an object (got {_kind(raw)})")]
+    metadata = raw.get("metadata")
+    if not isinstance(metadata, Mapping) or not (
+        metadata.get("name") or metadata.get("generateName")
+    ):
+        return [Problem("metadata.name", "is required: a Service needs a name")]
+    if not _served(raw):
+        written = ", ".join(_floatip_annotations(raw))
+        return [
+            Problem(
+                "metadata.annotations",
+                f"{written}: floatip reads these only on a Service of spec.type "
+                f"{services.LOAD_BALANCER} whose spec.loadBalancerClass is {services.CLASS} or "
+                "unset: make it one, or remove the annotations",
+            )
+        ]
+    return [Problem("", problem) for problem in servicerequests.problems(raw)]
+
+
+def _served(raw: Mapping[str, Any]) -> bool:
+    return servicerequests.is_floatips(raw, default_class=True)
+
+
+def _floatip_annotations(raw: Mapping[str, Any]) -> list[str]:
+    metadata = raw.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return []
+    return [name for name in SERVICE_ANNOTATIONS if name in annotations]
 
 
 def floatip_kind(raw: object) -> str | None:

@@ -1,11 +1,13 @@
-"""``floatip validate``: check VirtualIP and VirtualIPPool manifests before they reach a cluster.
+"""``floatip validate``: check VirtualIP and VirtualIPPool manifests, and LoadBalancer Services
+for floatip, before they reach a cluster.
 
 Made for GitOps pipelines (a pre-commit hook, a CI step before Argo CD or Flux syncs): it
 reads multi-document YAML, validates every VirtualIP and VirtualIPPool with the same rules the
-model applies (`floatip.api.validation`), checks that the members of each group
-(``spec.group``) agree across every file read (`floatip.api.groups`), and prints each problem
-with its file, document index and field path. Exit codes are a contract: 0 all valid, 1 some
-object invalid, 2 a file unreadable or not YAML.
+model applies (`floatip.api.validation`), every Service floatip serves or that carries its
+annotations by what the operator reads of it (`floatip.api.servicerequests`), checks that the
+members of each group (``spec.group``) agree across every file read (`floatip.api.groups`), and
+prints each problem with its file, document index and field path. Exit codes are a contract:
+0 all valid, 1 some object invalid, 2 a file unreadable or not YAML.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from typing import Any, NamedTuple
 import click
 import yaml
 
-from floatip.api import groups, model, names, validation
+from floatip.api import groups, model, names, services, validation
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
 _KINDS = " or ".join(validation.MANIFEST_VALIDATORS)
+_VALIDATORS = {
+    **validation.MANIFEST_VALIDATORS,
+    validation.SERVICE_KIND: validation.validate_service_manifest,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +73,8 @@ class Report:
 
 
 def validate_files(paths: Iterable[str]) -> Report:
-    """Validate every VirtualIP and VirtualIPPool in ``paths`` ("-" reads standard input)."""
+    """Validate every VirtualIP, VirtualIPPool and floatip Service in ``paths`` ("-" reads
+    standard input)."""
     report = Report()
     for path in paths:
         try:
@@ -114,6 +121,12 @@ def _validate_text(path: str, text: str, report: Report) -> None:
         if document is None:
             continue
         kind = validation.floatip_kind(document)
+        if kind is None and validation.concerns_floatip(document):
+            kind = validation.SERVICE_KIND
+        elif kind is None and validation.is_service(document):
+            text = f"skipped: a Service floatip does not serve ({_service_class(document)})"
+            report.findings.append(Finding(path, index, "note", text))
+            continue
         if kind is None:
             other = document.get("kind", "?") if isinstance(document, dict) else type(document)
             report.findings.append(
@@ -122,7 +135,7 @@ def _validate_text(path: str, text: str, report: Report) -> None:
             continue
         seen = True
         name = _name_of(document)
-        problems = validation.MANIFEST_VALIDATORS[kind](document)
+        problems = _VALIDATORS[kind](document)
         if problems:
             report.invalid += 1
             for problem in problems:
@@ -142,6 +155,16 @@ def _note_member(report: Report, path: str, index: int, document: dict[str, Any]
     if spec.group is not None:
         member = Member(path, index, str(document["metadata"]["name"]), spec)
         report.members.setdefault(spec.group, []).append(member)
+
+
+def _service_class(document: dict[str, Any]) -> str:
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        spec = {}
+    kind = spec.get("type") or "ClusterIP"
+    if kind != services.LOAD_BALANCER:
+        return f"type {kind}"
+    return f"loadBalancerClass {spec.get('loadBalancerClass')}"
 
 
 def _documents(text: str) -> Iterator[tuple[int, Any]]:
@@ -166,7 +189,8 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only, not valid objects.")
 def validate_command(files: tuple[str, ...], quiet: bool) -> None:
-    """Validate VirtualIP and VirtualIPPool manifests in FILE... ('-' for standard input).
+    """Validate VirtualIP and VirtualIPPool manifests, and the LoadBalancer Services floatip
+    serves or that carry its annotations, in FILE... ('-' for standard input).
 
     Exit status: 0 when every one is valid, 1 when any is invalid, 2 when a file
     cannot be read or is not YAML. Documents of other kinds are skipped with a note.

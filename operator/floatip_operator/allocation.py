@@ -48,6 +48,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 from floatip.api import addresses, services
+from floatip.api.servicerequests import Request
 from floatip_operator import choosing, onwire
 from floatip_operator.holdings import (
     Failure,
@@ -60,7 +61,6 @@ from floatip_operator.holdings import (
     Result,
     VipView,
 )
-from floatip_operator.servicerequests import Request
 
 IPAddress = addresses.IPAddress
 Why = services.Reason

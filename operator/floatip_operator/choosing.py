@@ -10,9 +10,9 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 
 from floatip.api import addresses, pools, services
+from floatip.api.servicerequests import Request
 from floatip_operator import onwire
 from floatip_operator.holdings import Failure, Held, PoolView
-from floatip_operator.servicerequests import Request
 
 IPAddress = addresses.IPAddress
 Why = services.Reason

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from floatip.api import addresses, model, names, pools, services, status, validation
+from floatip.api.servicerequests import Request
 from floatip_operator import onwire
-from floatip_operator.servicerequests import Request
 
 IPAddress = addresses.IPAddress
 

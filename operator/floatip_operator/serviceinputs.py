@@ -14,8 +14,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from floatip.api import services
-from floatip_operator import holdings, memo, servicerequests
+from floatip.api import servicerequests, services
+from floatip_operator import holdings, memo
 
 Store = Mapping[str, Mapping[str, Any]]
 

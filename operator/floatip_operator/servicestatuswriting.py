@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Container, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import status, times
+from floatip.api import servicerequests, status, times
 from floatip.kube import client, paths
 from floatip_operator import (
     holdings,
@@ -35,7 +35,6 @@ from floatip_operator import (
     memo,
     posting,
     servicerecords,
-    servicerequests,
     servicestatuses,
 )
 

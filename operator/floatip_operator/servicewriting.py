@@ -46,7 +46,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from floatip import logs
-from floatip.api import services, status
+from floatip.api import servicerequests, services, status
 from floatip.kube import client, paths
 from floatip_operator import (
     allocation,
@@ -59,7 +59,6 @@ from floatip_operator import (
     serviceinputs,
     servicerecords,
     servicerecordwriting,
-    servicerequests,
     servicestatuses,
     servicestatuswriting,
 )

@@ -4,7 +4,9 @@ Proves: 0 when every VirtualIP and VirtualIPPool is valid; 1 with file, document
 and field path for each problem (a pool's problems with the model's messages); 2 for
 unreadable files and malformed YAML; other kinds (a MetalLB IPAddressPool too) skipped with a
 note; several files and standard input; the shipped examples are valid and the invalid ones
-invalid; the members of a group that disagree (pins) across files are each an error.
+invalid; the members of a group that disagree (pins) across files are each an error; the
+Services floatip serves are judged (their mistakes are errors, floatip's annotations on another
+Service too) and other Services are skipped with a note saying why.
 """
 
 from __future__ import annotations
@@ -195,3 +197,52 @@ def test_members_of_a_group_must_agree_across_files(tmp_path: pathlib.Path) -> N
     assert f"{second}[0]: error: VirtualIP 'edge-in': spec.group:" in out
     assert f"{follower}[0]: error: VirtualIP 'edge-x': spec.group:" in out
     assert "is valid" not in out and "0 valid, 3 invalid" in out, out
+
+
+SERVICES = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations: {floatip.io/addresses: "192.0.2.1, 192.0.2.2"}
+spec: {type: LoadBalancer, loadBalancerClass: floatip.io/l2, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ok}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: metallbs}
+spec: {type: LoadBalancer, loadBalancerClass: metallb.io/l2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: internal, annotations: {floatip.io/pool: general}}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: plain}
+spec: {ports: [{port: 80}]}
+"""
+
+
+def test_services_floatip_serves_are_judged_and_the_others_skipped(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, "svc.yaml", SERVICES)
+    code, output = run(path)
+    assert code == 1
+    assert f"{path}[0]: error: Service 'web': annotation floatip.io/addresses names two IPv4" in (
+        output
+    )
+    assert f"{path}[1]: ok: Service 'ok' is valid" in output
+    assert (
+        f"{path}[2]: note: skipped: a Service floatip does not serve "
+        "(loadBalancerClass metallb.io/l2)" in output
+    )
+    assert f"{path}[3]: error: Service 'internal': metadata.annotations: floatip.io/pool: " in (
+        output
+    )
+    assert f"{path}[4]: note: skipped: a Service floatip does not serve (type ClusterIP)" in output
+    assert output.rstrip().endswith("1 valid, 2 invalid floatip object(s)")

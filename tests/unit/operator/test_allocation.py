@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floatip.api import services
-from floatip_operator import allocation, holdings, servicerequests
+from floatip.api import servicerequests, services
+from floatip.api.servicerequests import Request
+from floatip_operator import allocation, holdings
 from floatip_operator.holdings import PoolView, VipView
-from floatip_operator.servicerequests import Request
 
 Why = services.Reason
 ip = ipaddress.ip_address

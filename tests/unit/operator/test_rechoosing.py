@@ -31,10 +31,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floatip.api import events, services
-from floatip_operator import allocation, holdings, onwire, servicerequests, servicestatuses
+from floatip.api import events, servicerequests, services
+from floatip.api.servicerequests import Request
+from floatip_operator import allocation, holdings, onwire, servicestatuses
 from floatip_operator.holdings import PoolView, VipView
-from floatip_operator.servicerequests import Request
 
 Why = services.Reason
 ip = ipaddress.ip_address

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from floatip.api import services
-from floatip_operator import serviceinputs, servicerequests
+from floatip.api import servicerequests, services
+from floatip_operator import serviceinputs
 
 
 def service(name: str, version: str, **extra: Any) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from floatip_operator import holdings, servicerequests, servicestatuswriting
+from floatip.api import servicerequests
+from floatip_operator import holdings, servicestatuswriting
 
 VIP = "svc-default.web-v4"
 HELD = holdings.Result((holdings.Held(VIP, ipaddress.ip_address("192.0.2.1"), "blue"),))

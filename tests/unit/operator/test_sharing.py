@@ -22,10 +22,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floatip.api import services
-from floatip_operator import allocation, holdings, servicerecords, servicerequests
+from floatip.api import servicerequests, services
+from floatip.api.servicerequests import Request
+from floatip_operator import allocation, holdings, servicerecords
 from floatip_operator.holdings import Members, PoolView, VipView
-from floatip_operator.servicerequests import Request
 
 Why = services.Reason
 ip = ipaddress.ip_address

@@ -10,6 +10,8 @@ PreferDualStack`` only the first is required), the addresses of annotation
 else of the deprecated ``spec.loadBalancerIP``, and the pool of `services.POOL_ANNOTATION`. A
 request that cannot be met as written keeps ``problems`` (a sentence saying what to write):
 the allocator reports it and allocates nothing new, but never takes back what it holds.
+`problems` gives the same sentences one by one, for ``floatip validate`` (`floatip.api.validation`),
+so a manifest is judged before it reaches a cluster exactly as the operator will judge it.
 
 What sharing an address (`services.SHARING_KEY_ANNOTATION`) compares is read here too: the
 Service's ports as (protocol, port), whether its ``externalTrafficPolicy`` is Local, and its
@@ -80,21 +82,31 @@ def being_deleted(body: Mapping[str, Any]) -> bool:
 
 def read(body: Mapping[str, Any]) -> Request:
     """The request of a Service floatip serves (`is_floatips`)."""
+    return _read(body)[0]
+
+
+def problems(body: Mapping[str, Any]) -> list[str]:
+    """What a Service floatip serves asks for that cannot be met as written, one sentence each
+    (`Request.problems` joins them)."""
+    return _read(body)[1]
+
+
+def _read(body: Mapping[str, Any]) -> tuple[Request, list[str]]:
     meta = body.get("metadata") or {}
     spec = body.get("spec") or {}
     annotations = meta.get("annotations") or {}
-    problems: list[str] = []
-    families = _families(spec, problems)
+    found: list[str] = []
+    families = _families(spec, found)
     required = 1 if spec.get("ipFamilyPolicy") == "PreferDualStack" else len(families)
-    wanted = _addresses(annotations, spec, families, problems)
+    wanted = _addresses(annotations, spec, families, found)
     pool = annotations.get(services.POOL_ANNOTATION)
     if pool is not None and (not pool or labels.dns_subdomain_problem(pool)):
-        problems.append(
+        found.append(
             f"annotation {services.POOL_ANNOTATION} is {pool!r}, not a pool's name: write the "
             "name of a VirtualIPPool (kubectl get vippool)"
         )
         pool = None
-    return Request(
+    request = Request(
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
         uid=str(meta.get("uid") or ""),
@@ -104,13 +116,14 @@ def read(body: Mapping[str, Any]) -> Request:
         addresses=wanted,
         pool=pool,
         created=str(meta.get("creationTimestamp") or ""),
-        problems="; ".join(problems),
+        problems="; ".join(found),
         sharing_key=str(annotations.get(services.SHARING_KEY_ANNOTATION) or "").strip() or None,
         ports=_ports(spec),
         local=spec.get("externalTrafficPolicy") == services.LOCAL,
         selector=tuple(sorted((str(k), str(v)) for k, v in (spec.get("selector") or {}).items())),
         shown=_shown(body.get("status")),
     )
+    return request, found
 
 
 def _shown(current: object) -> frozenset[IPAddress]:
