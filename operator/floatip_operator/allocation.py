@@ -17,18 +17,9 @@ the first pool that may serve the Service (``autoAssign``, ``serviceSelector``,
 allocated or being deleted, and nothing earlier in the plan took it. The same inputs always
 give the same plan.
 
-Sharing (docs/services.md "Sharing an address"): a VirtualIP annotated
-`services.SHARING_KEY_ANNOTATION` is its key's address in the namespace of its Services; every
-Service listed in `services.SERVICES_ANNOTATION` holds it. A Service of that namespace with that
-key and no address of the family joins it when `clash` finds nothing against each member (no
-port/protocol in common; both Cluster, or both Local with the same selector), it asks for no
-other address or pool, and the pool's selectors admit it; otherwise it is refused
-(``SharingRefused`` naming the other Service and the clash, or ``PoolNotAllowed``) and gets no
-address. Members are re-checked oldest first on every plan: one whose key changed or that
-clashes with an older member (its ports were edited) leaves, so two Services never share an
-address unless their keys and specs allow it. A member that is deleted leaves the address to
-the others (MetalLB #2723); the VirtualIP goes with its last member. ``updates`` rewrites a
-VirtualIP's member list and key when they change.
+Sharing (docs/services.md "Sharing an address"): a VirtualIP annotated with a sharing key is
+that key's address in the namespace of its Services, held by every Service it lists; who keeps
+it, who may join it and why not are `sharing`'s rules, which the plan applies oldest first.
 
 An address in use on the wire (docs/services.md "An address in use on the wire"): when the
 take's probe of a VirtualIP's address drew a foreign host's answer (`holdings.VipView.on_wire`)
@@ -49,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from floatip.api import addresses, services
 from floatip.api.servicerequests import Request
-from floatip_operator import choosing, onwire
+from floatip_operator import choosing, onwire, sharing
 from floatip_operator.holdings import (
     Failure,
     Held,
@@ -64,56 +55,6 @@ from floatip_operator.holdings import (
 
 IPAddress = addresses.IPAddress
 Why = services.Reason
-
-
-def clash(a: Request, b: Request) -> str:
-    """Why ``a`` and ``b`` cannot share one address ("" when they can), MetalLB's rules."""
-    common = sorted(a.ports & b.ports, key=lambda p: (p[1], p[0]))
-    if common:
-        used = ", ".join(f"{port}/{protocol}" for protocol, port in common)
-        return f"both use {used}"
-    if a.local != b.local:
-        local, cluster = (a, b) if a.local else (b, a)
-        return (
-            f"{local.key} has externalTrafficPolicy Local and {cluster.key} Cluster: "
-            "their traffic cannot enter by the same node rules"
-        )
-    if a.local and a.selector != b.selector:
-        return "both are externalTrafficPolicy Local but select different pods (spec.selector)"
-    return ""
-
-
-@dataclasses.dataclass
-class _Group:
-    """One VirtualIP's members while the plan is made (its sharing key's address, if it has one)."""
-
-    vip: str
-    address: IPAddress
-    pool: str
-    namespace: str
-    sharing_key: str | None
-    members: list[Request]
-    #: What the VirtualIP says now (None: it is created by this plan).
-    was: Members | None
-
-
-def _namespace(key: str) -> str:
-    return key.partition("/")[0]
-
-
-def _keepers(vip: VipView, members: list[Request]) -> tuple[list[Request], str | None]:
-    """Which of a VirtualIP's live Services (oldest first) keep it, and its key from now on."""
-    key = vip.sharing_key
-    fitting = [m for m in members if key is not None and m.sharing_key == key]
-    if fitting:
-        fitting = [m for m in fitting if m.namespace == fitting[0].namespace]
-    if not fitting:  # nobody shares by its key (any more): the oldest keeps it, with its own key
-        return [members[0]], members[0].sharing_key
-    kept: list[Request] = []
-    for member in fitting:
-        if not any(clash(member, other) for other in kept):
-            kept.append(member)
-    return kept, key
 
 
 def plan(
@@ -142,8 +83,8 @@ def plan(
         if not members:
             state.plan.deletes[vip.name] = "its Service is gone or no longer served by floatip"
             continue
-        kept, key = _keepers(vip, members)
-        group = _Group(
+        kept, key = sharing.keepers(vip, members)
+        group = sharing.Group(
             vip.name, vip.address, vip.pool or "", kept[0].namespace, key, kept,
             Members(vip.services, vip.sharing_key),
         )  # fmt: skip
@@ -172,8 +113,8 @@ class _State:
     key and IP version, the key's address)."""
 
     plan: Plan
-    groups: dict[str, _Group] = dataclasses.field(default_factory=dict)
-    shared: dict[tuple[str, str, int], _Group] = dataclasses.field(default_factory=dict)
+    groups: dict[str, sharing.Group] = dataclasses.field(default_factory=dict)
+    shared: dict[tuple[str, str, int], sharing.Group] = dataclasses.field(default_factory=dict)
     #: VirtualIPs whose address is in use on the wire and listed by a pool: their Services
     #: choose another (`choosing.may_leave`).
     moving: dict[str, onwire.Sighting] = dataclasses.field(default_factory=dict)
@@ -190,7 +131,7 @@ class _State:
         self.plan.deletes.setdefault(vip, why)
 
     def finish(self) -> Plan:
-        """The plan, each VirtualIP's Services listed oldest first (as `_keepers` reads them,
+        """The plan, each VirtualIP's Services listed oldest first (as `sharing.keepers` reads them,
         so that the next plan finds nothing to rewrite)."""
         creates = []
         for new in self.plan.creates:
@@ -237,7 +178,7 @@ def _one(
     new: list[NewVip] = []
     replaced: list[str] = []
     moved: dict[str, Rechosen] = {}
-    joined: list[_Group] = []
+    joined: list[sharing.Group] = []
     failure: Failure | None = None
     for index, version in enumerate(request.families):
         current = kept.get(version)
@@ -251,7 +192,7 @@ def _one(
             else None
         )
         if group is not None and (current is None or current.vip != group.vip):
-            joining = _join(request, version, group, chooser)
+            joining = sharing.join(request, version, group, chooser)
             if isinstance(joining, Failure):
                 if current is not None:
                     held.append(current)
@@ -304,7 +245,7 @@ def _one(
     for group in joined:
         group.members.append(request)
     for created in new:
-        group = _Group(
+        group = sharing.Group(
             created.name, created.address, created.pool, request.namespace,
             request.sharing_key, [request], None,
         )  # fmt: skip
@@ -318,39 +259,6 @@ def _one(
     waiting = len(held) < len(request.families) and bool(replaced or _waits(request, by_name))
     rechoosing = any(h.vip in state.rechoosing for h in held)
     return Result(tuple(held), None, waiting, rechoosing)
-
-
-def _join(
-    request: Request, version: int, group: _Group, chooser: choosing.Chooser
-) -> Held | Failure:
-    """``request`` takes its sharing key's address ``group``, or why it may not."""
-    where = f"{group.address} (sharing key {group.sharing_key!r}, VirtualIP {group.vip})"
-    wanted = request.requested(version)
-    if wanted is not None and wanted != group.address:
-        return Failure(
-            Why.SHARING_REFUSED,
-            f"it asks for {wanted}, but its sharing key's address is {where}: ask for "
-            f"{group.address}, for none, or use another key",
-        )
-    if request.pool is not None and request.pool != group.pool:
-        return Failure(
-            Why.SHARING_REFUSED,
-            f"it asks for pool {request.pool}, but its sharing key's address is {where} from "
-            f"pool {group.pool}: name that pool, none, or use another key",
-        )
-    pool = chooser.by_name.get(group.pool)
-    if pool is not None and not pool.allows(request, chooser.namespace_labels):
-        return chooser.not_allowed(pool)
-    for member in group.members:
-        why = clash(request, member)
-        if why:
-            return Failure(
-                Why.SHARING_REFUSED,
-                f"it cannot share {where} with Service {member.key}: {why}. Change the ports "
-                "or traffic policy, or use another sharing key",
-            )
-    outside = not chooser.in_pool(group.address, group.pool)
-    return Held(group.vip, group.address, group.pool, outside)
 
 
 def _waits(request: Request, by_name: Mapping[str, VipView]) -> bool:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from floatip.api import servicerequests, services
 from floatip.api.servicerequests import Request
-from floatip_operator import allocation, holdings, servicerecords
+from floatip_operator import allocation, holdings, servicerecords, sharing
 from floatip_operator.holdings import Members, PoolView, VipView
 
 Why = services.Reason
@@ -245,14 +245,14 @@ def check_sharing(plan: holdings.Plan, requests: Sequence[Request]) -> None:
     for key, result in plan.results.items():
         for h in result.held:
             on.setdefault(h.address, []).append(by_key[key])
-    for address, sharing in on.items():
-        if len(sharing) < 2:
+    for address, holders in on.items():
+        if len(holders) < 2:
             continue
-        keys = {(r.namespace, r.sharing_key) for r in sharing}
-        assert len(keys) == 1 and None not in {r.sharing_key for r in sharing}, address
-        for i, a in enumerate(sharing):
-            for b in sharing[i + 1 :]:
-                assert not allocation.clash(a, b), (address, a.key, b.key)
+        keys = {(r.namespace, r.sharing_key) for r in holders}
+        assert len(keys) == 1 and None not in {r.sharing_key for r in holders}, address
+        for i, a in enumerate(holders):
+            for b in holders[i + 1 :]:
+                assert not sharing.clash(a, b), (address, a.key, b.key)
 
 
 @settings(max_examples=300, deadline=None)
