@@ -6,8 +6,10 @@ reads multi-document YAML, validates every VirtualIP and VirtualIPPool with the 
 model applies (`floatip.api.validation`), every Service floatip serves or that carries its
 annotations by what the operator reads of it (`floatip.api.servicerequests`), checks that the
 members of each group (``spec.group``) agree across every file read (`floatip.api.groups`), and
-prints each problem with its file, document index and field path. Exit codes are a contract:
-0 all valid, 1 some object invalid, 2 a file unreadable or not YAML.
+prints each problem with its file, document index and field path. A ``List`` (what ``kubectl get
+-o yaml`` prints for several objects) is read item by item, its items numbered ``DOC.ITEM``, so
+``kubectl get svc -A -o yaml | floatip validate -`` judges a live cluster's Services. Exit codes
+are a contract: 0 all valid, 1 some object invalid, 2 a file unreadable or not YAML.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class Finding:
     """One line of the report, about one document of one file."""
 
     file: str
-    document: int | None
+    #: the document's index in the file, ``"DOC.ITEM"`` for an item of a List; None: the file
+    document: int | str | None
     severity: str  # "error", "note" or "ok"
     text: str
 
@@ -51,7 +54,7 @@ class Member(NamedTuple):
     """A valid VirtualIP that names a group, and where it was read."""
 
     file: str
-    document: int
+    document: int | str
     name: str
     spec: model.VirtualIPSpec
 
@@ -148,7 +151,7 @@ def _validate_text(path: str, text: str, report: Report) -> None:
         report.findings.append(Finding(path, None, "note", f"no {_KINDS} in this file"))
 
 
-def _note_member(report: Report, path: str, index: int, document: dict[str, Any]) -> None:
+def _note_member(report: Report, path: str, index: int | str, document: dict[str, Any]) -> None:
     if not validation.is_virtualip(document):
         return
     spec = validation.parse_spec(document["spec"])
@@ -167,8 +170,22 @@ def _service_class(document: dict[str, Any]) -> str:
     return f"loadBalancerClass {spec.get('loadBalancerClass')}"
 
 
-def _documents(text: str) -> Iterator[tuple[int, Any]]:
-    yield from enumerate(yaml.safe_load_all(text))
+def _documents(text: str) -> Iterator[tuple[int | str, Any]]:
+    for index, document in enumerate(yaml.safe_load_all(text)):
+        if _is_list(document):
+            for item_index, item in enumerate(document["items"]):
+                yield f"{index}.{item_index}", item
+        else:
+            yield index, document
+
+
+def _is_list(document: Any) -> bool:
+    """A core/v1 ``List`` or a typed one (``ServiceList``...): what kubectl prints for several."""
+    return (
+        isinstance(document, dict)
+        and str(document.get("kind", "")).endswith("List")
+        and isinstance(document.get("items"), list)
+    )
 
 
 def _name_of(document: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ unreadable files and malformed YAML; other kinds (a MetalLB IPAddressPool too) s
 note; several files and standard input; the shipped examples are valid and the invalid ones
 invalid; the members of a group that disagree (pins) across files are each an error; the
 Services floatip serves are judged (their mistakes are errors, floatip's annotations on another
-Service too) and other Services are skipped with a note saying why.
+Service too) and other Services are skipped with a note saying why; a List (kubectl's output)
+is read item by item.
 """
 
 from __future__ import annotations
@@ -246,3 +247,33 @@ def test_services_floatip_serves_are_judged_and_the_others_skipped(tmp_path: pat
     )
     assert f"{path}[4]: note: skipped: a Service floatip does not serve (type ClusterIP)" in output
     assert output.rstrip().endswith("1 valid, 2 invalid floatip object(s)")
+
+
+LISTED = """
+apiVersion: v1
+kind: List
+metadata: {resourceVersion: ""}
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: shop, annotations: {floatip.io/pool: general}}
+  spec: {type: LoadBalancer, ipFamilies: [IPv4], ports: [{port: 80}]}
+  status: {loadBalancer: {ingress: [{ip: 192.0.2.1, ipMode: VIP}]}}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: kubernetes, namespace: default}
+  spec: {type: ClusterIP, ports: [{port: 443}]}
+- apiVersion: floatip.io/v1alpha1
+  kind: VirtualIP
+  metadata: {name: bad}
+  spec: {address: 192.0.2.0/24}
+"""
+
+
+def test_a_list_as_kubectl_prints_it_is_read_item_by_item() -> None:
+    code, output = run("-", stdin=LISTED)
+    assert code == 1
+    assert "-[0.0]: ok: Service 'web' is valid" in output
+    assert "-[0.1]: note: skipped: a Service floatip does not serve (type ClusterIP)" in output
+    assert "-[0.2]: error: VirtualIP 'bad': spec.address: " in output
+    assert output.rstrip().endswith("1 valid, 1 invalid floatip object(s)")
