@@ -105,7 +105,7 @@ _INTRODUCTIONS: dict[str, list[str]] = {
         "shares addresses with another valid pool (both pools say so, naming each other and "
         "the addresses shared), or `OverlapsVirtualIP` when it holds the address of a "
         "standalone VirtualIP: one not labelled `floatip.io/pool: <this pool>`. Allocation "
-        "will set that label on every VirtualIP it creates; a VirtualIP made by hand inside "
+        "sets that label on every VirtualIP it creates; a VirtualIP made by hand inside "
         "a pool is an overlap, because the address is taken and the pool must never hand it "
         "out (move the VirtualIP out of the pool, or the pool off the address). `Overlap` is "
         "Unknown while the spec is invalid, and an invalid pool overlaps no other. Each "
