@@ -1,5 +1,5 @@
 """Prometheus metrics of the operator: VirtualIPs by state, moves, placement time, errors, forged
-assignments, leader.
+assignments, leader, and each VirtualIPPool's addresses.
 
 One registry per process (the prometheus_client default), served on ``--metrics-port``. Names
 start with ``floatip_operator_`` so a dashboard can tell them from the agent's.
@@ -7,8 +7,10 @@ start with ``floatip_operator_`` so a dashboard can tell them from the agent's.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Mapping
+from typing import Any
 
 import prometheus_client
 
@@ -65,6 +67,62 @@ FAILOVER_CRITICAL_WRITES = prometheus_client.Counter(
 AGENTS_ALIVE = prometheus_client.Gauge(
     "floatip_operator_agents_alive", "Agents whose /healthz poll verdict is alive."
 )
+
+
+#: A VirtualIPPool's addresses per family, as its status counts them (capped alike), reported
+#: by the leader only (the replica that writes the statuses): what MetalLB users graph and alert
+#: on as ``metallb_allocator_addresses_total`` and ``..._in_use_total``.
+POOL_ADDRESSES = prometheus_client.Gauge(
+    "floatip_operator_pool_addresses",
+    "Addresses a VirtualIPPool hands out, by family (status total; the leader's).",
+    ["pool", "family"],
+)
+POOL_ALLOCATED = prometheus_client.Gauge(
+    "floatip_operator_pool_allocated_addresses",
+    "A VirtualIPPool's addresses held by a VirtualIP, by family (status allocated).",
+    ["pool", "family"],
+)
+POOL_AVAILABLE = prometheus_client.Gauge(
+    "floatip_operator_pool_available_addresses",
+    "A VirtualIPPool's addresses left to hand out, by family (status available): neither "
+    "allocated nor in use on the wire.",
+    ["pool", "family"],
+)
+POOL_IN_USE_ON_WIRE = prometheus_client.Gauge(
+    "floatip_operator_pool_in_use_on_wire_addresses",
+    "A VirtualIPPool's addresses a foreign host answered for (status inUseOnWire).",
+    ["pool"],
+)
+_FAMILIES = {"ipv4": "IPv4", "ipv6": "IPv6"}
+_reported_pools: set[str] = set()
+
+
+def set_pools(pool_statuses: Mapping[str, Mapping[str, Any]]) -> None:
+    """Report these pools' counts (their statuses, by name) and drop every other pool's series:
+    a pool deleted, or this replica no longer the leader (``{}``)."""
+    for name in _reported_pools - set(pool_statuses):
+        for gauge in (POOL_ADDRESSES, POOL_ALLOCATED, POOL_AVAILABLE):
+            for family in _FAMILIES.values():
+                _remove(gauge, name, family)
+        _remove(POOL_IN_USE_ON_WIRE, name)
+    for name, pool_status in pool_statuses.items():
+        for key, family in _FAMILIES.items():
+            counts = pool_status.get(key)
+            if not isinstance(counts, Mapping):  # no such family, or an invalid spec: none
+                for gauge in (POOL_ADDRESSES, POOL_ALLOCATED, POOL_AVAILABLE):
+                    _remove(gauge, name, family)
+                continue
+            POOL_ADDRESSES.labels(pool=name, family=family).set(counts.get("total", 0))
+            POOL_ALLOCATED.labels(pool=name, family=family).set(counts.get("allocated", 0))
+            POOL_AVAILABLE.labels(pool=name, family=family).set(counts.get("available", 0))
+        POOL_IN_USE_ON_WIRE.labels(pool=name).set(len(pool_status.get("inUseOnWire") or ()))
+    _reported_pools.clear()
+    _reported_pools.update(pool_statuses)
+
+
+def _remove(gauge: prometheus_client.Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # never reported so: older prometheus_client raise
+        gauge.remove(*labels)
 
 
 def set_states(counts: Mapping[statuses.State, int]) -> None:

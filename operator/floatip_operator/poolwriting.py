@@ -82,6 +82,7 @@ class PoolWriter:
     async def pass_once(self) -> None:
         """Compute every pool's status; write those that changed (leader only)."""
         if not self.elector.is_leader:
+            metrics.set_pools({})  # the leader reports the pools: sum over replicas is right
             return
         if not (self.pools.synced.is_set() and self.vips.synced.is_set()):
             return
@@ -92,6 +93,7 @@ class PoolWriter:
         }
         self.parsed = {name: p for name, p in self.parsed.items() if name in bodies}
         if not bodies:
+            metrics.set_pools({})
             return
         parsed = [self.parse(body) for body in bodies.values()]
         vips = [
@@ -102,6 +104,7 @@ class PoolWriter:
         ]
         previous = {name: status.of(body) for name, body in bodies.items()}
         built = poolstatuses.build_all(previous, parsed, vips, now=times.timestamp(times.now()))
+        metrics.set_pools(built)
         for name, new in built.items():
             if poolstatuses.changed(previous[name], new):
                 await self.write(bodies[name], new)

@@ -115,6 +115,7 @@ class Runtime:
                 self.service_writer.poke()
             else:
                 self.finalizer.stop_releasing()
+                metrics.set_pools({})  # the new leader reports the pools
 
         self.elector = leadership.Elector(
             api,

@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -35,6 +36,23 @@ VIPS = "/apis/floatip.io/v1alpha1/virtualips"
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/floatip/leases"
 DEADLINE = 20.0
 T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on now (for an operator's --metrics-port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def scrape(port: int) -> str | None:
+    """The operator's /metrics on loopback ``port``; None while it does not answer."""
+    async with aiohttp.ClientSession() as session:
+        try:
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                return await response.text()
+        except aiohttp.ClientError:
+            return None
 
 
 async def eventually(

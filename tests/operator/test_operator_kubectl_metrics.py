@@ -8,25 +8,16 @@ the fast profile fails over too.
 from __future__ import annotations
 
 import asyncio
-import socket
-
-import aiohttp
 
 from floatip_apiserver.testing import kubectl_path
 from tests.operator import harness
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_kubectl_wait_for_ready_and_metrics(cluster: harness.Cluster) -> None:
     await cluster.add_node("server1")
     await cluster.add_node("server2")
     await cluster.create_vip("web", address="192.0.2.100/24")
-    port = _free_port()
+    port = harness.free_port()
     await cluster.run_operator("op-a", "--metrics-port", str(port), "--metrics-host", "127.0.0.1")
     waiter = await asyncio.create_subprocess_exec(
         kubectl_path(),
@@ -47,14 +38,9 @@ async def test_kubectl_wait_for_ready_and_metrics(cluster: harness.Cluster) -> N
     assert b"condition met" in output
 
     async def scrape() -> str | None:
-        async with aiohttp.ClientSession() as session:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
-                    text = await response.text()
-            except aiohttp.ClientError:
-                return None
+        text = await harness.scrape(port)
         wanted = ('floatip_operator_virtualips{state="ready"} 1.0', "floatip_operator_leader 1.0")
-        return text if all(w in text for w in wanted) else None
+        return text if text is not None and all(w in text for w in wanted) else None
 
     text = await harness.eventually("metrics of one Ready VirtualIP", scrape)
     assert 'floatip_operator_moves_total{reason="Assigned"} 1.0' in text

@@ -8,7 +8,8 @@ regarding each pool; a standalone VirtualIP inside a pool is counted and flagged
 Ready False InvalidSpec with the model's message; editing a pool to remove the overlap clears
 it on both (Normal Events), and labelling the VirtualIP as allocated from its pool clears the
 rest. In steady state the operator writes no pool status (resourceVersions stay put while the
-VirtualIPs' statuses change) and logs no pool line.
+VirtualIPs' statuses change) and logs no pool line. The leader's /metrics carries each pool's
+counts per family as its status says them, and a deleted pool's series go.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ POOLS = "/apis/floatip.io/v1alpha1/virtualippools"
 EVENTS = "/apis/events.k8s.io/v1/namespaces/default/events"
 
 
-async def _run_operator_as_the_chart(cluster: harness.Cluster) -> harness.Operator:
+async def _run_operator_as_the_chart(cluster: harness.Cluster, *extra: str) -> harness.Operator:
     for obj in lab_rbac.build_objects(lab_rbac.load_rules()):
         await cluster.call("POST", lab_rbac.collection(obj), obj)
-    op = harness.Operator(cluster, "op-a", [])
+    op = harness.Operator(cluster, "op-a", list(extra))
     op.kubeconfig = cluster.server.kubeconfig_for_service_account_at(
         "floatip", lab_rbac.ACCOUNTS["operator"], cluster.tmp / "operator-sa.kubeconfig"
     )
@@ -153,3 +154,43 @@ async def test_pool_statuses_follow_overlaps_and_stay_put_in_steady_state(
     a = await _wait_pool(cluster, "a", lambda s: _state(s, "Ready") == ("True", "Ready"), "Ready")
     assert _state(a, "Overlap") == ("False", "NoOverlap")
     assert a["ipv4"]["allocated"] == 1
+
+
+async def test_the_leader_reports_each_pool_in_its_metrics(cluster: harness.Cluster) -> None:
+    await cluster.add_node("server1")
+    await _create_pool(cluster, "a", "192.0.2.0/28", "2001:db8::/120")
+    await cluster.create_vip("manual", address="192.0.2.3/24")
+    port = harness.free_port()
+    await _run_operator_as_the_chart(
+        cluster, "--metrics-port", str(port), "--metrics-host", "127.0.0.1"
+    )
+    status = await _wait_pool(
+        cluster, "a", lambda s: s.get("ipv4", {}).get("allocated") == 1, "the VirtualIP counted"
+    )
+    assert status["ipv4"] == {"total": 14, "allocated": 1, "available": 13}
+    wanted = [
+        'floatip_operator_pool_addresses{family="IPv4",pool="a"} 14.0',
+        'floatip_operator_pool_allocated_addresses{family="IPv4",pool="a"} 1.0',
+        'floatip_operator_pool_available_addresses{family="IPv4",pool="a"} 13.0',
+        'floatip_operator_pool_addresses{family="IPv6",pool="a"} 255.0',
+        'floatip_operator_pool_available_addresses{family="IPv6",pool="a"} 255.0',
+        'floatip_operator_pool_in_use_on_wire_addresses{pool="a"} 0.0',
+    ]
+
+    async def reported() -> str | None:
+        text = await harness.scrape(port)
+        return text if text is not None and all(w in text for w in wanted) else None
+
+    async def seen() -> str:
+        text = await harness.scrape(port) or "(no answer)"
+        return "".join(line + "\n" for line in text.splitlines() if "pool" in line)
+
+    await harness.eventually("pool a's counts in /metrics", reported, describe=seen)
+
+    await cluster.call("DELETE", f"{POOLS}/a")
+
+    async def gone() -> bool:
+        text = await harness.scrape(port)
+        return text is not None and 'pool="a"' not in text
+
+    await harness.eventually("pool a's series gone from /metrics", gone, describe=seen)
