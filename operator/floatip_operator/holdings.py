@@ -131,6 +131,33 @@ class Plan:
     #: Services leaving an address in use on the wire for another, by key.
     rechosen: dict[str, Rechosen] = dataclasses.field(default_factory=dict)
 
+    def tally(self, requests: Mapping[str, Request]) -> Tally:
+        """How many Services are `ALLOCATED` (each family they require has an address),
+        `FAILED` (their allocation failed: by reason too) and `PENDING` (neither yet)."""
+        states = dict.fromkeys((ALLOCATED, PENDING, FAILED), 0)
+        failures: dict[services.Reason, int] = {}
+        for key, result in self.results.items():
+            request = requests.get(key)
+            if result.failure is not None:
+                states[FAILED] += 1
+                reason = result.failure.reason
+                failures[reason] = failures.get(reason, 0) + 1
+            elif request is not None and len(result.held) >= request.required:
+                states[ALLOCATED] += 1
+            else:
+                states[PENDING] += 1
+        return Tally(states, failures)
+
+
+ALLOCATED, PENDING, FAILED = "allocated", "pending", "failed"
+
+
+class Tally(NamedTuple):
+    """Services by allocation state, and the failed ones by reason (`Plan.tally`)."""
+
+    states: dict[str, int]
+    failures: dict[services.Reason, int]
+
 
 def pool_view(body: Mapping[str, Any]) -> PoolView:
     name = str((body.get("metadata") or {}).get("name"))

@@ -1,5 +1,5 @@
 """Prometheus metrics of the operator: VirtualIPs by state, moves, placement time, errors, forged
-assignments, leader, and each VirtualIPPool's addresses.
+assignments, leader, each VirtualIPPool's addresses and the LoadBalancer Services by state.
 
 One registry per process (the prometheus_client default), served on ``--metrics-port``. Names
 start with ``floatip_operator_`` so a dashboard can tell them from the agent's.
@@ -14,7 +14,8 @@ from typing import Any
 
 import prometheus_client
 
-from floatip_operator import statuses
+from floatip.api import services
+from floatip_operator import holdings, statuses
 
 
 class ErrorKind(enum.StrEnum):
@@ -123,6 +124,43 @@ def set_pools(pool_statuses: Mapping[str, Mapping[str, Any]]) -> None:
 def _remove(gauge: prometheus_client.Gauge, *labels: str) -> None:
     with contextlib.suppress(KeyError):  # never reported so: older prometheus_client raise
         gauge.remove(*labels)
+
+
+#: The LoadBalancer Services floatip serves, as the leader's newest plan left them.
+SERVICES = prometheus_client.Gauge(
+    "floatip_operator_services",
+    "LoadBalancer Services floatip serves, by allocation state: allocated (every family it "
+    "requires has an address), pending, failed (the leader's).",
+    ["state"],
+)
+SERVICES_FAILED = prometheus_client.Gauge(
+    "floatip_operator_services_failed",
+    "Services whose allocation failed, by reason (their AllocationFailed: PoolExhausted...).",
+    ["reason"],
+)
+#: Every reason an allocation fails with, reported at 0 when none does (no series appears
+#: only when it first happens, so an alert on it has a baseline).
+_FAILURE_REASONS = [
+    reason
+    for reason in services.Reason
+    if reason
+    not in (
+        services.Reason.ALLOCATED,
+        services.Reason.OUTSIDE_POOL,
+        services.Reason.ANNOUNCED,
+        services.Reason.PENDING,
+    )
+]
+
+
+def set_services(tally: holdings.Tally | None) -> None:
+    """Report the Services of the newest plan (None: not the leader, or no plan: all 0)."""
+    for state in (holdings.ALLOCATED, holdings.PENDING, holdings.FAILED):
+        SERVICES.labels(state=state).set(tally.states.get(state, 0) if tally else 0)
+    for reason in _FAILURE_REASONS:
+        SERVICES_FAILED.labels(reason=reason.value).set(
+            tally.failures.get(reason, 0) if tally else 0
+        )
 
 
 def set_states(counts: Mapping[statuses.State, int]) -> None:

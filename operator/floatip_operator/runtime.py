@@ -115,7 +115,8 @@ class Runtime:
                 self.service_writer.poke()
             else:
                 self.finalizer.stop_releasing()
-                metrics.set_pools({})  # the new leader reports the pools
+                metrics.set_pools({})  # the new leader reports the pools and the Services
+                metrics.set_services(None)
 
         self.elector = leadership.Elector(
             api,

@@ -180,10 +180,12 @@ class ServiceWriter:
     async def pass_once(self) -> None:
         if not self.ready():
             self.offers.clear()  # a new term offers only what its own plans decided
+            metrics.set_services(None)  # the leader reports them: a sum over replicas is right
             return
         if self.idle():
             self.offers.clear()
             self.statuses.forget_except(())
+            metrics.set_services(None)
             return
         read = self.inputs.read(
             self.services.store, self.pools.store, self.vips.store, self.namespaces.store
@@ -191,6 +193,7 @@ class ServiceWriter:
         ours, requests = read.ours, read.requests
         pool_views, vip_views = read.pool_views, read.vip_views
         plan = allocation.plan(requests.values(), pool_views, vip_views, read.namespaces)
+        metrics.set_services(plan.tally(requests))
         self.planned = {view.name: view for view in vip_views}
         # A Service this plan decides otherwise waits for its own writes again before the
         # status loop offers it (the new result may name a VirtualIP not created yet).

@@ -26,6 +26,8 @@ and is assigned again when one is. Sharing: two Services with one sharing key an
 port get one VirtualIP listing both; a third clashing on 53/TCP is refused (SharingRefused,
 AllocationFailed) naming the Service it clashes with; deleting the creator keeps the address
 for the other (MetalLB #2723), the refused one then joins, and nothing is rewritten after.
+The leader's /metrics counts the Services by allocation state and the failed ones by reason,
+and its pool's addresses.
 """
 
 from __future__ import annotations
@@ -401,3 +403,37 @@ async def test_services_share_an_address_by_key_when_compatible(cluster: harness
     seen = rewrites()
     await asyncio.sleep(1.5)
     assert rewrites() == seen
+
+
+async def test_the_leader_counts_services_and_their_pool_in_its_metrics(
+    cluster: harness.Cluster,
+) -> None:
+    await cluster.add_node("server1")
+    await _create_pool(cluster, "one", "192.0.2.100-192.0.2.100")
+    await _create_service(cluster, "first", "floatip.io/l2")
+    await _create_service(cluster, "second", "floatip.io/l2")
+    await _create_service(cluster, "typo", "floatip.io/l2", {"floatip.io/addresses": "192.0.2.300"})
+    port = harness.free_port()
+    await _run_operator_as_the_chart(
+        cluster, "--metrics-port", str(port), "--metrics-host", "127.0.0.1"
+    )
+    wanted = [
+        'floatip_operator_services{state="allocated"} 1.0',
+        'floatip_operator_services{state="failed"} 2.0',
+        'floatip_operator_services{state="pending"} 0.0',
+        'floatip_operator_services_failed{reason="PoolExhausted"} 1.0',
+        'floatip_operator_services_failed{reason="InvalidRequest"} 1.0',
+        'floatip_operator_services_failed{reason="SharingRefused"} 0.0',
+        'floatip_operator_pool_available_addresses{family="IPv4",pool="one"} 0.0',
+    ]
+
+    async def reported() -> str | None:
+        text = await harness.scrape(port)
+        return text if text is not None and all(w in text for w in wanted) else None
+
+    async def seen() -> str:
+        text = await harness.scrape(port) or "(no answer)"
+        lines = [line for line in text.splitlines() if "services" in line or "pool" in line]
+        return "\n".join(lines) + "\n" + await cluster.describe()()
+
+    await harness.eventually("the Services and the pool in /metrics", reported, describe=seen)
