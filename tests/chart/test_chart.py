@@ -28,7 +28,7 @@ VALUE_SETS: dict[str, list[str]] = {
     "fast-profile": ["--set", "profile=fast"],
     "no-crds": ["--set", "crds.enabled=false"],
     "single-operator": ["--set", "operator.replicas=1"],
-    "monitoring": ["--set", "serviceMonitor.enabled=true"],
+    "monitoring": ["--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true"],
     "critical-agent": ["--set", "agent.priorityClassName=system-node-critical"],
     "no-admission-policy": ["--set", "admissionPolicy.enabled=false"],
     "named-accounts": [
@@ -84,8 +84,11 @@ def test_rendered_objects_are_valid_kubernetes(which: str, values: str) -> None:
     objects = render(which, *VALUE_SETS[values])
     assert objects
     for obj in objects:
-        if obj["apiVersion"].startswith("monitoring.coreos.com/"):
+        if obj["kind"] == "ServiceMonitor":
             assert obj["spec"]["endpoints"][0]["path"] == "/metrics"
+            continue
+        if obj["kind"] == "PrometheusRule":  # its rules: tests/chart/test_alerts.py
+            assert obj["spec"]["groups"][0]["rules"]
             continue
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
@@ -108,6 +111,8 @@ def test_value_sets_change_what_they_should() -> None:
     assert not by_kind(no_policy, "ValidatingAdmissionPolicy")
     assert not by_kind(no_policy, "ValidatingAdmissionPolicyBinding")
     assert len(by_kind(render("helm4", *VALUE_SETS["monitoring"]), "ServiceMonitor")) == 2
+    assert len(by_kind(render("helm4", *VALUE_SETS["monitoring"]), "PrometheusRule")) == 1
+    assert not by_kind(render("helm4"), "PrometheusRule")
     [agent] = by_kind(render("helm4", *VALUE_SETS["critical-agent"]), "DaemonSet")
     assert agent["spec"]["template"]["spec"]["priorityClassName"] == "system-node-critical"
     [operator] = by_kind(render("helm4", *VALUE_SETS["fast-profile"]), "Deployment")
