@@ -23,7 +23,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -53,6 +53,30 @@ async def scrape(port: int) -> str | None:
                 return await response.text()
         except aiohttp.ClientError:
             return None
+
+
+async def metrics_showing(
+    port: int,
+    wanted: Sequence[str],
+    what: str,
+    *,
+    about: Sequence[str] = ("floatip_operator_",),
+    cluster: Cluster | None = None,
+) -> str:
+    """Poll the operator's /metrics on ``port`` until it has every line of ``wanted``; fail
+    naming ``what`` with its lines containing any of ``about`` (and ``cluster``'s state)."""
+
+    async def probe() -> str | None:
+        text = await scrape(port)
+        return text if text is not None and all(w in text for w in wanted) else None
+
+    async def seen() -> str:
+        text = await scrape(port) or "(no answer)"
+        lines = [line for line in text.splitlines() if any(a in line for a in about)]
+        state = await cluster.describe()() if cluster is not None else ""
+        return "\n".join(lines) + "\n" + state
+
+    return await eventually(what, probe, describe=seen)
 
 
 async def eventually(

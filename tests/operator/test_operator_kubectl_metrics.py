@@ -37,12 +37,8 @@ async def test_kubectl_wait_for_ready_and_metrics(cluster: harness.Cluster) -> N
     assert waiter.returncode == 0, output
     assert b"condition met" in output
 
-    async def scrape() -> str | None:
-        text = await harness.scrape(port)
-        wanted = ('floatip_operator_virtualips{state="ready"} 1.0', "floatip_operator_leader 1.0")
-        return text if text is not None and all(w in text for w in wanted) else None
-
-    text = await harness.eventually("metrics of one Ready VirtualIP", scrape)
+    wanted = ('floatip_operator_virtualips{state="ready"} 1.0', "floatip_operator_leader 1.0")
+    text = await harness.metrics_showing(port, wanted, "metrics of one Ready VirtualIP")
     assert 'floatip_operator_moves_total{reason="Assigned"} 1.0' in text
     assert "floatip_operator_placement_seconds_count" in text
     assert "floatip_operator_agents_alive 2.0" in text

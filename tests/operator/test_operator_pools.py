@@ -177,15 +177,7 @@ async def test_the_leader_reports_each_pool_in_its_metrics(cluster: harness.Clus
         'floatip_operator_pool_in_use_on_wire_addresses{pool="a"} 0.0',
     ]
 
-    async def reported() -> str | None:
-        text = await harness.scrape(port)
-        return text if text is not None and all(w in text for w in wanted) else None
-
-    async def seen() -> str:
-        text = await harness.scrape(port) or "(no answer)"
-        return "".join(line + "\n" for line in text.splitlines() if "pool" in line)
-
-    await harness.eventually("pool a's counts in /metrics", reported, describe=seen)
+    await harness.metrics_showing(port, wanted, "pool a's counts in /metrics", about=["pool"])
 
     await cluster.call("DELETE", f"{POOLS}/a")
 
@@ -193,4 +185,4 @@ async def test_the_leader_reports_each_pool_in_its_metrics(cluster: harness.Clus
         text = await harness.scrape(port)
         return text is not None and 'pool="a"' not in text
 
-    await harness.eventually("pool a's series gone from /metrics", gone, describe=seen)
+    await harness.eventually("pool a's series gone from /metrics", gone)

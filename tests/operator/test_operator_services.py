@@ -427,13 +427,7 @@ async def test_the_leader_counts_services_and_their_pool_in_its_metrics(
         'floatip_operator_pool_available_addresses{family="IPv4",pool="one"} 0.0',
     ]
 
-    async def reported() -> str | None:
-        text = await harness.scrape(port)
-        return text if text is not None and all(w in text for w in wanted) else None
-
-    async def seen() -> str:
-        text = await harness.scrape(port) or "(no answer)"
-        lines = [line for line in text.splitlines() if "services" in line or "pool" in line]
-        return "\n".join(lines) + "\n" + await cluster.describe()()
-
-    await harness.eventually("the Services and the pool in /metrics", reported, describe=seen)
+    await harness.metrics_showing(
+        port, wanted, "the Services and the pool in /metrics", about=["services", "pool"],
+        cluster=cluster,
+    )  # fmt: skip
