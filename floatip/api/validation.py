@@ -138,7 +138,9 @@ SERVICE_ANNOTATIONS = (
 def is_service(raw: object) -> bool:
     """Whether a parsed YAML document claims to be a core/v1 Service."""
     return (
-        isinstance(raw, Mapping) and raw.get("apiVersion") == "v1" and raw.get("kind") == "Service"
+        isinstance(raw, Mapping)
+        and raw.get("apiVersion") == "v1"
+        and raw.get("kind") == SERVICE_KIND
     )
 
 

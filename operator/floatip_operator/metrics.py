@@ -138,8 +138,8 @@ SERVICES_FAILED = prometheus_client.Gauge(
     "Services whose allocation failed, by reason (their AllocationFailed: PoolExhausted...).",
     ["reason"],
 )
-#: Every reason an allocation fails with, reported at 0 when none does (no series appears
-#: only when it first happens, so an alert on it has a baseline).
+#: Every reason an allocation fails with, each reported at 0 while no Service fails so: a
+#: series that appeared only with its first failure would give an alert no baseline.
 _FAILURE_REASONS = [
     reason
     for reason in services.Reason
