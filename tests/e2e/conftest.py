@@ -128,8 +128,30 @@ class Seen:
         would be reset by the new holder but for the agents' flow handoff (protocol.md), which
         sends its remaining segments to the previous holder; so zero is the bar.
         """
-        failures = [(f"{r.start:.3f}", r.answer) for r in self.requests if not r.ok]
-        assert not failures, f"{what} lost requests: {failures}"
+        failed = [r for r in self.requests if not r.ok]
+        failures = [(f"{r.start:.3f}", r.answer) for r in failed]
+        assert not failures, f"{what} lost requests: {failures}\n" + self.around(failed)
+
+    def around(self, failed: list[timeline.Request], window: float = 0.5) -> str:
+        """What the client saw within ``window`` s of each failed request: its requests (who
+        answered) and every ARP frame about the address (whose MAC said what), so a lost
+        request explains itself (a MAC flipping back, a gap, a late announcement)."""
+        lines: list[str] = []
+        for bad in failed:
+            start, end = bad.start - window, bad.end + window
+            lines.append(f"around the request at {bad.start:.3f} ({bad.answer}):")
+            events = [
+                (r.start, f"request {r.start:.3f}-{r.end:.3f} {'ok' if r.ok else 'FAILED'} {r.answer}")
+                for r in self.requests
+                if start <= r.start <= end
+            ] + [
+                (f.time, f"arp {'reply' if f.op == 2 else 'request'} {f.time:.3f} "
+                         f"{f.sender_ip} is-at {f.sender_mac} (to {f.target_ip})")
+                for f in self.frames
+                if start <= f.time <= end
+            ]  # fmt: skip
+            lines += [f"  {text}" for _, text in sorted(events)]
+        return "\n".join(lines)
 
     def doubles(self, vip: str, since: float = float("-inf")) -> list[tuple[float, set[str]]]:
         return session.double_replies([f for f in self.frames if f.time >= since], vip)
