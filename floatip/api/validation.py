@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeGuard, TypeVar
 
 import pydantic
 import pydantic_core
@@ -135,7 +135,7 @@ SERVICE_ANNOTATIONS = (
 )
 
 
-def is_service(raw: object) -> bool:
+def is_service(raw: object) -> TypeGuard[Mapping[str, Any]]:
     """Whether a parsed YAML document claims to be a core/v1 Service."""
     return (
         isinstance(raw, Mapping)
@@ -148,9 +148,7 @@ def concerns_floatip(raw: object) -> bool:
     """Whether a Service is floatip's to judge: one floatip serves (``type: LoadBalancer``, its
     class or none, as the chart's ``services.defaultClass`` has it), or one carrying floatip's
     annotations."""
-    if not is_service(raw) or not isinstance(raw, Mapping):
-        return False
-    return _served(raw) or bool(_floatip_annotations(raw))
+    return is_service(raw) and (_served(raw) or bool(_floatip_annotations(raw)))
 
 
 def validate_service_manifest(raw: object) -> list[Problem]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import click
@@ -160,7 +160,7 @@ def _note_member(report: Report, path: str, index: int | str, document: dict[str
         report.members.setdefault(spec.group, []).append(member)
 
 
-def _service_class(document: dict[str, Any]) -> str:
+def _service_class(document: Mapping[str, Any]) -> str:
     spec = document.get("spec")
     if not isinstance(spec, dict):
         spec = {}
