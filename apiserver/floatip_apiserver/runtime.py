@@ -16,7 +16,7 @@ import secrets
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import yaml
@@ -86,6 +86,7 @@ class RunningServer:
             ADMIN, path=workdir / "admin.kubeconfig", token=self.admin_token
         )
         self._runner: web.AppRunner | None = None
+        self._serving: web.AppRunner | None = None  # the runner whose requests are answered
         self._site: web.TCPSite | None = None
 
     @property
@@ -143,7 +144,10 @@ class RunningServer:
         """Listen (again); state is kept."""
         if self._runner is not None:
             return
-        self._runner = web.AppRunner(self.api.app(), handle_signals=False, shutdown_timeout=0.5)
+        app = self.api.app()
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        app.middlewares.insert(0, _only_while_listening(lambda: self._serving is runner))
+        self._runner = self._serving = runner
         await self._runner.setup()
         context = self.credentials.server_context(self.workdir) if self.credentials else None
         self._site = web.TCPSite(
@@ -155,6 +159,7 @@ class RunningServer:
         """Close the socket and every open connection: new connections are refused."""
         self.api.store.drop_watches()
         if self._runner is not None:
+            self._serving = None  # from now on no request is answered, on any connection
             await self._runner.cleanup()
             self._runner = None
             self._site = None
@@ -190,6 +195,28 @@ class RunningServer:
         self.api.faults.heal()
         self.api.faults.drop_holds()
         await self.down()
+
+
+def _only_while_listening(listening: Callable[[], bool]) -> Any:
+    """A middleware that drops every request once its listener has closed.
+
+    `RunningServer.down` closes the listener, then every connection the app knows. A TLS
+    connection the listener accepted just before is not among them while its handshake runs
+    (the app learns of a connection only once the handshake is over), so it would live on and
+    serve a kept-alive client for good, which then believes the server up while every new
+    connection is refused. Such a connection is cut at its first request, as a stopped
+    server's would be."""
+
+    @web.middleware
+    async def only_while_listening(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not listening():
+            if request.transport is not None:
+                request.transport.abort()
+            raise web.HTTPServiceUnavailable(text="the API server is down")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return only_while_listening
 
 
 def seed(api: ApiServer, crds: list[dict[str, Any]]) -> None:

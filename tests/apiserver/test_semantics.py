@@ -674,3 +674,30 @@ async def test_hold_over_http_for_a_server_process(apiserver: RunningServer, htt
     token = apiserver.add_token(rbac.User.service_account("floatip", "agent"))
     code, denied = await http.call("POST", "/_faults/holds", rule, token=token)
     assert (code, denied["reason"]) == (403, "Forbidden")
+
+
+async def test_a_connection_whose_handshake_ends_after_down_is_not_served(
+    apiserver: RunningServer,
+) -> None:
+    """A down server answers no one, also on a connection its listener accepted just before:
+    its TLS handshake ends after the listener closed, so the connection is not among those the
+    shutdown closed. Served, it would keep a kept-alive client (the lab's `api-down` wait, a
+    kubelet-like poller) believing the server up while every new connection is refused."""
+    reader, writer = await asyncio.open_connection(apiserver.host, apiserver.port)
+    # The server runs in this event loop: it accepts while this test sleeps; the handshake
+    # waits for a ClientHello, which comes only after the server went down.
+    await asyncio.sleep(0.2)
+    await apiserver.down()
+    context = ssl.create_default_context(cadata=(apiserver.ca_pem or b"").decode())
+    request = (f"GET /version HTTP/1.1\r\nHost: {apiserver.host}\r\n"
+               f"Authorization: Bearer {apiserver.admin_token}\r\n\r\n").encode()  # fmt: skip
+    try:
+        await writer.start_tls(context, server_hostname=apiserver.host)
+        writer.write(request)
+        answer = await asyncio.wait_for(reader.readline(), timeout=5)  # b'': closed
+    except (ssl.SSLError, ConnectionError):
+        answer = b""
+    finally:
+        writer.close()
+    assert answer == b"", f"a down server answered: {answer[:80]!r}"
+    await apiserver.up()
