@@ -20,7 +20,8 @@ import pathlib
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Sequence
 
 #: signal numbers other lab commands send (real-time signals have no `signal.Signals` member)
 DOWN_SIGNAL: int = signal.SIGRTMIN
@@ -73,9 +74,12 @@ async def serve(
             await server.stop()
 
 
-async def _say(action: object, what: str) -> None:
-    await action  # type: ignore[misc]
-    print(f"lab apiserver: {what}", flush=True)
+async def _say(action: Awaitable[None], what: str) -> None:
+    """Run a fault's action, saying when it began and ended (a wait that gives up shows them)."""
+    began = time.monotonic()
+    print(f"lab apiserver: going {what} at {time.time():.3f}", flush=True)
+    await action
+    print(f"lab apiserver: {what} ({time.monotonic() - began:.3f} s)", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

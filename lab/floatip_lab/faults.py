@@ -224,17 +224,37 @@ def _api_up(
 
 
 def _switch_api(place: state.Place, lab: state.LabState, *, up: bool) -> None:
-    """Signal the API server down or up, and wait until it stops or starts answering."""
+    """Signal the API server down or up, and wait until it stops or starts answering.
+
+    The fault is in force from the signal on, also when the wait gives up: `heal` then still
+    brings the server up, and the tests after a failed one find it serving."""
     server = _apiserver(lab)
     processes.send(server, apiserving.UP_SIGNAL if up else apiserving.DOWN_SIGNAL)
+    lab.faults.api_down = not up
     client = kubeapi.Client(place.kubeconfig, timeout=2 if up else 1)
     waiting.wait_until(
         lambda: client.answers() == up,
         what=f"the API server to {'answer again' if up else 'stop answering'}",
         timeout=15,
-        describe=lambda: processes.log_tail(server),
+        describe=lambda: _api_seen(lab, server, client),
     )
-    lab.faults.api_down = not up
+
+
+def _api_seen(lab: state.LabState, server: state.ProcessRecord, client: kubeapi.Client) -> str:
+    """What a wait on the API server saw last: its answer through the relay, the sockets on
+    its port inside the lab, and the logs of the server and the relay."""
+    try:
+        answer = f"GET /version through the relay answered {client.request('GET', '/version')}"
+    except kubeapi.ApiError as exc:
+        answer = f"GET /version through the relay failed: {exc}"
+    sockets = commands.run(["ip", "netns", "exec", server.netns, "ss", "-tanp"], check=False)
+    relay = lab.processes.get("relay")
+    return "\n".join([
+        answer,
+        f"--- sockets in the API server's namespace (ss -tanp)\n{sockets.stdout.strip()}",
+        f"--- API server log (pid {server.pid})\n{processes.log_tail(server)}",
+        f"--- relay log\n{processes.log_tail(relay) if relay else '(no relay)'}",
+    ])  # fmt: skip
 
 
 def _restart_operator(
