@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
+import json
 import pathlib
 from collections.abc import Iterator
 from typing import Any
@@ -112,6 +114,8 @@ class Seen:
 
     requests: list[timeline.Request] = dataclasses.field(repr=False)
     frames: list[timeline.ArpFrame] = dataclasses.field(repr=False)
+    #: the lab the block watched: a failure also shows its agents' log lines around it
+    lab: session.Session | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         failures = [(f"{r.start:.3f}", r.answer) for r in self.requests if not r.ok]
@@ -134,8 +138,9 @@ class Seen:
 
     def around(self, failed: list[timeline.Request], window: float = 0.5) -> str:
         """What the client saw within ``window`` s of each failed request: its requests (who
-        answered) and every ARP frame about the address (whose MAC said what), so a lost
-        request explains itself (a MAC flipping back, a gap, a late announcement)."""
+        answered), every ARP frame about the address (whose MAC said what) and the agents'
+        log lines, so a lost request explains itself (a MAC flipping back, a gap, a late
+        announcement, a handoff that did not load)."""
         lines: list[str] = []
         for bad in failed:
             start, end = bad.start - window, bad.end + window
@@ -149,7 +154,7 @@ class Seen:
                          f"{f.sender_ip} is-at {f.sender_mac} (to {f.target_ip})")
                 for f in self.frames
                 if start <= f.time <= end
-            ]  # fmt: skip
+            ] + agent_lines(self.lab, start, end)  # fmt: skip
             lines += [f"  {text}" for _, text in sorted(events)]
         return "\n".join(lines)
 
@@ -181,7 +186,26 @@ def watch(lab: session.Session, vip: str, *, arp: bool = True) -> Iterator[list[
             yield seen
         finally:
             stack.close()
-            seen.append(Seen(prober.requests(), log.frames() if log else []))
+            seen.append(Seen(prober.requests(), log.frames() if log else [], lab))
+
+
+def agent_lines(lab: session.Session | None, start: float, end: float) -> list[tuple[float, str]]:
+    """The agents' log lines stamped between ``start`` and ``end`` (Unix seconds)."""
+    if lab is None:
+        return []
+    found: list[tuple[float, str]] = []
+    for name, record in sorted(lab.lab.processes.items()):
+        if not name.startswith("agent-"):
+            continue
+        path = pathlib.Path(record.log)
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+            try:
+                stamp = datetime.datetime.fromisoformat(json.loads(line)["timestamp"]).timestamp()
+            except (ValueError, KeyError, TypeError):
+                continue
+            if start <= stamp <= end:
+                found.append((stamp, f"{name} {stamp:.3f} {line[:300]}"))
+    return found
 
 
 #: The lab's data-LAN MACs (floatip_lab.naming's plan), for judging who answered ARP.
