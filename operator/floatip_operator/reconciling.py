@@ -43,6 +43,7 @@ from floatip_operator import (
     deferring,
     eligibility,
     endpoints,
+    inflight,
     informing,
     leadership,
     metrics,
@@ -63,7 +64,7 @@ log = logs.get(__name__)
 _Write = tuple[dict[str, Any], dict[str, Any], trust.Verdict]  # body, new status, verdict
 
 FULL_PASS_EVERY_S = 10.0  # a safety net: decide everything again now and then
-WRITE_BATCH = 32  # status writes in flight at once (each VirtualIP's write is independent)
+WRITE_BATCH = 32  # status writes in flight at once (`inflight`: each VirtualIP's is independent)
 
 
 class Reconciler:
@@ -110,6 +111,7 @@ class Reconciler:
         self.deferral = deferring.Deferral()
         self.book = trust.Book()
         self.recording = recording.Recording(record=record, book=self.book, vips=vips)
+        self.window = asyncio.Semaphore(WRITE_BATCH)
         self.writer = statuswriting.StatusWriter(
             api=api, vips=vips, elector=elector, poster=poster, book=self.book
         )
@@ -326,10 +328,7 @@ class Reconciler:
                 writes.append((body, new, verdicts[trust.key_of(body)]))
         metrics.set_states(counts)
         writes = self._not_held(writes)
-        for start in range(0, len(writes), WRITE_BATCH):
-            await asyncio.gather(
-                *(self.write(b, n, v) for b, n, v in writes[start : start + WRITE_BATCH])
-            )
+        await inflight.each(self.window, (self.write(b, n, v) for b, n, v in writes))
 
     def _not_held(self, writes: list[_Write]) -> list[_Write]:
         """``writes`` less the Service VirtualIPs' Ready writes that wait for a burst of others

@@ -34,15 +34,15 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
 The VirtualIPs' writes are `servicerecordwriting`'s, the statuses `servicestatuswriting`'s.
 In steady state nothing is written. Only the leader writes; a write that does not land is
 logged and the next pass decides again. A pass's writes run side by side, at most
-`WRITE_BATCH` in flight (a sliding window, as the VirtualIP reconciler's); each Service's own
-writes stay in the order above.
+`WRITE_BATCH` in flight (`inflight`: a sliding window, as the VirtualIP reconciler's); each
+Service's own writes stay in the order above.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from floatip import logs
@@ -51,6 +51,7 @@ from floatip.kube import client, paths
 from floatip_operator import (
     allocation,
     holdings,
+    inflight,
     informing,
     leadership,
     metrics,
@@ -70,17 +71,6 @@ WRITE_BATCH = 32  # writes in flight at once
 #: Changes within this long are decided together (at least): a failover rewrites many
 #: VirtualIP statuses, and the Services' Announced conditions need not follow each one.
 DEBOUNCE_S = 0.1
-
-
-async def _each(window: asyncio.Semaphore, jobs: Iterable[Awaitable[bool]]) -> list[bool]:
-    """Run ``jobs`` side by side, at most ``window``'s writes in flight (a sliding window: one
-    slow write holds up no batch), and say which landed."""
-
-    async def one(job: Awaitable[bool]) -> bool:
-        async with window:
-            return await job
-
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 class ServiceWriter:
@@ -229,7 +219,7 @@ class ServiceWriter:
             if key not in unready and key not in early:
                 offer(key, result)
         listed = {key for v in vip_views for key in v.services}
-        await _each(
+        await inflight.each(
             self.window,
             (
                 self._let_go(body)
@@ -283,7 +273,7 @@ class ServiceWriter:
         """The deletions, member lists and templates the plan decided, once every Service's
         finalizer was tried (a member list names only Services whose finalizer is on)."""
         unready = {key for key, done in finalized.items() if not await done}
-        landed = await _each(
+        landed = await inflight.each(
             self.window,
             [
                 *(self.records.delete(name, why) for name, why in plan.deletes.items()),
