@@ -34,8 +34,8 @@ address that is taken) and asks `allocation.plan`, then writes, in this order:
 The VirtualIPs' writes are `servicerecordwriting`'s, the statuses `servicestatuswriting`'s.
 In steady state nothing is written. Only the leader writes; a write that does not land is
 logged and the next pass decides again. A pass's writes run side by side, at most
-`WRITE_BATCH` in flight (`inflight`: a sliding window, as the VirtualIP reconciler's); each
-Service's own writes stay in the order above.
+`WRITE_BATCH` in flight (`inflight`: a sliding window; the VirtualIP reconciler writes in
+batches, which measured better for it); each Service's own writes stay in the order above.
 """
 
 from __future__ import annotations
