@@ -23,6 +23,7 @@ import socket
 import ssl
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -446,6 +447,10 @@ class Renewer:
                 await self._task
 
 
+#: How long an operator may take to exit on SIGTERM before it is killed (0.2 s is usual).
+STOP_GRACE_S = 10.0
+
+
 class Operator:
     """``python -m floatip_operator`` as a subprocess; SIGTERM (or SIGKILL) stops it."""
 
@@ -492,10 +497,17 @@ class Operator:
             return
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), 10)
+            await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
         except TimeoutError:
             proc.kill()
             await proc.wait()
+            # Not a failure of the test, but never silent: the warnings summary shows it, with
+            # the log's end (kopf names the tasks it still waits for).
+            warnings.warn(
+                f"operator {self.identity} outlived SIGTERM by {STOP_GRACE_S:g} s and was "
+                f"killed; its log ends:\n{self.log_tail(25)}",
+                stacklevel=1,
+            )
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
