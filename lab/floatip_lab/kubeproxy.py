@@ -5,9 +5,12 @@ the Service's endpoints. The lab has no kube-proxy, so each server runs this pro
 namespace (``python -m floatip_lab.kubeproxy --node N --kubeconfig K``, started by
 `floatip_lab.standins`): it watches Services and EndpointSlices (`floatip_lab.informers`) and
 keeps the nftables table `floatip_lab.proxyrules` computes, loading it with ``nft -f`` when it
-changes, in one transaction. Its first pass replaces whatever an earlier run left, so a
-restarted or power-cycled node converges; on exit it leaves the rules in place, as kube-proxy
-does (removing the node's namespace removes them).
+changes, in one transaction. Its first pass builds the table anew, replacing whatever an
+earlier run left, so a restarted or power-cycled node converges; later syncs change only the
+ingress points that changed (kube-proxy's nftables mode syncs partially too: reloading all
+1,000 Services' rules each second cost each stand-in some 0.13 s of CPU per sync), and a
+failed one builds the table anew at the next. On exit it leaves the rules in place, as
+kube-proxy does (removing the node's namespace removes them).
 
 How often, as kube-proxy: a sync recomputes only the Services that changed (a Service, or one
 of its slices: `proxyrules.Programme`, kube-proxy's change trackers), and syncs are bounded in
@@ -87,7 +90,8 @@ def run(client: kubeapi.Client, node: str, ready_file: pathlib.Path | None) -> N
         informer.synced.wait()
     programme = proxyrules.Programme(node)
     limiter = ratelimit.TokenBucket(capacity=BURST_SYNCS, rate=1 / MIN_SYNC_SECONDS)
-    applied: str | None = None  # None: the first pass always loads
+    #: What the table holds, by ingress point; None: no table (built anew at the next sync).
+    loaded: dict[proxyrules.Point, proxyrules.Entry] | None = None
     failed = ""  # the last failure, said once
     while True:
         changed.wait()
@@ -100,19 +104,24 @@ def run(client: kubeapi.Client, node: str, ready_file: pathlib.Path | None) -> N
             keys = set(by_key) | set(programme.keys())
         programme.update(keys, by_key, proxyrules.slices_by_service(slices.items()))
         plan = programme.plan()
-        script = proxyrules.ruleset(plan)
-        if script == applied:
-            continue
+        if loaded is None or not plan:  # build the table anew, or remove it
+            script = proxyrules.ruleset(plan)
+        else:  # a partial sync: only the ingress points that changed
+            script = proxyrules.changes(loaded, plan)
+            if not script:
+                continue
         try:
             apply(script, empty=not plan)
         except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
             if str(exc) != failed:
-                print(f"kube-proxy {node}: {exc}; retrying", flush=True)
+                print(f"kube-proxy {node}: {exc}; retrying with the table built anew", flush=True)
             failed = str(exc)
+            loaded = None
             time.sleep(RETRY_SECONDS)
             changed.set()
             continue
-        applied, failed = script, ""
+        loaded = {proxyrules.point(entry): entry for entry in plan} if plan else None
+        failed = ""
         print(f"kube-proxy {node}: {len(plan)} service address(es) programmed", flush=True)
         if ready_file is not None and not ready_file.exists():
             ready_file.parent.mkdir(parents=True, exist_ok=True)

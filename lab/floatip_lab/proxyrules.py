@@ -19,7 +19,8 @@ An endpoint on another node is reached by forwarding: the table masquerades what
 when it leaves the node (so the reply comes back through it, as kube-proxy masquerades
 external traffic under ``Cluster``) and its forward chain passes only DNATed traffic, so a
 node that forwards for a Service still drops a packet for an address it no longer holds.
-`ruleset` is one ``nft -f`` transaction; an empty plan removes the table.
+`ruleset` is one ``nft -f`` transaction that builds the table anew (an empty plan removes it);
+`changes` is a partial sync, one transaction touching only the ingress points that changed.
 """
 
 from __future__ import annotations
@@ -173,37 +174,104 @@ class Programme:
         return [entry for key in sorted(self._rules, key="/".join) for entry in self._rules[key]]
 
 
-def _rule(entry: Entry) -> tuple[str, str]:
-    """(the nat rule, the filter rule): one of them is empty."""
-    match = f"ip daddr {entry.address} {entry.protocol} dport {entry.port}"
-    comment = f'comment "{entry.service}"'
-    if not entry.backends:
-        if entry.local:
-            return "", f"{match} drop {comment}"
-        reject = "reject with tcp reset" if entry.protocol == "tcp" else "reject"
-        return "", f"{match} {reject} {comment}"
+#: An ingress point: (address, protocol, port), the key of the table's maps.
+Point = tuple[str, str, int]
+SERVICE_IPS = "service-ips"  # point -> goto its chain (DNAT to its backends)
+NO_ENDPOINTS = "no-endpoint-services"  # point -> drop (Local) or goto reject-services
+_KEY = "type ipv4_addr . inet_proto . inet_service : verdict;"
+
+
+def point(entry: Entry) -> Point:
+    return entry.address, entry.protocol, entry.port
+
+
+def _element(entry: Entry) -> str:
+    return f"{entry.address} . {entry.protocol} . {entry.port}"
+
+
+def _chain(entry: Entry) -> str:
+    return f"svc_{entry.address.replace('.', '_')}_{entry.protocol}_{entry.port}"
+
+
+def _dnat(entry: Entry) -> str:
     targets = ", ".join(f"{i} : {a} . {p}" for i, (a, p) in enumerate(entry.backends))
     count = len(entry.backends)
-    return f"{match} dnat ip to numgen inc mod {count} map {{ {targets} }} {comment}", ""
+    return (f"meta l4proto {entry.protocol} dnat ip to numgen inc mod {count} "
+            f'map {{ {targets} }} comment "{entry.service}"')  # fmt: skip
+
+
+def _verdict(entry: Entry) -> str:
+    """Where a point with no backend goes: dropped (Local) or rejected (Cluster)."""
+    return "drop" if entry.local else "goto reject-services"
+
+
+def _removed(entry: Entry) -> list[str]:
+    """The commands that take ``entry``'s point out of the table."""
+    if not entry.backends:
+        return [f"delete element ip {TABLE} {NO_ENDPOINTS} {{ {_element(entry)} }}"]
+    return [
+        f"delete element ip {TABLE} {SERVICE_IPS} {{ {_element(entry)} }}",
+        f"delete chain ip {TABLE} {_chain(entry)}",
+    ]
+
+
+def _added(entry: Entry) -> list[str]:
+    """The commands that put ``entry``'s point into the table (absent before)."""
+    if not entry.backends:
+        return [
+            f"add element ip {TABLE} {NO_ENDPOINTS} {{ {_element(entry)} : {_verdict(entry)} }}"
+        ]
+    chain = _chain(entry)
+    return [
+        f"add chain ip {TABLE} {chain}",
+        f"add rule ip {TABLE} {chain} {_dnat(entry)}",
+        f"add element ip {TABLE} {SERVICE_IPS} {{ {_element(entry)} : goto {chain} }}",
+    ]
+
+
+def changes(loaded: Mapping[Point, Entry], plan: Iterable[Entry]) -> str:
+    """The ``nft -f`` transaction that turns a table holding ``loaded`` into one holding
+    ``plan``, touching only the points that differ, as kube-proxy's partial syncs do ("": none
+    differs). A point whose backends changed keeps its map element; its chain is rewritten."""
+    wanted = {point(entry): entry for entry in plan}
+    commands: list[str] = []
+    for key in sorted(loaded.keys() | wanted.keys()):
+        old, new = loaded.get(key), wanted.get(key)
+        if old == new:
+            continue
+        if old is not None and new is not None and old.backends and new.backends:
+            chain = _chain(new)
+            commands += [f"flush chain ip {TABLE} {chain}",
+                         f"add rule ip {TABLE} {chain} {_dnat(new)}"]  # fmt: skip
+            continue
+        commands += (_removed(old) if old is not None else []) + (_added(new) if new else [])
+    return "".join(f"{command}\n" for command in commands)
 
 
 def ruleset(plan: Iterable[Entry]) -> str:
-    """An ``nft -f`` script that makes the table hold exactly ``plan`` (no table when empty)."""
-    rules = [_rule(entry) for entry in plan]
+    """An ``nft -f`` script that defines the table anew holding exactly ``plan`` (no table when
+    empty): each point's verdict in a map, looked up once per packet, as kube-proxy's nftables
+    mode keeps them, so a sync can change one point (`changes`) without the others."""
+    entries = list(plan)
     lines = [f"add table ip {TABLE}", f"delete table ip {TABLE}"]
-    if not rules:
+    if not entries:
         return "\n".join(lines) + "\n"
-    nat = [f"    {r}" for r, _ in rules if r]
-    drops = [f"    {r}" for _, r in rules if r]
+    lookup = "ip daddr . meta l4proto . th dport vmap"
     lines += [
         f"table ip {TABLE} {{",
+        f"  map {SERVICE_IPS} {{ {_KEY} }}",
+        f"  map {NO_ENDPOINTS} {{ {_KEY} }}",
         "  chain services {",
         "    type nat hook prerouting priority dstnat; policy accept;",
-        *nat,
+        f"    {lookup} @{SERVICE_IPS}",
         "  }",
         "  chain no-endpoints {",
         "    type filter hook prerouting priority dstnat - 10; policy accept;",
-        *drops,
+        f"    {lookup} @{NO_ENDPOINTS}",
+        "  }",
+        "  chain reject-services {",
+        "    meta l4proto tcp reject with tcp reset",
+        "    reject",
         "  }",
         "  chain forward {",
         "    type filter hook forward priority filter; policy drop;",
@@ -215,4 +283,4 @@ def ruleset(plan: Iterable[Entry]) -> str:
         "  }",
         "}",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + changes({}, entries)

@@ -170,9 +170,10 @@ def answers(lab: session.Session, address: str, count: int) -> list[tuple[bool, 
 
 
 def programmed(lab: session.Session, node: str, address: str) -> bool:
-    """Whether ``node``'s kube-proxy table has a rule for ``address``."""
+    """Whether ``node``'s kube-proxy table has a verdict for ``address`` (an element of its
+    service-ips or no-endpoint-services map: ``ADDRESS . tcp . PORT : ...``)."""
     done = lab.run(node, ["nft", "list", "table", "ip", proxyrules.TABLE], check=False)
-    return f"ip daddr {address} " in done.stdout
+    return f"{address} . " in done.stdout
 
 
 def wait_programmed(lab: session.Session, address: str, on: bool = True) -> None:

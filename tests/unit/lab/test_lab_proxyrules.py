@@ -7,8 +7,10 @@ Proves, for a Service's load-balancer address as kube-proxy's nftables mode trea
 - only IPv4 ingress points with ipMode VIP (or unset); the port by the Service port's name
   and protocol; UDP as well as TCP;
 - the script is one transaction that defines the table anew, masquerades and forwards only
-  DNATed traffic, and with nothing to do removes the table;
-- nft accepts the script (checked in a throwaway namespace when run as root with nft).
+  DNATed traffic, and with nothing to do removes the table; a partial sync names only the
+  ingress points that changed;
+- nft accepts the scripts, and a partial sync leaves the table a full one builds (checked in
+  a throwaway namespace when run as root with nft).
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ def test_cluster_takes_every_ready_endpoint_in_turn() -> None:
     assert (entry.address, entry.protocol, entry.port) == (VIP, "tcp", 80)
     assert entry.backends == (("192.0.2.11", 80), ("192.0.2.13", 80))
     script = proxyrules.ruleset([entry])
+    chain = "svc_192_0_2_100_tcp_80"
     assert (
-        f"ip daddr {VIP} tcp dport 80 dnat ip to numgen inc mod 2 map "
-        '{ 0 : 192.0.2.11 . 80, 1 : 192.0.2.13 . 80 } comment "default/web"'
+        f"add rule ip {proxyrules.TABLE} {chain} meta l4proto tcp dnat ip to numgen inc mod 2 "
+        'map { 0 : 192.0.2.11 . 80, 1 : 192.0.2.13 . 80 } comment "default/web"'
     ) in script
+    assert f"service-ips {{ {VIP} . tcp . 80 : goto {chain} }}" in script
     assert "ct status dnat masquerade" in script and "ct status dnat accept" in script
     assert "policy drop" in script  # the forward chain: nothing but DNATed traffic
 
@@ -74,7 +78,7 @@ def test_local_takes_only_this_nodes_ready_endpoint_and_drops_without_one() -> N
     assert on1.backends == (("192.0.2.11", 80),)
     [on2] = proxyrules.entries([service("Local")], [THREE], "server2")
     assert on2.backends == () and on2.local
-    assert f"ip daddr {VIP} tcp dport 80 drop" in proxyrules.ruleset([on2])
+    assert f"no-endpoint-services {{ {VIP} . tcp . 80 : drop }}" in proxyrules.ruleset([on2])
 
 
 def test_no_ready_endpoint_falls_back_to_terminating_then_rejects() -> None:
@@ -82,7 +86,9 @@ def test_no_ready_endpoint_falls_back_to_terminating_then_rejects() -> None:
     [entry] = proxyrules.entries([service()], [draining], "server2")
     assert entry.backends == (("192.0.2.11", 80),)
     [none] = proxyrules.entries([service()], [slice_()], "server2")
-    assert f"ip daddr {VIP} tcp dport 80 reject with tcp reset" in proxyrules.ruleset([none])
+    script = proxyrules.ruleset([none])
+    assert f"no-endpoint-services {{ {VIP} . tcp . 80 : goto reject-services }}" in script
+    assert "meta l4proto tcp reject with tcp reset" in script
 
 
 def test_only_vip_mode_ipv4_ingress_points_and_ports_by_name() -> None:
@@ -105,17 +111,63 @@ def test_nothing_to_do_removes_the_table() -> None:
     assert proxyrules.ruleset([]) == f"add table ip {table}\ndelete table ip {table}\n"
 
 
+def entry(address: str, *backends: str, local: bool = False) -> proxyrules.Entry:
+    pairs = tuple((b, 80) for b in backends)
+    return proxyrules.Entry(address, "tcp", 80, pairs, local, f"default/{address}")
+
+
+def test_a_partial_sync_touches_only_the_points_that_changed() -> None:
+    """kube-proxy's partial sync: a point whose backends changed gets its chain rewritten (its
+    map element stays), one that lost them moves to the no-endpoints map, and an unchanged
+    one is not named at all."""
+    same = entry("192.0.2.100", "192.0.2.11")
+    moved = entry("192.0.2.101", "192.0.2.11")
+    emptied = entry("192.0.2.102", "192.0.2.11")
+    gone = entry("192.0.2.103", local=True)
+    loaded = {proxyrules.point(e): e for e in (same, moved, emptied, gone)}
+    new = entry("192.0.2.104", "192.0.2.12")
+    plan = [same, entry("192.0.2.101", "192.0.2.12"), entry("192.0.2.102"), new]
+    table = proxyrules.TABLE
+    assert proxyrules.changes(loaded, plan).splitlines() == [
+        f"flush chain ip {table} svc_192_0_2_101_tcp_80",
+        f"add rule ip {table} svc_192_0_2_101_tcp_80 meta l4proto tcp dnat ip to numgen inc "
+        'mod 1 map { 0 : 192.0.2.12 . 80 } comment "default/192.0.2.101"',
+        f"delete element ip {table} service-ips {{ 192.0.2.102 . tcp . 80 }}",
+        f"delete chain ip {table} svc_192_0_2_102_tcp_80",
+        f"add element ip {table} no-endpoint-services "
+        "{ 192.0.2.102 . tcp . 80 : goto reject-services }",
+        f"delete element ip {table} no-endpoint-services {{ 192.0.2.103 . tcp . 80 }}",
+        f"add chain ip {table} svc_192_0_2_104_tcp_80",
+        f"add rule ip {table} svc_192_0_2_104_tcp_80 meta l4proto tcp dnat ip to numgen inc "
+        'mod 1 map { 0 : 192.0.2.12 . 80 } comment "default/192.0.2.104"',
+        f"add element ip {table} service-ips {{ 192.0.2.104 . tcp . 80 : goto "
+        "svc_192_0_2_104_tcp_80 }",
+    ]
+    assert proxyrules.changes({proxyrules.point(e): e for e in plan}, plan) == ""
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
-def test_nft_accepts_the_script() -> None:
+def test_nft_accepts_the_scripts_and_a_partial_sync_leaves_what_a_full_one_builds() -> None:
     entries = proxyrules.entries([service()], [THREE], "server1")
     entries += proxyrules.entries([service("Local")], [THREE], "server2")
+    later = [entry("192.0.2.100", "192.0.2.13"), entry("192.0.2.101", local=True),
+             entry("192.0.2.102", "192.0.2.11", "192.0.2.12")]  # fmt: skip
     name = f"fip-{os.getpid()}-rules{uuid.uuid4().hex[:6]}-x"
     subprocess.run(["ip", "netns", "add", name], check=True)
+
+    def load(script: str) -> str:
+        done = subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], input=script,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, f"{done.stderr}\n{script}"
+        listed = subprocess.run(["ip", "netns", "exec", name, "nft", "list", "ruleset"],
+                                capture_output=True, text=True, check=True)  # fmt: skip
+        return listed.stdout
+
     try:
-        for script in (proxyrules.ruleset(entries), proxyrules.ruleset([])):
-            done = subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], input=script,
-                                  capture_output=True, text=True, check=False)  # fmt: skip
-            assert done.returncode == 0, done.stderr
+        load(proxyrules.ruleset(entries))
+        partly = load(proxyrules.changes({proxyrules.point(e): e for e in entries}, later))
+        assert partly == load(proxyrules.ruleset(later)), "a partial sync left another table"
+        assert load(proxyrules.ruleset([])) == ""
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
 
