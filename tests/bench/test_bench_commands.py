@@ -220,6 +220,8 @@ def test_bench_services_contract(finished: dict[str, subprocess.CompletedProcess
     assert figures["api_writes_per_s_per_node"] >= 0
     assert figures["restart_moves"] == 0, progress
     assert "(a free address)" in progress, progress
+    [used] = re.findall(r"CPU until every Service had an address: (.*)", progress)
+    assert re.search(r"apiserver \d+\.\d\d, .*operator-1 \d+\.\d\d", used), used
     local = figures["etp_local_move_ms"]
     assert (local is None) is ("etp_local_move_ms is null" in progress), progress
     assert local is None or (isinstance(local, float) and local > 0)

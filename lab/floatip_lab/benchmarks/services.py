@@ -29,7 +29,9 @@ stand-ins (`floatip_lab.standins`):
    apart (`services_local`). Null, with a line saying why, when no other node answered within
    `services_local.LOCAL_WAIT` s.
 
-Progress goes to stderr; the last stdout line is the JSON object. Needs root.
+Progress goes to stderr, with what the creation cost until every Service had an address: the
+API writes by kind, and each lab process's CPU seconds and the machine's load (`cpu`). The
+last stdout line is the JSON object. Needs root.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import concurrent.futures
 import contextlib
 import functools
 import json
+import os
 import resource
 import signal
 import time
@@ -49,7 +52,14 @@ import click
 
 from floatip.api import names
 from floatip_lab import commands, kubeapi, naming, session, timeline, waiting
-from floatip_lab.benchmarks import failover, scale_figures, scale_lab, services_local, watching
+from floatip_lab.benchmarks import (
+    cpu,
+    failover,
+    scale_figures,
+    scale_lab,
+    services_local,
+    watching,
+)
 from floatip_lab.benchmarks import services_figures as figures
 
 Say = Callable[[str], None]
@@ -148,6 +158,10 @@ def allocate_and_answer(
     writes_before = failover.write_counts(lab.api.text("/metrics"))
     writes: dict[str, int] | None = None
     with lab.sweeper(interval=interval, duration=deadline + 30) as sweep:
+        pids = {name: record.pid for name, record in lab.lab.processes.items()}
+        pids |= {"benchmark": os.getpid(), "the client's sweep": sweep.process.pid}
+        cpu_before = cpu.read(pids)
+        used: tuple[dict[str, float], float] | None = None
         start = time.time()
         creates = create_all(lab.api, bodies)
         fed: set[str] = set()
@@ -171,6 +185,7 @@ def allocate_and_answer(
                     f"({scale_lab.CREATE_WORKERS} requests in flight)")  # fmt: skip
             allocated = [n for n in service_names if addresses[n]]
             if writes is None and len(allocated) == count:
+                used = cpu.spent(cpu_before, cpu.read(pids))
                 writes = failover.writes_since(
                     writes_before, failover.write_counts(lab.api.text("/metrics"))
                 )
@@ -209,6 +224,8 @@ def allocate_and_answer(
             f"API writes until every Service had an address: {sum(writes.values())} "
             f"{dict(sorted(writes.items(), key=lambda kv: -kv[1]))}"
         )
+    if used is not None:
+        say(f"CPU until every Service had an address: {cpu.describe(*used)}")
     say(
         f"every Service had an address after {allocated_at - start:.2f} s and answered the "
         f"client after {answered_at - start:.2f} s (first answers from the web Pods on {by})"
