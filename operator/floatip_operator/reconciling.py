@@ -20,10 +20,9 @@ The leader does nothing until its caches have been fully listed and every agent 
 judged: deciding from half a picture would move healthy VirtualIPs.
 
 externalTrafficPolicy Local (`endpoints`): a Service-backed VirtualIP may be held only where its
-Local Service(s) have a ready endpoint. What that needs of the Services and EndpointSlices is
-recomputed only when one of them changed (`endpoints_changed`), and a change that leaves every
-Local Service's nodes as they were decides nothing; a pass then looks it up per VirtualIP.
-Until both are listed (or when the operator may not list them) nothing is constrained.
+Local Service(s) have a ready endpoint (`localnodes`, recomputed only after a Service or an
+EndpointSlice changed); a change that leaves every Local Service's nodes as they were decides
+nothing, and a pass looks them up per VirtualIP.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ from floatip_operator import (
     endpoints,
     informing,
     leadership,
+    localnodes,
     metrics,
     moverecord,
     passloop,
@@ -86,10 +86,7 @@ class Reconciler:
         slices: informing.Informer | None = None,
     ) -> None:
         self.vips = vips
-        self.services = services_
-        self.slices = slices
-        self.endpoints_dirty = True
-        self.endpoint_nodes: endpoints.Constraints = {}
+        self.local = localnodes.LocalNodes(services_, slices)
         self.last_endpoints: endpoints.Constraints | None = None
         self.forced = False  # a poke (not a nudge) since the last pass
         self.nodes = nodes
@@ -122,21 +119,8 @@ class Reconciler:
     def endpoints_changed(self) -> None:
         """A Service or an EndpointSlice changed: decide again only if a Local Service's nodes
         with a ready endpoint did (`pass_once`)."""
-        self.endpoints_dirty = True
+        self.local.changed()
         self.loop.poke()
-
-    def endpoint_constraints(self) -> endpoints.Constraints:
-        """Each Local Service's nodes with a ready endpoint; empty until both are listed."""
-        if self.services is None or self.slices is None:
-            return {}
-        if not (self.services.synced.is_set() and self.slices.synced.is_set()):
-            return {}
-        if self.endpoints_dirty:
-            self.endpoints_dirty = False
-            self.endpoint_nodes = endpoints.constraints(
-                self.services.store.values(), self.slices.store.values()
-            )
-        return self.endpoint_nodes
 
     async def run(self) -> None:
         """Pass after pass: when poked, and every 0.5 s (a full pass is due every 10 s)."""
@@ -199,7 +183,7 @@ class Reconciler:
         if not self.elector.is_leader or not self.poller.settled():
             return  # a standby only observes: what the endpoints allow is the leader's question
         due = time.monotonic() - self.last_full > FULL_PASS_EVERY_S
-        constraints = self.endpoint_constraints()
+        constraints = self.local.constraints()
         if (
             not forced
             and not due
@@ -230,7 +214,7 @@ class Reconciler:
     ) -> None:
         """Place every VirtualIP; record the moves in one write, then write the statuses.
 
-        ``constraints``: `endpoint_constraints` (none: nothing is confined to endpoints)."""
+        ``constraints``: `localnodes.LocalNodes.constraints` (none: nothing is confined)."""
         self.pass_began = time.perf_counter()
         try:
             await self.record.fence(self.book.term)
