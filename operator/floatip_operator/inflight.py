@@ -1,9 +1,11 @@
-"""Writes side by side with a bounded number in flight: a sliding window, not batches.
+"""Writes side by side with a bounded number in flight: a sliding window.
 
 A pass that writes hundreds of objects must not send them all at once (the API server, and
-the client's 32 kept connections, would queue them) nor in batches: a batch waits for its
-slowest write (a conflict's reread, a request the API server holds) before the next begins.
-In a window the next write starts as soon as any write is done.
+the client's 32 kept connections, would queue them). In a window the next write starts as
+soon as any write is done, where a batch waits for its slowest (a conflict's reread, a
+request the API server holds). The Service loop's writes use it; the reconciler's status
+writes stay in batches, which measured better there (a batch spreads a burst out, so most
+Ready writes wait past it: `reconciling`).
 """
 
 from __future__ import annotations
