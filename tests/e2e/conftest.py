@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import json
 import pathlib
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from floatip_lab import lifecycle, naming, session, state, timeline
+from floatip_lab import lifecycle, logentries, naming, session, state, timeline
 
 #: the data LAN's free addresses start here (`floatip_lab.naming`)
 FIRST_VIP = 100
@@ -198,13 +197,10 @@ def agent_lines(lab: session.Session | None, start: float, end: float) -> list[t
         if not name.startswith("agent-"):
             continue
         path = pathlib.Path(record.log)
-        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
-            try:
-                stamp = datetime.datetime.fromisoformat(json.loads(line)["timestamp"]).timestamp()
-            except (ValueError, KeyError, TypeError):
-                continue
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        for stamp, entry in logentries.entries(lines):
             if start <= stamp <= end:
-                found.append((stamp, f"{name} {stamp:.3f} {line[:300]}"))
+                found.append((stamp, f"{name} {stamp:.3f} {json.dumps(entry)[:300]}"))
     return found
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import pathlib
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from floatip_lab import floatipd, session
+from floatip_lab import floatipd, logentries, session
 from tests.e2e.conftest import Addresses, holders, running_lab, status, wait_holders, watch
 
 PORT = 9123
@@ -248,12 +247,10 @@ def _logged(
 ) -> dict[str, datetime.datetime]:
     """When ``node``'s agent first logged ``event`` for each of ``names`` after ``since``."""
     log = pathlib.Path(lab.lab.processes[floatipd.agent_name(node)].log)
-    start = datetime.datetime.fromtimestamp(since, datetime.UTC)
     found: dict[str, datetime.datetime] = {}
-    for line in log.read_text(errors="replace").splitlines():
-        with contextlib.suppress(ValueError, TypeError):
-            entry = json.loads(line)
-            stamp = datetime.datetime.fromisoformat(str(entry.get("timestamp")))
-            if entry.get("event") == event and entry.get("vip") in names and stamp >= start:
-                found.setdefault(str(entry["vip"]), stamp)
+    for stamp, entry in logentries.entries(log.read_text(errors="replace").splitlines()):
+        if entry.get("event") == event and entry.get("vip") in names and stamp >= since:
+            found.setdefault(
+                str(entry["vip"]), datetime.datetime.fromtimestamp(stamp, datetime.UTC)
+            )
     return found

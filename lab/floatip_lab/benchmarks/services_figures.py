@@ -13,15 +13,13 @@ the address. No clock, no I/O.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import ipaddress
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from floatip.api import moves, names, services, status
-from floatip_lab import endpointslices, naming, webpods
+from floatip_lab import endpointslices, logentries, naming, webpods
 
 NAMESPACE = webpods.NAMESPACE  # where the lab's web Pods are, so the Services select them
 POOL = "bench"
@@ -192,17 +190,9 @@ def status_elsewhere(vip: str, node: str) -> Callable[[Mapping[str, Any]], bool]
 def taken_at(log_lines: Iterable[str], vip: str) -> float | None:
     """When an agent's log (JSON lines) says it took ``vip`` last (epoch seconds), if it did."""
     found = None
-    for line in log_lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and (entry.get("event"), entry.get("vip")) == ("vip-taken", vip):
-            stamp = str(entry.get("timestamp", "")).replace("Z", "+00:00")
-            try:
-                found = datetime.datetime.fromisoformat(stamp).timestamp()
-            except ValueError:
-                continue
+    for stamp, entry in logentries.entries(log_lines):
+        if (entry.get("event"), entry.get("vip")) == ("vip-taken", vip):
+            found = stamp
     return found
 
 
