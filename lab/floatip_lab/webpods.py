@@ -13,6 +13,9 @@ Node's InternalIP, the management address, as ``hostIP``.
 `set_ready` is what a kubelet writes when the readiness probe starts failing or passes again
 (`floatip lab fault stop-pod` / `start-pod`): the Ready and ContainersReady conditions and the
 container's ``ready``, nothing else; nginx keeps running, as a container whose probe fails does.
+Other Pods of the same kind (``app`` other than ``web``: ``<app>-<node>``, label ``app: <app>``,
+the same nginx behind them) let a benchmark give some Services backends of their own, so that
+a readiness change concerns only the Services selecting them (`floatip_lab.benchmarks.services`).
 Pure ``build_*``; the rest sends.
 """
 
@@ -25,26 +28,27 @@ from floatip.api import times
 from floatip_lab import kubeapi
 
 NAMESPACE = "default"
-LABELS = {"app": "web"}
+APP = "web"
+LABELS = {"app": APP}
 PORT = 80
 IMAGE = "nginx:lab"
 _MERGE = "application/merge-patch+json"
 
 
-def pod_name(node: str) -> str:
-    return f"web-{node}"
+def pod_name(node: str, app: str = APP) -> str:
+    return f"{app}-{node}"
 
 
-def pod_path(node: str) -> str:
-    return f"/api/v1/namespaces/{NAMESPACE}/pods/{pod_name(node)}"
+def pod_path(node: str, app: str = APP) -> str:
+    return f"/api/v1/namespaces/{NAMESPACE}/pods/{pod_name(node, app)}"
 
 
-def build_pod(node: str) -> dict[str, Any]:
-    """The web Pod of ``node``, as a Deployment creates it and the scheduler binds it."""
+def build_pod(node: str, app: str = APP) -> dict[str, Any]:
+    """The ``app`` Pod of ``node``, as a Deployment creates it and the scheduler binds it."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": pod_name(node), "namespace": NAMESPACE, "labels": dict(LABELS)},
+        "metadata": {"name": pod_name(node, app), "namespace": NAMESPACE, "labels": {"app": app}},
         "spec": {
             "nodeName": node,
             "hostNetwork": True,
@@ -94,25 +98,33 @@ def build_status(
     }
 
 
-def create(client: kubeapi.Client, node: str, *, pod_ips: list[str], host_ip: str) -> None:
-    """Create ``node``'s web Pod and report it Running and Ready."""
-    client.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", build_pod(node))
-    _report(client, node, pod_ips=pod_ips, host_ip=host_ip, ready=True)
+def create(
+    client: kubeapi.Client, node: str, *, pod_ips: list[str], host_ip: str, app: str = APP
+) -> None:
+    """Create ``node``'s ``app`` Pod and report it Running and Ready."""
+    client.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", build_pod(node, app))
+    _report(client, node, app, pod_ips=pod_ips, host_ip=host_ip, ready=True)
 
 
-def set_ready(client: kubeapi.Client, node: str, *, ready: bool) -> None:
-    """Report ``node``'s web Pod Ready or not, keeping its addresses."""
-    status = client.request("GET", pod_path(node)).get("status") or {}
+def addresses(client: kubeapi.Client, node: str, app: str = APP) -> tuple[list[str], str]:
+    """The IPs and host IP ``node``'s ``app`` Pod reports."""
+    status = client.request("GET", pod_path(node, app)).get("status") or {}
     pod_ips = [entry["ip"] for entry in status.get("podIPs") or []] or [status["podIP"]]
-    _report(client, node, pod_ips=pod_ips, host_ip=str(status.get("hostIP")), ready=ready)
+    return pod_ips, str(status.get("hostIP"))
+
+
+def set_ready(client: kubeapi.Client, node: str, *, ready: bool, app: str = APP) -> None:
+    """Report ``node``'s ``app`` Pod Ready or not, keeping its addresses."""
+    pod_ips, host_ip = addresses(client, node, app)
+    _report(client, node, app, pod_ips=pod_ips, host_ip=host_ip, ready=ready)
 
 
 def _report(
-    client: kubeapi.Client, node: str, *, pod_ips: list[str], host_ip: str, ready: bool
+    client: kubeapi.Client, node: str, app: str, *, pod_ips: list[str], host_ip: str, ready: bool
 ) -> None:
     now = datetime.datetime.now(datetime.UTC)
     body = build_status(pod_ips=pod_ips, host_ip=host_ip, ready=ready, now=now)
-    client.request("PATCH", f"{pod_path(node)}/status", body, content_type=_MERGE)
+    client.request("PATCH", f"{pod_path(node, app)}/status", body, content_type=_MERGE)
 
 
 def is_ready(pod: dict[str, Any]) -> bool:

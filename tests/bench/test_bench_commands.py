@@ -210,7 +210,7 @@ def test_bench_services_contract(finished: dict[str, subprocess.CompletedProcess
     [prefix] = re.findall(r"namespaces (fip-lab-\w+-)\*", progress)[:1]
     assert set(figures) == {
         "services", "allocate_s", "answer_s", "api_writes_per_s_per_node",
-        "etp_local_move_ms", "restart_moves",
+        "etp_local_move_ms", "restart_moves", "etp_local_move_shared_pod_ms",
     }  # fmt: skip
     assert figures["services"] == 20
     allocate, answer = figures["allocate_s"], figures["answer_s"]
@@ -222,9 +222,13 @@ def test_bench_services_contract(finished: dict[str, subprocess.CompletedProcess
     assert "(a free address)" in progress, progress
     [used] = re.findall(r"CPU until every Service had an address: (.*)", progress)
     assert re.search(r"apiserver \d+\.\d\d, .*operator-1 \d+\.\d\d", used), used
-    local = figures["etp_local_move_ms"]
-    assert (local is None) is ("etp_local_move_ms is null" in progress), progress
-    assert local is None or (isinstance(local, float) and local > 0)
+    assert "the Services' own Pods app=bench: bench-server1, bench-server2" in progress, progress
+    for key, service in (("etp_local_move_ms", "bench-local"),
+                         ("etp_local_move_shared_pod_ms", "bench-local-shared")):  # fmt: skip
+        local = figures[key]
+        assert (local is None) is (f"{key} is null" in progress), progress
+        assert local is None or (isinstance(local, float) and local > 0)
+        assert local is None or f"{service}'s pod on server" in progress, progress
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert prefix not in listed.stdout, "the benchmark left its lab behind"
 

@@ -2,14 +2,15 @@
 
 In a lab of M nodes (3 unless told) on a data LAN with room for N addresses
 (`naming.scale_network`), with the lab's web Pods, endpoints controller and kube-proxy
-stand-ins (`floatip_lab.standins`):
+stand-ins (`floatip_lab.standins`), and a Pod ``bench-<node>`` beside each web Pod (label
+``app=bench``, the same nginx behind it: `bulk_pods`), the N Services' own backends:
 
-1. a VirtualIPPool ``bench`` of N + 2 addresses, then N Services (class floatip.io/l2,
-   selector app=web, port 80, externalTrafficPolicy Cluster) created at once, a few requests
+1. a VirtualIPPool ``bench`` of N + 3 addresses, then N Services (class floatip.io/l2,
+   selector app=bench, port 80, externalTrafficPolicy Cluster) created at once, a few requests
    in flight (`create_all`). ``allocate_s`` runs from the first create until a watch of the
    Services (`IngressWatch`) has seen every one with ``status.loadBalancer.ingress``;
    ``answer_s`` until each address answered the client over HTTP: a GET from the client to
-   the ingress IP, port 80, through the holder's kube-proxy DNAT to a web Pod's nginx
+   the ingress IP, port 80, through the holder's kube-proxy DNAT to a Pod's nginx
    (`floatip_lab.httpsweep`; an address is asked once its VirtualIP names a holder, and
    again every max(0.2 s, N / 1,000 s) until it answers: the resolution of ``answer_s``,
    keeping the client's connections under 1,000 a second beside the system measured);
@@ -21,13 +22,20 @@ stand-ins (`floatip_lab.standins`):
 3. ``restart_moves``: every operator replica restarted (the lab's ``restart-operator``
    fault); once the new leader has given a Service created after the restart an address,
    the Services whose address is not what it was (must be 0);
-4. ``etp_local_move_ms``: one Service with externalTrafficPolicy Local, held by a node with a
-   ready endpoint; ``stop-pod`` on its holder (its web Pod not ready: the endpoints
-   controller marks the endpoint, the operator moves the address to a node with a ready one,
-   a planned ``EndpointsMoved`` move), then the ms from the fault until the client's first
-   answer through another node (the client asks back to back, 100 ms timeout), and its parts
-   apart (`services_local`). Null, with a line saying why, when no other node answered within
-   `services_local.LOCAL_WAIT` s.
+4. ``etp_local_move_ms``: one Service with externalTrafficPolicy Local selecting the web Pods
+   (which no other Service selects), held by a node with a ready endpoint; the lab's
+   ``stop-pod`` on its holder (its web Pod not ready: the endpoints controller marks the
+   endpoint, the operator moves the address to a node with a ready one, a planned
+   ``EndpointsMoved`` move), then the ms from the fault until the client's first answer
+   through another node (the client asks back to back, 100 ms timeout), and its parts apart
+   (`services_local`). Null, with a line saying why, when no other node answered within
+   `services_local.LOCAL_WAIT` s;
+5. ``etp_local_move_shared_pod_ms``: the same for a Local Service selecting the ``bench`` Pods,
+   which the N Services select too: the holder's ``bench`` Pod not ready changes N + 1
+   Services' EndpointSlices, which the endpoints controller rewrites in random order
+   (`floatip_lab.endpoints`), so this one's slice comes after half of them on average. It
+   measures the lab's endpoints controller more than floatip: kube-controller-manager, at
+   its default 20 requests a second, would take N / 20 s to rewrite them all.
 
 Progress goes to stderr, with what the creation cost until every Service had an address: the
 API writes by kind, and each lab process's CPU seconds and the machine's load (`cpu`). The
@@ -51,7 +59,7 @@ from typing import Any
 import click
 
 from floatip.api import names
-from floatip_lab import commands, kubeapi, naming, session, timeline, waiting
+from floatip_lab import commands, kubeapi, naming, session, timeline, waiting, webpods
 from floatip_lab.benchmarks import (
     cpu,
     failover,
@@ -71,6 +79,7 @@ SETTLE_SECONDS = 2.0
 EVENTS_QUIET_TIMEOUT = 30.0  # seconds the steady state waits for the creation's Events, at most
 SWEEP_INTERVAL = 0.2  # seconds before the client asks a silent address again (at least)
 SWEEP_BUDGET = 1000  # and at most this many questions a second in all: each is a TCP connection
+EXTRA = 3  # addresses beyond the N Services': the restart's probe and the two Local Services
 
 
 class IngressWatch(watching.Watch[figures.IngressBook]):
@@ -309,12 +318,15 @@ def restart_moves(lab: session.Session, say: Say) -> int:
     return len(changed) + (1 if set(got) & taken else 0)
 
 
-def etp_local_move(lab: session.Session, vips: scale_lab.StatusWatch, say: Say) -> float | None:
-    """A Service with externalTrafficPolicy Local, Ready and answered by its holder's pod; then
-    `services_local.etp_local_move` (stop-pod there, ms until answered through another node)."""
-    name = services_local.NAME
+def etp_local_move(
+    lab: session.Session, vips: scale_lab.StatusWatch, case: services_local.Case, say: Say
+) -> float | None:
+    """The ``case``'s Service with externalTrafficPolicy Local, Ready and answered by its
+    holder's pod; then `services_local.etp_local_move` (its pod there stopped, ms until
+    answered through another node)."""
+    name, app = case.name, case.app
     vip = figures.vip_name(name)
-    lab.api.request("POST", SERVICES, figures.service_body(name, policy="Local"))
+    lab.api.request("POST", SERVICES, figures.service_body(name, policy="Local", app=app))
     [address] = lab.wait(
         lambda: snapshot(lab).get(name) or None,
         what=f"Service {name} (externalTrafficPolicy Local) to get an address",
@@ -323,32 +335,72 @@ def etp_local_move(lab: session.Session, vips: scale_lab.StatusWatch, say: Say) 
     holder = lab.wait(lambda: vips.read(lambda b: b.ready.get(vip) and b.holder.get(vip)),
                       what=f"VirtualIP {vip} Ready", timeout=60)  # fmt: skip
     lab.wait_answer(address, holder, timeout=30)
-    say(f"Service {name} (Local): {address}, held by {holder}, answered by its pod there")
-    return services_local.etp_local_move(lab, vips, address, holder, say)
+    say(f"Service {name} (Local, app={app}): {address}, held by {holder}, answered by its pod "
+        "there")  # fmt: skip
+    found = services_local.etp_local_move(lab, vips, case, address=address, holder=holder, say=say)
+    if found is None:
+        say(f"{case.key} is null: {name} was not answered through another node (above)")
+    return found
+
+
+def stop_web_pod(lab: session.Session) -> services_local.Stop:
+    """The lab's own fault: ``stop-pod`` on a node (``start-pod`` to undo it)."""
+    return lambda node, stopped: lab.fault("stop-pod" if stopped else "start-pod", node)
+
+
+def stop_bulk_pod(lab: session.Session) -> services_local.Stop:
+    """What ``stop-pod`` does, to a node's ``bench`` Pod: the kubelet's readiness report."""
+
+    def stop(node: str, stopped: bool) -> float:
+        at = time.time()
+        webpods.set_ready(lab.api, node, ready=not stopped, app=figures.BULK_APP)
+        return at
+
+    return stop
+
+
+def bulk_pods(lab: session.Session) -> list[str]:
+    """Create a Pod ``bench-<node>`` beside every web Pod (the same nginx behind it)."""
+    nodes = lab.lab.nodes_names()
+    for node in nodes:
+        pod_ips, host_ip = webpods.addresses(lab.api, node)
+        webpods.create(lab.api, node, pod_ips=pod_ips, host_ip=host_ip, app=figures.BULK_APP)
+    return [webpods.pod_name(node, figures.BULK_APP) for node in nodes]
 
 
 def run(*, count: int, nodes: int, steady_seconds: float, say: Say) -> dict[str, Any]:
-    network = naming.scale_network(count + 2)
+    network = naming.scale_network(count + EXTRA)
     with (
-        scale_lab.neighbour_room(count + 2, say),
+        scale_lab.neighbour_room(count + EXTRA, say),
         failover.bench_lab("default", say, nodes=nodes, data_network=network) as place,
     ):
         lab = session.Session(place, say=lambda m: None)
         say(f"lab up: {nodes} nodes, data LAN {network}, web Pods app=web on every node")
+        say(f"the Services' own Pods app={figures.BULK_APP}: {', '.join(bulk_pods(lab))}")
         lab.wait_agents_sure()
-        lab.api.request("POST", POOLS, figures.pool_body(network, count + 2))
-        say(f"pool {figures.POOL}: {figures.pool_body(network, count + 2)['spec']['addresses']}")
+        pool = figures.pool_body(network, count + EXTRA)
+        lab.api.request("POST", POOLS, pool)
+        say(f"pool {figures.POOL}: {pool['spec']['addresses']}")
         ingress, vips = IngressWatch(lab.api), scale_lab.StatusWatch(lab.api)
         ingress.start()
         vips.start()
         try:
             names_ = figures.service_names(count)
-            say(f"creating {count} Services (class floatip.io/l2, app=web, port 80) at once")
+            say(f"creating {count} Services (class floatip.io/l2, app={figures.BULK_APP}, port 80) "
+                "at once")  # fmt: skip
             allocate_s, answer_s = allocate_and_answer(lab, ingress, vips, names_, say)
             settle(lab, vips, names_, say)
             writes = steady_writes(lab, steady_seconds, say)
             moves = restart_moves(lab, say)
-            local_ms = etp_local_move(lab, vips, say)
+            own = services_local.Case(
+                "etp_local_move_ms", services_local.NAME, webpods.APP, stop_web_pod(lab)
+            )
+            shared = services_local.Case(
+                "etp_local_move_shared_pod_ms", services_local.SHARED_NAME, figures.BULK_APP,
+                stop_bulk_pod(lab),
+            )  # fmt: skip
+            local_ms = etp_local_move(lab, vips, own, say)
+            shared_ms = etp_local_move(lab, vips, shared, say)
         finally:
             ingress.stop()
             vips.stop()
@@ -358,6 +410,7 @@ def run(*, count: int, nodes: int, steady_seconds: float, say: Say) -> dict[str,
         answer_s=answer_s,
         writes_per_s_per_node=writes,
         etp_local_move_ms=local_ms,
+        etp_local_move_shared_pod_ms=shared_ms,
         restart_moves=moves,
     )
 

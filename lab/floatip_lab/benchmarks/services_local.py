@@ -1,12 +1,12 @@
 """``floatip bench services``' Local move: a Service with externalTrafficPolicy Local follows its
 pod to another node, and where the time goes.
 
-One Service with externalTrafficPolicy Local, held by a node with a ready endpoint; ``stop-pod``
-on its holder (its web Pod not ready: the endpoints controller marks the endpoint, the operator
-moves the address to a node with a ready one, a planned ``EndpointsMoved`` move), then the ms
-from the fault until the client's first answer through another node (the client asks back to
-back, 100 ms timeout). Null, with a line saying why, when no other node answered within
-`LOCAL_WAIT` s.
+A Service with externalTrafficPolicy Local, held by a node with a ready endpoint; its Pod on the
+holder stops being ready (`Stop`: ``stop-pod`` on the holder for the web Pods; the endpoints
+controller marks the endpoint, the operator moves the address to a node with a ready one, a
+planned ``EndpointsMoved`` move), then the ms from the fault until the client's first answer
+through another node (the client asks back to back, 100 ms timeout). Null, with a line saying
+why, when no other node answered within `LOCAL_WAIT` s.
 
 The parts are measured apart on the way (`services_figures.LocalMove`): watches of the
 EndpointSlices, the operator's move record and the VirtualIPs note when each first said the
@@ -16,6 +16,7 @@ log says when it took the address.
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import time
 from collections.abc import Callable
@@ -26,7 +27,24 @@ from floatip_lab.benchmarks import scale_lab, watching
 from floatip_lab.benchmarks import services_figures as figures
 
 Say = Callable[[str], None]
-NAME = "bench-local"
+#: makes the Service's Pod on a node (its argument) not ready (True) or ready again (False);
+#: returns the wall-clock time just before it acted
+Stop = Callable[[str, bool], float]
+NAME = "bench-local"  # selects the web Pods, which no other Service of the benchmark selects
+SHARED_NAME = "bench-local-shared"  # selects the Pods every other Service selects too
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One Local move to measure: the figure ``key``, of Service ``name`` selecting the Pods
+    ``app=<app>``, whose Pod on the holder ``stop`` stops."""
+
+    key: str
+    name: str
+    app: str
+    stop: Stop
+
+
 POLL = 0.2
 LOCAL_WAIT = 10.0  # seconds a Local Service may take to be answered through another node
 SLICES = f"/apis/discovery.k8s.io/v1/namespaces/{figures.NAMESPACE}/endpointslices"
@@ -46,12 +64,19 @@ def _agent_taken(lab: session.Session, node: str | None, vip: str) -> float | No
 
 
 def etp_local_move(
-    lab: session.Session, vips: scale_lab.StatusWatch, address: str, holder: str, say: Say
+    lab: session.Session,
+    vips: scale_lab.StatusWatch,
+    case: Case,
+    *,
+    address: str,
+    holder: str,
+    say: Say,
 ) -> float | None:
-    """stop-pod on ``holder`` of the Local Service: ms until answered through another node."""
-    vip = figures.vip_name(NAME)
+    """The Local Service's Pod on ``holder`` stopped: ms until answered through another node."""
+    name, stop = case.name, case.stop
+    vip = figures.vip_name(name)
     books = (
-        figures.FirstSeen(figures.endpoint_not_ready(NAME, holder)),
+        figures.FirstSeen(figures.endpoint_not_ready(name, holder)),
         figures.FirstSeen(figures.recorded_elsewhere(vip, holder)),
         figures.FirstSeen(figures.status_elsewhere(vip, holder)),
     )
@@ -65,7 +90,7 @@ def etp_local_move(
             for watch, book in zip(watches, books, strict=True):
                 with watch.lock:
                     book.since = time.time()
-            fault = lab.fault("stop-pod", holder)
+            fault = stop(holder, True)
             end = fault + LOCAL_WAIT
             while time.time() < end:
                 later = [r for r in prober.requests() if r.start >= fault and r.ok]
@@ -76,7 +101,7 @@ def etp_local_move(
         for watch in watches:
             watch.stop()
     requests = [r for r in prober.requests() if r.start >= fault]
-    lab.fault("start-pod", holder)
+    stop(holder, False)
     first = next((r for r in requests if r.ok and r.answer != holder), None)
     now_holder = vips.read(lambda b: b.holder.get(vip))
     not_ready, recorded, in_status = (book.at for book in books)
@@ -84,13 +109,13 @@ def etp_local_move(
         fault, not_ready, recorded, in_status, taken=_agent_taken(lab, now_holder, vip),
         answered=first.end if first else None,
     )  # fmt: skip
-    say(f"the Local move's parts after stop-pod {holder}: {parts.line()}")
+    say(f"{name}'s move, its parts after its pod on {holder} stopped: {parts.line()}")
     if first is not None:
         history = status.history(lab.vip(vip).get("status") or {})
         last = history[-1] if history else {}
         failed = timeline.failed([r for r in requests if r.end <= first.end])
         say(
-            f"stop-pod {holder}: answered through {first.answer} after "
+            f"{name}'s pod on {holder} stopped: answered through {first.answer} after "
             f"{1000 * (first.end - fault):.0f} ms ({failed} requests failed before); VirtualIP "
             f"{vip} now held by {now_holder}, its last move {last.get('from')} -> "
             f"{last.get('to')} {last.get('reason')}"
@@ -98,13 +123,13 @@ def etp_local_move(
         return 1000 * (first.end - fault)
     if not timeline.failed(requests):
         say(
-            f"after stop-pod {holder} its own pod still answered every request for "
+            f"after its pod on {holder} stopped, {name} was still answered there for "
             f"{LOCAL_WAIT:g} s: the lab's endpoints controller and kube-proxy had not yet "
-            "caught up with the stop-pod"
+            "caught up with the pod"
         )
     say(
-        f"etp_local_move_ms is null: after stop-pod {holder} no other node answered {address} "
-        f"within {LOCAL_WAIT:g} s ({timeline.failed(requests)} of {len(requests)} requests "
+        f"{name}: after its pod on {holder} stopped no other node answered {address} within "
+        f"{LOCAL_WAIT:g} s ({timeline.failed(requests)} of {len(requests)} requests "
         f"failed; VirtualIP {vip} names holder {now_holder}; the move record "
         f"{moves.CONFIGMAP}): the operator should have moved it to a node with a ready "
         "endpoint (EndpointsMoved, docs/services.md); the logs:\n" + "\n".join(lab.log_tails())

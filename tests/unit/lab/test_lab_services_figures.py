@@ -6,7 +6,10 @@
 - an EndpointSlice says a node's endpoint is not ready only for that Service and that node;
   the move record and the status name another node only for that VirtualIP, and not nobody;
 - `taken_at` reads the last ``vip-taken`` of that VirtualIP from an agent's JSON log;
-- `LocalMove.line` gives each step's ms after the fault, "not seen" where it was not.
+- `LocalMove.line` gives each step's ms after the fault, "not seen" where it was not;
+- the N Services select the ``bench`` Pods and the Local one the web Pods, so a web Pod's
+  readiness concerns the Local Service alone, and a ``bench`` Pod's concerns them all;
+- `result` is the JSON contract: its keys in order, figures rounded, a null stays null.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 from typing import Any
 
 from floatip.api import moves
-from floatip_lab import endpointslices
+from floatip_lab import endpointslices, webpods
 from floatip_lab.benchmarks import services_figures as figures
 
 VIP = "svc-default.bench-local-v4"
@@ -87,3 +90,33 @@ def test_local_move_line() -> None:
         "+150 ms, the VirtualIP's status not seen, the new holder's agent took the address "
         "+300 ms, the client answered through it +320 ms"
     )
+
+
+def test_the_local_service_alone_selects_the_web_pods() -> None:
+    bulk = [figures.service_body(name) for name in figures.service_names(3)]
+    own = figures.service_body("bench-local", policy="Local", app=webpods.APP)
+    shared = figures.service_body("bench-local-shared", policy="Local")
+    assert own["spec"]["externalTrafficPolicy"] == "Local"
+    assert bulk[0]["spec"]["externalTrafficPolicy"] == "Cluster"
+    services = [*bulk, own, shared]
+    web, bench = webpods.build_pod("server1"), webpods.build_pod("server1", figures.BULK_APP)
+    assert web["metadata"]["name"] == "web-server1"
+    assert bench["metadata"]["name"] == "bench-server1"
+    assert endpointslices.selecting(services, [web]) == [("default", "bench-local")]
+    assert endpointslices.selecting(services, [bench]) == [
+        ("default", "bench-0001"), ("default", "bench-0002"), ("default", "bench-0003"),
+        ("default", "bench-local-shared"),
+    ]  # fmt: skip
+
+
+def test_result_is_the_json_contract() -> None:
+    found = figures.result(
+        services_=1000, allocate_s=9.876, answer_s=10.04, writes_per_s_per_node=0.15555,
+        etp_local_move_ms=360.14, restart_moves=0, etp_local_move_shared_pod_ms=None,
+    )  # fmt: skip
+    assert list(found) == list(figures.KEYS)
+    assert found == {
+        "services": 1000, "allocate_s": 9.88, "answer_s": 10.04,
+        "api_writes_per_s_per_node": 0.156, "etp_local_move_ms": 360.1, "restart_moves": 0,
+        "etp_local_move_shared_pod_ms": None,
+    }  # fmt: skip
