@@ -5,8 +5,8 @@ window of history; a watch from a revision older than that window gets 410 Gone 
 This store does the same in memory: every write takes the next revision, every change is kept
 in a bounded history, and live watchers get each change through their own queue. A watch that
 resumes reads only the history after its revision, from the newer end, as the watch cache
-searches its window by revision: clients re-watch every minute or so, and a scan of the whole
-window (10,000 events) cost some 10 ms of the server's CPU each time.
+searches its window by revision: clients re-watch every minute or so, mostly from a recent
+revision (20 events back in a full window: 0.008 ms, against 0.29 ms for the whole window).
 """
 
 from __future__ import annotations
