@@ -54,18 +54,11 @@ def node_address(annotation: str, vip: addressing.IPAddress) -> addressing.IPAdd
     return None
 
 
-def plan(
-    assignment: assignments.Assignment,
-    *,
-    node: str,
-    ifname: str,
-    peer_interfaces: Mapping[str, str],
-) -> Handoff | None:
-    """The handoff for taking ``assignment`` on ``ifname``, or None when there is none to do.
+def previous_holder(assignment: assignments.Assignment, *, node: str) -> str | None:
+    """The node a take of ``assignment`` here hands stray segments to, or None for none.
 
-    There is one when the move is planned (not a Failover, whose previous holder is gone), the
-    previous holder announced the address at an older epoch, and its Lease names an address
-    on the VIP's subnet to send the stray segments to.
+    There is one when the move is planned (not a Failover, whose previous holder is gone) and
+    another node announced the address at an older epoch.
     """
     previous = assignment.announced_node
     if (
@@ -76,6 +69,24 @@ def plan(
         or assignment.announced_epoch >= assignment.epoch
         or assignment.last_reason == model.MoveReason.FAILOVER  # nobody to hand flows to
     ):
+        return None
+    return previous
+
+
+def plan(
+    assignment: assignments.Assignment,
+    *,
+    node: str,
+    ifname: str,
+    peer_interfaces: Mapping[str, str],
+) -> Handoff | None:
+    """The handoff for taking ``assignment`` on ``ifname``, or None when there is none to do.
+
+    There is one when there is a `previous_holder` and its Lease names an address on the
+    VIP's subnet to send the stray segments to.
+    """
+    previous = previous_holder(assignment, node=node)
+    if previous is None or assignment.announced_mac is None:
         return None
     address = node_address(peer_interfaces.get(previous, ""), assignment.address)
     if address is None:

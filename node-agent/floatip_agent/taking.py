@@ -8,7 +8,8 @@ The worker's longest step (`worker.VipWorker` acts on what this returns):
    a MAC is called foreign the peers are read again (a peer may have started since). A
    foreign answer: not taken, reported, probed again later. A failover's take does not probe
    (`decisions.probe_first`).
-3. A planned move: begin the flow handoff (`handoff.plan`) before the address is added. Its
+3. A planned move: begin the flow handoff (`handoff.plan`) before the address is added,
+   first reading the Leases again if the previous holder's is not known yet. Its
    ruleset is loaded (an ``nft`` run, 60-100 ms on a busy 2-core machine) while the probe
    listens, not after it: the probe's window and the load overlap. Until the address is
    added no segment for it comes here, so the rules change nothing meanwhile; a take that
@@ -22,6 +23,7 @@ The worker's longest step (`worker.VipWorker` acts on what this returns):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -42,6 +44,8 @@ from floatip_agent import (
 log = structlog.get_logger(__name__)
 #: Takes within this many seconds share one kernel snapshot (`kernel_addresses.Kernel`).
 SNAPSHOT_AGE = 0.5
+#: How long a planned take waits for the Leases when it does not know the previous holder.
+PEER_LOOKUP_S = 1.0
 
 
 class Taken(NamedTuple):
@@ -136,16 +140,47 @@ async def _probe(
 def _begin_handoff(
     assignment: assignments.Assignment, ifname: str, *, io: ports.Ports, config: settings.Settings
 ) -> asyncio.Task[bool] | None:
-    """Start loading a planned move's flow handoff (`handoff.plan`); None when there is none.
-    The task ends True once the rules are in force, False if loading them failed."""
+    """Start loading a planned move's flow handoff; None when the move has no previous holder
+    to hand to (`handoff.previous_holder`). The task ends True once the rules are in force."""
     if not io.handoffs.enabled:
         return None
+    previous = handoff.previous_holder(assignment, node=config.node)
+    if previous is None:
+        return None
+    return asyncio.create_task(_hand_off(assignment, ifname, previous, io=io, config=config))
+
+
+async def _hand_off(
+    assignment: assignments.Assignment,
+    ifname: str,
+    previous: str,
+    *,
+    io: ports.Ports,
+    config: settings.Settings,
+) -> bool:
+    """Plan the handoff to ``previous`` and load it; False when there is none in force.
+
+    The previous holder's address comes from its Lease. An agent that started before that
+    peer's Lease existed has not read it until its own next renewal (15 s at the defaults),
+    so a peer it does not know yet is looked up now (`refresh_peers`, as the probe does for a
+    MAC it does not know), within `PEER_LOOKUP_S`: without its address the flows in flight at
+    the MAC flip would be reset, which is what the handoff is for.
+    """
+    if previous not in io.peers.peers.interfaces:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PEER_LOOKUP_S):
+                await io.peers.refresh_peers()
     planned = handoff.plan(
         assignment, node=config.node, ifname=ifname, peer_interfaces=io.peers.peers.interfaces
     )
     if planned is None:
-        return None
-    return asyncio.create_task(io.handoffs.begin(assignment.name, planned))
+        log.warning(
+            "flow-handoff-skipped", vip=assignment.name, previous=previous,
+            why=f"no address of {previous} on {assignment.address}'s subnet in its Lease "
+            "(floatip.io/interfaces): connections in flight at the MAC flip may be reset",
+        )  # fmt: skip
+        return False
+    return await io.handoffs.begin(assignment.name, planned)
 
 
 async def _call_off(handing: asyncio.Task[bool] | None, name: str, *, io: ports.Ports) -> None:

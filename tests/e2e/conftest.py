@@ -204,6 +204,17 @@ def agent_lines(lab: session.Session | None, start: float, end: float) -> list[t
     return found
 
 
+def agent_events(lab: session.Session, node: str, event: str, since: float) -> list[dict[str, Any]]:
+    """``node``'s agent's log entries named ``event`` stamped from ``since`` (Unix seconds) on."""
+    path = pathlib.Path(lab.lab.processes[f"agent-{node}"].log)
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return [
+        entry
+        for stamp, entry in logentries.entries(lines)
+        if stamp >= since and entry.get("event") == event
+    ]
+
+
 #: The lab's data-LAN MACs (floatip_lab.naming's plan), for judging who answered ARP.
 MAC = {f"server{i}": naming.data_mac(i) for i in (1, 2, 3)}
 

@@ -3,7 +3,8 @@
 Proves, with the client requesting the VIP every 10 ms and logging who answers ARP for it:
 - pinning a VirtualIP to another node (``spec.node``, what ``kubectl vip move`` does) moves
   it with no failed request, a Pinned move at epoch+1, the client's neighbour entry on the
-  new MAC and, once the move is over, only the new holder answering;
+  new MAC and, once the move is over, only the new holder answering; the new holder began a
+  flow handoff to the old one, on a lab whose agents had just started;
 - during that switchover two MACs never answer ARP for the VIP at once;
 - labelling the holder's Node ``floatip.io/drain`` moves its VIP away with no failed request;
 - with ``preferredNodes: [server1, server2]`` a VIP fails over to server2 (not server3) when
@@ -23,6 +24,7 @@ from floatip_lab import session, timeline
 from tests.e2e.conftest import (
     MAC,
     Addresses,
+    agent_events,
     create,
     holders,
     only,
@@ -60,9 +62,17 @@ def test_pinned_switchover_loses_no_request(lab: session.Session, addresses: Add
     before = create(lab, "pin", vip, "server1", nodeSelector=only(["server1", "server2"]))
     with watch(lab, vip) as seen:
         time.sleep(0.5)
-        _, over = _switch(lab, vip, "pin")
+        asked, over = _switch(lab, vip, "pin")
         time.sleep(1.0)  # a recording window after the move
     [record] = seen
+    # A request is in flight at the MAC flip only now and then: that the new holder handed
+    # such flows to the old one is checked on every run, on a lab whose agents just started
+    # (one that started before its peer's Lease existed must look it up, not skip the handoff).
+    handed = agent_events(lab, "server2", "flow-handoff-started", since=asked)
+    assert [(e["vip"], e["previous"]) for e in handed] == [("pin", "server1")], (
+        "server2 took pin without a flow handoff to server1; its log says: "
+        f"{agent_events(lab, 'server2', 'flow-handoff-skipped', since=asked)}"
+    )
     record.assert_planned_move_lost_nothing("a planned switchover")
     assert [run for run, _ in timeline.answered_by(record.requests)] == ["server1", "server2"]
     assert session.neighbour(lab, "client", vip) == MAC["server2"]

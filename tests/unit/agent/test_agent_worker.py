@@ -17,6 +17,9 @@ Proves, for the only code that acts on a VirtualIP:
   also waits until the new holder announced every member held here (`GroupMoved` wakes it);
 - a planned take begins the flow handoff first, its rules loading while the probe listens;
   a take called off after all (a foreign answer to the probe, news) ends that handoff again;
+  a previous holder whose Lease this agent has not read yet (it started before that peer) is
+  looked up before the handoff is planned, and one still without an address on the VIP's
+  subnet is taken from without a handoff, said in a warning;
   a deletion releases and the worker ends;
 - a failing step is reported once and retried, and the worker keeps running; an address
   whose remove the kernel refused is removed at the next turn (never forgotten on the node
@@ -38,6 +41,8 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any
+
+import structlog.testing
 
 from floatip.api import moves
 from floatip_agent import assignments, claims, conflicts, decisions, nudges, probing, problems
@@ -252,18 +257,49 @@ async def test_a_planned_take_begins_the_flow_handoff_first() -> None:
     await drain(one)
     [planned] = world.handoffs.begun
     assert (str(planned.previous), planned.previous_mac) == ("192.0.2.12", fakes.PEER_MAC)
-    assert world.kernel.added == [fakes.VIP]
+    assert world.kernel.added == [fakes.VIP] and world.peers.refreshes == 0  # it knew "old"
     one.nudge(nudges.Reassigned(None))
     await drain(one)
     assert world.handoffs.ended == ["web"]
 
 
-def planned_here(world: fakes.World, epoch: int = 2) -> nudges.Reassigned:
+async def test_a_planned_take_looks_up_a_previous_holder_it_does_not_know_yet() -> None:
+    world = fakes.World()  # this agent started before "old" wrote its Lease
+    known = {"old": "eth0=192.0.2.12/24"}
+    world.peers.after_refresh = world.peers.peers._replace(interfaces=known)
+    one = world.worker()
+    one.nudge(planned_move(epoch=2))
+    await drain(one)
+    [planned] = world.handoffs.begun
+    assert (str(planned.previous), planned.previous_mac) == ("192.0.2.12", fakes.PEER_MAC)
+    assert world.peers.refreshes == 1 and world.kernel.added == [fakes.VIP]
+    assert world.handoffs.armed == ["web"]
+
+
+async def test_a_planned_take_from_an_unknown_holder_goes_on_without_a_handoff() -> None:
+    world = fakes.World()  # the Leases, read again, still name no address of "old"
+    one = world.worker()
+    with structlog.testing.capture_logs() as logs:
+        one.nudge(planned_move(epoch=2))
+        await drain(one)
+    assert world.peers.refreshes == 1 and world.handoffs.begun == []
+    assert world.kernel.added == [fakes.VIP] and world.handoffs.armed == []
+    [skipped] = [entry for entry in logs if entry["event"] == "flow-handoff-skipped"]
+    assert (skipped["vip"], skipped["previous"]) == ("web", "old")
+    assert "no address of old" in skipped["why"]
+
+
+def planned_move(epoch: int) -> nudges.Reassigned:
     """A planned move (Pinned) here from node "old", which announced the address before."""
-    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
     announced = {"node": "old", "epoch": 1, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:00Z"}
     return assigned(fakes.vip_object(holder="me", epoch=epoch, reason="Pinned",
                                      announcement=announced))  # fmt: skip
+
+
+def planned_here(world: fakes.World, epoch: int = 2) -> nudges.Reassigned:
+    """`planned_move`, "old"'s Lease already read."""
+    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
+    return planned_move(epoch)
 
 
 def probing_slowly(world: fakes.World, during: Callable[[], None] = lambda: None) -> list[int]:
