@@ -193,12 +193,10 @@ def agent_lines(lab: session.Session | None, start: float, end: float) -> list[t
     if lab is None:
         return []
     found: list[tuple[float, str]] = []
-    for name, record in sorted(lab.lab.processes.items()):
+    for name in sorted(lab.lab.processes):
         if not name.startswith("agent-"):
             continue
-        path = pathlib.Path(record.log)
-        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-        for stamp, entry in logentries.entries(lines):
+        for stamp, entry in _log_entries(lab, name):
             if start <= stamp <= end:
                 found.append((stamp, f"{name} {stamp:.3f} {json.dumps(entry)[:300]}"))
     return found
@@ -206,13 +204,17 @@ def agent_lines(lab: session.Session | None, start: float, end: float) -> list[t
 
 def agent_events(lab: session.Session, node: str, event: str, since: float) -> list[dict[str, Any]]:
     """``node``'s agent's log entries named ``event`` stamped from ``since`` (Unix seconds) on."""
-    path = pathlib.Path(lab.lab.processes[f"agent-{node}"].log)
-    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
     return [
         entry
-        for stamp, entry in logentries.entries(lines)
+        for stamp, entry in _log_entries(lab, f"agent-{node}")
         if stamp >= since and entry.get("event") == event
     ]
+
+
+def _log_entries(lab: session.Session, process: str) -> list[tuple[float, dict[str, Any]]]:
+    path = pathlib.Path(lab.lab.processes[process].log)
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    return list(logentries.entries(lines))
 
 
 #: The lab's data-LAN MACs (floatip_lab.naming's plan), for judging who answered ARP.
