@@ -249,11 +249,8 @@ async def test_a_failover_away_releases_at_once() -> None:
 
 async def test_a_planned_take_begins_the_flow_handoff_first() -> None:
     world = fakes.World()
-    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
-    announced = {"node": "old", "epoch": 1, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:00Z"}
     one = world.worker()
-    one.nudge(assigned(fakes.vip_object(holder="me", epoch=2, reason="Pinned",
-                                        announcement=announced)))  # fmt: skip
+    one.nudge(planned_here(world))
     await drain(one)
     [planned] = world.handoffs.begun
     assert (str(planned.previous), planned.previous_mac) == ("192.0.2.12", fakes.PEER_MAC)
@@ -265,8 +262,7 @@ async def test_a_planned_take_begins_the_flow_handoff_first() -> None:
 
 async def test_a_planned_take_looks_up_a_previous_holder_it_does_not_know_yet() -> None:
     world = fakes.World()  # this agent started before "old" wrote its Lease
-    known = {"old": "eth0=192.0.2.12/24"}
-    world.peers.after_refresh = world.peers.peers._replace(interfaces=known)
+    world.peers.after_refresh = world.peers.peers._replace(interfaces=OLD_INTERFACES)
     one = world.worker()
     one.nudge(planned_move(epoch=2))
     await drain(one)
@@ -289,6 +285,10 @@ async def test_a_planned_take_from_an_unknown_holder_goes_on_without_a_handoff()
     assert "no address of old" in skipped["why"]
 
 
+#: What node "old"'s Lease publishes (`floatip.io/interfaces`): its address on the VIP's LAN.
+OLD_INTERFACES = {"old": "eth0=192.0.2.12/24"}
+
+
 def planned_move(epoch: int) -> nudges.Reassigned:
     """A planned move (Pinned) here from node "old", which announced the address before."""
     announced = {"node": "old", "epoch": 1, "mac": fakes.PEER_MAC, "time": "2026-01-01T00:00:00Z"}
@@ -298,7 +298,7 @@ def planned_move(epoch: int) -> nudges.Reassigned:
 
 def planned_here(world: fakes.World, epoch: int = 2) -> nudges.Reassigned:
     """`planned_move`, "old"'s Lease already read."""
-    world.peers.peers = world.peers.peers._replace(interfaces={"old": "eth0=192.0.2.12/24"})
+    world.peers.peers = world.peers.peers._replace(interfaces=OLD_INTERFACES)
     return planned_move(epoch)
 
 
